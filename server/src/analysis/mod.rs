@@ -1,0 +1,83 @@
+//! Text analysis: the pure, tonic-free functions that turn a document's text into tokens,
+//! sentences, entities and claims. Everything here works on `&str` and returns byte ranges
+//! into it; the rpc layer converts them to the caller's offset encoding.
+
+pub mod sentences;
+pub mod tokenize;
+
+/// The kind of thing an entity mention names (DESIGN.md's `EntityType`, minus "unspecified").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum EntityType {
+    /// People.
+    Person,
+    /// Companies, agencies, institutions, teams, media.
+    Organization,
+    /// Countries, cities, regions, landmarks.
+    Location,
+    /// Nationalities, religious and political groups.
+    Norp,
+    /// Named events.
+    Event,
+    /// Titles of works.
+    Work,
+    /// Other names.
+    Misc,
+    /// Dates and periods.
+    Date,
+    /// Times of day.
+    Time,
+    /// Amounts of money.
+    Money,
+    /// Percentages.
+    Percent,
+    /// Measurements with a unit.
+    Quantity,
+    /// Plain numbers.
+    Cardinal,
+    /// "first", "third".
+    Ordinal,
+}
+
+impl EntityType {
+    /// True for the value types (dates, amounts, numbers) as opposed to names.
+    pub fn is_value(self) -> bool {
+        matches!(
+            self,
+            Self::Date
+                | Self::Time
+                | Self::Money
+                | Self::Percent
+                | Self::Quantity
+                | Self::Cardinal
+                | Self::Ordinal
+        )
+    }
+}
+
+/// How a mention refers to its entity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MentionKind {
+    /// A name.
+    Proper,
+    /// A common noun phrase ("the envoy").
+    Nominal,
+    /// A pronoun.
+    Pronoun,
+}
+
+/// One entity mention found in a text: a byte range with a type.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EntityMention {
+    /// Byte offset of the first byte of the mention.
+    pub start: usize,
+    /// Byte offset one past the mention.
+    pub end: usize,
+    /// The mention's type.
+    pub entity_type: EntityType,
+    /// Name, noun phrase or pronoun.
+    pub kind: MentionKind,
+    /// The tagger's confidence, 0..1, when it scores one.
+    pub confidence: Option<f32>,
+    /// Normalised value for value types (e.g. "value" → "5", "unit" → "hour"; "date" → ISO).
+    pub metadata: Vec<(String, String)>,
+}

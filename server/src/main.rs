@@ -1,0 +1,3 @@
+//! `dossier-server`: parses the configuration, loads the corpus and serves gRPC.
+
+fn main() {}
