@@ -13,6 +13,7 @@
 pub mod analysis;
 pub mod config;
 pub mod corpus;
+pub mod entities;
 pub mod offsets;
 pub mod rpc;
 pub mod shutdown;

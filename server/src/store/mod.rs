@@ -10,11 +10,12 @@ pub mod journal;
 
 use crate::analysis::{self, Analysis};
 use crate::corpus::{CorpusError, Document};
+use crate::entities::{DocInput, Registry};
 use arc_swap::ArcSwap;
 use journal::Journal;
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use tokio::sync::watch;
 
 /// A document with its analysis.
@@ -58,9 +59,27 @@ pub struct Snapshot {
     pub docs: BTreeMap<String, Arc<StoredDoc>>,
     /// Counts over `docs`.
     pub counts: CorpusCounts,
+    /// The entity registry, resolved on first use: a burst of writes pays for one
+    /// resolution, by the first reader that needs it.
+    entities: OnceLock<Arc<Registry>>,
 }
 
 impl Snapshot {
+    /// The corpus's resolved entities (built on first call for this snapshot).
+    pub fn entities(&self) -> &Arc<Registry> {
+        self.entities.get_or_init(|| {
+            let started = std::time::Instant::now();
+            let registry = Registry::build(self.docs.values().map(|d| DocInput {
+                id: &d.doc.id,
+                text: &d.doc.text,
+                sentences: &d.analysis.sentences,
+                mentions: &d.analysis.mentions,
+            }));
+            tracing::debug!(entities = registry.entities.len(), generation = self.generation, millis = started.elapsed().as_millis() as u64, "entity registry built");
+            Arc::new(registry)
+        })
+    }
+
     /// The document with this id.
     pub fn get(&self, id: &str) -> Result<&Arc<StoredDoc>, StoreError> {
         self.docs.get(id).ok_or_else(|| StoreError::NotFound {
