@@ -254,6 +254,7 @@ impl Store {
             generation,
             docs,
             counts,
+            entities: OnceLock::new(),
         }));
     }
 }
