@@ -3,6 +3,7 @@
 //! into it; the rpc layer converts them to the caller's offset encoding.
 
 pub mod sentences;
+pub mod temporal;
 pub mod tokenize;
 
 /// The kind of thing an entity mention names (DESIGN.md's `EntityType`, minus "unspecified").
