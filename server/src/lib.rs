@@ -3,9 +3,11 @@
 //!
 //! Layout:
 //! - [`analysis`]: pure text analysis (tokens, sentences, entities, claims) over `&str`.
+//! - [`eval`]: training and evaluation commands on the development data (`dossier-eval`).
 //!
 //! The engine modules know nothing of tonic or prost; the `rpc` layer converts messages and
 //! maps errors.
 
 pub mod analysis;
+pub mod eval;
 pub mod offsets;

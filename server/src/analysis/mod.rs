@@ -2,6 +2,7 @@
 //! sentences, entities and claims. Everything here works on `&str` and returns byte ranges
 //! into it; the rpc layer converts them to the caller's offset encoding.
 
+pub mod ner;
 pub mod sentences;
 pub mod tokenize;
 

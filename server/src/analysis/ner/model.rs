@@ -1,0 +1,415 @@
+//! The tagger's model: feature weights per BILOU label, label transitions, the word clusters,
+//! Viterbi decoding, and the compact binary format the weights ship in.
+//!
+//! Labels are `O` plus B/I/L/U for each CoNLL type (PER, ORG, LOC, MISC): 17 in all. Decoding
+//! is first-order Viterbi under the BILOU grammar (an `I` or `L` only after a `B` or `I` of
+//! the same type), so every output is a well-formed set of spans.
+//!
+//! Binary format (little-endian): `b"DNER"`, version `u32`, the clusters
+//! ([`WordClusters::write`]), `NL` start weights and `NL×NL` transition weights as `f32`, then
+//! the features: a count, a scale `f32`, and per feature its key `u64`, a count of non-zero
+//! weights `u8` and that many `(label u8, weight i16)` pairs (weight × scale = the value).
+
+use super::clusters::WordClusters;
+use super::features::{analyze_tokens, token_features, Scratch, TokInfo};
+use super::table::{Reader, Table, Writer};
+use super::NerError;
+use crate::analysis::tokenize::Token;
+use std::ops::Range;
+
+/// Number of labels: O + 4 types × BILOU.
+pub const NL: usize = 17;
+/// Number of entity types the model tags.
+pub const NTYPES: usize = 4;
+
+const MAGIC: &[u8; 4] = b"DNER";
+const VERSION: u32 = 1;
+
+/// The part of a span a label marks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    /// Outside any span.
+    O,
+    /// First token of a multi-token span.
+    B,
+    /// Inside a multi-token span.
+    I,
+    /// Last token of a multi-token span.
+    L,
+    /// A one-token span.
+    U,
+}
+
+/// The label index for `part` of type `ty` (0..NTYPES); `O` ignores `ty`.
+pub fn label(part: Part, ty: usize) -> u8 {
+    let p = match part {
+        Part::O => return 0,
+        Part::B => 0,
+        Part::I => 1,
+        Part::L => 2,
+        Part::U => 3,
+    };
+    (1 + 4 * ty + p) as u8
+}
+
+/// The part and type of a label.
+pub fn split_label(l: u8) -> (Part, usize) {
+    if l == 0 || l as usize >= NL {
+        return (Part::O, 0);
+    }
+    let k = l as usize - 1;
+    let part = match k % 4 {
+        0 => Part::B,
+        1 => Part::I,
+        2 => Part::L,
+        _ => Part::U,
+    };
+    (part, k / 4)
+}
+
+/// True when label `cur` may follow label `prev` (`None` = sentence start).
+pub fn allowed(prev: Option<u8>, cur: u8) -> bool {
+    let (cp, ct) = split_label(cur);
+    match prev.map(split_label) {
+        Some((Part::B | Part::I, pt)) => matches!(cp, Part::I | Part::L) && ct == pt,
+        _ => matches!(cp, Part::O | Part::B | Part::U),
+    }
+}
+
+/// True when a sentence may end on label `l`.
+pub fn may_end(l: u8) -> bool {
+    matches!(split_label(l).0, Part::O | Part::L | Part::U)
+}
+
+/// Trained weights plus what feature extraction needs.
+#[derive(Debug, Clone)]
+pub struct Model {
+    /// Feature hash → row in `weights`.
+    pub(crate) rows: Table<u32>,
+    /// `NL` weights per row.
+    pub(crate) weights: Vec<f32>,
+    /// Score of each label at a sentence start.
+    pub(crate) start: [f32; NL],
+    /// `trans[prev * NL + cur]`.
+    pub(crate) trans: Vec<f32>,
+    /// Word clusters used by the features.
+    pub(crate) clusters: WordClusters,
+}
+
+impl Default for Model {
+    fn default() -> Self {
+        Model {
+            rows: Table::with_capacity(0),
+            weights: Vec::new(),
+            start: [0.0; NL],
+            trans: vec![0.0; NL * NL],
+            clusters: WordClusters::default(),
+        }
+    }
+}
+
+/// Reusable buffers for tagging documents.
+#[derive(Default)]
+pub(crate) struct Workspace {
+    pub scratch: Scratch,
+    pub infos: Vec<TokInfo>,
+    pub feats: Vec<u64>,
+    pub back: Vec<[u8; NL]>,
+}
+
+/// The tagging of one document.
+#[derive(Debug, Default)]
+pub(crate) struct Tagging {
+    /// One label per token.
+    pub labels: Vec<u8>,
+    /// Emission scores per token.
+    pub scores: Vec<[f32; NL]>,
+}
+
+impl Model {
+    /// Number of feature rows.
+    pub fn num_features(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Sums the weights of `feats` into `out`.
+    #[inline]
+    pub(crate) fn emissions(&self, feats: &[u64], out: &mut [f32; NL]) {
+        *out = [0.0; NL];
+        for &f in feats {
+            if let Some(row) = self.rows.get(f) {
+                let base = row as usize * NL;
+                if let Some(w) = self.weights.get(base..base + NL) {
+                    for (o, x) in out.iter_mut().zip(w) {
+                        *o += *x;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Tags a document whose sentences are the token index ranges `sents`.
+    pub(crate) fn tag(
+        &self,
+        text: &str,
+        tokens: &[Token],
+        sents: &[Range<usize>],
+        ws: &mut Workspace,
+    ) -> Tagging {
+        analyze_tokens(
+            text,
+            tokens,
+            sents,
+            &self.clusters,
+            &mut ws.scratch,
+            &mut ws.infos,
+        );
+        let mut out = Tagging {
+            labels: vec![0; tokens.len()],
+            scores: vec![[0.0; NL]; tokens.len()],
+        };
+        for s in sents {
+            for i in s.clone() {
+                ws.feats.clear();
+                token_features(&ws.infos, s, i, &mut ws.feats);
+                self.emissions(&ws.feats, &mut out.scores[i]);
+            }
+            self.viterbi(
+                &out.scores[s.clone()],
+                &mut ws.back,
+                &mut out.labels[s.clone()],
+            );
+        }
+        out
+    }
+
+    /// Best label sequence for one sentence's emission scores.
+    pub(crate) fn viterbi(&self, em: &[[f32; NL]], back: &mut Vec<[u8; NL]>, out: &mut [u8]) {
+        viterbi(&self.start, &self.trans, em, back, out);
+    }
+
+    /// Serialises the model; weights are quantised to `i16`, and weights below half a unit
+    /// after quantisation are dropped.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut w = Writer::default();
+        w.buf.extend_from_slice(MAGIC);
+        w.u32(VERSION);
+        self.clusters.write(&mut w);
+        for x in self.start {
+            w.f32(x);
+        }
+        for &x in &self.trans {
+            w.f32(x);
+        }
+        let max = self.weights.iter().fold(0f32, |m, x| m.max(x.abs()));
+        let scale = if max > 0.0 { max / 32767.0 } else { 1.0 };
+        let mut feats: Vec<(u64, u32)> = self.rows.iter().collect();
+        feats.sort_unstable_by_key(|f| f.0);
+        let mut body = Writer::default();
+        let mut kept = 0u32;
+        for (key, row) in feats {
+            let base = row as usize * NL;
+            let q: Vec<(u8, i16)> = self.weights[base..base + NL]
+                .iter()
+                .enumerate()
+                .map(|(l, x)| (l as u8, (x / scale).round() as i16))
+                .filter(|(_, x)| *x != 0)
+                .collect();
+            if q.is_empty() {
+                continue;
+            }
+            kept += 1;
+            body.u64(key);
+            body.u8(q.len() as u8);
+            for (l, x) in q {
+                body.u8(l);
+                body.i16(x);
+            }
+        }
+        w.u32(kept);
+        w.f32(scale);
+        w.buf.extend_from_slice(&body.buf);
+        w.buf
+    }
+
+    /// Reads a model written by [`Model::to_bytes`].
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, NerError> {
+        let mut r = Reader::new(bytes);
+        if r.bytes(4)? != MAGIC {
+            return Err(NerError::Format("not a dossier NER model".into()));
+        }
+        let version = r.u32()?;
+        if version != VERSION {
+            return Err(NerError::Format(format!("model version {version}")));
+        }
+        let clusters = WordClusters::read(&mut r)?;
+        let mut start = [0.0; NL];
+        for x in &mut start {
+            *x = r.f32()?;
+        }
+        let mut trans = vec![0.0; NL * NL];
+        for x in &mut trans {
+            *x = r.f32()?;
+        }
+        let n = r.count(9)?;
+        let scale = r.f32()?;
+        let mut rows = Table::with_capacity(n);
+        let mut weights = vec![0.0; n * NL];
+        for row in 0..n {
+            let key = r.u64()?;
+            if key == 0 {
+                return Err(NerError::Format("zero feature key".into()));
+            }
+            let nnz = r.u8()?;
+            for _ in 0..nnz {
+                let l = r.u8()? as usize;
+                let x = r.i16()?;
+                if l >= NL {
+                    return Err(NerError::Format(format!("label {l}")));
+                }
+                weights[row * NL + l] = f32::from(x) * scale;
+            }
+            rows.insert(key, row as u32);
+        }
+        Ok(Model {
+            rows,
+            weights,
+            start,
+            trans,
+            clusters,
+        })
+    }
+}
+
+/// Best label sequence under the BILOU grammar for one sentence's emission scores `em`, with
+/// start scores `start` and transition scores `trans[prev * NL + cur]`; written to `out`.
+pub(crate) fn viterbi(
+    start: &[f32; NL],
+    trans: &[f32],
+    em: &[[f32; NL]],
+    back: &mut Vec<[u8; NL]>,
+    out: &mut [u8],
+) {
+    let n = em.len().min(out.len());
+    if n == 0 || trans.len() < NL * NL {
+        return;
+    }
+    back.clear();
+    back.resize(n, [0; NL]);
+    let mut delta = [f32::NEG_INFINITY; NL];
+    for c in 0..NL {
+        if allowed(None, c as u8) {
+            delta[c] = start[c] + em[0][c];
+        }
+    }
+    for i in 1..n {
+        let mut next = [f32::NEG_INFINITY; NL];
+        for c in 0..NL {
+            let mut best = f32::NEG_INFINITY;
+            let mut arg = 0u8;
+            for p in 0..NL {
+                if !ALLOWED[p][c] || delta[p] == f32::NEG_INFINITY {
+                    continue;
+                }
+                let s = delta[p] + trans[p * NL + c];
+                if s > best {
+                    best = s;
+                    arg = p as u8;
+                }
+            }
+            next[c] = best + em[i][c];
+            back[i][c] = arg;
+        }
+        delta = next;
+    }
+    let mut best = f32::NEG_INFINITY;
+    let mut arg = 0u8;
+    for (c, &d) in delta.iter().enumerate() {
+        if may_end(c as u8) && d > best {
+            best = d;
+            arg = c as u8;
+        }
+    }
+    out[n - 1] = arg;
+    for i in (1..n).rev() {
+        out[i - 1] = back[i][out[i] as usize];
+    }
+}
+
+/// `ALLOWED[prev][cur]`, precomputed.
+static ALLOWED: [[bool; NL]; NL] = {
+    let mut t = [[false; NL]; NL];
+    let mut p = 0;
+    while p < NL {
+        let mut c = 0;
+        while c < NL {
+            // Same rules as `allowed`, in const form.
+            let pk = if p == 0 { 4 } else { (p - 1) % 4 }; // 0 B, 1 I, 2 L, 3 U, 4 O
+            let ck = if c == 0 { 4 } else { (c - 1) % 4 };
+            let same = p != 0 && c != 0 && (p - 1) / 4 == (c - 1) / 4;
+            t[p][c] = if pk == 0 || pk == 1 {
+                (ck == 1 || ck == 2) && same
+            } else {
+                ck == 4 || ck == 0 || ck == 3
+            };
+            c += 1;
+        }
+        p += 1;
+    }
+    t
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn const_transition_table_matches_the_rules() {
+        for p in 0..NL as u8 {
+            for c in 0..NL as u8 {
+                assert_eq!(ALLOWED[p as usize][c as usize], allowed(Some(p), c));
+            }
+        }
+    }
+
+    #[test]
+    fn labels_round_trip() {
+        for ty in 0..NTYPES {
+            for part in [Part::B, Part::I, Part::L, Part::U] {
+                assert_eq!(split_label(label(part, ty)), (part, ty));
+            }
+        }
+    }
+
+    #[test]
+    fn viterbi_output_is_well_formed_even_when_emissions_say_otherwise() {
+        let m = Model::default();
+        let mut em = vec![[0.0; NL]; 3];
+        em[0][label(Part::I, 1) as usize] = 10.0; // I without B: not allowed at the start
+        em[1][label(Part::B, 0) as usize] = 10.0; // B that must be closed
+        let mut out = vec![0; 3];
+        m.viterbi(&em, &mut Vec::new(), &mut out);
+        let mut prev = None;
+        for &l in &out {
+            assert!(allowed(prev, l));
+            prev = Some(l);
+        }
+        assert!(may_end(out[2]));
+    }
+
+    #[test]
+    fn binary_format_round_trips_and_rejects_garbage() {
+        let mut m = Model::default();
+        m.rows.insert(12345, 0);
+        m.weights = vec![0.0; NL];
+        m.weights[3] = 1.5;
+        m.trans[5] = -2.0;
+        let back = Model::from_bytes(&m.to_bytes()).expect("round trip");
+        assert_eq!(back.num_features(), 1);
+        assert!((back.weights[3] - 1.5).abs() < 1e-3);
+        assert_eq!(back.trans[5], -2.0);
+        assert!(Model::from_bytes(b"nonsense").is_err());
+        let bytes = m.to_bytes();
+        assert!(Model::from_bytes(&bytes[..bytes.len() - 1]).is_err());
+    }
+}
