@@ -6,7 +6,7 @@
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
-use dossier_server::analysis::ner::Ner;
+use dossier_server::analysis::ner::{induce::InduceConfig, Ner};
 use dossier_server::eval::ner::{self, TrainOptions};
 use std::path::PathBuf;
 
@@ -31,6 +31,15 @@ enum Command {
         /// Where to write the clusters.
         #[arg(long, default_value = "target/ner-clusters.bin")]
         out: PathBuf,
+        /// Skip-gram context window (each side).
+        #[arg(long, default_value_t = 2)]
+        window: usize,
+        /// Vector size.
+        #[arg(long, default_value_t = 100)]
+        dim: usize,
+        /// Passes over the text.
+        #[arg(long, default_value_t = 5)]
+        epochs: usize,
     },
     /// Train the NER tagger on CoNLL-2003 and write its weights.
     TrainNer {
@@ -52,6 +61,9 @@ enum Command {
         /// Shuffling seed.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// 2 stacks a document-aware second stage on the first (5-fold jackknife).
+        #[arg(long, default_value_t = 2)]
+        stages: usize,
     },
     /// Score the NER tagger on a CoNLL file through the full pipeline (span F1, words/s).
     Ner {
@@ -76,8 +88,21 @@ fn main() -> Result<()> {
         .with_writer(std::io::stderr)
         .init();
     match Cli::parse().command {
-        Command::Clusters { news, conll, out } => {
-            ner::build_clusters(&news, conll.as_deref(), &out)?;
+        Command::Clusters {
+            news,
+            conll,
+            out,
+            window,
+            dim,
+            epochs,
+        } => {
+            let cfg = InduceConfig {
+                window,
+                dim,
+                epochs,
+                ..InduceConfig::default()
+            };
+            ner::build_clusters(&news, conll.as_deref(), &out, &cfg)?;
         }
         Command::TrainNer {
             train,
@@ -86,6 +111,7 @@ fn main() -> Result<()> {
             out,
             epochs,
             seed,
+            stages,
         } => {
             let report = ner::train_ner(&TrainOptions {
                 train,
@@ -94,6 +120,7 @@ fn main() -> Result<()> {
                 out,
                 epochs,
                 seed,
+                stages,
             })?;
             println!("{report}");
         }

@@ -10,8 +10,8 @@
 use super::EvalError;
 use crate::analysis::ner::clusters::WordClusters;
 use crate::analysis::ner::induce::{induce, InduceConfig};
-use crate::analysis::ner::model::{label, Part};
-use crate::analysis::ner::train::{train, TrainConfig, TrainDoc};
+use crate::analysis::ner::model::{label, Model, Part, Stage};
+use crate::analysis::ner::train::{predict_labels, train_stage, TrainConfig, TrainDoc};
 use crate::analysis::ner::Ner;
 use crate::analysis::sentences::split_sentences;
 use crate::analysis::tokenize::{tokenize, Token};
@@ -383,6 +383,8 @@ pub struct TrainOptions {
     pub epochs: usize,
     /// Shuffling seed.
     pub seed: u64,
+    /// 1, or 2 for a second, document-aware stage stacked on the first.
+    pub stages: usize,
 }
 
 /// Trains the tagger, selects the epoch on the development set, writes the model, and
@@ -412,18 +414,76 @@ pub fn train_ner(opts: &TrainOptions) -> Result<Report, EvalError> {
         seed: opts.seed,
         patience: 3,
     };
-    let (model, epoch, score) = train(&train_docs, clusters, cfg, |epoch, model| {
-        let ner = Ner::from_model(model.clone());
-        let r = evaluate(&ner, &dev);
+    let score_on_dev = |stages: Vec<Stage>| -> Report {
+        let ner = Ner::from_model(Model {
+            clusters: clusters.clone(),
+            stages,
+        });
+        evaluate(&ner, &dev)
+    };
+    let progress = |stage: usize, epoch: usize, r: &Report| {
         eprintln!(
-            "epoch {epoch}: dev F1 {:.4} (P {:.4} R {:.4}), {:.0} s elapsed",
+            "stage {stage} epoch {epoch}: dev F1 {:.4} (P {:.4} R {:.4}), {:.0} s elapsed",
             r.all.f1(),
             r.all.p(),
             r.all.r(),
             t0.elapsed().as_secs_f64()
         );
+    };
+    let (first, epoch1, score1) = train_stage(&train_docs, &clusters, None, cfg, |e, s| {
+        let r = score_on_dev(vec![s.clone()]);
+        progress(1, e, &r);
         r.all.f1()
     });
+    eprintln!("stage 1: best epoch {epoch1}, dev F1 {score1:.4}");
+    let mut stages = vec![first];
+    if opts.stages > 1 {
+        // Honest first-stage labels for the training documents: each fold is labelled by a
+        // first stage trained on the other folds, for the epochs chosen above.
+        let folds = 5;
+        let mut jack = vec![Vec::new(); train_docs.len()];
+        for f in 0..folds {
+            let rest: Vec<TrainDoc> = train_docs
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| i % folds != f)
+                .map(|(_, d)| d.clone())
+                .collect();
+            let fixed = TrainConfig {
+                epochs: epoch1,
+                patience: usize::MAX,
+                ..cfg
+            };
+            let (stage, _, _) = train_stage(&rest, &clusters, None, fixed, |e, _| e as f64);
+            let model = Model {
+                clusters: clusters.clone(),
+                stages: vec![stage],
+            };
+            for (i, d) in train_docs.iter().enumerate() {
+                if i % folds == f {
+                    jack[i] = predict_labels(&model, d);
+                }
+            }
+            eprintln!("fold {f} labelled, {:.0} s elapsed", t0.elapsed().as_secs_f64());
+        }
+        let (second, epoch2, score2) =
+            train_stage(&train_docs, &clusters, Some(&jack), cfg, |e, s| {
+                let r = score_on_dev(vec![stages[0].clone(), s.clone()]);
+                progress(2, e, &r);
+                r.all.f1()
+            });
+        eprintln!("stage 2: best epoch {epoch2}, dev F1 {score2:.4}");
+        if score2 > score1 {
+            stages.push(second);
+        } else {
+            eprintln!("stage 2 does not help: shipping stage 1 alone");
+        }
+    }
+    let (epoch, score) = (epoch1, score1);
+    let model = Model {
+        clusters: clusters.clone(),
+        stages,
+    };
     let bytes = model.to_bytes();
     std::fs::write(&opts.out, &bytes).map_err(|source| EvalError::Io {
         path: opts.out.clone(),
@@ -433,7 +493,7 @@ pub fn train_ner(opts: &TrainOptions) -> Result<Report, EvalError> {
     let shipped = Ner::from_bytes(&bytes)?;
     let report = evaluate(&shipped, &dev);
     eprintln!(
-        "best epoch {epoch} (dev F1 {score:.4}); wrote {} ({} bytes, {} features) in {:.0} s",
+        "stage 1 epoch {epoch} (dev F1 {score:.4}); wrote {} ({} bytes, {} features) in {:.0} s",
         opts.out.display(),
         bytes.len(),
         shipped.model().num_features(),
@@ -494,11 +554,16 @@ pub fn read_unlabeled(news: &Path, conll: Option<&Path>) -> Result<Vec<String>, 
 }
 
 /// Induces word clusters from unlabeled news and writes them to `out`; prints a few clusters.
-pub fn build_clusters(news: &Path, conll: Option<&Path>, out: &Path) -> Result<(), EvalError> {
+pub fn build_clusters(
+    news: &Path,
+    conll: Option<&Path>,
+    out: &Path,
+    cfg: &InduceConfig,
+) -> Result<(), EvalError> {
     let t0 = Instant::now();
     let texts = read_unlabeled(news, conll)?;
     eprintln!("clusters: {} documents", texts.len());
-    let induced = induce(texts.iter().map(String::as_str), &InduceConfig::default());
+    let induced = induce(texts.iter().map(String::as_str), cfg);
     std::fs::write(out, induced.clusters.to_bytes()).map_err(|source| EvalError::Io {
         path: out.to_path_buf(),
         source,

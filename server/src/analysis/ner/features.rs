@@ -9,6 +9,7 @@
 //! trained model sees exactly the features it was trained on.
 
 use super::clusters::{WordClusters, LEVELS};
+use super::model::{split_label, Part, NTYPES};
 use crate::analysis::tokenize::Token;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -126,6 +127,9 @@ pub(crate) struct TokInfo {
     pub cap_prior: u8,
     /// [`flag`] bits.
     pub flags: u32,
+    /// What the first stage said about the same word elsewhere in the document (0 = nothing
+    /// yet): see [`set_doc_labels`].
+    pub doc_label: u16,
 }
 
 /// Scratch buffers reused across documents.
@@ -135,6 +139,72 @@ pub(crate) struct Scratch {
     shape: String,
     /// Per document: lower-case hash → flags seen elsewhere.
     doc: IdMap<u32>,
+    /// Per document: lower-case hash → first-stage votes per type.
+    votes: IdMap<[u16; NTYPES]>,
+    /// Per document: lower-case hash → (length, type, first token) of the longest
+    /// multi-token span holding the word.
+    longest: IdMap<(usize, usize, usize)>,
+}
+
+/// Records, for each word, how the first stage labelled the same word elsewhere in the
+/// document: the majority type of its other tagged occurrences, whether they agree, and the
+/// type of the longest multi-token span holding it elsewhere ("Putin" in "Vladimir Putin").
+pub(crate) fn set_doc_labels(infos: &mut [TokInfo], labels: &[u8], scratch: &mut Scratch) {
+    let votes = &mut scratch.votes;
+    let longest = &mut scratch.longest;
+    votes.clear();
+    longest.clear();
+    let mut span_start = 0;
+    for (i, (info, &l)) in infos.iter().zip(labels).enumerate() {
+        let (part, ty) = split_label(l);
+        if part == Part::O {
+            continue;
+        }
+        votes.entry(info.lw).or_insert([0; NTYPES])[ty] += 1;
+        match part {
+            Part::B => span_start = i,
+            Part::L => {
+                let len = i + 1 - span_start;
+                for info in &infos[span_start..=i] {
+                    let e = longest.entry(info.lw).or_insert((0, 0, 0));
+                    if len > e.0 {
+                        *e = (len, ty, span_start);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    for (i, info) in infos.iter_mut().enumerate() {
+        info.doc_label = 0;
+        if info.flags & flag::ALPHA_START == 0 {
+            continue;
+        }
+        let mut code = 0u16;
+        if let Some(v) = votes.get(&info.lw) {
+            let mut v = *v;
+            let (part, ty) = split_label(labels.get(i).copied().unwrap_or(0));
+            if part != Part::O {
+                v[ty] = v[ty].saturating_sub(1);
+            }
+            let total: u16 = v.iter().sum();
+            if let Some((best, &n)) = v.iter().enumerate().max_by_key(|(_, n)| **n) {
+                if n > 0 {
+                    code |= best as u16 + 1;
+                    if n == total {
+                        code |= 1 << 3;
+                    }
+                }
+            }
+        }
+        if let Some(&(len, ty, first)) = longest.get(&info.lw) {
+            if !(first..first + len).contains(&i) {
+                code |= (ty as u16 + 1) << 4;
+            }
+        }
+        // 1 << 8 marks "stage two ran", so even "no evidence" is a feature there.
+        info.doc_label = code | 1 << 8;
+    }
 }
 
 /// Fills `out` with one [`TokInfo`] per token. `sents` are token index ranges covering all
@@ -358,6 +428,9 @@ mod tpl {
     pub const DOC_SH: u64 = 114;
     pub const CL_M1_0: u64 = 115;
     pub const CL_0_P1: u64 = 116;
+    pub const DOCLBL: u64 = 117;
+    pub const DOCLBL_SH: u64 = 118;
+    pub const DOCLBL_CTX: u64 = 119;
     pub const NO_NEIGHBOUR: u64 = 0x5eed;
 }
 
@@ -429,4 +502,10 @@ pub(crate) fn token_features(infos: &[TokInfo], sent: &Range<usize>, i: usize, o
         tpl::DOC_SH,
         mix(u64::from(t.flags & flag::DOC_MASK), mix(u64::from(ctx), t.shape)),
     );
+    if t.doc_label != 0 {
+        let d = u64::from(t.doc_label);
+        push(tpl::DOCLBL, d);
+        push(tpl::DOCLBL_SH, mix(d, t.shape));
+        push(tpl::DOCLBL_CTX, mix(d, u64::from(ctx)));
+    }
 }

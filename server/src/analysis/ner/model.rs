@@ -6,12 +6,13 @@
 //! the same type), so every output is a well-formed set of spans.
 //!
 //! Binary format (little-endian): `b"DNER"`, version `u32`, the clusters
-//! ([`WordClusters::write`]), `NL` start weights and `NL×NL` transition weights as `f32`, then
-//! the features: a count, a scale `f32`, and per feature its key `u64`, a count of non-zero
-//! weights `u8` and that many `(label u8, weight i16)` pairs (weight × scale = the value).
+//! ([`WordClusters::write`]), a count of stages `u32`, then per stage: `NL` start weights and
+//! `NL×NL` transition weights as `f32`, and the features: a count, a scale `f32`, and per
+//! feature its key `u64`, a count of non-zero weights `u8` and that many `(label u8, weight
+//! i16)` pairs (weight × scale = the value).
 
 use super::clusters::WordClusters;
-use super::features::{analyze_tokens, token_features, Scratch, TokInfo};
+use super::features::{analyze_tokens, set_doc_labels, token_features, Scratch, TokInfo};
 use super::table::{Reader, Table, Writer};
 use super::NerError;
 use crate::analysis::tokenize::Token;
@@ -23,7 +24,7 @@ pub const NL: usize = 17;
 pub const NTYPES: usize = 4;
 
 const MAGIC: &[u8; 4] = b"DNER";
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
 
 /// The part of a span a label marks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,9 +82,9 @@ pub fn may_end(l: u8) -> bool {
     matches!(split_label(l).0, Part::O | Part::L | Part::U)
 }
 
-/// Trained weights plus what feature extraction needs.
+/// One tagging pass: feature weights per label and label transitions.
 #[derive(Debug, Clone)]
-pub struct Model {
+pub struct Stage {
     /// Feature hash → row in `weights`.
     pub(crate) rows: Table<u32>,
     /// `NL` weights per row.
@@ -92,46 +93,20 @@ pub struct Model {
     pub(crate) start: [f32; NL],
     /// `trans[prev * NL + cur]`.
     pub(crate) trans: Vec<f32>,
-    /// Word clusters used by the features.
-    pub(crate) clusters: WordClusters,
 }
 
-impl Default for Model {
+impl Default for Stage {
     fn default() -> Self {
-        Model {
+        Stage {
             rows: Table::with_capacity(0),
             weights: Vec::new(),
             start: [0.0; NL],
             trans: vec![0.0; NL * NL],
-            clusters: WordClusters::default(),
         }
     }
 }
 
-/// Reusable buffers for tagging documents.
-#[derive(Default)]
-pub(crate) struct Workspace {
-    pub scratch: Scratch,
-    pub infos: Vec<TokInfo>,
-    pub feats: Vec<u64>,
-    pub back: Vec<[u8; NL]>,
-}
-
-/// The tagging of one document.
-#[derive(Debug, Default)]
-pub(crate) struct Tagging {
-    /// One label per token.
-    pub labels: Vec<u8>,
-    /// Emission scores per token.
-    pub scores: Vec<[f32; NL]>,
-}
-
-impl Model {
-    /// Number of feature rows.
-    pub fn num_features(&self) -> usize {
-        self.rows.len()
-    }
-
+impl Stage {
     /// Sums the weights of `feats` into `out`.
     #[inline]
     pub(crate) fn emissions(&self, feats: &[u64], out: &mut [f32; NL]) {
@@ -148,26 +123,13 @@ impl Model {
         }
     }
 
-    /// Tags a document whose sentences are the token index ranges `sents`.
-    pub(crate) fn tag(
-        &self,
-        text: &str,
-        tokens: &[Token],
-        sents: &[Range<usize>],
-        ws: &mut Workspace,
-    ) -> Tagging {
-        analyze_tokens(
-            text,
-            tokens,
-            sents,
-            &self.clusters,
-            &mut ws.scratch,
-            &mut ws.infos,
-        );
-        let mut out = Tagging {
-            labels: vec![0; tokens.len()],
-            scores: vec![[0.0; NL]; tokens.len()],
-        };
+    /// Best label sequence for one sentence's emission scores.
+    pub(crate) fn viterbi(&self, em: &[[f32; NL]], back: &mut Vec<[u8; NL]>, out: &mut [u8]) {
+        viterbi(&self.start, &self.trans, em, back, out);
+    }
+
+    /// Tags every sentence with this stage, given the token descriptions in `ws.infos`.
+    fn tag(&self, sents: &[Range<usize>], ws: &mut Workspace, out: &mut Tagging) {
         for s in sents {
             for i in s.clone() {
                 ws.feats.clear();
@@ -180,21 +142,10 @@ impl Model {
                 &mut out.labels[s.clone()],
             );
         }
-        out
     }
 
-    /// Best label sequence for one sentence's emission scores.
-    pub(crate) fn viterbi(&self, em: &[[f32; NL]], back: &mut Vec<[u8; NL]>, out: &mut [u8]) {
-        viterbi(&self.start, &self.trans, em, back, out);
-    }
-
-    /// Serialises the model; weights are quantised to `i16`, and weights below half a unit
-    /// after quantisation are dropped.
-    pub fn to_bytes(&self) -> Vec<u8> {
-        let mut w = Writer::default();
-        w.buf.extend_from_slice(MAGIC);
-        w.u32(VERSION);
-        self.clusters.write(&mut w);
+    /// Writes the stage; weights are quantised to `i16` and zeros dropped.
+    fn write(&self, w: &mut Writer) {
         for x in self.start {
             w.f32(x);
         }
@@ -229,20 +180,9 @@ impl Model {
         w.u32(kept);
         w.f32(scale);
         w.buf.extend_from_slice(&body.buf);
-        w.buf
     }
 
-    /// Reads a model written by [`Model::to_bytes`].
-    pub fn from_bytes(bytes: &[u8]) -> Result<Self, NerError> {
-        let mut r = Reader::new(bytes);
-        if r.bytes(4)? != MAGIC {
-            return Err(NerError::Format("not a dossier NER model".into()));
-        }
-        let version = r.u32()?;
-        if version != VERSION {
-            return Err(NerError::Format(format!("model version {version}")));
-        }
-        let clusters = WordClusters::read(&mut r)?;
+    fn read(r: &mut Reader<'_>) -> Result<Self, NerError> {
         let mut start = [0.0; NL];
         for x in &mut start {
             *x = r.f32()?;
@@ -271,13 +211,107 @@ impl Model {
             }
             rows.insert(key, row as u32);
         }
-        Ok(Model {
+        Ok(Stage {
             rows,
             weights,
             start,
             trans,
-            clusters,
         })
+    }
+}
+
+/// The trained tagger: word clusters and one or two stages. The second stage sees, as extra
+/// features, how the first stage labelled the same word elsewhere in the document.
+#[derive(Debug, Clone, Default)]
+pub struct Model {
+    /// Word clusters used by the features.
+    pub(crate) clusters: WordClusters,
+    /// The passes, in order.
+    pub(crate) stages: Vec<Stage>,
+}
+
+/// Reusable buffers for tagging documents.
+#[derive(Default)]
+pub(crate) struct Workspace {
+    pub scratch: Scratch,
+    pub infos: Vec<TokInfo>,
+    pub feats: Vec<u64>,
+    pub back: Vec<[u8; NL]>,
+}
+
+/// The tagging of one document.
+#[derive(Debug, Default)]
+pub(crate) struct Tagging {
+    /// One label per token.
+    pub labels: Vec<u8>,
+    /// Emission scores per token.
+    pub scores: Vec<[f32; NL]>,
+}
+
+impl Model {
+    /// Number of feature rows over all stages.
+    pub fn num_features(&self) -> usize {
+        self.stages.iter().map(|s| s.rows.len()).sum()
+    }
+
+    /// Tags a document whose sentences are the token index ranges `sents`.
+    pub(crate) fn tag(
+        &self,
+        text: &str,
+        tokens: &[Token],
+        sents: &[Range<usize>],
+        ws: &mut Workspace,
+    ) -> Tagging {
+        analyze_tokens(
+            text,
+            tokens,
+            sents,
+            &self.clusters,
+            &mut ws.scratch,
+            &mut ws.infos,
+        );
+        let mut out = Tagging {
+            labels: vec![0; tokens.len()],
+            scores: vec![[0.0; NL]; tokens.len()],
+        };
+        for (k, stage) in self.stages.iter().enumerate() {
+            if k > 0 {
+                set_doc_labels(&mut ws.infos, &out.labels, &mut ws.scratch);
+            }
+            stage.tag(sents, ws, &mut out);
+        }
+        out
+    }
+
+    /// Serialises the model.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut w = Writer::default();
+        w.buf.extend_from_slice(MAGIC);
+        w.u32(VERSION);
+        self.clusters.write(&mut w);
+        w.u32(self.stages.len() as u32);
+        for s in &self.stages {
+            s.write(&mut w);
+        }
+        w.buf
+    }
+
+    /// Reads a model written by [`Model::to_bytes`].
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, NerError> {
+        let mut r = Reader::new(bytes);
+        if r.bytes(4)? != MAGIC {
+            return Err(NerError::Format("not a dossier NER model".into()));
+        }
+        let version = r.u32()?;
+        if version != VERSION {
+            return Err(NerError::Format(format!("model version {version}")));
+        }
+        let clusters = WordClusters::read(&mut r)?;
+        let n = r.count(4 * (NL + NL * NL) + 8)?;
+        let stages = (0..n)
+            .map(|_| Stage::read(&mut r))
+            .collect::<Result<_, _>>()?;
+        Ok(Model { clusters, stages })
     }
 }
 
@@ -383,7 +417,7 @@ mod tests {
 
     #[test]
     fn viterbi_output_is_well_formed_even_when_emissions_say_otherwise() {
-        let m = Model::default();
+        let m = Stage::default();
         let mut em = vec![[0.0; NL]; 3];
         em[0][label(Part::I, 1) as usize] = 10.0; // I without B: not allowed at the start
         em[1][label(Part::B, 0) as usize] = 10.0; // B that must be closed
@@ -399,15 +433,19 @@ mod tests {
 
     #[test]
     fn binary_format_round_trips_and_rejects_garbage() {
-        let mut m = Model::default();
-        m.rows.insert(12345, 0);
-        m.weights = vec![0.0; NL];
-        m.weights[3] = 1.5;
-        m.trans[5] = -2.0;
+        let mut s = Stage::default();
+        s.rows.insert(12345, 0);
+        s.weights = vec![0.0; NL];
+        s.weights[3] = 1.5;
+        s.trans[5] = -2.0;
+        let m = Model {
+            clusters: WordClusters::default(),
+            stages: vec![s],
+        };
         let back = Model::from_bytes(&m.to_bytes()).expect("round trip");
         assert_eq!(back.num_features(), 1);
-        assert!((back.weights[3] - 1.5).abs() < 1e-3);
-        assert_eq!(back.trans[5], -2.0);
+        assert!((back.stages[0].weights[3] - 1.5).abs() < 1e-3);
+        assert_eq!(back.stages[0].trans[5], -2.0);
         assert!(Model::from_bytes(b"nonsense").is_err());
         let bytes = m.to_bytes();
         assert!(Model::from_bytes(&bytes[..bytes.len() - 1]).is_err());

@@ -8,8 +8,8 @@
 //! development set); the best epoch's model is returned.
 
 use super::clusters::WordClusters;
-use super::features::{analyze_tokens, token_features, Scratch};
-use super::model::{viterbi, Model, NL};
+use super::features::{analyze_tokens, set_doc_labels, token_features, Scratch};
+use super::model::{viterbi, Model, Stage, Workspace, NL};
 use super::table::Table;
 use crate::analysis::tokenize::Token;
 use std::ops::Range;
@@ -59,30 +59,42 @@ impl Rng {
     }
 }
 
-/// Trains a model on `docs`. After each epoch `on_epoch(epoch, &averaged_model)` returns a
-/// development score (higher is better); the model of the best epoch is returned with that
-/// epoch (1-based) and its score.
-pub fn train(
+/// Labels a training document with `model` (for stacking: first-stage labels of held-out
+/// folds).
+pub fn predict_labels(model: &Model, doc: &TrainDoc) -> Vec<u8> {
+    let mut ws = Workspace::default();
+    model.tag(&doc.text, &doc.tokens, &doc.sents, &mut ws).labels
+}
+
+/// Trains one stage on `docs`. For a second stage, `first_stage` holds each document's
+/// first-stage labels (from held-out folds), which become document-level features. After
+/// each epoch `on_epoch(epoch, &averaged_stage)` returns a development score (higher is
+/// better); the stage of the best epoch is returned with that epoch (1-based) and its score.
+pub fn train_stage(
     docs: &[TrainDoc],
-    clusters: WordClusters,
+    clusters: &WordClusters,
+    first_stage: Option<&[Vec<u8>]>,
     cfg: TrainConfig,
-    mut on_epoch: impl FnMut(usize, &Model) -> f64,
-) -> (Model, usize, f64) {
+    mut on_epoch: impl FnMut(usize, &Stage) -> f64,
+) -> (Stage, usize, f64) {
     // Feature extraction, once: hashes become row ids.
     let mut rows: Table<u32> = Table::with_capacity(1 << 20);
     let mut examples = Vec::new();
     let mut scratch = Scratch::default();
     let mut infos = Vec::new();
     let mut hashes = Vec::new();
-    for doc in docs {
+    for (d, doc) in docs.iter().enumerate() {
         analyze_tokens(
             &doc.text,
             &doc.tokens,
             &doc.sents,
-            &clusters,
+            clusters,
             &mut scratch,
             &mut infos,
         );
+        if let Some(labels) = first_stage.and_then(|f| f.get(d)) {
+            set_doc_labels(&mut infos, labels, &mut scratch);
+        }
         for s in &doc.sents {
             let mut ex = Example {
                 feats: Vec::new(),
@@ -121,7 +133,7 @@ pub fn train(
     let mut em: Vec<[f32; NL]> = Vec::new();
     let mut back = Vec::new();
     let mut pred = Vec::new();
-    let mut best: Option<(Model, usize, f64)> = None;
+    let mut best: Option<(Stage, usize, f64)> = None;
     let mut since_best = 0;
     for epoch in 1..=cfg.epochs {
         for i in (1..order.len()).rev() {
@@ -201,12 +213,11 @@ pub fn train(
         for (l, s) in start_avg.iter_mut().enumerate() {
             *s = (f64::from(start[l]) - start_acc[l] / c) as f32;
         }
-        let model = Model {
+        let model = Stage {
             rows: rows.clone(),
             weights: avg(&w, &acc),
             start: start_avg,
             trans: avg(&trans, &trans_acc),
-            clusters: clusters.clone(),
         };
         let score = on_epoch(epoch, &model);
         tracing::info!(epoch, errors, score, "epoch done");
@@ -220,5 +231,5 @@ pub fn train(
             }
         }
     }
-    best.unwrap_or_else(|| (Model::default(), 0, 0.0))
+    best.unwrap_or_else(|| (Stage::default(), 0, 0.0))
 }
