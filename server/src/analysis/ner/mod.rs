@@ -196,13 +196,27 @@ struct Span {
     confidence: f32,
 }
 
-/// Softmax probability of label `l` among `scores`.
+/// Temperature of the softmax that turns perceptron scores into confidences.
+const TEMPERATURE: f32 = 4.0;
+
+/// Probability that a token belongs to a span of label `l`'s type: the softmax (at
+/// [`TEMPERATURE`]) of its emission scores, summed over the B/I/L/U labels of that type.
 fn prob(scores: &[f32; NL], l: u8) -> f32 {
+    let (_, ty) = split_label(l);
     let max = scores.iter().fold(f32::NEG_INFINITY, |m, &x| m.max(x));
-    let sum: f32 = scores.iter().map(|&x| (x - max).exp()).sum();
-    let p = (scores[l as usize] - max).exp() / sum;
+    let mut sum = 0f32;
+    let mut hit = 0f32;
+    for (k, &x) in scores.iter().enumerate() {
+        let e = ((x - max) / TEMPERATURE).exp();
+        sum += e;
+        let (part, t) = split_label(k as u8);
+        if part != Part::O && t == ty {
+            hit += e;
+        }
+    }
+    let p = hit / sum;
     if p.is_finite() {
-        p
+        p.clamp(0.0, 1.0)
     } else {
         0.0
     }
@@ -257,13 +271,23 @@ fn is_possessive(s: &str) -> bool {
 /// document becomes PERSON.
 fn consistency(text: &str, tokens: &[Token], sents: &[Range<usize>], spans: &mut Vec<Span>) {
     let word = |i: usize| tokens[i].text(text);
-    // Possessives at the edge of a span.
+    // Possessives and punctuation at the edges of a span.
+    let edge = |w: &str| {
+        is_possessive(w)
+            || matches!(
+                w,
+                "\"" | "“" | "”" | "‘" | "«" | "»" | "—" | "–" | "-" | "--" | "," | ";" | ":" | "…"
+            )
+    };
     for s in spans.iter_mut() {
-        while s.last > s.first && is_possessive(word(s.last)) {
+        while s.last > s.first && edge(word(s.last)) {
             s.last -= 1;
         }
+        while s.first < s.last && edge(word(s.first)) {
+            s.first += 1;
+        }
     }
-    spans.retain(|s| !is_possessive(word(s.first)));
+    spans.retain(|s| !edge(word(s.first)));
     let person = TYPES
         .iter()
         .position(|t| *t == EntityType::Person)
