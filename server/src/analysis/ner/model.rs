@@ -13,7 +13,7 @@
 
 use super::clusters::WordClusters;
 use super::features::{analyze_tokens, set_doc_labels, token_features, Scratch, TokInfo};
-use super::table::{Reader, Table, Writer};
+use super::table::{Reader, Writer};
 use super::NerError;
 use crate::analysis::tokenize::Token;
 use std::ops::Range;
@@ -82,13 +82,34 @@ pub fn may_end(l: u8) -> bool {
     matches!(split_label(l).0, Part::O | Part::L | Part::U)
 }
 
+/// One slot of a stage's feature index: the high half of the feature hash (0 = empty) and
+/// the feature's row. Slots are 8 bytes, so a probe touches one cache line.
+#[derive(Debug, Clone, Copy, Default)]
+struct Slot {
+    fp: u32,
+    row: u32,
+}
+
+#[inline]
+fn fingerprint(key: u64) -> u32 {
+    ((key >> 32) as u32) | 1
+}
+
 /// One tagging pass: feature weights per label and label transitions.
+///
+/// Built for lookups: an open-addressing index of 8-byte slots (position from the low bits of
+/// the feature hash, fingerprint from the high bits) and `i16` weights summed in `i32`, so
+/// the ~45 lookups per token stay in cache as much as possible.
 #[derive(Debug, Clone)]
 pub struct Stage {
-    /// Feature hash → row in `weights`.
-    pub(crate) rows: Table<u32>,
-    /// `NL` weights per row.
-    pub(crate) weights: Vec<f32>,
+    slots: Vec<Slot>,
+    mask: usize,
+    /// Full feature hash per row (for writing the model).
+    keys: Vec<u64>,
+    /// `NL` quantised weights per row.
+    weights: Vec<i16>,
+    /// Weight × scale = score.
+    scale: f32,
     /// Score of each label at a sentence start.
     pub(crate) start: [f32; NL],
     /// `trans[prev * NL + cur]`.
@@ -97,29 +118,122 @@ pub struct Stage {
 
 impl Default for Stage {
     fn default() -> Self {
-        Stage {
-            rows: Table::with_capacity(0),
-            weights: Vec::new(),
-            start: [0.0; NL],
-            trans: vec![0.0; NL * NL],
-        }
+        Stage::new(std::iter::empty(), 1.0, [0.0; NL], vec![0.0; NL * NL])
     }
 }
 
 impl Stage {
+    /// Builds a stage from `(feature hash, quantised weights)` rows; all-zero rows are
+    /// dropped.
+    pub(crate) fn new(
+        rows: impl IntoIterator<Item = (u64, [i16; NL])>,
+        scale: f32,
+        start: [f32; NL],
+        trans: Vec<f32>,
+    ) -> Stage {
+        let mut keys = Vec::new();
+        let mut weights = Vec::new();
+        for (k, w) in rows {
+            if k == 0 || w.iter().all(|&x| x == 0) {
+                continue;
+            }
+            keys.push(k);
+            weights.extend_from_slice(&w);
+        }
+        let size = (keys.len().max(4) * 2).next_power_of_two();
+        let mut slots = vec![Slot::default(); size];
+        let mask = size - 1;
+        let mut kept_keys = Vec::with_capacity(keys.len());
+        let mut kept_weights = Vec::with_capacity(weights.len());
+        for (r, &k) in keys.iter().enumerate() {
+            let fp = fingerprint(k);
+            let mut i = k as usize & mask;
+            let mut duplicate = false;
+            while slots[i].fp != 0 {
+                if slots[i].fp == fp {
+                    duplicate = true; // same key twice, or a 2^-64 collision: keep the first
+                    break;
+                }
+                i = (i + 1) & mask;
+            }
+            if duplicate {
+                continue;
+            }
+            slots[i] = Slot {
+                fp,
+                row: kept_keys.len() as u32,
+            };
+            kept_keys.push(k);
+            kept_weights.extend_from_slice(&weights[r * NL..r * NL + NL]);
+        }
+        Stage {
+            slots,
+            mask,
+            keys: kept_keys,
+            weights: kept_weights,
+            scale,
+            start,
+            trans: if trans.len() == NL * NL {
+                trans
+            } else {
+                vec![0.0; NL * NL]
+            },
+        }
+    }
+
+    /// Quantises `f32` rows to `i16` with one scale for the whole stage.
+    pub(crate) fn quantize(rows: Vec<(u64, [f32; NL])>, start: [f32; NL], trans: Vec<f32>) -> Stage {
+        let max = rows
+            .iter()
+            .flat_map(|(_, w)| w)
+            .fold(0f32, |m, x| m.max(x.abs()));
+        let scale = if max > 0.0 { max / 32767.0 } else { 1.0 };
+        let q = rows.into_iter().map(|(k, w)| {
+            let mut out = [0i16; NL];
+            for (o, x) in out.iter_mut().zip(w) {
+                *o = (x / scale).round() as i16;
+            }
+            (k, out)
+        });
+        Stage::new(q, scale, start, trans)
+    }
+
+    /// Number of features with a weight.
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// True when the stage has no feature.
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
     /// Sums the weights of `feats` into `out`.
     #[inline]
     pub(crate) fn emissions(&self, feats: &[u64], out: &mut [f32; NL]) {
-        *out = [0.0; NL];
+        let mut acc = [0i32; NL];
         for &f in feats {
-            if let Some(row) = self.rows.get(f) {
-                let base = row as usize * NL;
-                if let Some(w) = self.weights.get(base..base + NL) {
-                    for (o, x) in out.iter_mut().zip(w) {
-                        *o += *x;
+            let fp = fingerprint(f);
+            let mut i = f as usize & self.mask;
+            loop {
+                let slot = self.slots[i];
+                if slot.fp == fp {
+                    let base = slot.row as usize * NL;
+                    if let Some(w) = self.weights.get(base..base + NL) {
+                        for (a, &x) in acc.iter_mut().zip(w) {
+                            *a += i32::from(x);
+                        }
                     }
+                    break;
                 }
+                if slot.fp == 0 {
+                    break;
+                }
+                i = (i + 1) & self.mask;
             }
+        }
+        for (o, a) in out.iter_mut().zip(acc) {
+            *o = a as f32 * self.scale;
         }
     }
 
@@ -144,7 +258,7 @@ impl Stage {
         }
     }
 
-    /// Writes the stage; weights are quantised to `i16` and zeros dropped.
+    /// Writes the stage: sparse rows of `(label, i16)` pairs.
     fn write(&self, w: &mut Writer) {
         for x in self.start {
             w.f32(x);
@@ -152,34 +266,21 @@ impl Stage {
         for &x in &self.trans {
             w.f32(x);
         }
-        let max = self.weights.iter().fold(0f32, |m, x| m.max(x.abs()));
-        let scale = if max > 0.0 { max / 32767.0 } else { 1.0 };
-        let mut feats: Vec<(u64, u32)> = self.rows.iter().collect();
-        feats.sort_unstable_by_key(|f| f.0);
-        let mut body = Writer::default();
-        let mut kept = 0u32;
-        for (key, row) in feats {
-            let base = row as usize * NL;
-            let q: Vec<(u8, i16)> = self.weights[base..base + NL]
-                .iter()
-                .enumerate()
-                .map(|(l, x)| (l as u8, (x / scale).round() as i16))
-                .filter(|(_, x)| *x != 0)
-                .collect();
-            if q.is_empty() {
-                continue;
-            }
-            kept += 1;
-            body.u64(key);
-            body.u8(q.len() as u8);
-            for (l, x) in q {
-                body.u8(l);
-                body.i16(x);
+        let mut order: Vec<usize> = (0..self.keys.len()).collect();
+        order.sort_unstable_by_key(|&r| self.keys[r]);
+        w.u32(order.len() as u32);
+        w.f32(self.scale);
+        for r in order {
+            let row = &self.weights[r * NL..r * NL + NL];
+            w.u64(self.keys[r]);
+            w.u8(row.iter().filter(|&&x| x != 0).count() as u8);
+            for (l, &x) in row.iter().enumerate() {
+                if x != 0 {
+                    w.u8(l as u8);
+                    w.i16(x);
+                }
             }
         }
-        w.u32(kept);
-        w.f32(scale);
-        w.buf.extend_from_slice(&body.buf);
     }
 
     fn read(r: &mut Reader<'_>) -> Result<Self, NerError> {
@@ -193,30 +294,24 @@ impl Stage {
         }
         let n = r.count(9)?;
         let scale = r.f32()?;
-        let mut rows = Table::with_capacity(n);
-        let mut weights = vec![0.0; n * NL];
-        for row in 0..n {
+        let mut rows = Vec::with_capacity(n);
+        for _ in 0..n {
             let key = r.u64()?;
             if key == 0 {
                 return Err(NerError::Format("zero feature key".into()));
             }
-            let nnz = r.u8()?;
-            for _ in 0..nnz {
+            let mut row = [0i16; NL];
+            for _ in 0..r.u8()? {
                 let l = r.u8()? as usize;
                 let x = r.i16()?;
-                if l >= NL {
+                let Some(slot) = row.get_mut(l) else {
                     return Err(NerError::Format(format!("label {l}")));
-                }
-                weights[row * NL + l] = f32::from(x) * scale;
+                };
+                *slot = x;
             }
-            rows.insert(key, row as u32);
+            rows.push((key, row));
         }
-        Ok(Stage {
-            rows,
-            weights,
-            start,
-            trans,
-        })
+        Ok(Stage::new(rows, scale, start, trans))
     }
 }
 
@@ -251,7 +346,7 @@ pub(crate) struct Tagging {
 impl Model {
     /// Number of feature rows over all stages.
     pub fn num_features(&self) -> usize {
-        self.stages.iter().map(|s| s.rows.len()).sum()
+        self.stages.iter().map(Stage::len).sum()
     }
 
     /// Tags a document whose sentences are the token index ranges `sents`.
@@ -341,9 +436,10 @@ pub(crate) fn viterbi(
         for c in 0..NL {
             let mut best = f32::NEG_INFINITY;
             let mut arg = 0u8;
-            for p in 0..NL {
-                if !ALLOWED[p][c] || delta[p] == f32::NEG_INFINITY {
-                    continue;
+            for &p in PREVS[c].iter() {
+                let p = p as usize;
+                if p >= NL {
+                    break;
                 }
                 let s = delta[p] + trans[p * NL + c];
                 if s > best {
@@ -369,6 +465,25 @@ pub(crate) fn viterbi(
         out[i - 1] = back[i][out[i] as usize];
     }
 }
+
+/// For each label, the labels that may precede it, padded with `NL`.
+static PREVS: [[u8; 9]; NL] = {
+    let mut t = [[NL as u8; 9]; NL];
+    let mut c = 0;
+    while c < NL {
+        let mut k = 0;
+        let mut p = 0;
+        while p < NL {
+            if ALLOWED[p][c] {
+                t[c][k] = p as u8;
+                k += 1;
+            }
+            p += 1;
+        }
+        c += 1;
+    }
+    t
+};
 
 /// `ALLOWED[prev][cur]`, precomputed.
 static ALLOWED: [[bool; NL]; NL] = {
@@ -433,18 +548,20 @@ mod tests {
 
     #[test]
     fn binary_format_round_trips_and_rejects_garbage() {
-        let mut s = Stage::default();
-        s.rows.insert(12345, 0);
-        s.weights = vec![0.0; NL];
-        s.weights[3] = 1.5;
-        s.trans[5] = -2.0;
+        let mut row = [0.0; NL];
+        row[3] = 1.5;
+        let mut trans = vec![0.0; NL * NL];
+        trans[5] = -2.0;
+        let s = Stage::quantize(vec![(12345u64, row)], [0.0; NL], trans);
         let m = Model {
             clusters: WordClusters::default(),
             stages: vec![s],
         };
         let back = Model::from_bytes(&m.to_bytes()).expect("round trip");
         assert_eq!(back.num_features(), 1);
-        assert!((back.stages[0].weights[3] - 1.5).abs() < 1e-3);
+        let mut em = [0.0; NL];
+        back.stages[0].emissions(&[12345, 999], &mut em);
+        assert!((em[3] - 1.5).abs() < 1e-3 && em[0] == 0.0);
         assert_eq!(back.stages[0].trans[5], -2.0);
         assert!(Model::from_bytes(b"nonsense").is_err());
         let bytes = m.to_bytes();

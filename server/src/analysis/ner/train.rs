@@ -213,12 +213,18 @@ pub fn train_stage(
         for (l, s) in start_avg.iter_mut().enumerate() {
             *s = (f64::from(start[l]) - start_acc[l] / c) as f32;
         }
-        let model = Stage {
-            rows: rows.clone(),
-            weights: avg(&w, &acc),
-            start: start_avg,
-            trans: avg(&trans, &trans_acc),
-        };
+        let weights = avg(&w, &acc);
+        let model = Stage::quantize(
+            rows.iter().map(|(k, r)| {
+                let base = r as usize * NL;
+                let mut row = [0f32; NL];
+                row.copy_from_slice(&weights[base..base + NL]);
+                (k, row)
+            })
+            .collect(),
+            start_avg,
+            avg(&trans, &trans_acc),
+        );
         let score = on_epoch(epoch, &model);
         tracing::info!(epoch, errors, score, "epoch done");
         if best.as_ref().is_none_or(|b| score > b.2) {
