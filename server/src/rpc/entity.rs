@@ -309,7 +309,7 @@ impl EntityService for EntityApi {
 
 /// AnalyzeEntities on raw text: analyse, resolve within the text, most salient first.
 fn analyze_text(text: &str, encoding: Encoding) -> Vec<v1::Entity> {
-    let a = analysis::analyze(text);
+    let a = analysis::analyze(text, None);
     let input = DocInput { id: "", text, sentences: &a.sentences, mentions: &a.mentions };
     let reg = Registry::build([input]);
     let texts = OneText(input);

@@ -30,7 +30,7 @@ pub struct StoredDoc {
 impl StoredDoc {
     /// Analyses `doc` (CPU-bound: call off the async runtime).
     pub fn analyze(doc: Document) -> Self {
-        let analysis = analysis::analyze(&doc.text);
+        let analysis = analysis::analyze(&doc.text, doc.published_at.map(|t| t.date_naive()));
         Self { doc, analysis }
     }
 }
