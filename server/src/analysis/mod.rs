@@ -110,10 +110,17 @@ pub struct Analysis {
 pub fn analyze(text: &str, anchor: Option<chrono::NaiveDate>) -> Analysis {
     let tokens = tokenize::tokenize(text);
     let sentences = sentences::split_sentences(text, &tokens);
-    let words = tokens.iter().filter(|t| tokenize::is_word(t.text(text))).count();
+    let words = tokens
+        .iter()
+        .filter(|t| tokenize::is_word(t.text(text)))
+        .count();
     let mut mentions = ner::recognize(text, &tokens, &sentences);
     mentions.extend(temporal::find_temporal(text, &tokens, anchor));
-    Analysis { sentences, words, mentions: without_overlaps(mentions) }
+    Analysis {
+        sentences,
+        words,
+        mentions: without_overlaps(mentions),
+    }
 }
 
 /// Sorts mentions by position and drops any that overlaps an earlier (or, at the same

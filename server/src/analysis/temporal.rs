@@ -75,13 +75,24 @@ fn day_of_month(word: &str) -> Option<u32> {
 /// let dates: Vec<(&str, &str)> = found.iter().map(|m| (&text[m.start..m.end], m.metadata[0].1.as_str())).collect();
 /// assert_eq!(dates, [("Friday", "2025-10-31"), ("June 2", "2025-06-02"), ("May 2024", "2024-05")]);
 /// ```
-pub fn find_temporal(text: &str, tokens: &[Token], anchor: Option<NaiveDate>) -> Vec<EntityMention> {
+pub fn find_temporal(
+    text: &str,
+    tokens: &[Token],
+    anchor: Option<NaiveDate>,
+) -> Vec<EntityMention> {
     let words: Vec<&str> = tokens.iter().map(|t| t.text(text)).collect();
     let mut out = Vec::new();
     let mut i = 0;
     while i < words.len() {
         if let Some((len, ty, metadata)) = match_at(&words, i, anchor) {
-            out.push(EntityMention { start: tokens[i].start, end: tokens[i + len - 1].end, entity_type: ty, kind: MentionKind::Proper, confidence: None, metadata });
+            out.push(EntityMention {
+                start: tokens[i].start,
+                end: tokens[i + len - 1].end,
+                entity_type: ty,
+                kind: MentionKind::Proper,
+                confidence: None,
+                metadata,
+            });
             i += len;
         } else {
             i += 1;
@@ -109,7 +120,9 @@ fn match_at(w: &[&str], i: usize, anchor: Option<NaiveDate>) -> Option<Match> {
     let lower = |k: usize| at(k).to_ascii_lowercase();
 
     // Month-led: "October 28, 2025", "Oct. 28", "May 2025", "June".
-    if let Some(month) = month_number(at(0)).filter(|_| at(0).chars().next().is_some_and(char::is_uppercase)) {
+    if let Some(month) =
+        month_number(at(0)).filter(|_| at(0).chars().next().is_some_and(char::is_uppercase))
+    {
         // "May" and "March" are also ordinary words: require a day or year after them, or a
         // full month name that is not a common verb.
         if let Some(day) = day_of_month(at(1)) {
@@ -128,11 +141,50 @@ fn match_at(w: &[&str], i: usize, anchor: Option<NaiveDate>) -> Option<Match> {
             return Some((len, EntityType::Date, date_meta(value, false)));
         }
         if let Some(y) = is_year(at(1)) {
-            return Some((2, EntityType::Date, date_meta(format!("{y:04}-{month:02}"), false)));
+            return Some((
+                2,
+                EntityType::Date,
+                date_meta(format!("{y:04}-{month:02}"), false),
+            ));
         }
-        if !matches!(lower(0).as_str(), "may" | "march" | "mar" | "jan" | "sept" | "sep" | "dec" | "oct" | "nov" | "aug" | "apr" | "jun" | "jul" | "feb") {
-            let prev = if i > 0 { w[i - 1].to_ascii_lowercase() } else { String::new() };
-            if matches!(prev.as_str(), "in" | "since" | "until" | "last" | "next" | "this" | "early" | "late" | "mid" | "by" | "during" | "of") || at(1) == "," || at(1) == "." {
+        if !matches!(
+            lower(0).as_str(),
+            "may"
+                | "march"
+                | "mar"
+                | "jan"
+                | "sept"
+                | "sep"
+                | "dec"
+                | "oct"
+                | "nov"
+                | "aug"
+                | "apr"
+                | "jun"
+                | "jul"
+                | "feb"
+        ) {
+            let prev = if i > 0 {
+                w[i - 1].to_ascii_lowercase()
+            } else {
+                String::new()
+            };
+            if matches!(
+                prev.as_str(),
+                "in" | "since"
+                    | "until"
+                    | "last"
+                    | "next"
+                    | "this"
+                    | "early"
+                    | "late"
+                    | "mid"
+                    | "by"
+                    | "during"
+                    | "of"
+            ) || at(1) == ","
+                || at(1) == "."
+            {
                 let value = anchor.map(|a| {
                     // The most recent such month, or the coming one after "next".
                     let y = match (prev.as_str(), month > a.month()) {
@@ -143,24 +195,39 @@ fn match_at(w: &[&str], i: usize, anchor: Option<NaiveDate>) -> Option<Match> {
                     };
                     format!("{y:04}-{month:02}")
                 });
-                return Some((1, EntityType::Date, value.map(|v| date_meta(v, true)).unwrap_or_default()));
+                return Some((
+                    1,
+                    EntityType::Date,
+                    value.map(|v| date_meta(v, true)).unwrap_or_default(),
+                ));
             }
         }
     }
     // Day-led: "28 October 2025", "28 October".
-    if let (Some(day), Some(month)) = (day_of_month(at(0)), month_number(at(1)).filter(|_| at(1).chars().next().is_some_and(char::is_uppercase))) {
+    if let (Some(day), Some(month)) = (
+        day_of_month(at(0)),
+        month_number(at(1)).filter(|_| at(1).chars().next().is_some_and(char::is_uppercase)),
+    ) {
         let sep = usize::from(at(2) == ",");
         let (len, year) = match is_year(at(2 + sep)) {
             Some(y) => (3 + sep, Some(y)),
             None => (2, anchor.map(|a| nearest_year(a, month, day))),
         };
-        let value = year.and_then(|y| NaiveDate::from_ymd_opt(y, month, day)).map_or_else(|| format!("--{month:02}-{day:02}"), iso);
+        let value = year
+            .and_then(|y| NaiveDate::from_ymd_opt(y, month, day))
+            .map_or_else(|| format!("--{month:02}-{day:02}"), iso);
         return Some((len, EntityType::Date, date_meta(value, false)));
     }
     // Weekdays.
-    if let Some(day) = weekday(at(0)).filter(|_| at(0).chars().next().is_some_and(char::is_uppercase)) {
+    if let Some(day) =
+        weekday(at(0)).filter(|_| at(0).chars().next().is_some_and(char::is_uppercase))
+    {
         let value = anchor.map(|a| iso(nearest_weekday(a, day)));
-        return Some((1, EntityType::Date, value.map(|v| date_meta(v, true)).unwrap_or_default()));
+        return Some((
+            1,
+            EntityType::Date,
+            value.map(|v| date_meta(v, true)).unwrap_or_default(),
+        ));
     }
     // today / yesterday / tomorrow.
     let offset = match lower(0).as_str() {
@@ -171,10 +238,16 @@ fn match_at(w: &[&str], i: usize, anchor: Option<NaiveDate>) -> Option<Match> {
     };
     if let Some(days) = offset {
         let value = anchor.map(|a| iso(a + Duration::days(days)));
-        return Some((1, EntityType::Date, value.map(|v| date_meta(v, true)).unwrap_or_default()));
+        return Some((
+            1,
+            EntityType::Date,
+            value.map(|v| date_meta(v, true)).unwrap_or_default(),
+        ));
     }
     // last/next/this week|month|year.
-    if matches!(lower(0).as_str(), "last" | "next" | "this" | "past") && matches!(lower(1).as_str(), "week" | "month" | "year") {
+    if matches!(lower(0).as_str(), "last" | "next" | "this" | "past")
+        && matches!(lower(1).as_str(), "week" | "month" | "year")
+    {
         let sign = match lower(0).as_str() {
             "last" | "past" => -1,
             "next" => 1,
@@ -183,24 +256,46 @@ fn match_at(w: &[&str], i: usize, anchor: Option<NaiveDate>) -> Option<Match> {
         let value = anchor.map(|a| match lower(1).as_str() {
             "week" => iso(a + Duration::weeks(sign)),
             "month" => {
-                let d = if sign < 0 { a.checked_sub_months(Months::new(1)) } else { a.checked_add_months(Months::new(sign as u32)) }.unwrap_or(a);
+                let d = if sign < 0 {
+                    a.checked_sub_months(Months::new(1))
+                } else {
+                    a.checked_add_months(Months::new(sign as u32))
+                }
+                .unwrap_or(a);
                 d.format("%Y-%m").to_string()
             }
             _ => format!("{:04}", a.year() + sign as i32),
         });
-        return Some((2, EntityType::Date, value.map(|v| date_meta(v, true)).unwrap_or_default()));
+        return Some((
+            2,
+            EntityType::Date,
+            value.map(|v| date_meta(v, true)).unwrap_or_default(),
+        ));
     }
     // "11 days ago", "two weeks ago".
     if let Some(n) = small_number(at(0)) {
         let unit = lower(1);
-        if lower(2) == "ago" && matches!(unit.trim_end_matches('s'), "day" | "week" | "month" | "year") {
+        if lower(2) == "ago"
+            && matches!(
+                unit.trim_end_matches('s'),
+                "day" | "week" | "month" | "year"
+            )
+        {
             let value = anchor.map(|a| match unit.trim_end_matches('s') {
                 "day" => iso(a - Duration::days(n)),
                 "week" => iso(a - Duration::weeks(n)),
-                "month" => a.checked_sub_months(Months::new(n as u32)).unwrap_or(a).format("%Y-%m").to_string(),
+                "month" => a
+                    .checked_sub_months(Months::new(n as u32))
+                    .unwrap_or(a)
+                    .format("%Y-%m")
+                    .to_string(),
                 _ => format!("{:04}", i64::from(a.year()) - n),
             });
-            return Some((3, EntityType::Date, value.map(|v| date_meta(v, true)).unwrap_or_default()));
+            return Some((
+                3,
+                EntityType::Date,
+                value.map(|v| date_meta(v, true)).unwrap_or_default(),
+            ));
         }
     }
     // Clock times: "4:18 AM", "3 p.m.", "noon", "midnight".
@@ -219,11 +314,19 @@ fn match_at(w: &[&str], i: usize, anchor: Option<NaiveDate>) -> Option<Match> {
             Some(pm) => (2, to_24h(h, pm)),
             None => (1, h),
         };
-        return Some((len, EntityType::Time, vec![("time".into(), format!("{h:02}:{m:02}"))]));
+        return Some((
+            len,
+            EntityType::Time,
+            vec![("time".into(), format!("{h:02}:{m:02}"))],
+        ));
     }
     if let (Ok(h), Some(pm)) = (at(0).parse::<u32>(), meridiem(at(1))) {
         if (1..=12).contains(&h) {
-            return Some((2, EntityType::Time, vec![("time".into(), format!("{:02}:00", to_24h(h, pm)))]));
+            return Some((
+                2,
+                EntityType::Time,
+                vec![("time".into(), format!("{:02}:00", to_24h(h, pm)))],
+            ));
         }
     }
     if matches!(lower(0).as_str(), "noon" | "midnight") {
@@ -232,8 +335,27 @@ fn match_at(w: &[&str], i: usize, anchor: Option<NaiveDate>) -> Option<Match> {
     }
     // A year in date context: "in 2024", "since 2014", "the 2024 election".
     if let Some(y) = is_year(at(0)) {
-        let prev = if i > 0 { w[i - 1].to_ascii_lowercase() } else { String::new() };
-        if matches!(prev.as_str(), "in" | "since" | "by" | "until" | "of" | "the" | "from" | "before" | "after" | "during" | "early" | "late" | "mid" | "through") {
+        let prev = if i > 0 {
+            w[i - 1].to_ascii_lowercase()
+        } else {
+            String::new()
+        };
+        if matches!(
+            prev.as_str(),
+            "in" | "since"
+                | "by"
+                | "until"
+                | "of"
+                | "the"
+                | "from"
+                | "before"
+                | "after"
+                | "during"
+                | "early"
+                | "late"
+                | "mid"
+                | "through"
+        ) {
             return Some((1, EntityType::Date, date_meta(format!("{y:04}"), false)));
         }
     }
@@ -254,14 +376,18 @@ fn nearest_year(anchor: NaiveDate, month: u32, day: u32) -> i32 {
     let y = anchor.year();
     [y - 1, y, y + 1]
         .into_iter()
-        .filter_map(|y| NaiveDate::from_ymd_opt(y, month, day).map(|d| (y, (d - anchor).num_days().abs())))
+        .filter_map(|y| {
+            NaiveDate::from_ymd_opt(y, month, day).map(|d| (y, (d - anchor).num_days().abs()))
+        })
         .min_by_key(|&(_, d)| d)
         .map_or(y, |(y, _)| y)
 }
 
 /// The occurrence of `day` nearest to the anchor (ties go to the future: "meeting Friday").
 fn nearest_weekday(anchor: NaiveDate, day: Weekday) -> NaiveDate {
-    let ahead = (i64::from(day.num_days_from_monday()) - i64::from(anchor.weekday().num_days_from_monday())).rem_euclid(7);
+    let ahead = (i64::from(day.num_days_from_monday())
+        - i64::from(anchor.weekday().num_days_from_monday()))
+    .rem_euclid(7);
     if ahead <= 3 {
         anchor + Duration::days(ahead)
     } else {
@@ -274,8 +400,14 @@ mod tests {
     use super::*;
     use crate::analysis::tokenize::tokenize;
 
-    fn found(text: &str, anchor: Option<NaiveDate>) -> Vec<(String, EntityType, Vec<(String, String)>)> {
-        find_temporal(text, &tokenize(text), anchor).into_iter().map(|m| (text[m.start..m.end].to_string(), m.entity_type, m.metadata)).collect()
+    fn found(
+        text: &str,
+        anchor: Option<NaiveDate>,
+    ) -> Vec<(String, EntityType, Vec<(String, String)>)> {
+        find_temporal(text, &tokenize(text), anchor)
+            .into_iter()
+            .map(|m| (text[m.start..m.end].to_string(), m.entity_type, m.metadata))
+            .collect()
     }
 
     fn anchor() -> Option<NaiveDate> {
@@ -284,22 +416,46 @@ mod tests {
 
     #[test]
     fn relative_expressions_resolve_against_the_publication_date() {
-        let got = found("The White House meeting 11 days ago; last month; yesterday.", anchor());
+        let got = found(
+            "The White House meeting 11 days ago; last month; yesterday.",
+            anchor(),
+        );
         let values: Vec<&str> = got.iter().map(|g| g.2[0].1.as_str()).collect();
         assert_eq!(values, ["2025-10-17", "2025-09", "2025-10-27"]);
-        assert!(got.iter().all(|g| g.2.iter().any(|(k, v)| k == "relative" && v == "true")));
+        assert!(got
+            .iter()
+            .all(|g| g.2.iter().any(|(k, v)| k == "relative" && v == "true")));
     }
 
     #[test]
     fn absolute_dates_and_times() {
-        let got = found("On March 21, 2025 at 4:18 AM and 3 p.m., since 2014, on 2 June.", anchor());
-        let pairs: Vec<(&str, &str)> = got.iter().map(|g| (g.0.as_str(), g.2[0].1.as_str())).collect();
-        assert_eq!(pairs, [("March 21, 2025", "2025-03-21"), ("4:18 AM", "04:18"), ("3 p.m.", "15:00"), ("2014", "2014"), ("2 June", "2025-06-02")]);
+        let got = found(
+            "On March 21, 2025 at 4:18 AM and 3 p.m., since 2014, on 2 June.",
+            anchor(),
+        );
+        let pairs: Vec<(&str, &str)> = got
+            .iter()
+            .map(|g| (g.0.as_str(), g.2[0].1.as_str()))
+            .collect();
+        assert_eq!(
+            pairs,
+            [
+                ("March 21, 2025", "2025-03-21"),
+                ("4:18 AM", "04:18"),
+                ("3 p.m.", "15:00"),
+                ("2014", "2014"),
+                ("2 June", "2025-06-02")
+            ]
+        );
     }
 
     #[test]
     fn ordinary_words_are_not_dates() {
-        assert!(found("He may march on; the 1,400 troops and 5000 men stayed.", anchor()).is_empty());
+        assert!(found(
+            "He may march on; the 1,400 troops and 5000 men stayed.",
+            anchor()
+        )
+        .is_empty());
     }
 
     #[test]

@@ -104,8 +104,7 @@ pub fn read_conll(path: &Path) -> Result<Vec<ConllDoc>, EvalError> {
                     tag.get(2..).and_then(conll_type)
                 };
                 let begins = tag.starts_with("B-")
-                    || (typ.is_some()
-                        && (prev_tag == "O" || prev_tag.get(2..) != tag.get(2..)));
+                    || (typ.is_some() && (prev_tag == "O" || prev_tag.get(2..) != tag.get(2..)));
                 if let Some((s, t, e)) = open {
                     if typ.is_none() || begins {
                         spans.push((s, e, t));
@@ -391,7 +390,10 @@ pub fn train_doc(doc: &ConllDoc) -> TrainDoc {
 }
 
 /// Sentence byte ranges → token index ranges.
-fn token_ranges(tokens: &[Token], sentences: &[std::ops::Range<usize>]) -> Vec<std::ops::Range<usize>> {
+fn token_ranges(
+    tokens: &[Token],
+    sentences: &[std::ops::Range<usize>],
+) -> Vec<std::ops::Range<usize>> {
     let mut out = Vec::new();
     let mut i = 0;
     for s in sentences {
@@ -505,7 +507,10 @@ pub fn train_ner(opts: &TrainOptions) -> Result<Report, EvalError> {
                     jack[i] = predict_labels(&model, d);
                 }
             }
-            eprintln!("fold {f} labelled, {:.0} s elapsed", t0.elapsed().as_secs_f64());
+            eprintln!(
+                "fold {f} labelled, {:.0} s elapsed",
+                t0.elapsed().as_secs_f64()
+            );
         }
         let (second, epoch2, score2) =
             train_stage(&train_docs, &clusters, Some(&jack), cfg, |e, s| {
@@ -609,7 +614,9 @@ pub fn build_clusters(
         path: out.to_path_buf(),
         source,
     })?;
-    for probe in ["Putin", "Clinton", "Moscow", "Reuters", "German", "Monday", "said"] {
+    for probe in [
+        "Putin", "Clinton", "Moscow", "Reuters", "German", "Monday", "said",
+    ] {
         if let Some((_, e)) = induced.words.iter().find(|(w, _)| w == probe) {
             let fine = e.clusters[3];
             let same: Vec<&str> = induced
@@ -648,7 +655,12 @@ mod tests {
         assert_eq!(docs[0].text, "EU rejects German call\nPeter Blackburn B-X");
         assert_eq!(
             docs[0].spans,
-            [(0, 2, "ORG"), (11, 17, "MISC"), (23, 38, "PER"), (39, 42, "PER")]
+            [
+                (0, 2, "ORG"),
+                (11, 17, "MISC"),
+                (23, 38, "PER"),
+                (39, 42, "PER")
+            ]
         );
         assert_eq!(docs[1].spans, [(0, 8, "LOC")]);
         std::fs::remove_dir_all(&dir).ok();

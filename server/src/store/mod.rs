@@ -75,7 +75,12 @@ impl Snapshot {
                 sentences: &d.analysis.sentences,
                 mentions: &d.analysis.mentions,
             }));
-            tracing::debug!(entities = registry.entities.len(), generation = self.generation, millis = started.elapsed().as_millis() as u64, "entity registry built");
+            tracing::debug!(
+                entities = registry.entities.len(),
+                generation = self.generation,
+                millis = started.elapsed().as_millis() as u64,
+                "entity registry built"
+            );
             Arc::new(registry)
         })
     }

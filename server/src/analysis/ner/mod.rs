@@ -276,7 +276,19 @@ fn consistency(text: &str, tokens: &[Token], sents: &[Range<usize>], spans: &mut
         is_possessive(w)
             || matches!(
                 w,
-                "\"" | "“" | "”" | "‘" | "«" | "»" | "—" | "–" | "-" | "--" | "," | ";" | ":" | "…"
+                "\"" | "“"
+                    | "”"
+                    | "‘"
+                    | "«"
+                    | "»"
+                    | "—"
+                    | "–"
+                    | "-"
+                    | "--"
+                    | ","
+                    | ";"
+                    | ":"
+                    | "…"
             )
     };
     for s in spans.iter_mut() {
@@ -320,8 +332,9 @@ fn consistency(text: &str, tokens: &[Token], sents: &[Range<usize>], spans: &mut
                 continue;
             }
             // Only as a name on its own: not glued to other capitalised words.
-            let capital =
-                |j: usize| sent.contains(&j) && word(j).chars().next().is_some_and(char::is_uppercase);
+            let capital = |j: usize| {
+                sent.contains(&j) && word(j).chars().next().is_some_and(char::is_uppercase)
+            };
             if (i > 0 && capital(i - 1)) || capital(i + 1) {
                 continue;
             }
@@ -505,7 +518,9 @@ mod tests {
     #[test]
     fn possessives_stay_outside_names() {
         let found = run("Witkoff’s talks with Putin's team went well, Trump said.");
-        assert!(found.iter().all(|(s, _)| !s.contains('’') && !s.contains('\'')));
+        assert!(found
+            .iter()
+            .all(|(s, _)| !s.contains('’') && !s.contains('\'')));
         assert!(found.contains(&("Putin".to_string(), EntityType::Person)));
     }
 

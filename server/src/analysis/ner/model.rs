@@ -182,7 +182,11 @@ impl Stage {
     }
 
     /// Quantises `f32` rows to `i16` with one scale for the whole stage.
-    pub(crate) fn quantize(rows: Vec<(u64, [f32; NL])>, start: [f32; NL], trans: Vec<f32>) -> Stage {
+    pub(crate) fn quantize(
+        rows: Vec<(u64, [f32; NL])>,
+        start: [f32; NL],
+        trans: Vec<f32>,
+    ) -> Stage {
         let max = rows
             .iter()
             .flat_map(|(_, w)| w)
