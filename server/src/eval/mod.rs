@@ -3,6 +3,7 @@
 //! check-worthiness later) gets its own submodule over the development data in
 //! `../shared/data`.
 
+pub mod bench;
 pub mod ner;
 
 use crate::analysis::ner::NerError;
