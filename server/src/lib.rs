@@ -8,4 +8,5 @@
 //! maps errors.
 
 pub mod analysis;
+pub mod eval;
 pub mod offsets;

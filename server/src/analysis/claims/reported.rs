@@ -1,0 +1,322 @@
+//! Attribution frames: a cue, its source and its content, found inside one unit (a sentence,
+//! or several when a quote runs over them).
+//!
+//! The patterns, in PolNeAR's terms (S source, V cue, C content):
+//! - S V C: "Trump said (that) …", "Witkoff told reporters …", "He said: “…”";
+//! - C S V: "“…,” Trump said.", "…, the official said in a statement.";
+//! - C V S: "“…,” said a senior administration official.";
+//! - V S C / C V S with "according to": "According to the poll, …", "…, according to X."
+//!
+//! Quotes are opaque here: a cue inside a quote is never a frame of the quoting sentence.
+
+use super::doc::Doc;
+use super::lexicon::flags::*;
+use super::lexicon::MIN_CUE_PROB;
+use super::speakers::{left_np, right_np};
+use std::ops::Range;
+
+/// How the parts of a frame are ordered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Order {
+    /// Source, cue, content.
+    Svc,
+    /// Content, source, cue.
+    Csv,
+    /// Content, cue, source.
+    Cvs,
+    /// "according to" before its content.
+    AccordingFirst,
+    /// "according to" after its content.
+    AccordingLast,
+}
+
+/// One attribution frame in token indices.
+#[derive(Debug, Clone)]
+pub(crate) struct Frame {
+    pub cue: Range<usize>,
+    pub source: Option<Range<usize>>,
+    pub content: Range<usize>,
+    pub order: Order,
+    /// For a participle continuation ("…, adding that …"): the frame whose speaker it shares.
+    pub same_speaker_as: Option<usize>,
+    /// Waiting for the next unit's quote as content ("He said:" at the end of a paragraph).
+    pub pending: bool,
+}
+
+fn skip_back_aux(doc: &Doc, lo: usize, mut j: usize) -> usize {
+    loop {
+        if j > lo && doc.is(j - 1, AUX) && !doc.is(j - 1, CAP) {
+            j -= 1;
+            continue;
+        }
+        // "Trump on Tuesday said", "Trump last week said".
+        if j > lo && doc.is(j - 1, TIME) {
+            let mut k = j - 1;
+            while k > lo && doc.is(k - 1, TIME | PREP) && !doc.is(k - 1, CAP | COMMA) {
+                k -= 1;
+            }
+            if k > lo && !doc.is(k - 1, PUNCT) {
+                j = k;
+                continue;
+            }
+        }
+        return j;
+    }
+}
+
+/// Skips adverbials right after a cue ("on Tuesday", "in a statement") up to `hi`; returns
+/// the new position.
+fn skip_fwd_adverbials(doc: &Doc, mut r: usize, hi: usize) -> usize {
+    while r < hi {
+        if doc.is(r, TIME) && !doc.is(r, THAT) || doc.is(r, AUX) && !doc.is(r, STOP) {
+            r += 1;
+        } else {
+            break;
+        }
+    }
+    r
+}
+
+/// True when tokens `a..b` hold a quote chain.
+fn has_quote(doc: &Doc, r: Range<usize>) -> bool {
+    r.into_iter().any(|i| doc.in_quote(i))
+}
+
+/// Word tokens in `a..b`.
+fn words(doc: &Doc, r: Range<usize>) -> usize {
+    r.into_iter().filter(|&i| !doc.is(i, PUNCT)).count()
+}
+
+/// Where content after a cue begins: past a hearer ("told reporters"), adverbials, and up
+/// to a nearby "that"; or at a quote after a comma or colon.
+fn content_start(doc: &Doc, k: usize, cue_end: usize, hi: usize) -> usize {
+    let mut r = cue_end;
+    if doc.is(k, OBJCUE) && r < hi {
+        if doc.is(r, OBJPRON) {
+            r += 1;
+        } else if !doc.is(r, THAT) && !doc.in_quote(r) && (doc.is(r, CAP | DET)) {
+            if let Some(np) = right_np(doc, r, hi) {
+                // "told the Associated Press on Tuesday that": keep "that" for the content.
+                r = np.end;
+            }
+        }
+    }
+    r = skip_fwd_adverbials(doc, r, hi);
+    // "said in a statement that", "said Tuesday in an interview with CNN that".
+    let mut j = r;
+    while j < hi && j < r + 10 && !doc.in_quote(j) && !doc.is(j, FINAL | BREAK) {
+        if doc.is(j, THAT) {
+            if j > r && (r..j).all(|i| !doc.is(i, CUE) || doc.is(i, PREP)) {
+                return j;
+            }
+            break;
+        }
+        if doc.is(j, COMMA) || doc.is(j, COLON) {
+            if doc.in_quote(j + 1) {
+                return j + 1;
+            }
+            break;
+        }
+        j += 1;
+    }
+    if j < hi && doc.is(j, COLON) && doc.in_quote(j + 1) {
+        return j + 1;
+    }
+    if r < hi && doc.is(r, COMMA | COLON) {
+        r += 1;
+    }
+    r
+}
+
+/// The end of the content that starts at `cs` in a unit ending at `hi`: drop sentence-final
+/// punctuation outside quotes.
+fn trim_end(doc: &Doc, cs: usize, mut hi: usize) -> usize {
+    while hi > cs && !doc.in_quote(hi - 1) && doc.is(hi - 1, PUNCT) {
+        hi -= 1;
+    }
+    hi
+}
+
+/// True when `i` starts a clause: the unit start, or right after a comma closing an
+/// introductory phrase, a conjunction or a subordinating word.
+fn clause_start(doc: &Doc, lo: usize, i: usize) -> bool {
+    if i == lo {
+        return true;
+    }
+    let p = i - 1;
+    if doc.is(p, CONJ | THAT | STOP) && !doc.is(p, CUE) {
+        return true;
+    }
+    if doc.is(p, COMMA | BREAK) {
+        return true;
+    }
+    false
+}
+
+/// Finds the frames of one unit `u`, pushing them to `out`.
+pub(crate) fn frames_in_unit(doc: &Doc, u: Range<usize>, out: &mut Vec<Frame>) {
+    let first_new = out.len();
+    let hi = trim_end(doc, u.start, u.end);
+    // Where the next frame's content may begin (after the previous frame).
+    let mut cstart = u.start;
+    let mut k = u.start;
+    while k < hi {
+        let c = doc.cls[k];
+        let is_according = c.is(ACCORDING) && doc.word(k + 1).eq_ignore_ascii_case("to");
+        if doc.in_quote(k) || !(is_according || c.is(CUE) && c.cue >= MIN_CUE_PROB) {
+            k += 1;
+            continue;
+        }
+        // A cue inside the previous frame's content: a participle or coordinated verb starts
+        // a new frame with the same speaker; anything else is part of that content.
+        if let Some(prev) = out.len().checked_sub(1).filter(|&p| p >= first_new) {
+            let pf = &out[prev];
+            if pf.content.contains(&k) {
+                let split = k > 0
+                    && (c.is(ING) && doc.is(k - 1, COMMA)
+                        || doc.is(k - 1, CONJ) && k >= 2 && doc.is(k - 2, COMMA) && !c.is(ING)
+                        || doc.is(k - 1, CONJ) && pf.order == Order::Svc && !doc.is(k + 1, THAT) && c.cue > 0.5);
+                if split && k - 1 > pf.content.start + 1 {
+                    let cut = if doc.is(k - 1, COMMA) || doc.is(k - 1, CONJ) { k - 1 } else { k };
+                    let mut cut = cut;
+                    while cut > pf.content.start && doc.is(cut - 1, COMMA | CONJ) {
+                        cut -= 1;
+                    }
+                    let cs = content_start(doc, k, k + 1, hi);
+                    if cs < hi {
+                        out[prev].content.end = cut;
+                        out.push(Frame {
+                            cue: k..k + 1,
+                            source: None,
+                            content: cs..hi,
+                            order: Order::Svc,
+                            same_speaker_as: Some(prev),
+                            pending: false,
+                        });
+                        cstart = hi;
+                    }
+                }
+                k += 1;
+                continue;
+            }
+        }
+        if is_according {
+            let cue = k..k + 2;
+            let Some(src) = right_np(doc, k + 2, hi) else {
+                k += 2;
+                continue;
+            };
+            let lead_only = (cstart..k).all(|i| doc.is(i, CONJ | PUNCT | AUX) && !doc.in_quote(i));
+            if lead_only {
+                let mut cs = src.end;
+                if cs < hi && doc.is(cs, COMMA) {
+                    cs += 1;
+                }
+                if words(doc, cs..hi) >= 2 {
+                    out.push(Frame {
+                        cue,
+                        source: Some(src),
+                        content: cs..hi,
+                        order: Order::AccordingFirst,
+                        same_speaker_as: None,
+                        pending: false,
+                    });
+                    cstart = hi;
+                    k = hi;
+                    continue;
+                }
+            } else {
+                let mut ce = k;
+                while ce > cstart && doc.is(ce - 1, COMMA) {
+                    ce -= 1;
+                }
+                if words(doc, cstart..ce) >= 2 {
+                    out.push(Frame {
+                        cue,
+                        source: Some(src.clone()),
+                        content: cstart..ce,
+                        order: Order::AccordingLast,
+                        same_speaker_as: None,
+                        pending: false,
+                    });
+                    cstart = src.end;
+                }
+            }
+            k = src.end.max(k + 2);
+            continue;
+        }
+        // Source on the left?
+        let j = skip_back_aux(doc, cstart, k);
+        let left = left_np(doc, cstart, j);
+        let before_left = left.as_ref().map(|l| l.start);
+        let after_content = |i: usize| i > cstart && (doc.is(i - 1, COMMA) || doc.is(i - 1, QUOTE) && doc.in_quote(i - 1));
+        // Tail after the cue: adverbials only ("…, Trump said during the interview.")?
+        let tail_short = {
+            let t = hi.saturating_sub(k + 1);
+            t <= 8 && !has_quote(doc, k + 1..hi) && !(k + 1..hi).any(|i| doc.is(i, THAT | CUE) && !doc.is(i, PREP))
+        };
+        // C S V: "“…,” Trump said."
+        if let Some(l) = left.clone().filter(|l| after_content(l.start) && tail_short) {
+            let mut ce = l.start;
+            while ce > cstart && doc.is(ce - 1, COMMA) {
+                ce -= 1;
+            }
+            if words(doc, cstart..ce) >= 1 {
+                out.push(Frame {
+                    cue: j..k + 1,
+                    source: Some(l),
+                    content: cstart..ce,
+                    order: Order::Csv,
+                    same_speaker_as: None,
+                    pending: false,
+                });
+                cstart = hi;
+                k = hi;
+                continue;
+            }
+        }
+        // C V S: "“…,” said Trump."
+        if after_content(k) && left.is_none() {
+            if let Some(src) = right_np(doc, k + 1, hi) {
+                let rest_ok = src.end >= hi
+                    || doc.is(src.end, COMMA)
+                    || doc.is(src.end, PREP | TIME);
+                let mut ce = k;
+                while ce > cstart && doc.is(ce - 1, COMMA) {
+                    ce -= 1;
+                }
+                if rest_ok && words(doc, cstart..ce) >= 1 {
+                    out.push(Frame {
+                        cue: k..k + 1,
+                        source: Some(src),
+                        content: cstart..ce,
+                        order: Order::Cvs,
+                        same_speaker_as: None,
+                        pending: false,
+                    });
+                    cstart = hi;
+                    k = hi;
+                    continue;
+                }
+            }
+        }
+        // S V C: "Trump said (that) …".
+        if let Some(l) = left.filter(|l| clause_start(doc, cstart, l.start) || l.start == cstart) {
+            let cs = content_start(doc, k, k + 1, hi);
+            let pending = cs >= hi && (doc.is(hi.saturating_sub(1), COLON) || hi == k + 1 || u.end > hi && doc.is(u.end - 1, COLON));
+            if pending || words(doc, cs..hi) >= 2 {
+                let _ = before_left;
+                out.push(Frame {
+                    cue: j..k + 1,
+                    source: Some(l),
+                    content: cs.min(hi)..hi,
+                    order: Order::Svc,
+                    same_speaker_as: None,
+                    pending,
+                });
+                cstart = hi;
+            }
+        }
+        k += 1;
+    }
+}
