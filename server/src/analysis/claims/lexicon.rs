@@ -282,7 +282,7 @@ pub fn classify(tok: &str) -> TokClass {
     if let Some(&bits) = lex.words.get(lower) {
         out.flags |= bits;
     }
-    if let Some(&p) = lex.cues.get(lower) {
+    if let Some(&p) = lex.cues.get(lower).filter(|&&p| p >= MIN_CUE_PROB) {
         out.flags |= CUE;
         out.cue = p;
         if lower.ends_with("ing") {

@@ -237,9 +237,13 @@ pub fn extract_claims(
         first_unit = first_unit.min(ui);
         let ends_in_quote = doc.in_quote(content.end - 1)
             || matches!(f.order, Order::Csv | Order::Cvs) && doc.in_quote(content.start);
+        let mut segments = vec![content];
+        if let Some(x) = f.extra.clone() {
+            segments.push(x);
+        }
         attrs.push(Attr {
             frame: Some(fi),
-            segments: vec![content],
+            segments,
             first_unit,
             last_unit,
             ends_in_quote,
@@ -298,10 +302,8 @@ pub fn extract_claims(
             continue;
         }
         let content = best_run(text, &segments);
-        let direct = a
-            .segments
-            .iter()
-            .any(|s| s.clone().any(|i| doc.in_quote(i)));
+        // PolNeAR's (and the judges') definition: content holding a double quotation mark.
+        let direct = segments.iter().any(|s| text[s.clone()].contains(['"', '“', '”', '«', '»', '„']));
         let (speaker, cue) = match a.frame {
             Some(fi) => {
                 let f = &frames[fi];

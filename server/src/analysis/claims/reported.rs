@@ -41,6 +41,84 @@ pub(crate) struct Frame {
     pub same_speaker_as: Option<usize>,
     /// Waiting for the next unit's quote as content ("He said:" at the end of a paragraph).
     pub pending: bool,
+    /// A second part of the content in the same unit ("“A,” he said, “B.”").
+    pub extra: Option<Range<usize>>,
+}
+
+/// True when content ends right before `i`: a comma or a closing quote.
+fn after_content(doc: &Doc, lo: usize, i: usize) -> bool {
+    i > lo && (doc.is(i - 1, COMMA) || doc.is(i - 1, QUOTE) && doc.in_quote(i - 1))
+}
+
+/// True when a quote ends right before `i` (possibly followed by a comma).
+fn quote_before(doc: &Doc, lo: usize, i: usize) -> bool {
+    let mut p = i;
+    while p > lo && doc.is(p - 1, COMMA) && !doc.in_quote(p - 1) {
+        p -= 1;
+    }
+    p > lo && doc.in_quote(p - 1)
+}
+
+/// The end of a frame's tail of adverbials starting at `r`: before ", adding …", or before a
+/// quote that continues the content (returned as the extra part).
+fn tail(doc: &Doc, r: usize, hi: usize) -> (usize, Option<Range<usize>>) {
+    let mut i = r;
+    while i < hi {
+        if doc.is(i, COMMA | COLON) && !doc.in_quote(i) {
+            if doc.is(i + 1, ING) {
+                return (i, None);
+            }
+            if i + 1 < hi && doc.in_quote(i + 1) {
+                let q = doc.quote_of[i + 1];
+                let mut e = i + 1;
+                while e < hi && doc.quote_of[e] == q {
+                    e += 1;
+                }
+                if e >= hi || doc.is(e, FINAL) && e + 1 >= hi {
+                    return (hi, Some(i + 1..e));
+                }
+            }
+        }
+        if doc.in_quote(i) {
+            // A short quoted title in the tail ("said on ABC's “This Week”") is fine.
+            let q = doc.quote_of[i];
+            let mut e = i;
+            while e < hi && doc.quote_of[e] == q {
+                e += 1;
+            }
+            if words(doc, i..e) > 6 {
+                return (i, None);
+            }
+            i = e;
+            continue;
+        }
+        i += 1;
+    }
+    (hi, None)
+}
+
+/// The subject at the start of the clause before `k`: a pronoun or a name/description up to
+/// the first lowercase word that is not part of a noun phrase.
+fn subject_np(doc: &Doc, lo: usize, k: usize) -> Option<Range<usize>> {
+    let mut s = lo;
+    while s < k && doc.is(s, CONJ | PUNCT) && !doc.in_quote(s) {
+        s += 1;
+    }
+    if s >= k || doc.in_quote(s) {
+        return None;
+    }
+    if doc.is(s, PRON) {
+        return Some(s..s + 1);
+    }
+    let mut e = s;
+    while e < k && (doc.is(e, CAP | DET | TITLE | ROLE) || doc.is(e, POSS)) && !doc.is(e, PUNCT) && !doc.in_quote(e) {
+        e += 1;
+    }
+    if e > s && (s..e).any(|i| doc.is(i, CAP | ROLE)) {
+        Some(s..e)
+    } else {
+        None
+    }
 }
 
 fn skip_back_aux(doc: &Doc, lo: usize, mut j: usize) -> usize {
@@ -192,6 +270,7 @@ pub(crate) fn frames_in_unit(doc: &Doc, u: Range<usize>, out: &mut Vec<Frame>) {
                             order: Order::Svc,
                             same_speaker_as: Some(prev),
                             pending: false,
+                            extra: None,
                         });
                         cstart = hi;
                     }
@@ -220,6 +299,7 @@ pub(crate) fn frames_in_unit(doc: &Doc, u: Range<usize>, out: &mut Vec<Frame>) {
                         order: Order::AccordingFirst,
                         same_speaker_as: None,
                         pending: false,
+                        extra: None,
                     });
                     cstart = hi;
                     k = hi;
@@ -238,6 +318,7 @@ pub(crate) fn frames_in_unit(doc: &Doc, u: Range<usize>, out: &mut Vec<Frame>) {
                         order: Order::AccordingLast,
                         same_speaker_as: None,
                         pending: false,
+                        extra: None,
                     });
                     cstart = src.end;
                 }
@@ -245,18 +326,51 @@ pub(crate) fn frames_in_unit(doc: &Doc, u: Range<usize>, out: &mut Vec<Frame>) {
             k = src.end.max(k + 2);
             continue;
         }
+        // ", saying …" with no frame before it: the clause's subject speaks.
+        if c.is(ING) && k > cstart && doc.is(k - 1, COMMA) {
+            if let Some(src) = subject_np(doc, u.start, k) {
+                let cs = content_start(doc, k, k + 1, hi);
+                if words(doc, cs..hi) >= 2 {
+                    out.push(Frame {
+                        cue: k..k + 1,
+                        source: Some(src),
+                        content: cs..hi,
+                        order: Order::Svc,
+                        same_speaker_as: None,
+                        pending: false,
+                        extra: None,
+                    });
+                    cstart = hi;
+                }
+            }
+            k += 1;
+            continue;
+        }
         // Source on the left?
         let j = skip_back_aux(doc, cstart, k);
-        let left = left_np(doc, cstart, j);
-        let before_left = left.as_ref().map(|l| l.start);
-        let after_content = |i: usize| i > cstart && (doc.is(i - 1, COMMA) || doc.is(i - 1, QUOTE) && doc.in_quote(i - 1));
-        // Tail after the cue: adverbials only ("…, Trump said during the interview.")?
-        let tail_short = {
-            let t = hi.saturating_sub(k + 1);
-            t <= 8 && !has_quote(doc, k + 1..hi) && !(k + 1..hi).any(|i| doc.is(i, THAT | CUE) && !doc.is(i, PREP))
+        let mut left = left_np(doc, cstart, j);
+        if left.is_none() && j > cstart + 2 && doc.is(j - 1, COMMA) {
+            // "Beruff, a Scott ally, said" / "Trump, who leads, said": skip the apposition.
+            if let Some(c1) = (cstart..j - 1).rev().take(25).find(|&i| doc.is(i, COMMA) || doc.in_quote(i) || doc.is(i, FINAL | BREAK)) {
+                if doc.is(c1, COMMA) {
+                    if let Some(l) = left_np(doc, cstart, c1) {
+                        if clause_start(doc, cstart, l.start) && !after_content(doc, cstart, l.start) {
+                            left = Some(l);
+                        }
+                    }
+                }
+            }
+        }
+        // Tail after the cue: where this frame stops (before ", adding …" or a new quote).
+        let (tail_end, extra) = tail(doc, k + 1, hi);
+        let quoted_before = left.as_ref().is_some_and(|l| quote_before(doc, cstart, l.start));
+        let tail_ok = {
+            let t = tail_end.saturating_sub(k + 1);
+            let limit = if quoted_before { 30 } else { 8 };
+            t <= limit && !(k + 1..tail_end).any(|i| doc.is(i, THAT))
         };
         // C S V: "“…,” Trump said."
-        if let Some(l) = left.clone().filter(|l| after_content(l.start) && tail_short) {
+        if let Some(l) = left.clone().filter(|l| after_content(doc, cstart, l.start) && tail_ok) {
             let mut ce = l.start;
             while ce > cstart && doc.is(ce - 1, COMMA) {
                 ce -= 1;
@@ -269,14 +383,15 @@ pub(crate) fn frames_in_unit(doc: &Doc, u: Range<usize>, out: &mut Vec<Frame>) {
                     order: Order::Csv,
                     same_speaker_as: None,
                     pending: false,
+                    extra,
                 });
-                cstart = hi;
-                k = hi;
+                cstart = tail_end;
+                k = tail_end;
                 continue;
             }
         }
         // C V S: "“…,” said Trump."
-        if after_content(k) && left.is_none() {
+        if after_content(doc, cstart, k) && left.is_none() {
             if let Some(src) = right_np(doc, k + 1, hi) {
                 let rest_ok = src.end >= hi
                     || doc.is(src.end, COMMA)
@@ -286,6 +401,7 @@ pub(crate) fn frames_in_unit(doc: &Doc, u: Range<usize>, out: &mut Vec<Frame>) {
                     ce -= 1;
                 }
                 if rest_ok && words(doc, cstart..ce) >= 1 {
+                    let (tail_end, extra) = tail(doc, src.end, hi);
                     out.push(Frame {
                         cue: k..k + 1,
                         source: Some(src),
@@ -293,9 +409,10 @@ pub(crate) fn frames_in_unit(doc: &Doc, u: Range<usize>, out: &mut Vec<Frame>) {
                         order: Order::Cvs,
                         same_speaker_as: None,
                         pending: false,
+                        extra,
                     });
-                    cstart = hi;
-                    k = hi;
+                    cstart = tail_end;
+                    k = tail_end;
                     continue;
                 }
             }
@@ -305,7 +422,6 @@ pub(crate) fn frames_in_unit(doc: &Doc, u: Range<usize>, out: &mut Vec<Frame>) {
             let cs = content_start(doc, k, k + 1, hi);
             let pending = cs >= hi && (doc.is(hi.saturating_sub(1), COLON) || hi == k + 1 || u.end > hi && doc.is(u.end - 1, COLON));
             if pending || words(doc, cs..hi) >= 2 {
-                let _ = before_left;
                 out.push(Frame {
                     cue: j..k + 1,
                     source: Some(l),
@@ -313,6 +429,7 @@ pub(crate) fn frames_in_unit(doc: &Doc, u: Range<usize>, out: &mut Vec<Frame>) {
                     order: Order::Svc,
                     same_speaker_as: None,
                     pending,
+                    extra: None,
                 });
                 cstart = hi;
             }
