@@ -101,6 +101,43 @@ impl<'a> Doc<'a> {
         self.toks[r.start].start..self.toks[r.end - 1].end
     }
 
+    /// True when every word of tokens `r` is quoted (and there is one).
+    pub fn quote_only(&self, r: Range<usize>) -> bool {
+        let mut any = false;
+        for i in r {
+            if self.in_quote(i) {
+                any = true;
+            } else if !self.is(i, flags::PUNCT) {
+                return false;
+            }
+        }
+        any
+    }
+
+    /// True when tokens `r` open with "Trump asked …", "he said", "said the official".
+    fn starts_with_attribution(&self, r: Range<usize>) -> bool {
+        use flags::*;
+        let s = r.start;
+        if self.in_quote(s) {
+            return false;
+        }
+        if self.is(s, CUE) && !self.is(s, CAP | ING) {
+            return true;
+        }
+        if !self.is(s, PRON | CAP | DET) {
+            return false;
+        }
+        for i in s + 1..(s + 7).min(r.end) {
+            if self.is(i, CUE) && !self.is(i, CAP) {
+                return true;
+            }
+            if self.is(i, PUNCT) || self.in_quote(i) {
+                return false;
+            }
+        }
+        false
+    }
+
     /// Sentences (byte ranges) as token ranges, merged so that a quote never straddles two.
     pub fn units(&self, sentences: &[Range<usize>]) -> Vec<Range<usize>> {
         let mut out: Vec<Range<usize>> = Vec::with_capacity(sentences.len());
@@ -122,6 +159,16 @@ impl<'a> Doc<'a> {
                     q != NONE && self.quote_of[first] == q
                 }
             });
+            // "“Why?” Trump asked.": the splitter ends a sentence after `?”`; the attribution
+            // that follows belongs with the quote.
+            let merge = merge
+                || out.last().is_some_and(|prev| {
+                    prev.end == first
+                        && self.quote_only(prev.clone())
+                        && !self.text[self.toks[first - 1].end..self.toks[first].start].contains('\n')
+                        && self.text[..self.toks[first - 1].start].ends_with(['?', '!'])
+                        && self.starts_with_attribution(first..ti)
+                });
             if merge {
                 if let Some(prev) = out.last_mut() {
                     prev.end = ti;

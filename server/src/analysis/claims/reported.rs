@@ -50,6 +50,24 @@ fn after_content(doc: &Doc, lo: usize, i: usize) -> bool {
     i > lo && (doc.is(i - 1, COMMA) || doc.is(i - 1, QUOTE) && doc.in_quote(i - 1))
 }
 
+/// Content `cs..ce` that is "intro, “quote”": the quote alone ("Because of that, “she
+/// needs him,” Kunin said").
+fn quote_after_intro(doc: &Doc, cs: usize, ce: usize) -> usize {
+    if ce == 0 || !doc.in_quote(ce - 1) || doc.in_quote(cs) {
+        return cs;
+    }
+    let q = doc.quote_of[ce - 1];
+    let mut s = ce - 1;
+    while s > cs && doc.quote_of[s - 1] == q {
+        s -= 1;
+    }
+    if s > cs && doc.is(s - 1, COMMA | COLON) {
+        s
+    } else {
+        cs
+    }
+}
+
 /// True when a quote ends right before `i` (possibly followed by a comma).
 fn quote_before(doc: &Doc, lo: usize, i: usize) -> bool {
     let mut p = i;
@@ -350,13 +368,12 @@ pub(crate) fn frames_in_unit(doc: &Doc, u: Range<usize>, out: &mut Vec<Frame>) {
         let j = skip_back_aux(doc, cstart, k);
         let mut left = left_np(doc, cstart, j);
         if left.is_none() && j > cstart + 2 && doc.is(j - 1, COMMA) {
-            // "Beruff, a Scott ally, said" / "Trump, who leads, said": skip the apposition.
+            // "Beruff, a Scott ally, said" / "Trump, who leads, said": the name and its
+            // apposition together are the source.
             if let Some(c1) = (cstart..j - 1).rev().take(25).find(|&i| doc.is(i, COMMA) || doc.in_quote(i) || doc.is(i, FINAL | BREAK)) {
-                if doc.is(c1, COMMA) {
+                if doc.is(c1, COMMA) && !doc.is(c1 + 1, CONJ) {
                     if let Some(l) = left_np(doc, cstart, c1) {
-                        if clause_start(doc, cstart, l.start) && !after_content(doc, cstart, l.start) {
-                            left = Some(l);
-                        }
+                        left = Some(l.start..j - 1);
                     }
                 }
             }
@@ -366,8 +383,14 @@ pub(crate) fn frames_in_unit(doc: &Doc, u: Range<usize>, out: &mut Vec<Frame>) {
         let quoted_before = left.as_ref().is_some_and(|l| quote_before(doc, cstart, l.start));
         let tail_ok = {
             let t = tail_end.saturating_sub(k + 1);
-            let limit = if quoted_before { 30 } else { 8 };
-            t <= limit && !(k + 1..tail_end).any(|i| doc.is(i, THAT))
+            let no_that = !(k + 1..tail_end).any(|i| doc.is(i, THAT));
+            if quoted_before {
+                t <= 30 && no_that
+            } else {
+                // Unquoted content before: only adverbials may follow the cue ("…, he said
+                // on Tuesday"), not an object ("Within minutes, he called Rubio …").
+                t <= 8 && no_that && (t == 0 || doc.is(k + 1, PREP | TIME | COMMA) && !doc.is(k + 1, CAP))
+            }
         };
         // C S V: "“…,” Trump said."
         if let Some(l) = left.clone().filter(|l| after_content(doc, cstart, l.start) && tail_ok) {
@@ -375,11 +398,12 @@ pub(crate) fn frames_in_unit(doc: &Doc, u: Range<usize>, out: &mut Vec<Frame>) {
             while ce > cstart && doc.is(ce - 1, COMMA) {
                 ce -= 1;
             }
-            if words(doc, cstart..ce) >= 1 {
+            let cs = quote_after_intro(doc, cstart, ce);
+            if words(doc, cs..ce) >= if quoted_before { 1 } else { 3 } {
                 out.push(Frame {
                     cue: j..k + 1,
                     source: Some(l),
-                    content: cstart..ce,
+                    content: cs..ce,
                     order: Order::Csv,
                     same_speaker_as: None,
                     pending: false,
@@ -400,12 +424,13 @@ pub(crate) fn frames_in_unit(doc: &Doc, u: Range<usize>, out: &mut Vec<Frame>) {
                 while ce > cstart && doc.is(ce - 1, COMMA) {
                     ce -= 1;
                 }
-                if rest_ok && words(doc, cstart..ce) >= 1 {
+                let cs = quote_after_intro(doc, cstart, ce);
+                if rest_ok && words(doc, cs..ce) >= 1 {
                     let (tail_end, extra) = tail(doc, src.end, hi);
                     out.push(Frame {
                         cue: k..k + 1,
                         source: Some(src),
-                        content: cstart..ce,
+                        content: cs..ce,
                         order: Order::Cvs,
                         same_speaker_as: None,
                         pending: false,
