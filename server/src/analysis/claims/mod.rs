@@ -165,6 +165,18 @@ pub fn extract_claims(
     sentences: &[Range<usize>],
     mentions: &[EntityMention],
 ) -> Vec<Claim> {
+    extract_claims_with(text, tokens, sentences, mentions, checkworthy::Model::shipped())
+}
+
+/// [`extract_claims`] with a given check-worthiness model (the evaluation's cross-validation
+/// scores each fold with the model trained without it).
+pub fn extract_claims_with(
+    text: &str,
+    tokens: &[Token],
+    sentences: &[Range<usize>],
+    mentions: &[EntityMention],
+    model: &checkworthy::Model,
+) -> Vec<Claim> {
     if tokens.is_empty() {
         return Vec::new();
     }
@@ -334,7 +346,7 @@ pub fn extract_claims(
                     ClaimKind::Indirect
                 },
                 quantities: quantities_in(&quantities, &segments),
-                check_worthiness: Some(checkworthy::score(&text[sentence.clone()])),
+                check_worthiness: Some(model.score(&text[sentence.clone()])),
                 content,
                 segments,
                 text: text_out,
@@ -360,7 +372,7 @@ pub fn extract_claims(
             Claim {
                 kind: ClaimKind::Assertion,
                 quantities: quantities_in(&quantities, std::slice::from_ref(&content)),
-                check_worthiness: Some(checkworthy::score(&text[b.clone()])),
+                check_worthiness: Some(model.score(&text[b.clone()])),
                 text: text[content.clone()].to_string(),
                 segments: vec![content.clone()],
                 content,
