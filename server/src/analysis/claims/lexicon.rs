@@ -98,19 +98,39 @@ impl TokClass {
     }
 }
 
+/// FNV-1a for the short lower-case keys of the lexicon (SipHash is several times slower
+/// and the keys are not attacker-chosen in a way that matters: the table is fixed).
+#[derive(Default, Clone, Copy)]
+struct Fnv(u64);
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 { 0xcbf2_9ce4_8422_2325 } else { self.0 };
+        for &b in bytes {
+            h ^= b as u64;
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+/// Word → (class bits, cue probability).
 struct Lexicon {
-    words: HashMap<&'static str, u32>,
-    cues: HashMap<String, f32>,
+    words: HashMap<Box<str>, (u32, f32), std::hash::BuildHasherDefault<Fnv>>,
 }
 
 fn lexicon() -> &'static Lexicon {
     static LEX: OnceLock<Lexicon> = OnceLock::new();
     LEX.get_or_init(|| {
         use flags::*;
-        let mut words: HashMap<&'static str, u32> = HashMap::new();
+        let mut words: HashMap<Box<str>, (u32, f32), std::hash::BuildHasherDefault<Fnv>> =
+            HashMap::default();
         let mut add = |list: &[&'static str], bit: u32| {
             for w in list {
-                *words.entry(w).or_insert(0) |= bit;
+                words.entry((*w).into()).or_insert((0, 0.0)).0 |= bit;
             }
         };
         add(
@@ -224,7 +244,14 @@ fn lexicon() -> &'static Lexicon {
             let p = cues.entry((*w).to_string()).or_insert(0.0);
             *p = p.max(0.6);
         }
-        Lexicon { words, cues }
+        for (w, p) in cues {
+            let e = words.entry(w.into()).or_insert((0, 0.0));
+            if p >= MIN_CUE_PROB {
+                e.0 |= CUE;
+            }
+            e.1 = p;
+        }
+        Lexicon { words }
     })
 }
 
@@ -278,15 +305,13 @@ pub fn classify(tok: &str) -> TokClass {
         }
         return out;
     };
-    let lex = lexicon();
-    if let Some(&bits) = lex.words.get(lower) {
+    if let Some(&(bits, p)) = lexicon().words.get(lower) {
         out.flags |= bits;
-    }
-    if let Some(&p) = lex.cues.get(lower).filter(|&&p| p >= MIN_CUE_PROB) {
-        out.flags |= CUE;
-        out.cue = p;
-        if lower.ends_with("ing") {
-            out.flags |= ING;
+        if bits & CUE != 0 {
+            out.cue = p;
+            if lower.ends_with("ing") {
+                out.flags |= ING;
+            }
         }
     }
     if lower == "according" {
