@@ -45,6 +45,13 @@ pub(crate) struct Frame {
     pub extra: Option<Range<usize>>,
 }
 
+fn is_det_article(doc: &Doc, i: usize) -> bool {
+    matches!(
+        doc.word(i).to_ascii_lowercase().as_str(),
+        "the" | "a" | "an" | "his" | "their" | "its" | "our" | "my" | "your" | "this" | "that"
+    )
+}
+
 /// True when content ends right before `i`: a comma or a closing quote.
 fn after_content(doc: &Doc, lo: usize, i: usize) -> bool {
     i > lo && (doc.is(i - 1, COMMA) || doc.is(i - 1, QUOTE) && doc.in_quote(i - 1))
@@ -142,6 +149,11 @@ fn subject_np(doc: &Doc, lo: usize, k: usize) -> Option<Range<usize>> {
 fn skip_back_aux(doc: &Doc, lo: usize, mut j: usize) -> usize {
     loop {
         if j > lo && doc.is(j - 1, AUX) && !doc.is(j - 1, CAP) {
+            j -= 1;
+            continue;
+        }
+        // Adverbs: "Trump genuinely believes", "Witkoff rarely reads".
+        if j > lo + 1 && doc.is(j - 1, LOWER) && doc.word(j - 1).ends_with("ly") && doc.word(j - 1).len() > 4 {
             j -= 1;
             continue;
         }
@@ -260,6 +272,11 @@ pub(crate) fn frames_in_unit(doc: &Doc, u: Range<usize>, out: &mut Vec<Frame>) {
         let c = doc.cls[k];
         let is_according = c.is(ACCORDING) && doc.word(k + 1).eq_ignore_ascii_case("to");
         if doc.in_quote(k) || !(is_according || c.is(CUE) && c.cue >= MIN_CUE_PROB) {
+            k += 1;
+            continue;
+        }
+        // A cue word used as a noun: "Trump’s telling of", "the hopes that".
+        if !is_according && k > u.start && (doc.is(k - 1, POSS) || is_det_article(doc, k - 1)) {
             k += 1;
             continue;
         }

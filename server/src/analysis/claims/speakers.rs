@@ -30,7 +30,7 @@ pub(crate) fn left_np(doc: &Doc, lo: usize, end: usize) -> Option<Range<usize>> 
     if doc.is(last, PRON) {
         return Some(last..end);
     }
-    if doc.is(last, STOP | PREP | AUX) && !doc.is(last, CAP | ROLE | TITLE) {
+    if doc.is(last, STOP | PREP | AUX | CONJ) && !doc.is(last, ROLE | TITLE) || is_article(doc, last) {
         return None;
     }
     let mut start = last;
@@ -81,6 +81,28 @@ pub(crate) fn left_np(doc: &Doc, lo: usize, end: usize) -> Option<Range<usize>> 
         }
     }
     Some(start..end)
+}
+
+/// Articles and possessive determiners: a noun phrase never ends with one.
+fn is_article(doc: &Doc, i: usize) -> bool {
+    matches!(
+        doc.word(i).to_ascii_lowercase().as_str(),
+        "the" | "a" | "an" | "his" | "their" | "its" | "our" | "my" | "your"
+    )
+}
+
+/// Capitalised words that start many runs but are not first names.
+fn not_a_first_name(w: &str) -> bool {
+    w.contains('.')
+        || matches!(
+            w,
+            "Eastern" | "Western" | "Northern" | "Southern" | "Department" | "State" | "House"
+                | "White" | "United" | "New" | "North" | "South" | "East" | "West" | "In" | "On"
+                | "At" | "For" | "The" | "But" | "And" | "When" | "After" | "Before" | "Since"
+                | "If" | "As" | "While" | "Former" | "Russian" | "Ukrainian" | "American"
+                | "European" | "National" | "Republican" | "Democratic" | "Secretary"
+                | "President" | "Vice" | "Prime" | "Minister" | "Senator" | "Sen." | "Gov."
+        )
 }
 
 /// The noun phrase starting at `start` (after an inverted cue: "said Trump", "said a senior
@@ -164,14 +186,18 @@ impl<'m> Resolver<'m> {
         while i < n {
             if is_name_tok(doc, i) {
                 let s = i;
-                while i < n && (is_name_tok(doc, i)) {
+                i += 1;
+                while i < n
+                    && is_name_tok(doc, i)
+                    && !doc.text[doc.toks[i - 1].end..doc.toks[i].start].contains('\n')
+                {
                     i += 1;
                 }
                 let mut a = s;
-                while a < i && doc.is(a, TITLE | DET | STOP) {
+                while a < i && doc.is(a, TITLE | DET | STOP | PREP) {
                     a += 1;
                 }
-                if i - a >= 2 && i - a <= 4 {
+                if i - a >= 2 && i - a <= 3 && !not_a_first_name(doc.word(a)) && (a..i).all(|k| doc.word(k).chars().all(|c| c.is_alphabetic() || c == '-' || c == '\'' || c == '’')) {
                     full_names.push((a, join_words(doc, a..i)));
                 }
             } else {
@@ -263,7 +289,9 @@ impl<'m> Resolver<'m> {
         let head_tok = (src.start..head_end).rev().find(|&i| !doc.is(i, PUNCT));
         let head = head_tok.map(|i| doc.word(i).to_ascii_lowercase()).unwrap_or_default();
         let is_role = head_tok.is_some_and(|i| doc.is(i, ROLE));
-        let name_run = last_name_run(doc, src.start..head_end);
+        // A name is the head of the phrase ("Kremlin spokesman Dmitry Peskov"), not a
+        // modifier of it ("Ukrainian officials", "a U.S. official").
+        let name_run = last_name_run(doc, src.start..head_end).filter(|r| r.end == head_end);
         if is_role && name_run.is_none() {
             let first = doc.word(src.start).to_ascii_lowercase();
             let definite = matches!(first.as_str(), "the" | "that" | "this" | "those");
