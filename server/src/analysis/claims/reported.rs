@@ -267,8 +267,19 @@ pub(crate) fn frames_in_unit(doc: &Doc, u: Range<usize>, out: &mut Vec<Frame>) {
     let hi = trim_end(doc, u.start, u.end);
     // Where the next frame's content may begin (after the previous frame).
     let mut cstart = u.start;
+    // "…, according to X." governs everything before it: cues there are inside its content.
+    let according_last = (u.start + 1..hi).find(|&i| {
+        !doc.in_quote(i)
+            && doc.is(i, ACCORDING)
+            && doc.word(i + 1).eq_ignore_ascii_case("to")
+            && doc.is(i - 1, COMMA)
+    });
     let mut k = u.start;
     while k < hi {
+        if according_last.is_some_and(|a| k < a) && !doc.is(k, ACCORDING) {
+            k += 1;
+            continue;
+        }
         let c = doc.cls[k];
         let is_according = c.is(ACCORDING) && doc.word(k + 1).eq_ignore_ascii_case("to");
         if doc.in_quote(k) || !(is_according || c.is(CUE) && c.cue >= MIN_CUE_PROB) {
@@ -463,7 +474,7 @@ pub(crate) fn frames_in_unit(doc: &Doc, u: Range<usize>, out: &mut Vec<Frame>) {
         if let Some(l) = left.filter(|l| clause_start(doc, cstart, l.start) || l.start == cstart) {
             let cs = content_start(doc, k, k + 1, hi);
             let pending = cs >= hi && (doc.is(hi.saturating_sub(1), COLON) || hi == k + 1 || u.end > hi && doc.is(u.end - 1, COLON));
-            if pending || words(doc, cs..hi) >= 2 {
+            if pending || words(doc, cs..hi) >= 2 || has_quote(doc, cs..hi) {
                 out.push(Frame {
                     cue: j..k + 1,
                     source: Some(l),

@@ -282,9 +282,41 @@ impl<'m> Resolver<'m> {
                 },
             };
         }
-        // Anonymous sources.
+        // "Trump, never shy of grand comparisons": the name before the apposition.
+        if let Some(c) = (src.start + 1..src.end).find(|&i| doc.is(i, COMMA)) {
+            let first = src.start..c;
+            if let Some(run) = last_name_run(doc, first.clone()).filter(|r| r.end == c) {
+                let name = self.expand(&join_words(doc, run.clone()));
+                let mention = self.mention_at(doc, &run);
+                let description = doc.text[doc.bytes(&(c + 1..src.end))]
+                    .trim_matches(|ch: char| ch == ',' || ch.is_whitespace())
+                    .to_string();
+                self.seen.push(Seen {
+                    at: src.start,
+                    name: name.clone(),
+                    head: String::new(),
+                    description: description.clone(),
+                    kind: SpeakerKind::Named,
+                    mention,
+                });
+                return Speaker {
+                    span,
+                    kind: SpeakerKind::Named,
+                    name,
+                    description,
+                    mention,
+                };
+            }
+        }
+        // Anonymous sources. The head noun ends before a post-modifier ("a person familiar
+        // with …"), except after a quantifier ("one of the people familiar …").
         let head_end = (src.start..src.end)
-            .find(|&i| i > src.start && doc.is(i, PREP) && !doc.is(i, CAP))
+            .find(|&i| {
+                i > src.start
+                    && doc.is(i, PREP)
+                    && !doc.is(i, CAP)
+                    && !(doc.word(i).eq_ignore_ascii_case("of") && doc.is(i - 1, DET))
+            })
             .unwrap_or(src.end);
         let head_tok = (src.start..head_end).rev().find(|&i| !doc.is(i, PUNCT));
         let head = head_tok.map(|i| doc.word(i).to_ascii_lowercase()).unwrap_or_default();
