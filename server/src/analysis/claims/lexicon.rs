@@ -274,7 +274,7 @@ pub fn classify(tok: &str) -> TokClass {
         match tok {
             "," => out.flags |= COMMA,
             ":" => out.flags |= BREAK | COLON,
-            ";" | "(" | ")" | "[" | "]" | "—" | "–" | "--" | "-" => out.flags |= BREAK,
+            ";" | "(" | ")" | "[" | "]" | "—" | "―" | "–" | "--" | "-" => out.flags |= BREAK,
             "." | "!" | "?" | "..." | "…" => out.flags |= FINAL,
             "\"" | "“" | "”" | "‘" | "’" | "'" | "''" | "«" | "»" | "„" => out.flags |= QUOTE,
             _ => {}

@@ -52,6 +52,35 @@ fn is_det_article(doc: &Doc, i: usize) -> bool {
     )
 }
 
+/// A unit that is a quote followed by a dash and a short name: the name signs the quote.
+fn dash_signature(doc: &Doc, lo: usize, hi: usize) -> Option<Frame> {
+    if !doc.in_quote(lo) {
+        return None;
+    }
+    let q = doc.quote_of[lo];
+    let mut e = lo;
+    while e < hi && doc.quote_of[e] == q {
+        e += 1;
+    }
+    if e >= hi || !matches!(doc.word(e), "—" | "―" | "–" | "-" | "--") {
+        return None;
+    }
+    let name = e + 1..hi;
+    let n = name.len();
+    if !(1..=6).contains(&n) || !doc.is(e + 1, CAP) || name.clone().any(|i| doc.in_quote(i)) {
+        return None;
+    }
+    Some(Frame {
+        cue: e..e + 1,
+        source: Some(name),
+        content: lo..e,
+        order: Order::Csv,
+        same_speaker_as: None,
+        pending: false,
+        extra: None,
+    })
+}
+
 /// True when content ends right before `i`: a comma or a closing quote.
 fn after_content(doc: &Doc, lo: usize, i: usize) -> bool {
     i > lo && (doc.is(i - 1, COMMA) || doc.is(i - 1, QUOTE) && doc.in_quote(i - 1))
@@ -274,6 +303,11 @@ pub(crate) fn frames_in_unit(doc: &Doc, u: Range<usize>, out: &mut Vec<Frame>) {
             && doc.word(i + 1).eq_ignore_ascii_case("to")
             && doc.is(i - 1, COMMA)
     });
+    // "“…” ― Carlos Raúl": a quote signed with a dash and a name.
+    if let Some(f) = dash_signature(doc, u.start, hi) {
+        out.push(f);
+        return;
+    }
     let mut k = u.start;
     while k < hi {
         if according_last.is_some_and(|a| k < a) && !doc.is(k, ACCORDING) {
@@ -411,7 +445,7 @@ pub(crate) fn frames_in_unit(doc: &Doc, u: Range<usize>, out: &mut Vec<Frame>) {
         let quoted_before = left.as_ref().is_some_and(|l| quote_before(doc, cstart, l.start));
         let tail_ok = {
             let t = tail_end.saturating_sub(k + 1);
-            let no_that = !(k + 1..tail_end).any(|i| doc.is(i, THAT));
+            let no_that = !(k + 1..tail_end).any(|i| doc.is(i, THAT) && !doc.in_quote(i));
             if quoted_before {
                 t <= 30 && no_that
             } else {
