@@ -81,6 +81,40 @@ fn dash_signature(doc: &Doc, lo: usize, hi: usize) -> Option<Frame> {
     })
 }
 
+/// Where reported content starting at `cs` ends: at `hi`, or before a trailing comment on it
+/// (", which …", ", sparking …", ", a move that …", "— and …", "but did not …").
+fn clause_end(doc: &Doc, cs: usize, hi: usize) -> usize {
+    let mut i = cs + 3;
+    while i < hi {
+        if doc.in_quote(i) {
+            i += 1;
+            continue;
+        }
+        let w = |j: usize| if j < hi { doc.word(j) } else { "" };
+        if doc.is(i, COMMA) || matches!(w(i), "—" | "―" | "--") {
+            let n = w(i + 1).to_ascii_lowercase();
+            let ing = doc.is(i + 1, LOWER) && n.ends_with("ing") && n.len() > 5;
+            let rel = matches!(n.as_str(), "which" | "while" | "whereas" | "although" | "though");
+            let appos = matches!(n.as_str(), "a" | "an")
+                && (i + 2..(i + 6).min(hi)).any(|j| matches!(w(j), "that" | "which"));
+            let dash_conj = !doc.is(i, COMMA) && doc.is(i + 1, CONJ);
+            if (ing || rel || appos || dash_conj) && !has_quote(doc, i..hi) {
+                return i;
+            }
+        }
+        // "… but did not suggest …": a second verb phrase of the subject.
+        if doc.is(i, CONJ)
+            && w(i).eq_ignore_ascii_case("but")
+            && doc.is(i + 1, AUX)
+            && !doc.is(i + 1, PRON)
+        {
+            return i;
+        }
+        i += 1;
+    }
+    hi
+}
+
 /// True when content ends right before `i`: a comma or a closing quote.
 fn after_content(doc: &Doc, lo: usize, i: usize) -> bool {
     i > lo && (doc.is(i - 1, COMMA) || doc.is(i - 1, QUOTE) && doc.in_quote(i - 1))
@@ -371,11 +405,12 @@ pub(crate) fn frames_in_unit(doc: &Doc, u: Range<usize>, out: &mut Vec<Frame>) {
                 if cs < hi && doc.is(cs, COMMA) {
                     cs += 1;
                 }
-                if words(doc, cs..hi) >= 2 {
+                let ce = clause_end(doc, cs, hi);
+                if words(doc, cs..ce) >= 2 {
                     out.push(Frame {
                         cue,
                         source: Some(src),
-                        content: cs..hi,
+                        content: cs..ce,
                         order: Order::AccordingFirst,
                         same_speaker_as: None,
                         pending: false,
@@ -508,11 +543,12 @@ pub(crate) fn frames_in_unit(doc: &Doc, u: Range<usize>, out: &mut Vec<Frame>) {
         if let Some(l) = left.filter(|l| clause_start(doc, cstart, l.start) || l.start == cstart) {
             let cs = content_start(doc, k, k + 1, hi);
             let pending = cs >= hi && (doc.is(hi.saturating_sub(1), COLON) || hi == k + 1 || u.end > hi && doc.is(u.end - 1, COLON));
-            if pending || words(doc, cs..hi) >= 2 || has_quote(doc, cs..hi) {
+            let ce = clause_end(doc, cs, hi);
+            if pending || words(doc, cs..ce) >= 2 || has_quote(doc, cs..ce) {
                 out.push(Frame {
                     cue: j..k + 1,
                     source: Some(l),
-                    content: cs.min(hi)..hi,
+                    content: cs.min(ce)..ce,
                     order: Order::Svc,
                     same_speaker_as: None,
                     pending,
@@ -523,4 +559,87 @@ pub(crate) fn frames_in_unit(doc: &Doc, u: Range<usize>, out: &mut Vec<Frame>) {
         }
         k += 1;
     }
+    if out.len() == first_new {
+        if let Some(f) = quote_with_any_verb(doc, u.start, hi) {
+            out.push(f);
+        }
+    }
+}
+
+/// A plain word that can be a verb: lower case letters, not a function word.
+fn verb_like(doc: &Doc, i: usize) -> bool {
+    doc.is(i, LOWER)
+        && !doc.is(i, STOP | PREP | DET | PRON | CONJ | THAT | TIME)
+        && doc.word(i).bytes().all(|b| b.is_ascii_alphabetic())
+}
+
+/// Quotes attributed with a verb the lexicon does not know ("“Go back,” Trump barked.",
+/// "a spokesman could only quip: “…”"): the quote next to a subject and a verb.
+fn quote_with_any_verb(doc: &Doc, lo: usize, hi: usize) -> Option<Frame> {
+    // C S V: a quote at the start, then ", NP verb …".
+    if doc.in_quote(lo) {
+        let q = doc.quote_of[lo];
+        let mut e = lo;
+        while e < hi && doc.quote_of[e] == q {
+            e += 1;
+        }
+        let mut s = e;
+        if s < hi && doc.is(s, COMMA) {
+            s += 1;
+        }
+        if s < hi && !doc.in_quote(s) && (doc.is(s, PRON) || doc.is(s, CAP) && !doc.is(s, STOP | PREP)) {
+            let mut np_end = s + 1;
+            if !doc.is(s, PRON) {
+                while np_end < hi && doc.is(np_end, CAP) && !doc.is(np_end, PUNCT) {
+                    np_end += 1;
+                }
+            }
+            let mut v = np_end;
+            while v < hi && doc.is(v, AUX) && !doc.is(v, CAP) {
+                v += 1;
+            }
+            if v < hi && verb_like(doc, v) && (doc.word(v).ends_with('s') || doc.word(v).ends_with("ed")) {
+                let (tail_end, extra) = tail(doc, v + 1, hi);
+                if tail_end >= hi || extra.is_some() {
+                    return Some(Frame {
+                        cue: v..v + 1,
+                        source: Some(s..np_end),
+                        content: lo..e,
+                        order: Order::Csv,
+                        same_speaker_as: None,
+                        pending: false,
+                        extra,
+                    });
+                }
+            }
+        }
+    }
+    // S V C: "NP verb …: “quote”" with the quote running to the end.
+    if hi == 0 || !doc.in_quote(hi - 1) {
+        return None;
+    }
+    let q = doc.quote_of[hi - 1];
+    let mut qs = hi - 1;
+    while qs > lo && doc.quote_of[qs - 1] == q {
+        qs -= 1;
+    }
+    if qs <= lo + 1 || !doc.is(qs - 1, COLON | COMMA) {
+        return None;
+    }
+    let p = qs - 1;
+    let v = (p.saturating_sub(4).max(lo)..p).rev().find(|&i| verb_like(doc, i))?;
+    let j = skip_back_aux(doc, lo, v);
+    let src = left_np(doc, lo, j)?;
+    if !(clause_start(doc, lo, src.start) || src.start == lo) {
+        return None;
+    }
+    Some(Frame {
+        cue: v..v + 1,
+        source: Some(src),
+        content: qs..hi,
+        order: Order::Svc,
+        same_speaker_as: None,
+        pending: false,
+        extra: None,
+    })
 }
