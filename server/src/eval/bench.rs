@@ -59,6 +59,9 @@ pub struct BenchReport {
     pub threads: usize,
     /// Per-stage timings, the whole pipeline last.
     pub stages: Vec<StageReport>,
+    /// FNV-1a hash of every document's analysis and claims (their `Debug` text): equal digests
+    /// before and after a speed change show that it changed no output.
+    pub output_digest: String,
 }
 
 impl std::fmt::Display for BenchReport {
@@ -71,6 +74,7 @@ impl std::fmt::Display for BenchReport {
             self.text_bytes as f64 / 1e6,
             self.runs
         )?;
+        writeln!(f, "output digest {}", self.output_digest)?;
         writeln!(
             f,
             "{:<10} {:>14} {:>14} {:>14} {:>9} {:>9}  what",
@@ -154,6 +158,24 @@ fn count_words(text: &str, tokens: &[tokenize::Token]) -> usize {
         .count()
 }
 
+/// 64-bit FNV-1a.
+struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Self {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Fnv {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 ^= u64::from(b);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
+
 /// The calling thread's on-CPU time in seconds (Linux schedstat; falls back to `None`).
 fn thread_cpu_seconds() -> Option<f64> {
     let stat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
@@ -214,6 +236,12 @@ pub fn run(docs: &[Document], runs: usize) -> BenchReport {
             }
         })
         .collect();
+    let mut digest = Fnv::default();
+    for p in &prepared {
+        let a = analysis::analyze(&p.text, p.anchor);
+        let c = claims::extract_claims(&p.text, &p.tokens, &p.sentences, &a.mentions);
+        digest.write(format!("{:?}{:?}{:?}", a.sentences, a.mentions, c).as_bytes());
+    }
     let words: usize = prepared
         .iter()
         .map(|p| count_words(&p.text, &p.tokens))
@@ -309,6 +337,7 @@ pub fn run(docs: &[Document], runs: usize) -> BenchReport {
         runs,
         threads: 1,
         stages,
+        output_digest: format!("{:016x}", digest.0),
     }
 }
 
