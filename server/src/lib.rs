@@ -5,6 +5,7 @@
 //! - [`corpus`]: documents, loading from files, cleaning of page furniture.
 //! - [`analysis`]: pure text analysis (tokens, sentences, entities, claims) over `&str`.
 //! - [`entities`]: the corpus's entity registry (cross-document resolution).
+//! - [`claimset`]: the corpus's claims tied to entities, and the disputes between documents.
 //! - [`store`]: the corpus held in memory as an immutable snapshot swapped on every write,
 //!   with optional persistence under `--data-dir`.
 //! - [`offsets`]: byte offsets to UTF-16 / code point offsets.
@@ -13,6 +14,7 @@
 //! - [`config`], [`telemetry`], [`shutdown`]: what the binary needs to start and stop.
 
 pub mod analysis;
+pub mod claimset;
 pub mod config;
 pub mod corpus;
 pub mod entities;
