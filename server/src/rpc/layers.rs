@@ -386,6 +386,61 @@ mod tests {
         assert_eq!(finish_status(&mut HeaderMap::new(), "r"), None);
     }
 
+    /// A service that never answers.
+    struct Never;
+
+    impl Service<http::Request<Body>> for Never {
+        type Response = http::Response<Body>;
+        type Error = std::convert::Infallible;
+        type Future = std::future::Pending<Result<Self::Response, Self::Error>>;
+
+        fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+            Poll::Ready(Ok(()))
+        }
+
+        fn call(&mut self, _: http::Request<Body>) -> Self::Future {
+            std::future::pending()
+        }
+    }
+
+    fn search_request() -> http::Request<Body> {
+        http::Request::builder()
+            .uri("/dossier.v1.SearchService/Search")
+            .body(Body::empty())
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_call_past_the_deadline_is_deadline_exceeded_with_details_and_counted() {
+        let metrics = Metrics::new();
+        let mut service = CallLayer {
+            timeout: Some(Duration::from_millis(1)),
+            metrics: Some(metrics.clone()),
+        }
+        .layer(Never);
+        let response = service.call(search_request()).await.unwrap();
+        let status = Status::from_header_map(response.headers()).unwrap();
+        assert_eq!(status.code(), Code::DeadlineExceeded);
+        let details = status.get_error_details();
+        assert_eq!(details.error_info().unwrap().reason, "REQUEST_TIMEOUT");
+        assert!(details.request_info().is_some());
+        let text = metrics.render(&Default::default(), true);
+        assert!(text.contains(r#"grpc_method="Search",grpc_code="DEADLINE_EXCEEDED"} 1"#));
+    }
+
+    #[test]
+    fn a_call_dropped_before_its_status_counts_as_cancelled() {
+        let metrics = Metrics::new();
+        let mut service = CallLayer {
+            timeout: None,
+            metrics: Some(metrics.clone()),
+        }
+        .layer(Never);
+        drop(service.call(search_request()));
+        let text = metrics.render(&Default::default(), true);
+        assert!(text.contains(r#"grpc_method="Search",grpc_code="CANCELLED"} 1"#));
+    }
+
     #[test]
     fn request_ids_are_taken_when_sane_and_made_otherwise() {
         let mut headers = HeaderMap::new();
