@@ -23,8 +23,10 @@ use crate::metrics::Metrics;
 use http::{HeaderMap, HeaderValue};
 use http_body::Frame;
 use prost::Message;
+use std::collections::HashSet;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 use std::time::{Duration, Instant};
 use tonic::body::Body;
@@ -56,6 +58,39 @@ pub struct CallLayer {
     pub timeout: Option<Duration>,
     /// Where completed calls are counted, when `--metrics-addr` is set.
     pub metrics: Option<Metrics>,
+    /// The paths the server serves (`/dossier.v1.SearchService/Search`…). Metrics label
+    /// calls to any other path `unknown`, so callers cannot grow the series without bound.
+    pub known_methods: Arc<HashSet<String>>,
+}
+
+/// Every method path described by `descriptor_sets` (encoded `FileDescriptorSet`s).
+///
+/// # Examples
+///
+/// ```
+/// let methods = dossier_server::rpc::layers::method_paths(&[dossier_api::FILE_DESCRIPTOR_SET]);
+/// assert!(methods.contains("/dossier.v1.CorpusService/GetCorpusStats"));
+/// ```
+pub fn method_paths(descriptor_sets: &[&[u8]]) -> HashSet<String> {
+    let mut paths = HashSet::new();
+    for encoded in descriptor_sets {
+        let Ok(set) = prost_types::FileDescriptorSet::decode(*encoded) else {
+            continue;
+        };
+        for file in &set.file {
+            let package = file.package();
+            for service in &file.service {
+                let service_name = match package {
+                    "" => service.name().to_string(),
+                    p => format!("{p}.{}", service.name()),
+                };
+                for method in &service.method {
+                    paths.insert(format!("/{service_name}/{}", method.name()));
+                }
+            }
+        }
+    }
+    paths
 }
 
 impl<S> Layer<S> for CallLayer {
@@ -95,8 +130,10 @@ where
         request
             .headers_mut()
             .insert(REQUEST_ID_HEADER, id_header.clone());
+        let method = request.uri().path().to_string();
         let mut record = CallRecord {
-            method: request.uri().path().to_string(),
+            known: self.layer.known_methods.contains(&method),
+            method,
             request_id: id,
             started: Instant::now(),
             metrics: self.layer.metrics.clone(),
@@ -218,6 +255,8 @@ fn with_details(status: &Status, request_id: &str) -> Status {
 /// `CANCELLED` if it is dropped before (the client went away or its deadline passed).
 struct CallRecord {
     method: String,
+    /// Whether `method` is one the server serves (else metrics say `unknown`).
+    known: bool,
     request_id: String,
     started: Instant,
     metrics: Option<Metrics>,
@@ -236,17 +275,11 @@ impl CallRecord {
             request_id = %self.request_id,
             method = %self.method,
             code = code_name,
-            latency_ms = elapsed.as_secs_f64() * 1e3,
+            latency_ms = elapsed.as_micros() as f64 / 1e3,
             "call finished"
         );
         if let Some(metrics) = &self.metrics {
-            // Unknown paths answer UNIMPLEMENTED: one series for all of them, so callers
-            // cannot grow the metrics without bound.
-            let path = if code == Code::Unimplemented {
-                "unknown"
-            } else {
-                &self.method
-            };
+            let path = if self.known { &self.method } else { "unknown" };
             metrics.record_call(path, code_name, elapsed);
         }
     }
@@ -416,6 +449,7 @@ mod tests {
         let mut service = CallLayer {
             timeout: Some(Duration::from_millis(1)),
             metrics: Some(metrics.clone()),
+            known_methods: Arc::new(method_paths(&[dossier_api::FILE_DESCRIPTOR_SET])),
         }
         .layer(Never);
         let response = service.call(search_request()).await.unwrap();
@@ -434,11 +468,27 @@ mod tests {
         let mut service = CallLayer {
             timeout: None,
             metrics: Some(metrics.clone()),
+            known_methods: Arc::new(method_paths(&[dossier_api::FILE_DESCRIPTOR_SET])),
         }
         .layer(Never);
         drop(service.call(search_request()));
         let text = metrics.render(&Default::default(), true);
         assert!(text.contains(r#"grpc_method="Search",grpc_code="CANCELLED"} 1"#));
+    }
+
+    #[test]
+    fn calls_to_paths_the_server_does_not_serve_share_one_unknown_series() {
+        let metrics = Metrics::new();
+        let mut service = CallLayer {
+            metrics: Some(metrics.clone()),
+            ..CallLayer::default()
+        }
+        .layer(Never);
+        drop(service.call(search_request()));
+        let text = metrics.render(&Default::default(), true);
+        assert!(text
+            .contains(r#"grpc_service="unknown",grpc_method="unknown",grpc_code="CANCELLED"} 1"#));
+        assert!(!text.contains("SearchService"));
     }
 
     #[test]

@@ -146,15 +146,22 @@ const SERVICE_NAMES: [&str; 5] = [
     <ClaimServiceServer<ClaimApi> as NamedService>::NAME,
 ];
 
+/// The descriptor sets of every served service: reflection serves them, and the call layer
+/// reads the served method paths from them.
+const DESCRIPTOR_SETS: [&[u8]; 4] = [
+    dossier_api::FILE_DESCRIPTOR_SET,
+    tonic_health::pb::FILE_DESCRIPTOR_SET,
+    tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET,
+    tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
+];
+
 /// A reflection builder knowing every served service, both reflection versions included, so
 /// `grpcurl list` shows the same list whichever version it speaks.
 fn reflection() -> tonic_reflection::server::Builder<'static> {
-    tonic_reflection::server::Builder::configure()
-        .include_reflection_service(false)
-        .register_encoded_file_descriptor_set(dossier_api::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET)
+    DESCRIPTOR_SETS.iter().fold(
+        tonic_reflection::server::Builder::configure().include_reflection_service(false),
+        |builder, set| builder.register_encoded_file_descriptor_set(set),
+    )
 }
 
 /// Serves every service on `listener` until `shutdown` completes, then drains in-flight calls.
@@ -249,6 +256,7 @@ pub async fn serve(
         .layer(layers::CallLayer {
             timeout: options.request_timeout,
             metrics: options.metrics.clone(),
+            known_methods: std::sync::Arc::new(layers::method_paths(&DESCRIPTOR_SETS)),
         })
         .add_service(health_service)
         .add_service(reflection_v1)

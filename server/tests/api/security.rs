@@ -270,6 +270,7 @@ async fn metrics_endpoint_shows_the_calls_just_made() {
         .await
         .unwrap_err();
     assert_eq!(missing.code(), Code::NotFound);
+    assert!(serving(plaintext(server.addr)).await.unwrap());
 
     let (status_line, text) = http_get(server.metrics_addr.unwrap(), "/metrics").await;
     assert_eq!(status_line, "HTTP/1.1 200 OK");
@@ -287,6 +288,7 @@ async fn metrics_endpoint_shows_the_calls_just_made() {
         format!(
             r#"dossier_grpc_server_handling_seconds_bucket{{{service},grpc_method="GetCorpusStats",grpc_code="OK",le="+Inf"}} 2"#
         ),
+        r#"dossier_grpc_server_handled_total{grpc_service="grpc.health.v1.Health",grpc_method="Check",grpc_code="OK"} 1"#.to_string(),
         "dossier_corpus_documents 5".to_string(),
         "dossier_ready 1".to_string(),
     ] {
