@@ -30,8 +30,8 @@ impl Interceptor for Bearer {
     }
 }
 
-/// A lazily connecting channel configured from the command line.
-pub fn channel(cli: &Cli) -> anyhow::Result<Channel> {
+/// The server's endpoint as the command line describes it: address, timeouts, and TLS.
+pub fn endpoint(cli: &Cli) -> anyhow::Result<Endpoint> {
     let tls = cli.addr.starts_with("https://")
         || cli.tls_ca.is_some()
         || cli.tls_cert.is_some()
@@ -44,24 +44,29 @@ pub fn channel(cli: &Cli) -> anyhow::Result<Channel> {
         (false, true) => format!("https://{}", cli.addr),
         (false, false) => format!("http://{}", cli.addr),
     };
-    let mut endpoint = Endpoint::from_shared(uri.clone())
+    let endpoint = Endpoint::from_shared(uri.clone())
         .with_context(|| format!("bad address {uri}"))?
         .timeout(Duration::from_secs(cli.timeout))
         .connect_timeout(Duration::from_secs(5));
-    if tls {
-        let mut config = match &cli.tls_ca {
-            Some(ca) => ClientTlsConfig::new().ca_certificate(Certificate::from_pem(read(ca)?)),
-            None => ClientTlsConfig::new().with_native_roots(),
-        };
-        if let (Some(cert), Some(key)) = (&cli.tls_cert, &cli.tls_key) {
-            config = config.identity(Identity::from_pem(read(cert)?, read(key)?));
-        }
-        if let Some(domain) = &cli.tls_domain {
-            config = config.domain_name(domain);
-        }
-        endpoint = endpoint.tls_config(config).context("configuring TLS")?;
+    if !tls {
+        return Ok(endpoint);
     }
-    let token = match &cli.token {
+    let mut config = match &cli.tls_ca {
+        Some(ca) => ClientTlsConfig::new().ca_certificate(Certificate::from_pem(read(ca)?)),
+        None => ClientTlsConfig::new().with_native_roots(),
+    };
+    if let (Some(cert), Some(key)) = (&cli.tls_cert, &cli.tls_key) {
+        config = config.identity(Identity::from_pem(read(cert)?, read(key)?));
+    }
+    if let Some(domain) = &cli.tls_domain {
+        config = config.domain_name(domain);
+    }
+    endpoint.tls_config(config).context("configuring TLS")
+}
+
+/// A lazily connecting channel to `endpoint` that sends `token`, if any, on every call.
+pub fn channel(endpoint: &Endpoint, token: Option<&str>) -> anyhow::Result<Channel> {
+    let header = match token {
         Some(t) => Some(
             format!("Bearer {}", t.trim())
                 .parse()
@@ -71,7 +76,7 @@ pub fn channel(cli: &Cli) -> anyhow::Result<Channel> {
     };
     Ok(InterceptedService::new(
         endpoint.connect_lazy(),
-        Bearer(token),
+        Bearer(header),
     ))
 }
 

@@ -1,6 +1,7 @@
 //! `dossier`: a command-line client that exercises every Dossier RPC, readable by default
 //! and `--json` for machines.
 
+mod bench;
 mod cli;
 mod connect;
 mod output;
@@ -16,6 +17,7 @@ use dossier_api::v1::{
 use std::path::Path;
 use std::time::Duration;
 use tokio_stream::StreamExt;
+use tonic::transport::Endpoint;
 use tonic_health::pb::{
     health_check_response::ServingStatus, health_client::HealthClient, HealthCheckRequest,
 };
@@ -23,8 +25,8 @@ use tonic_health::pb::{
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    let result = match connect::channel(&cli) {
-        Ok(channel) => run(cli, channel).await,
+    let result = match connect::endpoint(&cli) {
+        Ok(endpoint) => run(cli, endpoint).await,
         Err(e) => Err(e),
     };
     match result {
@@ -46,9 +48,11 @@ async fn main() -> std::process::ExitCode {
     }
 }
 
-async fn run(cli: Cli, channel: Channel) -> anyhow::Result<()> {
+async fn run(cli: Cli, endpoint: Endpoint) -> anyhow::Result<()> {
     let json = cli.json;
+    let channel = connect::channel(&endpoint, cli.token.as_deref())?;
     match cli.command {
+        Command::Bench(args) => bench::run(endpoint, args, json).await,
         Command::Health { service, wait } => health(channel, service, wait).await,
         Command::Stats => {
             let stats = CorpusServiceClient::new(channel)

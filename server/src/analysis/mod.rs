@@ -2,7 +2,11 @@
 //! sentences, entities and claims. Everything here works on `&str` and returns byte ranges
 //! into it; the rpc layer converts them to the caller's offset encoding.
 
+pub mod checkworthy;
+pub mod claims;
+pub mod disputes;
 pub mod ner;
+pub mod quantities;
 pub mod sentences;
 pub mod temporal;
 pub mod tokenize;
