@@ -161,9 +161,10 @@ impl Config {
             max_message_bytes: self.max_message_bytes,
             tls,
             auth,
-            max_concurrent_requests_per_connection: (self.max_concurrent_requests_per_connection
-                > 0)
-            .then_some(self.max_concurrent_requests_per_connection),
+            max_concurrent_requests_per_connection: Some(
+                self.max_concurrent_requests_per_connection,
+            )
+            .filter(|&n| n > 0),
             request_timeout: secs(self.request_timeout_secs),
             http2_keepalive_interval: secs(self.http2_keepalive_interval_secs),
             http2_keepalive_timeout: secs(self.http2_keepalive_timeout_secs),
@@ -186,5 +187,78 @@ impl Config {
             env!("CARGO_MANIFEST_DIR"),
             "/../seeds"
         ))]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Config, clap::Error> {
+        Config::try_parse_from(std::iter::once("dossier-server").chain(args.iter().copied()))
+    }
+
+    /// A file under the system's temporary folder, unique to this process and `name`.
+    fn temp_file(name: &str, content: &str) -> PathBuf {
+        let path =
+            std::env::temp_dir().join(format!("dossier-config-{}-{name}", std::process::id()));
+        std::fs::write(&path, content).unwrap();
+        path
+    }
+
+    #[test]
+    fn defaults_match_serve_options_default() {
+        let options = parse(&[]).unwrap().serve_options(None).unwrap();
+        let default = ServeOptions::default();
+        assert_eq!(options.max_message_bytes, default.max_message_bytes);
+        assert_eq!(options.request_timeout, default.request_timeout);
+        assert_eq!(
+            options.max_concurrent_requests_per_connection,
+            default.max_concurrent_requests_per_connection
+        );
+        assert_eq!(
+            options.http2_keepalive_interval,
+            default.http2_keepalive_interval
+        );
+        assert_eq!(options.tcp_keepalive, default.tcp_keepalive);
+        assert!(options.tls.is_none() && options.auth.is_none());
+    }
+
+    #[test]
+    fn zero_turns_a_limit_off() {
+        let config = parse(&[
+            "--request-timeout-secs",
+            "0",
+            "--max-concurrent-requests-per-connection",
+            "0",
+        ])
+        .unwrap();
+        let options = config.serve_options(None).unwrap();
+        assert_eq!(options.request_timeout, None);
+        assert_eq!(options.max_concurrent_requests_per_connection, None);
+    }
+
+    #[test]
+    fn tls_files_come_in_pairs_and_a_client_ca_needs_them() {
+        assert!(parse(&["--tls-cert", "c.pem"]).is_err());
+        assert!(parse(&["--tls-key", "k.pem"]).is_err());
+        assert!(parse(&["--tls-client-ca", "ca.pem"]).is_err());
+        assert!(parse(&["--tls-cert", "c.pem", "--tls-key", "k.pem"]).is_ok());
+    }
+
+    #[test]
+    fn a_token_file_without_tokens_is_refused_not_ignored() {
+        let empty = temp_file("empty-tokens", "# no token yet\n\n");
+        let config = parse(&["--auth-token-file", empty.to_str().unwrap()]).unwrap();
+        assert!(matches!(
+            config.serve_options(None),
+            Err(ConfigError::NoToken(_))
+        ));
+        let missing = parse(&["--auth-token-file", "/nonexistent/tokens"]).unwrap();
+        assert!(matches!(
+            missing.serve_options(None),
+            Err(ConfigError::Read { .. })
+        ));
+        std::fs::remove_file(empty).unwrap();
     }
 }
