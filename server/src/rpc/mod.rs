@@ -203,23 +203,7 @@ pub async fn serve(
         }
     };
 
-    // Authentication first: a caller without a token learns nothing, not even readiness.
-    let ready = store.ready();
-    let tokens = options.auth.clone();
-    let gate = move |request: Request<()>| {
-        if let Some(tokens) = &tokens {
-            tokens.check(request.metadata())?;
-        }
-        if *ready.borrow() {
-            Ok(request)
-        } else {
-            Err(layers::status_with_reason(
-                Code::Unavailable,
-                "CORPUS_LOADING",
-                "the corpus is still loading",
-            ))
-        }
-    };
+    let interceptor = gate(&store, options.auth.clone());
     let n = options.max_message_bytes;
     macro_rules! service {
         ($server:ident, $api:expr) => {
@@ -229,7 +213,7 @@ pub async fn serve(
                     .send_compressed(CompressionEncoding::Gzip)
                     .max_decoding_message_size(n)
                     .max_encoding_message_size(n),
-                gate.clone(),
+                interceptor.clone(),
             )
         };
     }
@@ -239,22 +223,12 @@ pub async fn serve(
     let reflection_v1alpha = reflection()
         .build_v1alpha()
         .expect("the embedded descriptor set is valid");
-    let mut server = tonic::transport::Server::builder()
-        .http2_keepalive_interval(options.http2_keepalive_interval)
-        .http2_keepalive_timeout(options.http2_keepalive_timeout)
-        .max_concurrent_streams(options.max_concurrent_requests_per_connection);
-    if let Some(limit) = options.max_concurrent_requests_per_connection {
-        server = server.concurrency_limit_per_connection(limit as usize);
-    }
-    if let Some(tls) = &options.tls {
-        server = server.tls_config(tls.server_config())?;
-    }
     // Nagle's algorithm would hold back small response tails for the client's delayed ACK
     // (~40 ms per call): gRPC wants every frame on the wire at once.
     let incoming = TcpIncoming::from(listener)
         .with_nodelay(Some(true))
         .with_keepalive(options.tcp_keepalive);
-    server
+    transport(&options)?
         .layer(layers::CallLayer {
             timeout: options.request_timeout,
             metrics: options.metrics.clone(),
@@ -269,4 +243,42 @@ pub async fn serve(
         .add_service(service!(ClaimServiceServer, ClaimApi::new(store)))
         .serve_with_incoming_shutdown(incoming, shutdown)
         .await
+}
+
+/// The interceptor in front of each `dossier.v1` service: the bearer token first (a caller
+/// without one learns nothing, not even readiness), then readiness.
+fn gate(
+    store: &Store,
+    tokens: Option<auth::Tokens>,
+) -> impl Fn(Request<()>) -> Result<Request<()>, Status> + Clone {
+    let ready = store.ready();
+    move |request: Request<()>| {
+        if let Some(tokens) = &tokens {
+            tokens.check(request.metadata())?;
+        }
+        if *ready.borrow() {
+            Ok(request)
+        } else {
+            Err(layers::status_with_reason(
+                Code::Unavailable,
+                "CORPUS_LOADING",
+                "the corpus is still loading",
+            ))
+        }
+    }
+}
+
+/// The transport: TLS, per-connection concurrency and HTTP/2 keepalive from `options`.
+fn transport(options: &ServeOptions) -> Result<tonic::transport::Server, tonic::transport::Error> {
+    let mut server = tonic::transport::Server::builder()
+        .http2_keepalive_interval(options.http2_keepalive_interval)
+        .http2_keepalive_timeout(options.http2_keepalive_timeout)
+        .max_concurrent_streams(options.max_concurrent_requests_per_connection);
+    if let Some(limit) = options.max_concurrent_requests_per_connection {
+        server = server.concurrency_limit_per_connection(limit as usize);
+    }
+    if let Some(tls) = &options.tls {
+        server = server.tls_config(tls.server_config())?;
+    }
+    Ok(server)
 }
