@@ -12,6 +12,7 @@
 //! - [`eval`]: training and evaluation commands on the development data (`dossier-eval`).
 //! - [`rpc`]: the gRPC adapters (one per service), the one error mapping, and [`rpc::serve`].
 //! - [`config`], [`telemetry`], [`shutdown`]: what the binary needs to start and stop.
+//! - [`metrics`]: Prometheus counters, histograms and corpus gauges on `--metrics-addr`.
 
 pub mod analysis;
 pub mod claimset;
@@ -19,6 +20,7 @@ pub mod config;
 pub mod corpus;
 pub mod entities;
 pub mod eval;
+pub mod metrics;
 pub mod offsets;
 pub mod rpc;
 pub mod shutdown;

@@ -6,3 +6,4 @@ mod common;
 mod corpus;
 mod entities;
 mod operations;
+mod security;
