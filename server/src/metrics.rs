@@ -163,6 +163,7 @@ impl Metrics {
             words,
             sentences,
             entity_mentions,
+            claims,
             text_bytes,
         } = *counts;
         for (name, help, value) in [
@@ -174,6 +175,7 @@ impl Metrics {
                 "Entity mentions found in the corpus.",
                 entity_mentions,
             ),
+            ("claims", "Claims found in the corpus.", claims),
             ("text_bytes", "Bytes of document text.", text_bytes),
         ] {
             let metric = format!("dossier_corpus_{name}");
