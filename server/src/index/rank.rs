@@ -4,9 +4,9 @@
 //! score a query *clause* (a word, or a group of variants such as a prefix expansion) across
 //! fields the BM25F way: the clause's term frequency in each field is length-normalised with
 //! that field's own `b`, weighted by the field's weight, summed, and only then saturated with
-//! `k1`. Clauses add up. Adjacent query words found close together in the text earn a
-//! proximity bonus. Every parameter lives in [`RankParams`], tuned on the SciFact training
-//! queries (see `eval::ir`).
+//! `k1`. Clauses add up. Plain-text queries are expanded by pseudo-relevance feedback (RM3,
+//! in `search`). Every parameter lives in [`RankParams`], tuned on the SciFact training
+//! queries (see `eval::ir` and the numbers in [`RankParams`]' docs).
 //!
 //! Scoring is term-at-a-time into a dense per-segment accumulator: for the corpus sizes
 //! Dossier serves (tens of thousands of articles) one pass over the postings is cheaper and
@@ -18,7 +18,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use tantivy::fieldnorm::FieldNormReader;
-use tantivy::postings::{Postings, SegmentPostings};
+use tantivy::postings::Postings;
 use tantivy::query::{EnableScoring, Explanation, Query, Scorer, Weight};
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{DocId, DocSet, Score, SegmentReader, Term, TERMINATED};
@@ -36,10 +36,6 @@ pub struct RankParams {
     pub w_title: f32,
     /// Weight of a text occurrence.
     pub w_text: f32,
-    /// Weight of the proximity bonus for adjacent query words (0 turns it off).
-    pub proximity: f32,
-    /// Largest distance in positions at which two query words count as close.
-    pub window: u32,
     /// Pseudo-relevance feedback for plain-text queries: documents read (0 turns it off).
     pub prf_docs: usize,
     /// Pseudo-relevance feedback: expansion terms added.
@@ -58,15 +54,13 @@ impl Default for RankParams {
             k1: 1.2,
             b_title: 0.75,
             b_text: 0.75,
-            w_title: 1.0,
+            w_title: 2.5,
             w_text: 1.0,
-            proximity: 0.0,
-            window: 8,
-            prf_docs: 0,
-            prf_terms: 10,
+            prf_docs: 5,
+            prf_terms: 20,
             prf_weight: 0.3,
-            drop_stopwords: false,
-            query_tf: true,
+            drop_stopwords: true,
+            query_tf: false,
         }
     }
 }
@@ -95,8 +89,6 @@ impl FromStr for RankParams {
                 "b_text" => p.b_text = f()?,
                 "w_title" => p.w_title = f()?,
                 "w_text" => p.w_text = f()?,
-                "proximity" => p.proximity = f()?,
-                "window" => p.window = n()? as u32,
                 "prf_docs" => p.prf_docs = n()?,
                 "prf_terms" => p.prf_terms = n()?,
                 "prf_weight" => p.prf_weight = f()?,
@@ -149,9 +141,6 @@ struct Spec {
     clauses: Vec<Clause>,
     fields: TextFields,
     field_set: FieldSet,
-    /// Pairs of clause indices (single-variant clauses adjacent in the query) that earn a
-    /// proximity bonus when they occur close together.
-    pairs: Vec<(usize, usize)>,
     params: RankParams,
 }
 
@@ -160,53 +149,37 @@ impl fmt::Debug for RankQuery {
         f.debug_struct("RankQuery")
             .field("clauses", &self.spec.clauses)
             .field("field_set", &self.spec.field_set)
-            .field("pairs", &self.spec.pairs)
             .finish()
     }
 }
 
 impl RankQuery {
-    /// Ranks `clauses` in `field_set`; `adjacent` marks clauses whose neighbour in the query
-    /// is the next clause (for proximity).
+    /// Ranks `clauses` in the fields of `field_set`.
     pub fn new(
         clauses: Vec<Clause>,
         fields: TextFields,
         field_set: FieldSet,
         params: RankParams,
-        pairs: Vec<(usize, usize)>,
     ) -> Self {
         Self {
             spec: Arc::new(Spec {
                 clauses,
                 fields,
                 field_set,
-                pairs,
                 params,
             }),
         }
     }
 
-    /// The same query with other clauses (query expansion keeps the original clauses first,
-    /// so proximity pairs stay valid).
+    /// The same query with other clauses (query expansion).
     pub fn with_clauses(&self, clauses: Vec<Clause>) -> Self {
         let spec = &self.spec;
-        Self::new(
-            clauses,
-            spec.fields,
-            spec.field_set,
-            spec.params.clone(),
-            spec.pairs.clone(),
-        )
+        Self::new(clauses, spec.fields, spec.field_set, spec.params.clone())
     }
 
     /// The clauses (for highlighting and feedback).
     pub fn clauses(&self) -> &[Clause] {
         &self.spec.clauses
-    }
-
-    /// Which fields the clauses match in.
-    pub fn field_set(&self) -> FieldSet {
-        self.spec.field_set
     }
 }
 
@@ -307,6 +280,7 @@ impl RankWeight {
         let p = &spec.params;
         let max_doc = reader.max_doc() as usize;
         let mut acc = vec![0f32; max_doc];
+
         let mut hit = vec![false; max_doc];
         let mut touched: Vec<DocId> = Vec::new();
         let mut tf = vec![0f32; 0];
@@ -349,6 +323,7 @@ impl RankWeight {
                 }
             }
             let w = self.idf[c] * clause.weight * (p.k1 + 1.0) * boost;
+
             for &doc in &clause_docs {
                 let d = doc as usize;
                 let t = tf[d];
@@ -363,9 +338,6 @@ impl RankWeight {
             }
             clause_docs.clear();
         }
-        if self.scoring && p.proximity > 0.0 && spec.field_set.text {
-            self.add_proximity(reader, &mut acc, &hit, boost)?;
-        }
         touched.sort_unstable();
         let scores = touched.iter().map(|&d| acc[d as usize]).collect();
         Ok(RankScorer {
@@ -374,73 +346,6 @@ impl RankWeight {
             cursor: 0,
         })
     }
-
-    /// Adds the proximity bonus: for each adjacent pair of query words, the number of times
-    /// the second follows the first within `window` positions in the text, saturated.
-    fn add_proximity(
-        &self,
-        reader: &SegmentReader,
-        acc: &mut [f32],
-        hit: &[bool],
-        boost: Score,
-    ) -> tantivy::Result<()> {
-        let spec = &self.spec;
-        let p = &spec.params;
-        let inverted = reader.inverted_index(spec.fields.text)?;
-        let read = |clause: &Clause| -> tantivy::Result<Option<SegmentPostings>> {
-            let term = Term::from_field_text(spec.fields.text, &clause.variants[0]);
-            Ok(inverted.read_postings(&term, IndexRecordOption::WithFreqsAndPositions)?)
-        };
-        let mut pos_a = Vec::new();
-        let mut pos_b = Vec::new();
-        for &(a, b) in &spec.pairs {
-            let (Some(mut pa), Some(mut pb)) = (read(&spec.clauses[a])?, read(&spec.clauses[b])?)
-            else {
-                continue;
-            };
-            let w = p.proximity
-                * self.idf[a].min(self.idf[b])
-                * spec.clauses[a].weight.min(spec.clauses[b].weight)
-                * boost;
-            // Leapfrog over the documents holding both words.
-            let mut doc = pa.doc();
-            while doc != TERMINATED {
-                let other = pb.seek(doc);
-                if other == TERMINATED {
-                    break;
-                }
-                if other != doc {
-                    doc = pa.seek(other);
-                    continue;
-                }
-                if hit[doc as usize] {
-                    pa.positions(&mut pos_a);
-                    pb.positions(&mut pos_b);
-                    let n = close_pairs(&pos_a, &pos_b, p.window) as f32;
-                    if n > 0.0 {
-                        acc[doc as usize] += w * n / (n + p.k1);
-                    }
-                }
-                doc = pa.advance();
-            }
-        }
-        Ok(())
-    }
-}
-
-/// Counts positions in `a` followed by a position of `b` within `window` (both sorted).
-fn close_pairs(a: &[u32], b: &[u32], window: u32) -> usize {
-    let mut j = 0;
-    let mut n = 0;
-    for &x in a {
-        while j < b.len() && b[j] <= x {
-            j += 1;
-        }
-        if j < b.len() && b[j] - x <= window {
-            n += 1;
-        }
-    }
-    n
 }
 
 impl Weight for RankWeight {
@@ -503,14 +408,6 @@ impl Scorer for RankScorer {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn close_pairs_counts_ordered_neighbours_within_window() {
-        // Proves only b-after-a within the window counts, once per a.
-        assert_eq!(close_pairs(&[1, 10], &[2, 30], 8), 1);
-        assert_eq!(close_pairs(&[5], &[3], 8), 0);
-        assert_eq!(close_pairs(&[1, 2], &[3], 2), 2);
-    }
 
     #[test]
     fn params_parse_over_defaults() {

@@ -399,7 +399,6 @@ impl Snapshot {
                 fields.text_fields(),
                 FieldSet::BOTH,
                 params,
-                Vec::new(),
             ))
         };
         let query = BooleanQuery::new(vec![
@@ -843,13 +842,12 @@ impl<'a> Compiler<'a> {
         }
     }
 
-    fn rank(&self, clauses: Vec<Clause>, set: FieldSet, pairs: Vec<(usize, usize)>) -> RankQuery {
+    fn rank(&self, clauses: Vec<Clause>, set: FieldSet) -> RankQuery {
         RankQuery::new(
             clauses,
             self.snapshot.shared.fields.text_fields(),
             set,
             self.params.clone(),
-            pairs,
         )
     }
 
@@ -864,36 +862,18 @@ impl<'a> Compiler<'a> {
             return Ok(None);
         }
         let mut clauses: Vec<Clause> = Vec::new();
-        let mut order: Vec<usize> = Vec::new();
         for term in &terms {
             match clauses.iter().position(|c| c.variants[0] == *term) {
-                Some(i) => {
-                    if self.params.query_tf {
-                        clauses[i].weight += 1.0;
-                    }
-                    order.push(i);
-                }
-                None => {
-                    clauses.push(Clause {
-                        variants: vec![term.clone()],
-                        weight: 1.0,
-                    });
-                    order.push(clauses.len() - 1);
-                }
-            }
-        }
-        let mut pairs = Vec::new();
-        for w in order.windows(2) {
-            let (a, b) = (w[0], w[1]);
-            let useful = a != b
-                && !is_stopword(&clauses[a].variants[0])
-                && !is_stopword(&clauses[b].variants[0]);
-            if useful && !pairs.contains(&(a, b)) {
-                pairs.push((a, b));
+                Some(i) if self.params.query_tf => clauses[i].weight += 1.0,
+                Some(_) => {}
+                None => clauses.push(Clause {
+                    variants: vec![term.clone()],
+                    weight: 1.0,
+                }),
             }
         }
         self.highlight.extend(terms);
-        Ok(Some(Box::new(self.rank(clauses, FieldSet::BOTH, pairs))))
+        Ok(Some(Box::new(self.rank(clauses, FieldSet::BOTH))))
     }
 
     /// Compiles a node; `positive` is false under a negation (nothing to highlight there).
@@ -922,8 +902,8 @@ impl<'a> Compiler<'a> {
         positive: bool,
     ) -> Result<Option<Box<dyn Query>>, IndexError> {
         let mut out: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        // Optional plain words with the same target are ranked together (one BM25F query
-        // with proximity between neighbours), exactly as plain text would be.
+        // Optional plain words with the same target are ranked together (one BM25F query),
+        // exactly as plain text would be.
         let mut words: Vec<(Target, Vec<&str>)> = Vec::new();
         for (occur, node) in clauses {
             if let (
@@ -971,8 +951,6 @@ impl<'a> Compiler<'a> {
     ) -> Result<Option<Box<dyn Query>>, IndexError> {
         let mut clauses: Vec<Clause> = Vec::new();
         let mut extra: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        let mut pairs = Vec::new();
-        let mut previous: Option<usize> = None;
         for text in texts {
             let terms = super::analyzer::terms(&mut self.analyzer, text);
             if terms.len() > 1 {
@@ -980,7 +958,6 @@ impl<'a> Compiler<'a> {
                 if let Some(q) = self.phrase(text, 0, target, positive)? {
                     extra.push((Occur::Should, q));
                 }
-                previous = None;
                 continue;
             }
             let Some(term) = terms.into_iter().next() else {
@@ -989,28 +966,17 @@ impl<'a> Compiler<'a> {
             if positive && target != Target::Title {
                 self.highlight.insert(term.clone());
             }
-            let i = match clauses.iter().position(|c| c.variants[0] == term) {
-                Some(i) => {
-                    clauses[i].weight += 1.0;
-                    i
-                }
-                None => {
-                    clauses.push(Clause {
-                        variants: vec![term],
-                        weight: 1.0,
-                    });
-                    clauses.len() - 1
-                }
-            };
-            if let Some(p) = previous {
-                if p != i && !pairs.contains(&(p, i)) {
-                    pairs.push((p, i));
-                }
+            match clauses.iter().position(|c| c.variants[0] == term) {
+                Some(i) if self.params.query_tf => clauses[i].weight += 1.0,
+                Some(_) => {}
+                None => clauses.push(Clause {
+                    variants: vec![term],
+                    weight: 1.0,
+                }),
             }
-            previous = Some(i);
         }
         if !clauses.is_empty() {
-            let q: Box<dyn Query> = Box::new(self.rank(clauses, field_set(target), pairs));
+            let q: Box<dyn Query> = Box::new(self.rank(clauses, field_set(target)));
             extra.push((Occur::Should, q));
         }
         Ok(match extra.len() {
@@ -1195,11 +1161,7 @@ impl<'a> Compiler<'a> {
             variants,
             weight: 1.0,
         };
-        Some(Box::new(self.rank(
-            vec![clause],
-            field_set(target),
-            Vec::new(),
-        )))
+        Some(Box::new(self.rank(vec![clause], field_set(target))))
     }
 
     /// Terms of `fields` from `start` on (while they share `start` as a prefix) that
