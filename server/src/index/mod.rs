@@ -38,6 +38,8 @@ mod query;
 mod rank;
 mod schema;
 mod search;
+#[cfg(test)]
+mod tests;
 
 use std::collections::VecDeque;
 use std::path::Path;

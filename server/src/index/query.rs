@@ -127,6 +127,14 @@ impl Tok {
     }
 }
 
+/// True for the field names of `field:value`.
+fn is_field(name: &str) -> bool {
+    matches!(
+        name.to_ascii_lowercase().as_str(),
+        "title" | "text" | "body" | "source" | "id"
+    )
+}
+
 /// Characters that end a bare word.
 fn ends_word(c: char) -> bool {
     c.is_whitespace() || matches!(c, '(' | ')' | '"' | '“' | '”')
@@ -235,6 +243,9 @@ fn lex(query: &str) -> Result<Vec<Tok>, IndexError> {
                         !name.is_empty() && name.chars().all(|c| c.is_ascii_alphabetic());
                     let value_follows =
                         !value.is_empty() || query[i + len..].starts_with(['(', '"', '“', '”']);
+                    if value.is_empty() && !value_follows && is_field(name) {
+                        return Err(invalid(format!("field '{name}' needs a value"), i));
+                    }
                     if is_ident && value_follows {
                         out.push(Tok {
                             kind: Lex::Field(name.to_ascii_lowercase()),
@@ -569,7 +580,8 @@ mod tests {
         assert_eq!(err_at("OR a"), 0);
         assert_eq!(err_at("a NOT"), 2);
         assert_eq!(err_at("foo:bar"), 0);
-        assert_eq!(err_at("title: x"), 6);
+        assert_eq!(err_at("title: x"), 0);
+        assert_eq!(err_at("a source:"), 2);
         assert_eq!(err_at("a - b"), 2);
         assert_eq!(err_at("word~5"), 4);
         assert_eq!(err_at("“Київ” x:y"), 15);

@@ -259,6 +259,9 @@ struct Collected {
 /// Largest number of terms a prefix or fuzzy word expands to (the most frequent are kept).
 const MAX_EXPANSIONS: usize = 64;
 
+/// How many characters stemming may cut from the end of a prefix query's word.
+const STEM_CUT: usize = 3;
+
 impl Snapshot {
     pub(crate) fn new(generation: u64, searcher: Searcher, shared: Arc<Shared>) -> Self {
         Self {
@@ -1062,7 +1065,7 @@ impl<'a> Compiler<'a> {
         }
     }
 
-    /// `word*`: the terms starting with the word (unstemmed, and its stem), as one clause.
+    /// `word*`: the indexed stems of words starting with the word, as one clause.
     fn prefix(
         &mut self,
         text: &str,
@@ -1102,24 +1105,22 @@ impl<'a> Compiler<'a> {
         let Some(raw) = parts.into_iter().next() else {
             return Ok(None);
         };
-        let stem = super::analyzer::terms(&mut self.analyzer, &raw)
-            .pop()
-            .unwrap_or_else(|| raw.clone());
+        // The index holds stems: a word starting with `raw` is indexed either under a stem
+        // that still starts with `raw`, or under a stem that cut into it ("negotiat*" →
+        // `negoti`, the stem of "negotiations"), at most a few characters shorter.
+        let keep = raw.chars().count().saturating_sub(STEM_CUT).max(1);
+        let start: String = raw.chars().take(keep).collect();
         let fields = self.fields_of(target);
-        let start = if stem.len() < raw.len() && raw.starts_with(&stem) {
-            stem.clone()
-        } else {
-            raw.clone()
-        };
         let variants = self.expand_terms(
             &fields,
-            |t| t.starts_with(&raw) || (stem.len() >= 3 && t.starts_with(&stem)),
+            |t| t.starts_with(&raw) || (raw.starts_with(t) && t.len() >= start.len().max(3)),
             &start,
         )?;
         Ok(self.variants_query(variants, target, positive))
     }
 
-    /// `word~N`: the terms within edit distance N of the word's stem (same first letter).
+    /// `word~N`: the indexed terms within edit distance N of the word or its stem (sharing
+    /// its first letter, which keeps the scan of the term dictionary short).
     fn fuzzy(
         &mut self,
         text: &str,
@@ -1134,12 +1135,18 @@ impl<'a> Compiler<'a> {
         if terms.len() != 1 {
             return self.phrase(text, 0, target, positive);
         }
-        let term = &terms[0];
-        let first: String = term.chars().take(1).collect();
+        // Compare both the word as written (folded) and its stem with the indexed stems:
+        // "Zelensky~" reaches `zelenskyy` although its own stem is `zelenski`.
+        let stem = &terms[0];
+        let word = super::analyzer::terms(&mut self.unstemmed, text)
+            .pop()
+            .unwrap_or_else(|| stem.clone());
+        let first: String = stem.chars().take(1).collect();
         let fields = self.fields_of(target);
+        let d = usize::from(distance);
         let variants = self.expand_terms(
             &fields,
-            |t| within_distance(term, t, distance as usize),
+            |t| within_distance(stem, t, d) || within_distance(&word, t, d),
             &first,
         )?;
         Ok(self.variants_query(variants, target, positive))
