@@ -145,6 +145,8 @@ pub struct IndexMetrics {
     pub searches: AtomicU64,
     /// Hits produced by [`HitStream`]s: a stream's consumer going away stops this growing.
     pub streamed_hits: AtomicU64,
+    /// [`HitStream`]s dropped (finished or abandoned).
+    pub streams_closed: AtomicU64,
 }
 
 /// What every snapshot shares with the index.

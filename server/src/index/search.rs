@@ -90,8 +90,6 @@ pub struct SearchQuery {
     pub facets: Vec<FacetField>,
     /// Return the ids of all matching documents (for facets the caller computes).
     pub with_matching_ids: bool,
-    /// Return each hit's whole text.
-    pub include_text: bool,
 }
 
 impl SearchQuery {
@@ -107,7 +105,6 @@ impl SearchQuery {
             highlight: Some(HighlightOptions::default()),
             facets: Vec::new(),
             with_matching_ids: false,
-            include_text: false,
         }
     }
 
@@ -147,8 +144,8 @@ pub struct Hit {
     pub published_at: Option<i64>,
     /// Highlighted fragments, best first.
     pub snippets: Vec<Snippet>,
-    /// The whole text, when asked for.
-    pub text: Option<String>,
+    /// The whole text (loaded anyway for the snippets; offsets in other encodings need it).
+    pub text: String,
 }
 
 /// A page of results.
@@ -313,7 +310,6 @@ impl Snapshot {
                     &plan.highlight,
                     &mut analyzer,
                     query.highlight.as_ref(),
-                    query.include_text,
                 )
             })
             .collect::<Result<_, _>>()?;
@@ -344,7 +340,6 @@ impl Snapshot {
             terms: plan.highlight,
             analyzer: self.shared.analyzer.clone(),
             highlight: query.highlight.clone(),
-            include_text: query.include_text,
         })
     }
 
@@ -432,7 +427,6 @@ impl Snapshot {
                     &highlight_terms,
                     &mut analyzer,
                     highlight.as_ref(),
-                    false,
                 )
             })
             .collect::<Result<_, _>>()?;
@@ -502,7 +496,6 @@ impl Snapshot {
         terms: &HashSet<String>,
         analyzer: &mut TextAnalyzer,
         highlight: Option<&HighlightOptions>,
-        include_text: bool,
     ) -> Result<Hit, IndexError> {
         let doc = self.stored(m.address())?;
         let snippets = match highlight {
@@ -517,7 +510,7 @@ impl Snapshot {
             source: doc.source,
             published_at: doc.published_at,
             snippets,
-            text: include_text.then_some(doc.text),
+            text: doc.text,
         })
     }
 
@@ -787,7 +780,6 @@ pub struct HitStream {
     terms: HashSet<String>,
     analyzer: TextAnalyzer,
     highlight: Option<HighlightOptions>,
-    include_text: bool,
 }
 
 impl HitStream {
@@ -799,6 +791,12 @@ impl HitStream {
     /// The generation of the snapshot being streamed.
     pub fn generation(&self) -> u64 {
         self.snapshot.generation
+    }
+}
+
+impl Drop for HitStream {
+    fn drop(&mut self) {
+        bump(&self.snapshot.shared.metrics.streams_closed);
     }
 }
 
@@ -815,7 +813,6 @@ impl Iterator for HitStream {
             &self.terms,
             &mut self.analyzer,
             self.highlight.as_ref(),
-            self.include_text,
         ))
     }
 

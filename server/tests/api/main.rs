@@ -5,3 +5,4 @@ mod common;
 mod corpus;
 mod entities;
 mod operations;
+mod search;
