@@ -7,3 +7,4 @@ mod corpus;
 mod entities;
 mod operations;
 mod security;
+mod search;
