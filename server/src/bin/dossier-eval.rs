@@ -49,9 +49,9 @@ enum Command {
         /// Development file for model selection (eng.testa); never trained on.
         #[arg(long, default_value = "../shared/data/conll2003/eng.testa")]
         dev: PathBuf,
-        /// Word clusters from `dossier-eval clusters`.
+        /// Word clusters from `dossier-eval clusters` (repeat for a second view).
         #[arg(long)]
-        clusters: Option<PathBuf>,
+        clusters: Vec<PathBuf>,
         /// Where to write the model.
         #[arg(long, default_value = "server/models/ner.bin")]
         out: PathBuf,
@@ -64,6 +64,9 @@ enum Command {
         /// 2 stacks a document-aware second stage on the first (5-fold jackknife).
         #[arg(long, default_value_t = 2)]
         stages: usize,
+        /// Average this many first-stage perceptrons trained on different shuffles.
+        #[arg(long, default_value_t = 1)]
+        ensemble: usize,
     },
     /// Print the entities the shipped tagger finds in text files (one line per mention).
     Tag {
@@ -117,6 +120,7 @@ fn main() -> Result<()> {
             epochs,
             seed,
             stages,
+            ensemble,
         } => {
             let report = ner::train_ner(&TrainOptions {
                 train,
@@ -126,6 +130,7 @@ fn main() -> Result<()> {
                 epochs,
                 seed,
                 stages,
+                ensemble,
             })?;
             println!("{report}");
         }

@@ -416,8 +416,8 @@ pub struct TrainOptions {
     pub train: PathBuf,
     /// CoNLL development file (model selection only).
     pub dev: PathBuf,
-    /// Word clusters from `clusters` (optional).
-    pub clusters: Option<PathBuf>,
+    /// Word cluster files from `clusters` (zero, one or two views).
+    pub clusters: Vec<PathBuf>,
     /// Where to write the model.
     pub out: PathBuf,
     /// Maximum epochs.
@@ -426,6 +426,8 @@ pub struct TrainOptions {
     pub seed: u64,
     /// 1, or 2 for a second, document-aware stage stacked on the first.
     pub stages: usize,
+    /// Number of first-stage perceptrons (different shuffles) to average.
+    pub ensemble: usize,
 }
 
 /// Trains the tagger, selects the epoch on the development set, writes the model, and
@@ -434,21 +436,19 @@ pub fn train_ner(opts: &TrainOptions) -> Result<Report, EvalError> {
     let t0 = Instant::now();
     let train_docs: Vec<TrainDoc> = read_conll(&opts.train)?.iter().map(train_doc).collect();
     let dev = read_conll(&opts.dev)?;
-    let clusters = match &opts.clusters {
-        Some(p) => {
-            let bytes = std::fs::read(p).map_err(|source| EvalError::Io {
-                path: p.clone(),
-                source,
-            })?;
-            WordClusters::from_bytes(&bytes)?
-        }
-        None => WordClusters::default(),
-    };
+    let mut clusters = Vec::new();
+    for p in &opts.clusters {
+        let bytes = std::fs::read(p).map_err(|source| EvalError::Io {
+            path: p.clone(),
+            source,
+        })?;
+        clusters.push(WordClusters::from_bytes(&bytes)?);
+    }
     eprintln!(
         "train: {} docs; dev: {} docs; {} clustered words",
         train_docs.len(),
         dev.len(),
-        clusters.len()
+        clusters.iter().map(WordClusters::len).sum::<usize>()
     );
     let cfg = TrainConfig {
         epochs: opts.epochs,
@@ -477,6 +477,30 @@ pub fn train_ner(opts: &TrainOptions) -> Result<Report, EvalError> {
         r.all.f1()
     });
     eprintln!("stage 1: best epoch {epoch1}, dev F1 {score1:.4}");
+    let (first, score1) = if opts.ensemble > 1 {
+        // Average perceptrons trained on other shuffles for the same number of epochs.
+        let mut members = vec![first.clone()];
+        for k in 1..opts.ensemble {
+            let fixed = TrainConfig {
+                epochs: epoch1,
+                patience: usize::MAX,
+                seed: opts.seed.wrapping_add(2 * k as u64 + 1),
+            };
+            let (stage, _, _) = train_stage(&train_docs, &clusters, None, fixed, |e, _| e as f64);
+            members.push(stage);
+        }
+        let avg = Stage::average(&members);
+        let r = score_on_dev(vec![avg.clone()]);
+        progress(1, epoch1, &r);
+        eprintln!("stage 1: ensemble of {} dev F1 {:.4}", opts.ensemble, r.all.f1());
+        if r.all.f1() > score1 {
+            (avg, r.all.f1())
+        } else {
+            (first, score1)
+        }
+    } else {
+        (first, score1)
+    };
     let mut stages = vec![first];
     if opts.stages > 1 {
         // Honest first-stage labels for the training documents: each fold is labelled by a

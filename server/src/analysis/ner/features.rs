@@ -9,6 +9,9 @@
 //! trained model sees exactly the features it was trained on.
 
 use super::clusters::{WordClusters, LEVELS};
+
+/// At most this many cluster sets (views of the unlabeled text) feed the features.
+pub(crate) const MAX_SETS: usize = 2;
 use super::model::{split_label, Part, NTYPES};
 use crate::analysis::tokenize::Token;
 use std::collections::HashMap;
@@ -121,8 +124,8 @@ pub(crate) struct TokInfo {
     pub pre: [u64; 4],
     /// See `pre`.
     pub suf: [u64; 4],
-    /// Word clusters per granularity, 0 when unknown.
-    pub clusters: [u16; LEVELS],
+    /// Word clusters per set and granularity (`set * LEVELS + level`), 0 when unknown.
+    pub clusters: [u16; LEVELS * MAX_SETS],
     /// How often the word is capitalised in running text (bucket 0..=4, 0 = unknown).
     pub cap_prior: u8,
     /// [`flag`] bits.
@@ -213,7 +216,7 @@ pub(crate) fn analyze_tokens(
     text: &str,
     tokens: &[Token],
     sents: &[Range<usize>],
-    clusters: &WordClusters,
+    clusters: &[WordClusters],
     scratch: &mut Scratch,
     out: &mut Vec<TokInfo>,
 ) {
@@ -256,15 +259,19 @@ pub(crate) fn analyze_tokens(
     // Clusters: the exact form in ordinary text, the dominant casing in headlines.
     for info in out.iter_mut() {
         let caps_ctx = info.flags & (flag::CAPS_SENT | flag::ALL_CAPS) != 0;
-        let entry = if caps_ctx {
-            clusters.by_lower(info.lw).or_else(|| clusters.by_form(info.w))
-        } else {
-            clusters.by_form(info.w).or_else(|| clusters.by_lower(info.lw))
-        };
-        if let Some(e) = entry {
-            info.clusters = e.clusters;
+        for (set, clusters) in clusters.iter().take(MAX_SETS).enumerate() {
+            let entry = if caps_ctx {
+                clusters.by_lower(info.lw).or_else(|| clusters.by_form(info.w))
+            } else {
+                clusters.by_form(info.w).or_else(|| clusters.by_lower(info.lw))
+            };
+            if let Some(e) = entry {
+                info.clusters[set * LEVELS..(set + 1) * LEVELS].copy_from_slice(&e.clusters);
+            }
+            if set == 0 {
+                info.cap_prior = clusters.by_lower(info.lw).map_or(0, |e| e.cap_prior);
+            }
         }
-        info.cap_prior = clusters.by_lower(info.lw).map_or(0, |e| e.cap_prior);
     }
     // Document flags: how the same word appears elsewhere.
     let doc = &mut scratch.doc;
@@ -487,6 +494,15 @@ pub(crate) fn token_features(infos: &[TokInfo], sent: &Range<usize>, i: usize, o
         push(tpl::CL + lvl as u64, c);
         push(tpl::CL_M1 + lvl as u64, cl_at(-1, lvl));
         push(tpl::CL_P1 + lvl as u64, cl_at(1, lvl));
+    }
+    // The second view, if any: the word and its neighbours at the finer levels.
+    if t.clusters[LEVELS..].iter().any(|&c| c != 0) {
+        for lvl in LEVELS + 1..2 * LEVELS {
+            let c = u64::from(t.clusters[lvl]);
+            push(tpl::CL + lvl as u64, c);
+            push(tpl::CL_M1 + lvl as u64, cl_at(-1, lvl));
+            push(tpl::CL_P1 + lvl as u64, cl_at(1, lvl));
+        }
     }
     // Coarser context clusters two away, and cluster bigrams at a middle granularity.
     push(tpl::CL_M2, cl_at(-2, 1));

@@ -6,7 +6,7 @@
 //! the same type), so every output is a well-formed set of spans.
 //!
 //! Binary format (little-endian): `b"DNER"`, version `u32`, the clusters
-//! ([`WordClusters::write`]), a count of stages `u32`, then per stage: `NL` start weights and
+//! (a count of sets, each as [`WordClusters::write`] writes it), a count of stages `u32`, then per stage: `NL` start weights and
 //! `NL×NL` transition weights as `f32`, and the features: a count, a scale `f32`, and per
 //! feature its key `u64`, a count of non-zero weights `u8` and that many `(label u8, weight
 //! i16)` pairs (weight × scale = the value).
@@ -24,7 +24,7 @@ pub const NL: usize = 17;
 pub const NTYPES: usize = 4;
 
 const MAGIC: &[u8; 4] = b"DNER";
-const VERSION: u32 = 2;
+const VERSION: u32 = 3;
 
 /// The part of a span a label marks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -198,6 +198,32 @@ impl Stage {
         Stage::new(q, scale, start, trans)
     }
 
+    /// The average of several stages (an ensemble of perceptrons trained on different
+    /// shuffles): weights, starts and transitions averaged feature by feature.
+    pub fn average(stages: &[Stage]) -> Stage {
+        let n = stages.len().max(1) as f32;
+        let mut sum: std::collections::HashMap<u64, [f32; NL]> = std::collections::HashMap::new();
+        let mut start = [0f32; NL];
+        let mut trans = vec![0f32; NL * NL];
+        for s in stages {
+            for (r, &k) in s.keys.iter().enumerate() {
+                let e = sum.entry(k).or_insert([0.0; NL]);
+                for (l, x) in e.iter_mut().enumerate() {
+                    *x += f32::from(s.weights[r * NL + l]) * s.scale / n;
+                }
+            }
+            for (a, b) in start.iter_mut().zip(s.start) {
+                *a += b / n;
+            }
+            for (a, b) in trans.iter_mut().zip(&s.trans) {
+                *a += b / n;
+            }
+        }
+        let mut rows: Vec<(u64, [f32; NL])> = sum.into_iter().collect();
+        rows.sort_unstable_by_key(|r| r.0);
+        Stage::quantize(rows, start, trans)
+    }
+
     /// Number of features with a weight.
     pub fn len(&self) -> usize {
         self.keys.len()
@@ -320,7 +346,7 @@ impl Stage {
 #[derive(Debug, Clone, Default)]
 pub struct Model {
     /// Word clusters used by the features.
-    pub(crate) clusters: WordClusters,
+    pub(crate) clusters: Vec<WordClusters>,
     /// The passes, in order.
     pub(crate) stages: Vec<Stage>,
 }
@@ -383,7 +409,10 @@ impl Model {
         let mut w = Writer::default();
         w.buf.extend_from_slice(MAGIC);
         w.u32(VERSION);
-        self.clusters.write(&mut w);
+        w.u32(self.clusters.len() as u32);
+        for c in &self.clusters {
+            c.write(&mut w);
+        }
         w.u32(self.stages.len() as u32);
         for s in &self.stages {
             s.write(&mut w);
@@ -401,7 +430,10 @@ impl Model {
         if version != VERSION {
             return Err(NerError::Format(format!("model version {version}")));
         }
-        let clusters = WordClusters::read(&mut r)?;
+        let sets = r.count(8)?;
+        let clusters = (0..sets)
+            .map(|_| WordClusters::read(&mut r))
+            .collect::<Result<_, _>>()?;
         let n = r.count(4 * (NL + NL * NL) + 8)?;
         let stages = (0..n)
             .map(|_| Stage::read(&mut r))
@@ -554,7 +586,7 @@ mod tests {
         trans[5] = -2.0;
         let s = Stage::quantize(vec![(12345u64, row)], [0.0; NL], trans);
         let m = Model {
-            clusters: WordClusters::default(),
+            clusters: vec![WordClusters::default()],
             stages: vec![s],
         };
         let back = Model::from_bytes(&m.to_bytes()).expect("round trip");

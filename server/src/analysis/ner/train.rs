@@ -72,7 +72,7 @@ pub fn predict_labels(model: &Model, doc: &TrainDoc) -> Vec<u8> {
 /// better); the stage of the best epoch is returned with that epoch (1-based) and its score.
 pub fn train_stage(
     docs: &[TrainDoc],
-    clusters: &WordClusters,
+    clusters: &[WordClusters],
     first_stage: Option<&[Vec<u8>]>,
     cfg: TrainConfig,
     mut on_epoch: impl FnMut(usize, &Stage) -> f64,
