@@ -56,16 +56,16 @@ enum Command {
         #[arg(long, default_value = "server/models/ner.bin")]
         out: PathBuf,
         /// Maximum number of epochs.
-        #[arg(long, default_value_t = 20)]
+        #[arg(long, default_value_t = 15)]
         epochs: usize,
         /// Shuffling seed.
         #[arg(long, default_value_t = 1)]
         seed: u64,
         /// 2 stacks a document-aware second stage on the first (5-fold jackknife).
-        #[arg(long, default_value_t = 2)]
+        #[arg(long, default_value_t = 1)]
         stages: usize,
         /// Average this many first-stage perceptrons trained on different shuffles.
-        #[arg(long, default_value_t = 1)]
+        #[arg(long, default_value_t = 4)]
         ensemble: usize,
     },
     /// Print the entities the shipped tagger finds in text files (one line per mention).

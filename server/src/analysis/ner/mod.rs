@@ -292,6 +292,30 @@ fn consistency(text: &str, tokens: &[Token], sents: &[Range<usize>], spans: &mut
         .iter()
         .position(|t| *t == EntityType::Person)
         .unwrap_or(0);
+    // A name that is mostly a PERSON in the document (confidence summed over its mentions)
+    // is a PERSON everywhere in it.
+    let mut votes: Vec<(&str, [f32; TYPES.len()])> = Vec::new();
+    let span_text = |s: &Span| &text[tokens[s.first].start..tokens[s.last].end];
+    for s in spans.iter() {
+        let t = span_text(s);
+        match votes.iter_mut().find(|(x, _)| *x == t) {
+            Some((_, v)) => v[s.ty] += s.confidence,
+            None => {
+                let mut v = [0.0; TYPES.len()];
+                v[s.ty] = s.confidence;
+                votes.push((t, v));
+            }
+        }
+    }
+    for s in spans.iter_mut() {
+        let t = span_text(s);
+        if let Some((_, v)) = votes.iter().find(|(x, _)| *x == t) {
+            let best = (0..v.len()).fold(s.ty, |b, k| if v[k] > v[b] { k } else { b });
+            if best == person {
+                s.ty = best;
+            }
+        }
+    }
     let surnames: Vec<&str> = spans
         .iter()
         .filter(|s| s.ty == person && s.last > s.first)
