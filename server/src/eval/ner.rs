@@ -156,13 +156,21 @@ fn char_index(text: &str) -> Vec<usize> {
 
 /// Runs the full pipeline on `text` and returns CoNLL-typed code-point spans.
 pub fn predict(ner: &Ner, text: &str) -> Vec<CharSpan> {
+    predict_scored(ner, text).into_iter().map(|(s, _)| s).collect()
+}
+
+/// Like [`predict`], with each span's confidence.
+pub fn predict_scored(ner: &Ner, text: &str) -> Vec<(CharSpan, f32)> {
     let tokens = tokenize(text);
     let sents = split_sentences(text, &tokens);
     let mentions = ner.recognize(text, &tokens, &sents);
     let idx = char_index(text);
     mentions
         .iter()
-        .filter_map(|m| to_conll(m.entity_type).map(|t| (idx[m.start], idx[m.end], t)))
+        .filter_map(|m| {
+            to_conll(m.entity_type)
+                .map(|t| ((idx[m.start], idx[m.end], t), m.confidence.unwrap_or(0.0)))
+        })
         .collect()
 }
 
@@ -230,6 +238,9 @@ pub struct Report {
     pub seconds: f64,
     /// Predictions per document (for `--dump`).
     pub predictions: Vec<Vec<CharSpan>>,
+    /// Mean confidence of correct and of wrong predictions, and the Brier score of the
+    /// confidences (how well they predict correctness; lower is better).
+    pub calibration: (f64, f64, f64),
 }
 
 impl Report {
@@ -264,6 +275,11 @@ impl fmt::Display for Report {
             a.tp,
             a.fp,
             a.fn_
+        )?;
+        let (right, wrong, brier) = self.calibration;
+        writeln!(
+            f,
+            "confidence: mean {right:.3} when right, {wrong:.3} when wrong; Brier {brier:.4}"
         )?;
         write!(
             f,
@@ -310,8 +326,28 @@ pub fn evaluate_timed(ner: &Ner, docs: &[ConllDoc], runs: usize) -> Report {
 /// Scores `ner` on `docs` with the full pipeline.
 pub fn evaluate(ner: &Ner, docs: &[ConllDoc]) -> Report {
     let t0 = Instant::now();
-    let predictions: Vec<Vec<CharSpan>> = docs.iter().map(|d| predict(ner, &d.text)).collect();
+    let scored: Vec<Vec<(CharSpan, f32)>> =
+        docs.iter().map(|d| predict_scored(ner, &d.text)).collect();
     let seconds = t0.elapsed().as_secs_f64();
+    let predictions: Vec<Vec<CharSpan>> = scored
+        .iter()
+        .map(|p| p.iter().map(|(s, _)| *s).collect())
+        .collect();
+    let (mut right, mut wrong, mut brier) = ((0.0, 0usize), (0.0, 0usize), 0.0);
+    for (doc, pred) in docs.iter().zip(&scored) {
+        for (s, c) in pred {
+            let c = f64::from(*c);
+            if doc.spans.contains(s) {
+                right.0 += c;
+                right.1 += 1;
+                brier += (1.0 - c) * (1.0 - c);
+            } else {
+                wrong.0 += c;
+                wrong.1 += 1;
+                brier += c * c;
+            }
+        }
+    }
     let mut report = Report {
         docs: docs.len(),
         words: docs.iter().map(|d| d.words).sum(),
@@ -341,6 +377,11 @@ pub fn evaluate(ner: &Ner, docs: &[ConllDoc]) -> Report {
         report.all.fn_ += s.fn_;
     }
     report.predictions = predictions;
+    report.calibration = (
+        right.0 / right.1.max(1) as f64,
+        wrong.0 / wrong.1.max(1) as f64,
+        brier / (right.1 + wrong.1).max(1) as f64,
+    );
     report
 }
 

@@ -197,17 +197,21 @@ struct Span {
 }
 
 /// Temperature of the softmax that turns perceptron scores into confidences.
-const TEMPERATURE: f32 = 4.0;
+const TEMPERATURE: f32 = 10.0;
 
 /// Probability that a token belongs to a span of label `l`'s type: the softmax (at
-/// [`TEMPERATURE`]) of its emission scores, summed over the B/I/L/U labels of that type.
+/// [`TEMPERATURE`]) of its max-marginal scores, summed over the B/I/L/U labels of that type.
 fn prob(scores: &[f32; NL], l: u8) -> f32 {
     let (_, ty) = split_label(l);
     let max = scores.iter().fold(f32::NEG_INFINITY, |m, &x| m.max(x));
     let mut sum = 0f32;
     let mut hit = 0f32;
     for (k, &x) in scores.iter().enumerate() {
-        let e = ((x - max) / TEMPERATURE).exp();
+        let e = if x.is_finite() {
+            ((x - max) / TEMPERATURE).exp()
+        } else {
+            0.0
+        };
         sum += e;
         let (part, t) = split_label(k as u8);
         if part != Part::O && t == ty {

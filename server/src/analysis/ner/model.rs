@@ -281,6 +281,7 @@ impl Stage {
                 &mut ws.back,
                 &mut out.labels[s.clone()],
             );
+            max_marginals(&self.start, &self.trans, &mut out.scores[s.clone()], &mut ws.back_scores);
         }
     }
 
@@ -358,6 +359,7 @@ pub(crate) struct Workspace {
     pub infos: Vec<TokInfo>,
     pub feats: Vec<u64>,
     pub back: Vec<[u8; NL]>,
+    pub back_scores: Vec<[f32; NL]>,
 }
 
 /// The tagging of one document.
@@ -365,7 +367,9 @@ pub(crate) struct Workspace {
 pub(crate) struct Tagging {
     /// One label per token.
     pub labels: Vec<u8>,
-    /// Emission scores per token.
+    /// Per token and label, the score of the best whole-sentence labelling that gives the
+    /// token that label (max-marginals): the Viterbi label has the top score, and the gap to
+    /// the others measures how sure the tagger is.
     pub scores: Vec<[f32; NL]>,
 }
 
@@ -495,6 +499,66 @@ pub(crate) fn viterbi(
     out[n - 1] = arg;
     for i in (1..n).rev() {
         out[i - 1] = back[i][out[i] as usize];
+    }
+}
+
+/// Replaces one sentence's emission scores `em` by max-marginals: for each token and label,
+/// the best score of a well-formed labelling of the whole sentence through that label
+/// (forward max + backward max). `beta` is scratch space.
+pub(crate) fn max_marginals(
+    start: &[f32; NL],
+    trans: &[f32],
+    em: &mut [[f32; NL]],
+    beta: &mut Vec<[f32; NL]>,
+) {
+    let n = em.len();
+    if n == 0 || trans.len() < NL * NL {
+        return;
+    }
+    beta.clear();
+    beta.resize(n, [f32::NEG_INFINITY; NL]);
+    for c in 0..NL {
+        if may_end(c as u8) {
+            beta[n - 1][c] = 0.0;
+        }
+    }
+    for i in (0..n - 1).rev() {
+        for p in 0..NL {
+            let mut best = f32::NEG_INFINITY;
+            for c in 0..NL {
+                if ALLOWED[p][c] {
+                    best = best.max(trans[p * NL + c] + em[i + 1][c] + beta[i + 1][c]);
+                }
+            }
+            beta[i][p] = best;
+        }
+    }
+    // Forward, overwriting the emissions with alpha + beta as we go.
+    let mut alpha = [f32::NEG_INFINITY; NL];
+    for c in 0..NL {
+        if allowed(None, c as u8) {
+            alpha[c] = start[c] + em[0][c];
+        }
+    }
+    for i in 0..n {
+        if i > 0 {
+            let mut next = [f32::NEG_INFINITY; NL];
+            for c in 0..NL {
+                let mut best = f32::NEG_INFINITY;
+                for &p in PREVS[c].iter() {
+                    let p = p as usize;
+                    if p >= NL {
+                        break;
+                    }
+                    best = best.max(alpha[p] + trans[p * NL + c]);
+                }
+                next[c] = best + em[i][c];
+            }
+            alpha = next;
+        }
+        for c in 0..NL {
+            em[i][c] = alpha[c] + beta[i][c];
+        }
     }
 }
 
