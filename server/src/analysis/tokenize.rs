@@ -293,7 +293,17 @@ mod tests {
     fn em_dashes_and_ellipses_split_words() {
         assert_eq!(
             words("Kissinger—the envoy… “Everybody…on"),
-            ["Kissinger", "—", "the", "envoy", "…", "“", "Everybody", "…", "on"]
+            [
+                "Kissinger",
+                "—",
+                "the",
+                "envoy",
+                "…",
+                "“",
+                "Everybody",
+                "…",
+                "on"
+            ]
         );
     }
 

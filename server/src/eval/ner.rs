@@ -104,8 +104,7 @@ pub fn read_conll(path: &Path) -> Result<Vec<ConllDoc>, EvalError> {
                     tag.get(2..).and_then(conll_type)
                 };
                 let begins = tag.starts_with("B-")
-                    || (typ.is_some()
-                        && (prev_tag == "O" || prev_tag.get(2..) != tag.get(2..)));
+                    || (typ.is_some() && (prev_tag == "O" || prev_tag.get(2..) != tag.get(2..)));
                 if let Some((s, t, e)) = open {
                     if typ.is_none() || begins {
                         spans.push((s, e, t));
@@ -156,7 +155,10 @@ fn char_index(text: &str) -> Vec<usize> {
 
 /// Runs the full pipeline on `text` and returns CoNLL-typed code-point spans.
 pub fn predict(ner: &Ner, text: &str) -> Vec<CharSpan> {
-    predict_scored(ner, text).into_iter().map(|(s, _)| s).collect()
+    predict_scored(ner, text)
+        .into_iter()
+        .map(|(s, _)| s)
+        .collect()
 }
 
 /// Like [`predict`], with each span's confidence.
@@ -432,7 +434,10 @@ pub fn train_doc(doc: &ConllDoc) -> TrainDoc {
 }
 
 /// Sentence byte ranges → token index ranges.
-fn token_ranges(tokens: &[Token], sentences: &[std::ops::Range<usize>]) -> Vec<std::ops::Range<usize>> {
+fn token_ranges(
+    tokens: &[Token],
+    sentences: &[std::ops::Range<usize>],
+) -> Vec<std::ops::Range<usize>> {
     let mut out = Vec::new();
     let mut i = 0;
     for s in sentences {
@@ -533,7 +538,11 @@ pub fn train_ner(opts: &TrainOptions) -> Result<Report, EvalError> {
         let avg = Stage::average(&members);
         let r = score_on_dev(vec![avg.clone()]);
         progress(1, epoch1, &r);
-        eprintln!("stage 1: ensemble of {} dev F1 {:.4}", opts.ensemble, r.all.f1());
+        eprintln!(
+            "stage 1: ensemble of {} dev F1 {:.4}",
+            opts.ensemble,
+            r.all.f1()
+        );
         if r.all.f1() > score1 {
             (avg, r.all.f1())
         } else {
@@ -570,7 +579,10 @@ pub fn train_ner(opts: &TrainOptions) -> Result<Report, EvalError> {
                     jack[i] = predict_labels(&model, d);
                 }
             }
-            eprintln!("fold {f} labelled, {:.0} s elapsed", t0.elapsed().as_secs_f64());
+            eprintln!(
+                "fold {f} labelled, {:.0} s elapsed",
+                t0.elapsed().as_secs_f64()
+            );
         }
         let (second, epoch2, score2) =
             train_stage(&train_docs, &clusters, Some(&jack), cfg, |e, s| {
@@ -674,7 +686,9 @@ pub fn build_clusters(
         path: out.to_path_buf(),
         source,
     })?;
-    for probe in ["Putin", "Clinton", "Moscow", "Reuters", "German", "Monday", "said"] {
+    for probe in [
+        "Putin", "Clinton", "Moscow", "Reuters", "German", "Monday", "said",
+    ] {
         if let Some((_, e)) = induced.words.iter().find(|(w, _)| w == probe) {
             let fine = e.clusters[3];
             let same: Vec<&str> = induced
@@ -713,7 +727,12 @@ mod tests {
         assert_eq!(docs[0].text, "EU rejects German call\nPeter Blackburn B-X");
         assert_eq!(
             docs[0].spans,
-            [(0, 2, "ORG"), (11, 17, "MISC"), (23, 38, "PER"), (39, 42, "PER")]
+            [
+                (0, 2, "ORG"),
+                (11, 17, "MISC"),
+                (23, 38, "PER"),
+                (39, 42, "PER")
+            ]
         );
         assert_eq!(docs[1].spans, [(0, 8, "LOC")]);
         std::fs::remove_dir_all(&dir).ok();

@@ -261,9 +261,13 @@ pub(crate) fn analyze_tokens(
         let caps_ctx = info.flags & (flag::CAPS_SENT | flag::ALL_CAPS) != 0;
         for (set, clusters) in clusters.iter().take(MAX_SETS).enumerate() {
             let entry = if caps_ctx {
-                clusters.by_lower(info.lw).or_else(|| clusters.by_form(info.w))
+                clusters
+                    .by_lower(info.lw)
+                    .or_else(|| clusters.by_form(info.w))
             } else {
-                clusters.by_form(info.w).or_else(|| clusters.by_lower(info.lw))
+                clusters
+                    .by_form(info.w)
+                    .or_else(|| clusters.by_lower(info.lw))
             };
             if let Some(e) = entry {
                 info.clusters[set * LEVELS..(set + 1) * LEVELS].copy_from_slice(&e.clusters);
@@ -516,7 +520,10 @@ pub(crate) fn token_features(infos: &[TokInfo], sent: &Range<usize>, i: usize, o
     push(tpl::CAP_PRIOR, mix(u64::from(ctx), u64::from(t.cap_prior)));
     push(
         tpl::DOC_SH,
-        mix(u64::from(t.flags & flag::DOC_MASK), mix(u64::from(ctx), t.shape)),
+        mix(
+            u64::from(t.flags & flag::DOC_MASK),
+            mix(u64::from(ctx), t.shape),
+        ),
     );
     if t.doc_label != 0 {
         let d = u64::from(t.doc_label);

@@ -149,13 +149,12 @@ pub fn induce<'a>(texts: impl IntoIterator<Item = &'a str>, cfg: &InduceConfig) 
         vid[i as usize] = v as u32;
     }
     let v = vocab.len();
-    let vcounts: Vec<f64> = vocab.iter().map(|&i| f64::from(counts[i as usize])).collect();
+    let vcounts: Vec<f64> = vocab
+        .iter()
+        .map(|&i| f64::from(counts[i as usize]))
+        .collect();
     let total: f64 = vcounts.iter().sum();
-    tracing::info!(
-        tokens = corpus.len(),
-        vocab = v,
-        "clusters: corpus read"
-    );
+    tracing::info!(tokens = corpus.len(), vocab = v, "clusters: corpus read");
     // 3. Skip-gram with negative sampling.
     let d = cfg.dim;
     let mut rng = Rng(cfg.seed | 1);
@@ -253,8 +252,7 @@ pub fn induce<'a>(texts: impl IntoIterator<Item = &'a str>, cfg: &InduceConfig) 
     let mut members: Vec<Vec<usize>> = (0..v).map(|i| vec![i]).collect();
     for level in (0..LEVELS).rev() {
         let k = cfg.ks[level].min(members.len()).max(1);
-        let (labels, centroids) =
-            kmeans(&points, &point_weights, d, k, cfg.iterations, &mut rng);
+        let (labels, centroids) = kmeans(&points, &point_weights, d, k, cfg.iterations, &mut rng);
         let mut next_members: Vec<Vec<usize>> = vec![Vec::new(); k];
         let mut next_weights = vec![0f32; k];
         for (p, &c) in labels.iter().enumerate() {
@@ -414,6 +412,9 @@ mod tests {
         let b = induce([text.as_str()], &cfg);
         assert_eq!(a.words, b.words);
         assert!(a.clusters.by_form(hash_str("Putin")).is_some());
-        assert!(a.words.iter().all(|(_, e)| e.clusters.iter().all(|&c| c > 0)));
+        assert!(a
+            .words
+            .iter()
+            .all(|(_, e)| e.clusters.iter().all(|&c| c > 0)));
     }
 }

@@ -280,7 +280,19 @@ fn consistency(text: &str, tokens: &[Token], sents: &[Range<usize>], spans: &mut
         is_possessive(w)
             || matches!(
                 w,
-                "\"" | "“" | "”" | "‘" | "«" | "»" | "—" | "–" | "-" | "--" | "," | ";" | ":" | "…"
+                "\"" | "“"
+                    | "”"
+                    | "‘"
+                    | "«"
+                    | "»"
+                    | "—"
+                    | "–"
+                    | "-"
+                    | "--"
+                    | ","
+                    | ";"
+                    | ":"
+                    | "…"
             )
     };
     for s in spans.iter_mut() {
@@ -348,8 +360,9 @@ fn consistency(text: &str, tokens: &[Token], sents: &[Range<usize>], spans: &mut
                 continue;
             }
             // Only as a name on its own: not glued to other capitalised words.
-            let capital =
-                |j: usize| sent.contains(&j) && word(j).chars().next().is_some_and(char::is_uppercase);
+            let capital = |j: usize| {
+                sent.contains(&j) && word(j).chars().next().is_some_and(char::is_uppercase)
+            };
             if (i > 0 && capital(i - 1)) || capital(i + 1) {
                 continue;
             }
@@ -531,9 +544,68 @@ mod tests {
     }
 
     #[test]
+    fn the_shipped_model_loads_and_has_weights() {
+        assert!(Ner::global().model().num_features() > 10_000);
+    }
+
+    #[test]
+    fn news_paragraph_types_people_and_never_types_places_or_groups_as_people() {
+        let text = "President Donald Trump sent envoy Steve Witkoff to the Kremlin, where \
+                    Witkoff met Vladimir Putin. Ukraine's President Volodymyr Zelenskyy \
+                    later spoke with Secretary of State Marco Rubio at the White House, and \
+                    NATO allies welcomed the talks.";
+        let found = run(text);
+        let type_of = |name: &str| {
+            found
+                .iter()
+                .filter(|(s, _)| s == name)
+                .map(|(_, t)| *t)
+                .collect::<Vec<_>>()
+        };
+        for person in [
+            "Donald Trump",
+            "Steve Witkoff",
+            "Witkoff",
+            "Vladimir Putin",
+            "Marco Rubio",
+        ] {
+            assert_eq!(type_of(person), [EntityType::Person], "{person}: {found:?}");
+        }
+        for place_or_group in ["Kremlin", "Ukraine", "White House", "NATO"] {
+            assert!(
+                !type_of(place_or_group).contains(&EntityType::Person),
+                "{place_or_group}: {found:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn confidences_are_probabilities() {
+        let text = "Angela Merkel met Emmanuel Macron in Paris on Monday.";
+        let tokens = tokenize(text);
+        let sents = split_sentences(text, &tokens);
+        for m in recognize(text, &tokens, &sents) {
+            let c = m.confidence.unwrap_or(-1.0);
+            assert!((0.0..=1.0).contains(&c), "{c}");
+            assert!(m.metadata.is_empty() && m.kind == MentionKind::Proper);
+        }
+    }
+
+    #[test]
+    fn headlines_in_capitals_are_tagged() {
+        let found = run("SOCCER - JAPAN GET LUCKY WIN , CHINA IN SURPRISE DEFEAT .");
+        assert!(
+            found.contains(&("JAPAN".to_string(), EntityType::Location)),
+            "{found:?}"
+        );
+    }
+
+    #[test]
     fn possessives_stay_outside_names() {
         let found = run("Witkoff’s talks with Putin's team went well, Trump said.");
-        assert!(found.iter().all(|(s, _)| !s.contains('’') && !s.contains('\'')));
+        assert!(found
+            .iter()
+            .all(|(s, _)| !s.contains('’') && !s.contains('\'')));
         assert!(found.contains(&("Putin".to_string(), EntityType::Person)));
     }
 
@@ -575,7 +647,9 @@ mod tests {
             Token { start: 10, end: 15 },
         ];
         let _ = recognize(text, &tokens, &[]);
-        let _ = recognize(text, &tokenize(text), &[5..2, 0..1000]);
-        let _ = recognize("é", &[Token { start: 0, end: 1 }], &[0..1]);
+        let backwards = std::ops::Range { start: 5, end: 2 };
+        let _ = recognize(text, &tokenize(text), &[backwards, 0..1000]);
+        let sentences: Vec<std::ops::Range<usize>> = std::iter::once(0..1).collect();
+        let _ = recognize("é", &[Token { start: 0, end: 1 }], &sentences);
     }
 }

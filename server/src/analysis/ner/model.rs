@@ -182,7 +182,11 @@ impl Stage {
     }
 
     /// Quantises `f32` rows to `i16` with one scale for the whole stage.
-    pub(crate) fn quantize(rows: Vec<(u64, [f32; NL])>, start: [f32; NL], trans: Vec<f32>) -> Stage {
+    pub(crate) fn quantize(
+        rows: Vec<(u64, [f32; NL])>,
+        start: [f32; NL],
+        trans: Vec<f32>,
+    ) -> Stage {
         let max = rows
             .iter()
             .flat_map(|(_, w)| w)
@@ -281,7 +285,12 @@ impl Stage {
                 &mut ws.back,
                 &mut out.labels[s.clone()],
             );
-            max_marginals(&self.start, &self.trans, &mut out.scores[s.clone()], &mut ws.back_scores);
+            max_marginals(
+                &self.start,
+                &self.trans,
+                &mut out.scores[s.clone()],
+                &mut ws.back_scores,
+            );
         }
     }
 
@@ -517,9 +526,9 @@ pub(crate) fn max_marginals(
     }
     beta.clear();
     beta.resize(n, [f32::NEG_INFINITY; NL]);
-    for c in 0..NL {
+    for (c, b) in beta[n - 1].iter_mut().enumerate() {
         if may_end(c as u8) {
-            beta[n - 1][c] = 0.0;
+            *b = 0.0;
         }
     }
     for i in (0..n - 1).rev() {

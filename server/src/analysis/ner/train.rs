@@ -63,7 +63,9 @@ impl Rng {
 /// folds).
 pub fn predict_labels(model: &Model, doc: &TrainDoc) -> Vec<u8> {
     let mut ws = Workspace::default();
-    model.tag(&doc.text, &doc.tokens, &doc.sents, &mut ws).labels
+    model
+        .tag(&doc.text, &doc.tokens, &doc.sents, &mut ws)
+        .labels
 }
 
 /// Trains one stage on `docs`. For a second stage, `first_stage` holds each document's
@@ -215,13 +217,14 @@ pub fn train_stage(
         }
         let weights = avg(&w, &acc);
         let model = Stage::quantize(
-            rows.iter().map(|(k, r)| {
-                let base = r as usize * NL;
-                let mut row = [0f32; NL];
-                row.copy_from_slice(&weights[base..base + NL]);
-                (k, row)
-            })
-            .collect(),
+            rows.iter()
+                .map(|(k, r)| {
+                    let base = r as usize * NL;
+                    let mut row = [0f32; NL];
+                    row.copy_from_slice(&weights[base..base + NL]);
+                    (k, row)
+                })
+                .collect(),
             start_avg,
             avg(&trans, &trans_acc),
         );
