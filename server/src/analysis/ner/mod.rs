@@ -20,6 +20,7 @@
 
 pub mod clusters;
 mod features;
+pub mod gazetteer;
 pub mod induce;
 pub mod model;
 mod table;
@@ -309,7 +310,7 @@ fn consistency(text: &str, tokens: &[Token], sents: &[Range<usize>], spans: &mut
         .position(|t| *t == EntityType::Person)
         .unwrap_or(0);
     // A name that is mostly a PERSON in the document (confidence summed over its mentions)
-    // is a PERSON everywhere in it.
+    // is a PERSON everywhere in it, and one that is mostly something else is never a PERSON.
     let mut votes: Vec<(&str, [f32; TYPES.len()])> = Vec::new();
     let span_text = |s: &Span| &text[tokens[s.first].start..tokens[s.last].end];
     for s in spans.iter() {
@@ -327,7 +328,7 @@ fn consistency(text: &str, tokens: &[Token], sents: &[Range<usize>], spans: &mut
         let t = span_text(s);
         if let Some((_, v)) = votes.iter().find(|(x, _)| *x == t) {
             let best = (0..v.len()).fold(s.ty, |b, k| if v[k] > v[b] { k } else { b });
-            if best == person {
+            if best == person || s.ty == person {
                 s.ty = best;
             }
         }
@@ -602,17 +603,19 @@ mod tests {
 
     #[test]
     fn possessives_stay_outside_names() {
-        let found = run("Witkoff’s talks with Putin's team went well, Trump said.");
+        let found = run("President Vladimir Putin’s envoy met President Donald Trump's team.");
         assert!(found
             .iter()
             .all(|(s, _)| !s.contains('’') && !s.contains('\'')));
-        assert!(found.contains(&("Putin".to_string(), EntityType::Person)));
+        assert!(found.contains(&("Vladimir Putin".to_string(), EntityType::Person)));
+        assert!(found.contains(&("Donald Trump".to_string(), EntityType::Person)));
     }
 
     #[test]
     fn a_surname_stays_a_person_in_the_document() {
         let found = run("Vladimir Putin spoke on Monday.\nLater, Putin left the Kremlin.");
-        assert!(found.contains(&("Putin".to_string(), EntityType::Person)));
+        assert!(found.contains(&("Vladimir Putin".to_string(), EntityType::Person)));
+        assert!(found.contains(&("Donald Trump".to_string(), EntityType::Person)));
     }
 
     #[test]

@@ -6,13 +6,15 @@
 //! the same type), so every output is a well-formed set of spans.
 //!
 //! Binary format (little-endian): `b"DNER"`, version `u32`, the clusters
-//! (a count of sets, each as [`WordClusters::write`] writes it), a count of stages `u32`, then per stage: `NL` start weights and
+//! (a count of sets, each as [`WordClusters::write`] writes it), the gazetteer (a count, then
+//! `(phrase hash u64, list mask u8)` pairs), a count of stages `u32`, then per stage: `NL` start weights and
 //! `NL×NL` transition weights as `f32`, and the features: a count, a scale `f32`, and per
 //! feature its key `u64`, a count of non-zero weights `u8` and that many `(label u8, weight
 //! i16)` pairs (weight × scale = the value).
 
 use super::clusters::WordClusters;
 use super::features::{analyze_tokens, set_doc_labels, token_features, Scratch, TokInfo};
+use super::gazetteer::Gazetteer;
 use super::table::{Reader, Writer};
 use super::NerError;
 use crate::analysis::tokenize::Token;
@@ -24,7 +26,7 @@ pub const NL: usize = 17;
 pub const NTYPES: usize = 4;
 
 const MAGIC: &[u8; 4] = b"DNER";
-const VERSION: u32 = 3;
+const VERSION: u32 = 4;
 
 /// The part of a span a label marks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -357,6 +359,8 @@ impl Stage {
 pub struct Model {
     /// Word clusters used by the features.
     pub(crate) clusters: Vec<WordClusters>,
+    /// Place and first-name lists used by the features.
+    pub(crate) gazetteer: Gazetteer,
     /// The passes, in order.
     pub(crate) stages: Vec<Stage>,
 }
@@ -401,6 +405,7 @@ impl Model {
             tokens,
             sents,
             &self.clusters,
+            &self.gazetteer,
             &mut ws.scratch,
             &mut ws.infos,
         );
@@ -426,6 +431,7 @@ impl Model {
         for c in &self.clusters {
             c.write(&mut w);
         }
+        self.gazetteer.write(&mut w);
         w.u32(self.stages.len() as u32);
         for s in &self.stages {
             s.write(&mut w);
@@ -447,11 +453,16 @@ impl Model {
         let clusters = (0..sets)
             .map(|_| WordClusters::read(&mut r))
             .collect::<Result<_, _>>()?;
+        let gazetteer = Gazetteer::read(&mut r)?;
         let n = r.count(4 * (NL + NL * NL) + 8)?;
         let stages = (0..n)
             .map(|_| Stage::read(&mut r))
             .collect::<Result<_, _>>()?;
-        Ok(Model { clusters, stages })
+        Ok(Model {
+            clusters,
+            gazetteer,
+            stages,
+        })
     }
 }
 
@@ -660,6 +671,7 @@ mod tests {
         let s = Stage::quantize(vec![(12345u64, row)], [0.0; NL], trans);
         let m = Model {
             clusters: vec![WordClusters::default()],
+            gazetteer: Gazetteer::default(),
             stages: vec![s],
         };
         let back = Model::from_bytes(&m.to_bytes()).expect("round trip");
