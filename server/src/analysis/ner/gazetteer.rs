@@ -47,10 +47,13 @@ impl Default for Gazetteer {
     }
 }
 
+/// Start value of phrase hashes.
+const PHRASE_SEED: u64 = 0x009a_2e77;
+
 /// Hash of a sequence of lower-case token hashes.
 #[inline]
 fn phrase_hash(lws: impl Iterator<Item = u64>) -> u64 {
-    finish(lws.fold(0x9a2e_77, mix))
+    finish(lws.fold(PHRASE_SEED, mix))
 }
 
 impl Gazetteer {
@@ -91,7 +94,7 @@ impl Gazetteer {
             if infos[i].flags & flag::INIT_CAP == 0 {
                 continue;
             }
-            let mut h = 0x9a2e_77u64;
+            let mut h = PHRASE_SEED;
             for len in 1..=MAX_LEN.min(n - i) {
                 let j = i + len - 1;
                 h = mix(h, infos[j].lw);
@@ -177,10 +180,11 @@ mod tests {
         let text = "Jordan flew to New York";
         let tokens = tokenize(text);
         let mut infos = Vec::new();
+        let whole: Vec<std::ops::Range<usize>> = std::iter::once(0..tokens.len()).collect();
         analyze_tokens(
             text,
             &tokens,
-            &[0..tokens.len()],
+            &whole,
             &[WordClusters::default()],
             &g,
             &mut Scratch::default(),
