@@ -496,11 +496,19 @@ const EVENT_WORDS: &[&str] = &[
 /// Refines a span's CoNLL type into DESIGN.md's types (MISC → NORP, EVENT, WORK, MISC).
 fn refine(text: &str, tokens: &[Token], s: &Span) -> EntityType {
     let ty = TYPES[s.ty.min(TYPES.len() - 1)];
+    let words: Vec<&str> = (s.first..=s.last).map(|i| tokens[i].text(text)).collect();
+    let lower: Vec<String> = words.iter().map(|w| w.to_lowercase()).collect();
+    // A people in the plural ("Ukrainians", "Europeans", "Republicans") is a group, not a
+    // person or a place; an organisation it may be ("Cleveland Indians", "Airdrieonians").
+    if let ([one], false) = (lower.as_slice(), ty == EntityType::Organization) {
+        let plural_people = (one.ends_with("ians") || one.ends_with("eans")) && one.len() > 6;
+        if plural_people || (one.ends_with('s') && GROUPS.contains(&one.as_str())) {
+            return EntityType::Norp;
+        }
+    }
     if ty != EntityType::Misc {
         return ty;
     }
-    let words: Vec<&str> = (s.first..=s.last).map(|i| tokens[i].text(text)).collect();
-    let lower: Vec<String> = words.iter().map(|w| w.to_lowercase()).collect();
     let nationality = |w: &str| {
         GROUPS.contains(&w)
             || ["an", "ans", "ese", "ish", "i", "is", "ic"]
