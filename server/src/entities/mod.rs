@@ -100,6 +100,8 @@ pub struct Registry {
     pub doc_ids: Vec<Arc<str>>,
     by_id: HashMap<String, usize>,
     by_doc_id: HashMap<Arc<str>, u32>,
+    /// Lower-cased canonical names and aliases → entities bearing them.
+    by_name: HashMap<String, Vec<u32>>,
     /// Per document, per mention: the entity index (or `u32::MAX` for none).
     mention_entity: Vec<Vec<u32>>,
     /// Per document: the sentence index of each mention.
@@ -569,6 +571,38 @@ impl Registry {
     /// The index of the entity with this id.
     pub fn index_of(&self, id: &str) -> Option<usize> {
         self.by_id.get(id).copied()
+    }
+
+    /// The most-mentioned entity of one of `types` whose canonical name or an alias is
+    /// `name` (case-insensitive).
+    pub fn find_by_name(&self, name: &str, types: &[EntityType]) -> Option<usize> {
+        self.by_name
+            .get(&name.to_lowercase())?
+            .iter()
+            .map(|&i| i as usize)
+            .filter(|&i| types.contains(&self.entities[i].entity_type))
+            .max_by_key(|&i| (self.entities[i].mentions.len(), std::cmp::Reverse(i)))
+    }
+
+    /// The entities with a mention inside `range` of a document (name types only: values
+    /// are not subjects), ascending.
+    pub fn named_entities_within(
+        &self,
+        doc: u32,
+        mentions: &[EntityMention],
+        range: Range<usize>,
+    ) -> Vec<usize> {
+        let mut out: Vec<usize> = mentions
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| {
+                m.start >= range.start && m.end <= range.end && !m.entity_type.is_value()
+            })
+            .filter_map(|(i, _)| self.entity_of_mention(doc, i as u32))
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
     }
 
     /// The index of a document id.
