@@ -656,7 +656,9 @@ impl Registry {
         let Some(target) = self.entities.get(entity) else {
             return Vec::new();
         };
-        let mut pairs: HashMap<usize, (u32, Vec<(u32, Range<usize>)>)> = HashMap::new();
+        /// Per co-occurring entity: count and evidence (document, sentence range).
+        type Pairs = HashMap<usize, (u32, Vec<(u32, Range<usize>)>)>;
+        let mut pairs: Pairs = HashMap::new();
         for &doc in &target.docs {
             let me = &self.mention_entity[doc as usize];
             let ms = &self.mention_sentence[doc as usize];
@@ -792,8 +794,8 @@ mod tests {
             m(t2, "Kremlin", 0, Organization),
             m(t2, "Vladimir Putin", 1, Person),
         ];
-        let s1 = [0..t1.len()];
-        let s2 = [0..t2.len()];
+        let s1: Vec<Range<usize>> = std::iter::once(0..t1.len()).collect();
+        let s2: Vec<Range<usize>> = std::iter::once(0..t2.len()).collect();
         let reg = Registry::build([
             DocInput {
                 id: "d1",
@@ -848,7 +850,7 @@ mod tests {
             m(t, "Steve Witkoff", 0, EntityType::Person),
             m(t, "Putin", 0, EntityType::Person),
         ];
-        let s = [0..t.len()];
+        let s: Vec<Range<usize>> = std::iter::once(0..t.len()).collect();
         let a = Registry::build([DocInput {
             id: "d",
             text: t,
@@ -876,7 +878,7 @@ mod tests {
             m(t, "Hillary Clinton", 0, Person),
             m(t, "Clinton", 2, Person),
         ];
-        let s = [0..t.len()];
+        let s: Vec<Range<usize>> = std::iter::once(0..t.len()).collect();
         let reg = Registry::build([DocInput {
             id: "d",
             text: t,
