@@ -140,6 +140,10 @@ fn marks(text: &str, para: Range<usize>, out: &mut Vec<Mark>) {
             })
         };
         match c {
+            '“' if !is_open_context(prev) && is_close_follow(next) => {
+                // "here,“ said": an opening mark typed where a closing one belongs.
+                push(start + c.len_utf8(), QuoteStyle::Double, Role::Either)
+            }
             '“' | '„' | '‟' => push(start + c.len_utf8(), QuoteStyle::Double, Role::Open),
             '”' => {
                 // Some pages use ” for both ends: an opener by its context.

@@ -187,8 +187,12 @@ fn tail(doc: &Doc, r: usize, hi: usize) -> (usize, Option<Range<usize>>) {
 
 /// The subject at the start of the clause before `k`: a pronoun or a name/description up to
 /// the first lowercase word that is not part of a noun phrase.
-fn subject_np(doc: &Doc, lo: usize, k: usize) -> Option<Range<usize>> {
+pub(crate) fn subject_np(doc: &Doc, lo: usize, k: usize) -> Option<Range<usize>> {
     let mut s = lo;
+    // "During Tuesday night's debate, Cruz …": past an introductory phrase.
+    if doc.is(s, PREP) || doc.is(s, TIME) {
+        s = (s..k).find(|&i| doc.is(i, COMMA))? + 1;
+    }
     while s < k && doc.is(s, CONJ | PUNCT) && !doc.in_quote(s) {
         s += 1;
     }
@@ -514,9 +518,8 @@ pub(crate) fn frames_in_unit(doc: &Doc, u: Range<usize>, out: &mut Vec<Frame>) {
         // C V S: "“…,” said Trump."
         if after_content(doc, cstart, k) && left.is_none() {
             if let Some(src) = right_np(doc, k + 1, hi) {
-                let rest_ok = src.end >= hi
-                    || doc.is(src.end, COMMA)
-                    || doc.is(src.end, PREP | TIME);
+                // "said Sen. Jim Whelan who represents …": anything may follow the name.
+                let rest_ok = true;
                 let mut ce = k;
                 while ce > cstart && doc.is(ce - 1, COMMA) {
                     ce -= 1;

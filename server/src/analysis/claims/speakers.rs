@@ -13,7 +13,7 @@ use crate::analysis::{EntityMention, EntityType};
 use std::ops::Range;
 
 /// Most tokens a source noun phrase may span.
-const MAX_NP: usize = 14;
+const MAX_NP: usize = 24;
 
 /// The noun phrase ending just before token `end` (exclusive) and starting at or after `lo`,
 /// as a token range. Walks left over name, noun, determiner and post-modifier tokens
