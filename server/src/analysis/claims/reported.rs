@@ -371,7 +371,12 @@ pub(crate) fn frames_in_unit(doc: &Doc, u: Range<usize>, out: &mut Vec<Frame>) {
                 let split = k > 0
                     && (c.is(ING) && doc.is(k - 1, COMMA)
                         || doc.is(k - 1, CONJ) && k >= 2 && doc.is(k - 2, COMMA) && !c.is(ING)
-                        || doc.is(k - 1, CONJ) && pf.order == Order::Svc && !doc.is(k + 1, THAT) && c.cue > 0.5);
+                        || doc.is(k - 1, CONJ) && pf.order == Order::Svc
+                        // "…, suggested that …": another verb of the same subject.
+                        || doc.is(k - 1, COMMA)
+                            && pf.order == Order::Svc
+                            && doc.word(k).ends_with("ed")
+                            && (doc.is(k + 1, THAT) || doc.in_quote(k + 1)));
                 if split && k - 1 > pf.content.start + 1 {
                     let cut = if doc.is(k - 1, COMMA) || doc.is(k - 1, CONJ) { k - 1 } else { k };
                     let mut cut = cut;
