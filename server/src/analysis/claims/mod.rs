@@ -271,6 +271,7 @@ pub fn extract_claims_with(
     }
     // Quote-only units without a frame: continuation or standalone quote.
     let mut standalone: Vec<Attr> = Vec::new();
+    let mut silent_unit = vec![false; units.len()];
     for ui in 0..units.len() {
         if unit_used[ui] || unit_has_frame[ui] || !quote_only(&units[ui]) {
             continue;
@@ -300,6 +301,12 @@ pub fn extract_claims_with(
                 reported::subject_np(&doc, prev.start, prev.end)
                     .filter(|r| doc.is(r.start, PRON) && doc.is(r.start, ANAPHOR) || doc.is(r.start, CAP) && r.len() <= 4)
             };
+            if inherit.is_none() {
+                // A quote the text never attributes (a pull quote, a heading): not a claim
+                // anyone can be held to, and not the author's assertion either.
+                silent_unit[ui] = true;
+                continue;
+            }
             standalone.push(Attr {
                 frame: None,
                 inherited: inherit,
@@ -375,7 +382,7 @@ pub fn extract_claims_with(
     }
     // Every other sentence is the author's assertion.
     for (ui, u) in units.iter().enumerate() {
-        if claimed_unit[ui] || !u.clone().any(|i| !doc.is(i, PUNCT)) {
+        if claimed_unit[ui] || silent_unit[ui] || !u.clone().any(|i| !doc.is(i, PUNCT)) {
             continue;
         }
         let b = doc.bytes(u);
