@@ -488,10 +488,12 @@ pub(crate) fn frames_in_unit(doc: &Doc, u: Range<usize>, out: &mut Vec<Frame>) {
         let (tail_end, extra) = tail(doc, k + 1, hi);
         let quoted_before = left.as_ref().is_some_and(|l| quote_before(doc, cstart, l.start));
         let tail_ok = {
-            let t = tail_end.saturating_sub(k + 1);
+            let t = extra.as_ref().map_or(tail_end, |x| x.start).saturating_sub(k + 1);
             let no_that = !(k + 1..tail_end).any(|i| doc.is(i, THAT) && !doc.in_quote(i));
             if quoted_before {
-                t <= 30 && no_that
+                // "“…,” Merkel told reporters after the meeting that was held …": a relative
+                // "that" is fine; "said that …" is reported speech of its own.
+                t <= 30 && !doc.is(k + 1, THAT)
             } else {
                 // Unquoted content before: only adverbials may follow the cue ("…, he said
                 // on Tuesday"), not an object ("Within minutes, he called Rubio …").
