@@ -523,7 +523,7 @@ pub(crate) fn frames_in_unit(doc: &Doc, u: Range<usize>, out: &mut Vec<Frame>) {
             }
         }
         // C V S: "“…,” said Trump."
-        if after_content(doc, cstart, k) && left.is_none() {
+        if after_content(doc, cstart, k) && left.is_none() && !doc.is(k + 1, PREP | TIME) {
             if let Some(src) = right_np(doc, k + 1, hi) {
                 // "said Sen. Jim Whelan who represents …": anything may follow the name.
                 let rest_ok = true;
