@@ -72,7 +72,11 @@ fn words<'a>(text: &'a str, mut f: impl FnMut(Word<'a>)) {
     let mut i = 0;
     while i < b.len() {
         let c = b[i];
-        if c.is_ascii_alphanumeric() || c >= 0x80 && text.is_char_boundary(i) && text[i..].chars().next().is_some_and(char::is_alphanumeric) {
+        if c.is_ascii_alphanumeric()
+            || c >= 0x80
+                && text.is_char_boundary(i)
+                && text[i..].chars().next().is_some_and(char::is_alphanumeric)
+        {
             let s = i;
             let mut digit = false;
             while i < b.len() {
@@ -90,7 +94,10 @@ fn words<'a>(text: &'a str, mut f: impl FnMut(Word<'a>)) {
                         break;
                     }
                 } else if (c == b'\'' && i + 1 < b.len() && b[i + 1].is_ascii_alphabetic())
-                    || (matches!(c, b'.' | b',') && digit && i + 1 < b.len() && b[i + 1].is_ascii_digit())
+                    || (matches!(c, b'.' | b',')
+                        && digit
+                        && i + 1 < b.len()
+                        && b[i + 1].is_ascii_digit())
                 {
                     i += 1;
                 } else {
@@ -122,7 +129,7 @@ fn features(text: &str, names: bool, mut f: impl FnMut(u64, Option<String>)) {
     let mut prev: Option<Word> = None;
     let mut n = 0usize;
     let mut has_num = false;
-    let mut name = |parts: &[Word], prefix: &str| -> Option<String> {
+    let name = |parts: &[Word], prefix: &str| -> Option<String> {
         names.then(|| {
             let mut s = prefix.to_string();
             for (i, w) in parts.iter().enumerate() {
@@ -157,7 +164,10 @@ fn features(text: &str, names: bool, mut f: impl FnMut(u64, Option<String>)) {
         _ => "len:long",
     };
     for s in [len, if has_num { "has:num" } else { "has:nonum" }] {
-        f(Fnv::new().bytes(s.as_bytes()).0, names.then(|| s.to_string()));
+        f(
+            Fnv::new().bytes(s.as_bytes()).0,
+            names.then(|| s.to_string()),
+        );
     }
 }
 

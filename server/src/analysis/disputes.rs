@@ -73,6 +73,9 @@ fn head_class(head: &str) -> Option<&str> {
     })
 }
 
+/// (subject, unit dimension, measured-noun class).
+type GroupKey<'a> = (&'a str, &'static str, &'a str);
+
 /// Finds numeric disputes among `claims`.
 ///
 /// # Examples
@@ -96,16 +99,21 @@ fn head_class(head: &str) -> Option<&str> {
 /// ```
 pub fn find_disputes(claims: &[ClaimRef<'_>]) -> Vec<Dispute> {
     // (subject, dimension, head class) → sides.
-    let mut groups: BTreeMap<(&str, &str, &str), Vec<(DisputeSide, &Quantity)>> = BTreeMap::new();
+    let mut groups: BTreeMap<GroupKey, Vec<(DisputeSide, &Quantity)>> = BTreeMap::new();
     for (ci, c) in claims.iter().enumerate() {
         for (qi, q) in c.claim.quantities.iter().enumerate() {
-            let Some(class) = head_class(&q.head) else { continue };
+            let Some(class) = head_class(&q.head) else {
+                continue;
+            };
             let (dim, _) = dimension(q.unit);
             for s in c.subjects {
-                groups
-                    .entry((s.as_str(), dim, class))
-                    .or_default()
-                    .push((DisputeSide { claim: ci, quantity: qi }, q));
+                groups.entry((s.as_str(), dim, class)).or_default().push((
+                    DisputeSide {
+                        claim: ci,
+                        quantity: qi,
+                    },
+                    q,
+                ));
             }
         }
     }
@@ -176,8 +184,19 @@ mod tests {
         let (ca, cb) = (claims(a), claims(b));
         let sa = vec!["steve witkoff".to_string()];
         let sb = vec![subj_b.to_string()];
-        let mut refs: Vec<ClaimRef> = ca.iter().map(|c| ClaimRef { document: "a", claim: c, subjects: &sa }).collect();
-        refs.extend(cb.iter().map(|c| ClaimRef { document: "b", claim: c, subjects: &sb }));
+        let mut refs: Vec<ClaimRef> = ca
+            .iter()
+            .map(|c| ClaimRef {
+                document: "a",
+                claim: c,
+                subjects: &sa,
+            })
+            .collect();
+        refs.extend(cb.iter().map(|c| ClaimRef {
+            document: "b",
+            claim: c,
+            subjects: &sb,
+        }));
         find_disputes(&refs)
     }
 
@@ -209,12 +228,32 @@ mod tests {
     #[test]
     fn different_subjects_units_or_one_document_are_not_disputes() {
         // Another subject.
-        assert!(disputes("The meeting lasted five hours.", "A four-hour meeting.", "someone else").is_empty());
+        assert!(disputes(
+            "The meeting lasted five hours.",
+            "A four-hour meeting.",
+            "someone else"
+        )
+        .is_empty());
         // Another measured thing: a call is not a meeting.
-        assert!(disputes("The meeting lasted five hours.", "A four-hour call.", "steve witkoff").is_empty());
+        assert!(disputes(
+            "The meeting lasted five hours.",
+            "A four-hour call.",
+            "steve witkoff"
+        )
+        .is_empty());
         // Minutes and hours compare in one dimension: 300 minutes = 5 hours.
-        assert!(disputes("The meeting lasted five hours.", "A 300-minute meeting.", "steve witkoff").is_empty());
+        assert!(disputes(
+            "The meeting lasted five hours.",
+            "A 300-minute meeting.",
+            "steve witkoff"
+        )
+        .is_empty());
         // No measured noun: not comparable.
-        assert!(disputes("He could end the war in 24 hours.", "It lasted five hours.", "steve witkoff").is_empty());
+        assert!(disputes(
+            "He could end the war in 24 hours.",
+            "It lasted five hours.",
+            "steve witkoff"
+        )
+        .is_empty());
     }
 }

@@ -41,12 +41,34 @@ pub struct Quantity {
 impl Quantity {
     /// True when some value satisfies both quantities (their intervals overlap).
     pub fn overlaps(&self, other: &Quantity) -> bool {
-        let lo = |q: &Quantity| (q.lower.unwrap_or(f64::NEG_INFINITY), q.lower_inclusive || q.lower.is_none());
-        let hi = |q: &Quantity| (q.upper.unwrap_or(f64::INFINITY), q.upper_inclusive || q.upper.is_none());
+        let lo = |q: &Quantity| {
+            (
+                q.lower.unwrap_or(f64::NEG_INFINITY),
+                q.lower_inclusive || q.lower.is_none(),
+            )
+        };
+        let hi = |q: &Quantity| {
+            (
+                q.upper.unwrap_or(f64::INFINITY),
+                q.upper_inclusive || q.upper.is_none(),
+            )
+        };
         let ((l1, li1), (l2, li2)) = (lo(self), lo(other));
         let ((u1, ui1), (u2, ui2)) = (hi(self), hi(other));
-        let (l, li) = if l1 > l2 { (l1, li1) } else if l2 > l1 { (l2, li2) } else { (l1, li1 && li2) };
-        let (u, ui) = if u1 < u2 { (u1, ui1) } else if u2 < u1 { (u2, ui2) } else { (u1, ui1 && ui2) };
+        let (l, li) = if l1 > l2 {
+            (l1, li1)
+        } else if l2 > l1 {
+            (l2, li2)
+        } else {
+            (l1, li1 && li2)
+        };
+        let (u, ui) = if u1 < u2 {
+            (u1, ui1)
+        } else if u2 < u1 {
+            (u2, ui2)
+        } else {
+            (u1, ui1 && ui2)
+        };
         l < u || (l == u && li && ui)
     }
 }
@@ -75,11 +97,30 @@ pub fn dimension(unit: &str) -> (&'static str, f64) {
 
 fn small_number(w: &str) -> Option<f64> {
     const ONES: [&str; 20] = [
-        "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
-        "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen",
+        "zero",
+        "one",
+        "two",
+        "three",
+        "four",
+        "five",
+        "six",
+        "seven",
+        "eight",
+        "nine",
+        "ten",
+        "eleven",
+        "twelve",
+        "thirteen",
+        "fourteen",
+        "fifteen",
+        "sixteen",
+        "seventeen",
+        "eighteen",
         "nineteen",
     ];
-    const TENS: [&str; 8] = ["twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"];
+    const TENS: [&str; 8] = [
+        "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety",
+    ];
     if let Some(i) = ONES.iter().position(|o| w.eq_ignore_ascii_case(o)) {
         return Some(i as f64);
     }
@@ -108,7 +149,9 @@ fn ordinal(w: &str) -> Option<f64> {
     let suffix = &w[digits.len()..];
     if !digits.is_empty()
         && digits.bytes().all(|b| b.is_ascii_digit())
-        && ["st", "nd", "rd", "th"].iter().any(|s| suffix.eq_ignore_ascii_case(s))
+        && ["st", "nd", "rd", "th"]
+            .iter()
+            .any(|s| suffix.eq_ignore_ascii_case(s))
     {
         return digits.parse().ok();
     }
@@ -152,21 +195,89 @@ fn unit_word(w: &str) -> Option<&'static str> {
 fn is_function_word(w: &str) -> bool {
     matches!(
         w.to_ascii_lowercase().as_str(),
-        "of" | "in" | "on" | "at" | "to" | "for" | "with" | "and" | "or" | "but" | "the" | "a"
-            | "an" | "that" | "this" | "is" | "was" | "were" | "are" | "be" | "by" | "from"
-            | "than" | "as" | "ago" | "later" | "earlier" | "before" | "after" | "more" | "less"
-            | "times" | "per" | "each" | "who" | "which" | "he" | "she" | "they" | "it" | "we"
-            | "i" | "you" | "had" | "has" | "have" | "will" | "would" | "could" | "can" | "said"
-            | "says" | "into" | "about" | "over" | "under" | "since" | "until"
+        "of" | "in"
+            | "on"
+            | "at"
+            | "to"
+            | "for"
+            | "with"
+            | "and"
+            | "or"
+            | "but"
+            | "the"
+            | "a"
+            | "an"
+            | "that"
+            | "this"
+            | "is"
+            | "was"
+            | "were"
+            | "are"
+            | "be"
+            | "by"
+            | "from"
+            | "than"
+            | "as"
+            | "ago"
+            | "later"
+            | "earlier"
+            | "before"
+            | "after"
+            | "more"
+            | "less"
+            | "times"
+            | "per"
+            | "each"
+            | "who"
+            | "which"
+            | "he"
+            | "she"
+            | "they"
+            | "it"
+            | "we"
+            | "i"
+            | "you"
+            | "had"
+            | "has"
+            | "have"
+            | "will"
+            | "would"
+            | "could"
+            | "can"
+            | "said"
+            | "says"
+            | "into"
+            | "about"
+            | "over"
+            | "under"
+            | "since"
+            | "until"
     )
 }
 
 /// Event nouns a duration or count can measure when no noun follows the number ("the meeting
 /// lasted five hours").
 const EVENT_NOUNS: &[&str] = &[
-    "meeting", "meetings", "talks", "talk", "conversation", "negotiation", "negotiations",
-    "session", "discussion", "discussions", "summit", "call", "interview", "visit", "trip",
-    "speech", "hearing", "debate", "sit-down", "audience",
+    "meeting",
+    "meetings",
+    "talks",
+    "talk",
+    "conversation",
+    "negotiation",
+    "negotiations",
+    "session",
+    "discussion",
+    "discussions",
+    "summit",
+    "call",
+    "interview",
+    "visit",
+    "trip",
+    "speech",
+    "hearing",
+    "debate",
+    "sit-down",
+    "audience",
 ];
 
 /// A parsed number: value, token range, and unit carried by the token itself.
@@ -186,7 +297,12 @@ fn number_at(text: &str, toks: &[Token], i: usize) -> Option<Num> {
         && w.bytes().any(|b| b.is_ascii_digit())
     {
         if let Some(v) = ordinal(w) {
-            return Some(Num { value: v, end: i + 1, unit: None, ordinal: true });
+            return Some(Num {
+                value: v,
+                end: i + 1,
+                unit: None,
+                ordinal: true,
+            });
         }
         let digits_end = w
             .char_indices()
@@ -209,7 +325,12 @@ fn number_at(text: &str, toks: &[Token], i: usize) -> Option<Num> {
                 unit = Some(u);
             } else if rest.starts_with('-') && r.bytes().all(|b| b.is_ascii_digit()) {
                 // "5-7": let the range logic see it.
-                return Some(Num { value, end: i + 1, unit: None, ordinal: false });
+                return Some(Num {
+                    value,
+                    end: i + 1,
+                    unit: None,
+                    ordinal: false,
+                });
             } else {
                 return None;
             }
@@ -224,13 +345,26 @@ fn number_at(text: &str, toks: &[Token], i: usize) -> Option<Num> {
         {
             return None;
         }
-        return Some(Num { value, end: i + 1, unit, ordinal: false });
+        return Some(Num {
+            value,
+            end: i + 1,
+            unit,
+            ordinal: false,
+        });
     }
     // Words: "five", "twenty-five", "Five-Hour", "four-hour-long", "a dozen".
     if w.eq_ignore_ascii_case("a") || w.eq_ignore_ascii_case("an") {
         let n = next(i + 1);
-        if n.eq_ignore_ascii_case("dozen") || n.eq_ignore_ascii_case("hundred") || n.eq_ignore_ascii_case("thousand") {
-            return Some(Num { value: multiplier(n).unwrap_or(1.0), end: i + 2, unit: None, ordinal: false });
+        if n.eq_ignore_ascii_case("dozen")
+            || n.eq_ignore_ascii_case("hundred")
+            || n.eq_ignore_ascii_case("thousand")
+        {
+            return Some(Num {
+                value: multiplier(n).unwrap_or(1.0),
+                end: i + 2,
+                unit: None,
+                ordinal: false,
+            });
         }
         return None;
     }
@@ -238,21 +372,39 @@ fn number_at(text: &str, toks: &[Token], i: usize) -> Option<Num> {
         // Only before a noun: "third meeting", not "at first".
         let n = next(i + 1);
         if !n.is_empty() && n.chars().all(char::is_alphabetic) && !is_function_word(n) {
-            return Some(Num { value: v, end: i + 1, unit: None, ordinal: true });
+            return Some(Num {
+                value: v,
+                end: i + 1,
+                unit: None,
+                ordinal: true,
+            });
         }
         return None;
     }
     if let Some(v) = small_number(w) {
-        if w.eq_ignore_ascii_case("one") && unit_word(next(i + 1)).is_none() && multiplier(next(i + 1)).is_none() {
+        if w.eq_ignore_ascii_case("one")
+            && unit_word(next(i + 1)).is_none()
+            && multiplier(next(i + 1)).is_none()
+        {
             return None; // "one of them", "no one"
         }
-        return Some(Num { value: v, end: i + 1, unit: None, ordinal: false });
+        return Some(Num {
+            value: v,
+            end: i + 1,
+            unit: None,
+            ordinal: false,
+        });
     }
     // "Five-Hour", "four-hour-long", "two-day".
     let (a, b) = w.split_once('-')?;
     let v = small_number(a)?;
     let u = unit_word(b)?;
-    Some(Num { value: v, end: i + 1, unit: Some(u), ordinal: false })
+    Some(Num {
+        value: v,
+        end: i + 1,
+        unit: Some(u),
+        ordinal: false,
+    })
 }
 
 /// Finds the quantities of `text` (tokenised into `tokens`), in order.
@@ -272,9 +424,20 @@ pub fn find_quantities(text: &str, tokens: &[Token]) -> Vec<Quantity> {
     let lower_eq = |j: usize, s: &str| word(j).eq_ignore_ascii_case(s);
     let mut i = 0;
     while i < tokens.len() {
-        let first = tokens[i].text(text).as_bytes().first().copied().unwrap_or(b' ');
+        let first = tokens[i]
+            .text(text)
+            .as_bytes()
+            .first()
+            .copied()
+            .unwrap_or(b' ');
         // Cheap filter: numbers start with a digit or a letter of a number word.
-        if !(first.is_ascii_alphanumeric() || first == b'-' || first == b'.' || first == b'$' || first == b'\xe2' || first == b'\xc2') {
+        if !(first.is_ascii_alphanumeric()
+            || first == b'-'
+            || first == b'.'
+            || first == b'$'
+            || first == b'\xe2'
+            || first == b'\xc2')
+        {
             i += 1;
             continue;
         }
@@ -316,7 +479,12 @@ pub fn find_quantities(text: &str, tokens: &[Token]) -> Vec<Quantity> {
             }
         }
         let between = start > 0 && lower_eq(start - 1, "between");
-        if range_hi.is_none() && (lower_eq(end, "to") || lower_eq(end, "or") || between && lower_eq(end, "and") || word(end) == "–") {
+        if range_hi.is_none()
+            && (lower_eq(end, "to")
+                || lower_eq(end, "or")
+                || between && lower_eq(end, "and")
+                || word(end) == "–")
+        {
             if let Some(n2) = number_at(text, tokens, end + 1).filter(|n| !n.ordinal) {
                 let mut h = n2.value;
                 let mut e2 = n2.end;
@@ -344,10 +512,7 @@ pub fn find_quantities(text: &str, tokens: &[Token]) -> Vec<Quantity> {
                 unit = Some("percent");
                 end += 1;
             }
-            if unit == Some("percent") && lower_eq(end, "points") {
-                unit = Some("percentage point");
-                end += 1;
-            } else if unit == Some("percent") && lower_eq(end, "point") {
+            if unit == Some("percent") && (lower_eq(end, "points") || lower_eq(end, "point")) {
                 unit = Some("percentage point");
                 end += 1;
             }
@@ -366,23 +531,38 @@ pub fn find_quantities(text: &str, tokens: &[Token]) -> Vec<Quantity> {
             start -= 1;
         }
         if range_hi.is_none() {
-            let p1 = if start > 0 { word(start - 1).to_ascii_lowercase() } else { String::new() };
-            let p2 = if start > 1 { word(start - 2).to_ascii_lowercase() } else { String::new() };
+            let p1 = if start > 0 {
+                word(start - 1).to_ascii_lowercase()
+            } else {
+                String::new()
+            };
+            let p2 = if start > 1 {
+                word(start - 2).to_ascii_lowercase()
+            } else {
+                String::new()
+            };
             let two = format!("{p2} {p1}");
             let (span_back, kind) = match (two.as_str(), p1.as_str()) {
-                ("more than" | "greater than" | "well over" | "just over" | "higher than", _) => (2, "gt"),
+                ("more than" | "greater than" | "well over" | "just over" | "higher than", _) => {
+                    (2, "gt")
+                }
                 ("at least" | "no fewer" | "no less", _) => (2, "ge"),
-                ("less than" | "fewer than" | "just under" | "well under" | "lower than", _) => (2, "lt"),
+                ("less than" | "fewer than" | "just under" | "well under" | "lower than", _) => {
+                    (2, "lt")
+                }
                 ("at most" | "up to" | "no more" | "as many" | "as much", _) => (2, "le"),
                 ("close to", _) => (2, "nearly"),
                 ("an estimated", _) => (2, "about"),
                 (_, "over" | "above" | "exceeding" | "beyond") => (1, "gt"),
                 (_, "under" | "below") => (1, "lt"),
                 (_, "nearly" | "almost") => (1, "nearly"),
-                (_, "about" | "around" | "approximately" | "roughly" | "some" | "approx." | "circa" | "~") => (1, "about"),
+                (
+                    _,
+                    "about" | "around" | "approximately" | "roughly" | "some" | "approx." | "circa"
+                    | "~",
+                ) => (1, "about"),
                 _ => (0, ""),
             };
-            // "as many as 70": the "as" after the number is not needed to see the bound.
             match kind {
                 "gt" => {
                     upper = None;
@@ -410,10 +590,6 @@ pub fn find_quantities(text: &str, tokens: &[Token]) -> Vec<Quantity> {
                 std::mem::swap(&mut lower, &mut upper);
             }
             start -= span_back.min(start);
-            if kind == "le" && word(start).eq_ignore_ascii_case("as") {
-                // "as many as": include the trailing "as" in the span when present.
-                if lower_eq(at.saturating_sub(1), "as") {}
-            }
         } else {
             value_out = (value + range_hi.unwrap_or(value)) / 2.0;
         }
@@ -423,8 +599,14 @@ pub fn find_quantities(text: &str, tokens: &[Token]) -> Vec<Quantity> {
         let mut h = end;
         while h < tokens.len() && h < end + 3 {
             let w = word(h);
-            if w.chars().all(|c| c.is_alphabetic() || c == '-') && !w.is_empty() && !is_function_word(w) && unit_word(w).is_none() {
-                if w.chars().next().is_some_and(char::is_lowercase) || tokens_title_case(text, tokens, h) {
+            if w.chars().all(|c| c.is_alphabetic() || c == '-')
+                && !w.is_empty()
+                && !is_function_word(w)
+                && unit_word(w).is_none()
+            {
+                if w.chars().next().is_some_and(char::is_lowercase)
+                    || tokens_title_case(text, tokens, h)
+                {
                     head = w.to_lowercase();
                 }
                 break;
@@ -470,7 +652,8 @@ fn tokens_title_case(text: &str, tokens: &[Token], h: usize) -> bool {
 fn sentence_event(text: &str, tokens: &[Token], start: usize, end: usize) -> String {
     let is_stop = |j: usize| {
         let w = tokens[j].text(text);
-        matches!(w, "." | "!" | "?") || text[tokens[j].end..tokens.get(j + 1).map_or(text.len(), |t| t.start)].contains('\n')
+        matches!(w, "." | "!" | "?")
+            || text[tokens[j].end..tokens.get(j + 1).map_or(text.len(), |t| t.start)].contains('\n')
     };
     let mut best: Option<(usize, String)> = None;
     let mut l = start;
@@ -483,7 +666,10 @@ fn sentence_event(text: &str, tokens: &[Token], start: usize, end: usize) -> Str
         }
     }
     let mut r = end;
-    while r < tokens.len() && r - end < 25 && !is_stop(r.saturating_sub(1).max(end.saturating_sub(1))) {
+    while r < tokens.len()
+        && r - end < 25
+        && !is_stop(r.saturating_sub(1).max(end.saturating_sub(1)))
+    {
         let w = tokens[r].text(text).to_ascii_lowercase();
         if EVENT_NOUNS.contains(&w.as_str()) {
             if best.as_ref().is_none_or(|(d, _)| r - end < *d) {
@@ -512,27 +698,46 @@ mod tests {
     fn exact_words_and_hyphenated_units() {
         // "five hours" = [5,5] hour; "a four-hour meeting" = [4,4] hour measuring a meeting.
         let a = &q("The meeting lasted five hours.")[0];
-        assert_eq!((a.lower, a.upper, a.unit, a.head.as_str()), (Some(5.0), Some(5.0), "hour", "meeting"));
+        assert_eq!(
+            (a.lower, a.upper, a.unit, a.head.as_str()),
+            (Some(5.0), Some(5.0), "hour", "meeting")
+        );
         let b = &q("Witkoff wrapped up a four-hour meeting with Putin.")[0];
         assert_eq!((b.value, b.unit, b.head.as_str()), (4.0, "hour", "meeting"));
         let c = &q("Witkoff’s Five-Hour Meeting With Putin")[0];
         assert_eq!((c.value, c.unit, c.head.as_str()), (5.0, "hour", "meeting"));
         let d = &q("a tense, four-hour-long negotiation")[0];
-        assert_eq!((d.value, d.unit, d.head.as_str()), (4.0, "hour", "negotiation"));
+        assert_eq!(
+            (d.value, d.unit, d.head.as_str()),
+            (4.0, "hour", "negotiation")
+        );
     }
 
     #[test]
     fn bounds_from_modifiers() {
         // "over four hours" = (4, ∞); "about 70 missiles" = ±10%; "nearly 5" < 5; "at least".
         let over = &q("They spent over four hours with Putin.")[0];
-        assert_eq!((over.lower, over.upper, over.lower_inclusive), (Some(4.0), None, false));
+        assert_eq!(
+            (over.lower, over.upper, over.lower_inclusive),
+            (Some(4.0), None, false)
+        );
         let about = &q("Russia fired about 70 missiles.")[0];
         assert_eq!((about.unit, about.head.as_str()), ("count", "missiles"));
-        assert!(about.approximate && about.lower == Some(63.0) && about.upper.is_some_and(|u| (u - 77.0).abs() < 1e-9));
+        assert!(
+            about.approximate
+                && about.lower == Some(63.0)
+                && about.upper.is_some_and(|u| (u - 77.0).abs() < 1e-9)
+        );
         let nearly = &q("nearly 5 percent")[0];
-        assert_eq!((nearly.upper, nearly.upper_inclusive, nearly.unit), (Some(5.0), false, "percent"));
+        assert_eq!(
+            (nearly.upper, nearly.upper_inclusive, nearly.unit),
+            (Some(5.0), false, "percent")
+        );
         let least = &q("at least 12 people")[0];
-        assert_eq!((least.lower, least.upper, least.lower_inclusive), (Some(12.0), None, true));
+        assert_eq!(
+            (least.lower, least.upper, least.lower_inclusive),
+            (Some(12.0), None, true)
+        );
         assert!(!over.overlaps(&q("It lasted four hours.")[0]));
         assert!(over.overlaps(&q("It lasted five hours.")[0]));
     }
@@ -545,16 +750,24 @@ mod tests {
         assert_eq!((m[2].value, m[2].unit), (46.0, "percent"));
         assert_eq!((m[3].value, m[3].unit), (12.0, "percent"));
         let o = &q("their third meeting this year")[0];
-        assert_eq!((o.value, o.unit, o.head.as_str()), (3.0, "count", "meeting"));
+        assert_eq!(
+            (o.value, o.unit, o.head.as_str()),
+            (3.0, "count", "meeting")
+        );
         let r = &q("between 5 and 7 days, a dozen eggs, in 2024")[..];
-        assert_eq!((r[0].lower, r[0].upper, r[0].unit), (Some(5.0), Some(7.0), "day"));
+        assert_eq!(
+            (r[0].lower, r[0].upper, r[0].unit),
+            (Some(5.0), Some(7.0), "day")
+        );
         assert_eq!(r[1].value, 12.0);
         assert_eq!(r.len(), 2, "a year is a date, not a quantity");
     }
 
     #[test]
     fn never_panics() {
-        for t in ["$", "-", "1-", "-.5%", "a", "five-", "1,,,", "’", "3rd", "over", "$ $ 5 to"] {
+        for t in [
+            "$", "-", "1-", "-.5%", "a", "five-", "1,,,", "’", "3rd", "over", "$ $ 5 to",
+        ] {
             let _ = q(t);
         }
     }

@@ -53,10 +53,16 @@ enum Command {
 #[derive(clap::Args)]
 struct CwData {
     /// CheckThat! 2019 Task 1 training CSV.
-    #[arg(long, default_value = "../shared/data/claims/clef19/CT19-T1-Training.csv")]
+    #[arg(
+        long,
+        default_value = "../shared/data/claims/clef19/CT19-T1-Training.csv"
+    )]
     clef: PathBuf,
     /// ClaimBuster JSON.
-    #[arg(long, default_value = "../shared/data/claims/claimbuster/kfold_25ncs.json")]
+    #[arg(
+        long,
+        default_value = "../shared/data/claims/claimbuster/kfold_25ncs.json"
+    )]
     claimbuster: PathBuf,
     /// Passes over the data.
     #[arg(long, default_value_t = 8)]

@@ -103,10 +103,16 @@ pub fn read_polnear(dir: &Path) -> Result<Vec<Article>, EvalError> {
             a.strip_prefix(stem)
                 .and_then(|r| r.strip_prefix('_'))
                 .and_then(|r| r.strip_suffix(".ann"))
-                .is_some_and(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()))
+                .is_some_and(|h| {
+                    !h.is_empty()
+                        && h.bytes()
+                            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+                })
         });
         let Some(ann) = ann else { continue };
-        let text = read(&dir.join("text").join(&t))?.replace("\r\n", "\n").replace('\r', "\n");
+        let text = read(&dir.join("text").join(&t))?
+            .replace("\r\n", "\n")
+            .replace('\r', "\n");
         let chars: Vec<char> = text.chars().collect();
         let ann_path = dir.join("attributions").join(ann);
         let mut spans: HashMap<String, Vec<Range<usize>>> = HashMap::new();
@@ -140,7 +146,12 @@ pub fn read_polnear(dir: &Path) -> Result<Vec<Article>, EvalError> {
             let Some(content) = ev.get("Content").and_then(|c| spans.get(c)) else {
                 continue;
             };
-            let get = |k: &str| ev.get(k).and_then(|c| spans.get(c)).cloned().unwrap_or_default();
+            let get = |k: &str| {
+                ev.get(k)
+                    .and_then(|c| spans.get(c))
+                    .cloned()
+                    .unwrap_or_default()
+            };
             let direct = content.iter().any(|r| {
                 chars[r.start.min(chars.len())..r.end.min(chars.len())]
                     .iter()
@@ -286,7 +297,11 @@ pub fn score(
     let (mut tp_l, mut tp_s, mut tp_sp, mut n_pred, mut n_gold, mut with_src) = (0, 0, 0, 0, 0, 0);
     for (art, pred) in articles.iter().zip(preds) {
         let chars: Vec<char> = art.text.chars().collect();
-        let g: Vec<&GoldAttr> = art.attrs.iter().filter(|a| a.direct || !direct_only).collect();
+        let g: Vec<&GoldAttr> = art
+            .attrs
+            .iter()
+            .filter(|a| a.direct || !direct_only)
+            .collect();
         let p: Vec<&PredAttr> = pred.iter().filter(|a| a.direct || !direct_only).collect();
         n_gold += g.len();
         n_pred += p.len();
@@ -325,12 +340,18 @@ pub fn score(
                 with_src += 1;
             }
             let right = p[j].speaker.as_ref().is_some_and(|sp| {
-                g[i].source.iter().any(|s| sp.start < s.end && s.start < sp.end)
+                g[i].source
+                    .iter()
+                    .any(|s| sp.start < s.end && s.start < sp.end)
             });
             if right {
                 tp_sp += 1;
             } else if let Some(m) = misses.as_deref_mut() {
-                let t = |r: &Range<usize>| chars[r.start.min(chars.len())..r.end.min(chars.len())].iter().collect::<String>();
+                let t = |r: &Range<usize>| {
+                    chars[r.start.min(chars.len())..r.end.min(chars.len())]
+                        .iter()
+                        .collect::<String>()
+                };
                 m.wrong_speaker.push((
                     art.name.clone(),
                     t(&p[j].content),
@@ -340,10 +361,17 @@ pub fn score(
             }
         }
         if let Some(m) = misses.as_deref_mut() {
-            let t = |r: &Range<usize>| chars[r.start.min(chars.len())..r.end.min(chars.len())].iter().collect::<String>();
+            let t = |r: &Range<usize>| {
+                chars[r.start.min(chars.len())..r.end.min(chars.len())]
+                    .iter()
+                    .collect::<String>()
+            };
             for (i, a) in g.iter().enumerate() {
                 if !used_g[i] {
-                    m.missed.push((art.name.clone(), a.content.iter().map(t).collect::<Vec<_>>().join(" || ")));
+                    m.missed.push((
+                        art.name.clone(),
+                        a.content.iter().map(t).collect::<Vec<_>>().join(" || "),
+                    ));
                 }
             }
             for (j, a) in p.iter().enumerate() {
@@ -354,9 +382,21 @@ pub fn score(
         }
     }
     let prf = |tp: usize| {
-        let p = if n_pred > 0 { tp as f64 / n_pred as f64 } else { 0.0 };
-        let r = if n_gold > 0 { tp as f64 / n_gold as f64 } else { 0.0 };
-        let f1 = if p + r > 0.0 { 2.0 * p * r / (p + r) } else { 0.0 };
+        let p = if n_pred > 0 {
+            tp as f64 / n_pred as f64
+        } else {
+            0.0
+        };
+        let r = if n_gold > 0 {
+            tp as f64 / n_gold as f64
+        } else {
+            0.0
+        };
+        let f1 = if p + r > 0.0 {
+            2.0 * p * r / (p + r)
+        } else {
+            0.0
+        };
         Prf { p, r, f1 }
     };
     QuoteScore {
@@ -365,7 +405,11 @@ pub fn score(
         lenient: prf(tp_l),
         strict: prf(tp_s),
         with_speaker: prf(tp_sp),
-        speaker_acc: if with_src > 0 { tp_sp as f64 / with_src as f64 } else { 0.0 },
+        speaker_acc: if with_src > 0 {
+            tp_sp as f64 / with_src as f64
+        } else {
+            0.0
+        },
     }
 }
 
@@ -402,19 +446,35 @@ pub fn run_quotes(dir: &Path, dump: Option<&Path>, errors: bool) -> Result<Strin
         .collect();
     let words: usize = prepared
         .iter()
-        .map(|(text, t, _)| t.iter().filter(|x| crate::analysis::tokenize::is_word(x.text(text))).count())
+        .map(|(text, t, _)| {
+            t.iter()
+                .filter(|x| crate::analysis::tokenize::is_word(x.text(text)))
+                .count()
+        })
         .sum();
     let mut secs = f64::MAX;
     for _ in 0..3 {
         let start = std::time::Instant::now();
-        let n: usize = prepared.iter().map(|(text, t, s)| extract_claims(text, t, s, &[]).len()).sum();
+        let n: usize = prepared
+            .iter()
+            .map(|(text, t, s)| extract_claims(text, t, s, &[]).len())
+            .sum();
         secs = secs.min(start.elapsed().as_secs_f64());
         std::hint::black_box(n);
     }
     let mut out = String::new();
     let n_attr: usize = articles.iter().map(|a| a.attrs.len()).sum();
-    let n_direct: usize = articles.iter().map(|a| a.attrs.iter().filter(|x| x.direct).count()).sum();
-    let _ = writeln!(out, "{} articles {} attributions {} direct", articles.len(), n_attr, n_direct);
+    let n_direct: usize = articles
+        .iter()
+        .map(|a| a.attrs.iter().filter(|x| x.direct).count())
+        .sum();
+    let _ = writeln!(
+        out,
+        "{} articles {} attributions {} direct",
+        articles.len(),
+        n_attr,
+        n_direct
+    );
     let mut misses = Misses::default();
     let direct = score(&articles, &preds, true, errors.then_some(&mut misses));
     let _ = writeln!(out, "direct: {direct}");
@@ -450,23 +510,37 @@ pub fn run_quotes(dir: &Path, dump: Option<&Path>, errors: bool) -> Result<Strin
     if errors {
         let mut all_misses = Misses::default();
         let _ = score(&articles, &preds, false, Some(&mut all_misses));
-        for (title, list) in [("MISSED direct", &misses.missed), ("SPURIOUS direct", &misses.spurious)] {
+        for (title, list) in [
+            ("MISSED direct", &misses.missed),
+            ("SPURIOUS direct", &misses.spurious),
+        ] {
             let _ = writeln!(out, "== {title} ({})", list.len());
             for (n, t) in list {
                 let _ = writeln!(out, "[{n}] {t}");
             }
         }
-        let _ = writeln!(out, "== WRONG SPEAKER direct ({})", misses.wrong_speaker.len());
+        let _ = writeln!(
+            out,
+            "== WRONG SPEAKER direct ({})",
+            misses.wrong_speaker.len()
+        );
         for (n, c, g, p) in &misses.wrong_speaker {
             let _ = writeln!(out, "[{n}] gold={g:?} pred={p:?} :: {c}");
         }
-        for (title, list) in [("MISSED all", &all_misses.missed), ("SPURIOUS all", &all_misses.spurious)] {
+        for (title, list) in [
+            ("MISSED all", &all_misses.missed),
+            ("SPURIOUS all", &all_misses.spurious),
+        ] {
             let _ = writeln!(out, "== {title} ({})", list.len());
             for (n, t) in list {
                 let _ = writeln!(out, "[{n}] {t}");
             }
         }
-        let _ = writeln!(out, "== WRONG SPEAKER all ({})", all_misses.wrong_speaker.len());
+        let _ = writeln!(
+            out,
+            "== WRONG SPEAKER all ({})",
+            all_misses.wrong_speaker.len()
+        );
         for (n, c, g, p) in &all_misses.wrong_speaker {
             let _ = writeln!(out, "[{n}] gold={g:?} pred={p:?} :: {c}");
         }
@@ -509,7 +583,8 @@ pub fn train_cues(dir: &Path, out: &Path) -> Result<String, EvalError> {
             }
         }
     }
-    let mut rows: Vec<(&String, &(u32, u32, u32))> = counts.iter().filter(|(_, c)| c.0 >= 2).collect();
+    let mut rows: Vec<(&String, &(u32, u32, u32))> =
+        counts.iter().filter(|(_, c)| c.0 >= 2).collect();
     rows.sort_by(|a, b| b.1 .0.cmp(&a.1 .0).then(a.0.cmp(b.0)));
     let mut tsv = String::new();
     for (w, (c, t, d)) in &rows {
@@ -519,7 +594,12 @@ pub fn train_cues(dir: &Path, out: &Path) -> Result<String, EvalError> {
         path: out.to_owned(),
         source,
     })?;
-    Ok(format!("{} cue words from {} articles written to {}", rows.len(), articles.len(), out.display()))
+    Ok(format!(
+        "{} cue words from {} articles written to {}",
+        rows.len(),
+        articles.len(),
+        out.display()
+    ))
 }
 
 /// One CheckThat! sentence.
@@ -577,10 +657,12 @@ pub fn read_clef(path: &Path) -> Result<Vec<Labelled>, EvalError> {
     let rows = parse_csv(&read(path)?);
     let head = rows.first().cloned().unwrap_or_default();
     let col = |name: &str| {
-        head.iter().position(|h| h == name).ok_or_else(|| EvalError::Format {
-            path: path.to_owned(),
-            message: format!("no column {name}"),
-        })
+        head.iter()
+            .position(|h| h == name)
+            .ok_or_else(|| EvalError::Format {
+                path: path.to_owned(),
+                message: format!("no column {name}"),
+            })
     };
     let (t, l, f) = (col("text")?, col("label")?, col("file_name")?);
     Ok(rows
@@ -617,7 +699,10 @@ pub fn read_claimbuster(path: &Path) -> Result<Vec<Labelled>, EvalError> {
 }
 
 fn norm_key(s: &str) -> String {
-    s.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect()
+    s.chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
 }
 
 /// Average precision of `scores` (higher first, ties in input order) against `labels`.
@@ -651,10 +736,13 @@ pub fn debate_scores(lines: &[&str], model: &checkworthy::Model) -> Vec<f32> {
     }
     let tokens = tokenize(&text);
     let sentences = split_sentences(&text, &tokens);
-    let claims = crate::analysis::claims::extract_claims_with(&text, &tokens, &sentences, &[], model);
+    let claims =
+        crate::analysis::claims::extract_claims_with(&text, &tokens, &sentences, &[], model);
     let mut scores = vec![0.0f32; lines.len()];
     for c in claims {
-        let line = starts.partition_point(|&s| s <= c.sentence.start).saturating_sub(1);
+        let line = starts
+            .partition_point(|&s| s <= c.sentence.start)
+            .saturating_sub(1);
         if let (Some(s), Some(cw)) = (scores.get_mut(line), c.check_worthiness) {
             *s = s.max(cw);
         }
@@ -704,7 +792,11 @@ impl Default for CwSettings {
 
 /// `dossier-eval checkworthy`: leave-one-debate-out cross-validation on CheckThat! 2019
 /// training, MAP over debates through the full claim pipeline.
-pub fn run_checkworthy(clef_path: &Path, cb_path: &Path, settings: CwSettings) -> Result<String, EvalError> {
+pub fn run_checkworthy(
+    clef_path: &Path,
+    cb_path: &Path,
+    settings: CwSettings,
+) -> Result<String, EvalError> {
     let clef = read_clef(clef_path)?;
     let cb = read_claimbuster(cb_path)?;
     let mut debates: Vec<&str> = clef.iter().map(|x| x.debate.as_str()).collect();
@@ -719,7 +811,13 @@ pub fn run_checkworthy(clef_path: &Path, cb_path: &Path, settings: CwSettings) -
             .map(|x| norm_key(&x.text))
             .collect();
         let train_debates: Vec<&str> = debates.iter().copied().filter(|d| d != held).collect();
-        let ex = examples(&clef, &cb, &train_debates, &exclude, settings.claimbuster_weight);
+        let ex = examples(
+            &clef,
+            &cb,
+            &train_debates,
+            &exclude,
+            settings.claimbuster_weight,
+        );
         let model = checkworthy::train(&ex, settings.train);
         let test: Vec<&Labelled> = clef.iter().filter(|x| x.debate == *held).collect();
         let lines: Vec<&str> = test.iter().map(|x| x.text.as_str()).collect();
@@ -745,13 +843,24 @@ pub fn run_checkworthy(clef_path: &Path, cb_path: &Path, settings: CwSettings) -
 
 /// `dossier-eval train-checkworthy`: trains on all CheckThat! 2019 training debates and
 /// ClaimBuster and writes the model TSV.
-pub fn train_checkworthy(clef_path: &Path, cb_path: &Path, out: &Path, settings: CwSettings) -> Result<String, EvalError> {
+pub fn train_checkworthy(
+    clef_path: &Path,
+    cb_path: &Path,
+    out: &Path,
+    settings: CwSettings,
+) -> Result<String, EvalError> {
     let clef = read_clef(clef_path)?;
     let cb = read_claimbuster(cb_path)?;
     let mut debates: Vec<&str> = clef.iter().map(|x| x.debate.as_str()).collect();
     debates.sort();
     debates.dedup();
-    let ex = examples(&clef, &cb, &debates, &Default::default(), settings.claimbuster_weight);
+    let ex = examples(
+        &clef,
+        &cb,
+        &debates,
+        &Default::default(),
+        settings.claimbuster_weight,
+    );
     let model = checkworthy::train(&ex, settings.train);
     let tsv = model.to_tsv();
     std::fs::write(out, &tsv).map_err(|source| EvalError::Io {

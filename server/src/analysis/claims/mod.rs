@@ -167,7 +167,13 @@ pub fn extract_claims(
     sentences: &[Range<usize>],
     mentions: &[EntityMention],
 ) -> Vec<Claim> {
-    extract_claims_with(text, tokens, sentences, mentions, checkworthy::Model::shipped())
+    extract_claims_with(
+        text,
+        tokens,
+        sentences,
+        mentions,
+        checkworthy::Model::shipped(),
+    )
 }
 
 /// [`extract_claims`] with a given check-worthiness model (the evaluation's cross-validation
@@ -242,7 +248,10 @@ pub fn extract_claims_with(
         } else {
             content = s..content.end;
         }
-        while content.end > content.start && doc.is(content.end - 1, PUNCT) && !doc.in_quote(content.end - 1) {
+        while content.end > content.start
+            && doc.is(content.end - 1, PUNCT)
+            && !doc.in_quote(content.end - 1)
+        {
             content.end -= 1;
         }
         if content.is_empty() {
@@ -277,7 +286,11 @@ pub fn extract_claims_with(
             continue;
         }
         let u = units[ui].clone();
-        let prev = if ui > 0 { last_attr_of_unit[ui - 1] } else { None };
+        let prev = if ui > 0 {
+            last_attr_of_unit[ui - 1]
+        } else {
+            None
+        };
         if let Some(ai) = prev.filter(|&ai| attrs[ai].ends_in_quote) {
             attrs[ai].segments.push(u);
             attrs[ai].last_unit = ui;
@@ -293,13 +306,19 @@ pub fn extract_claims_with(
             let inherit = if ui == 0 {
                 None
             } else if let Some(ai) = last_attr_of_unit[ui - 1] {
-                attrs[ai].frame.and_then(|fi| frames[fi].source.clone().or_else(|| {
-                    frames[fi].same_speaker_as.and_then(|p| frames[p].source.clone())
-                }))
+                attrs[ai].frame.and_then(|fi| {
+                    frames[fi].source.clone().or_else(|| {
+                        frames[fi]
+                            .same_speaker_as
+                            .and_then(|p| frames[p].source.clone())
+                    })
+                })
             } else {
                 let prev = &units[ui - 1];
-                reported::subject_np(&doc, prev.start, prev.end)
-                    .filter(|r| doc.is(r.start, PRON) && doc.is(r.start, ANAPHOR) || doc.is(r.start, CAP) && r.len() <= 4)
+                reported::subject_np(&doc, prev.start, prev.end).filter(|r| {
+                    doc.is(r.start, PRON) && doc.is(r.start, ANAPHOR)
+                        || doc.is(r.start, CAP) && r.len() <= 4
+                })
             };
             if inherit.is_none() {
                 // A quote the text never attributes (a pull quote, a heading): not a claim
@@ -339,7 +358,9 @@ pub fn extract_claims_with(
         }
         let content = best_run(text, &segments);
         // PolNeAR's (and the judges') definition: content holding a double quotation mark.
-        let direct = segments.iter().any(|s| text[s.clone()].contains(['"', '“', '”', '«', '»', '„']));
+        let direct = segments
+            .iter()
+            .any(|s| text[s.clone()].contains(['"', '“', '”', '«', '»', '„']));
         let (speaker, cue) = match a.frame {
             Some(fi) => {
                 let f = &frames[fi];

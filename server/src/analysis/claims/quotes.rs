@@ -67,7 +67,19 @@ fn is_open_context(c: Option<char>) -> bool {
             c.is_whitespace()
                 || matches!(
                     c,
-                    '(' | '[' | '{' | '—' | '–' | '-' | '/' | '“' | '‘' | '"' | '\'' | '«' | '‹' | '„'
+                    '(' | '['
+                        | '{'
+                        | '—'
+                        | '–'
+                        | '-'
+                        | '/'
+                        | '“'
+                        | '‘'
+                        | '"'
+                        | '\''
+                        | '«'
+                        | '‹'
+                        | '„'
                 )
         }
     }
@@ -164,13 +176,11 @@ fn marks(text: &str, para: Range<usize>, out: &mut Vec<Mark>) {
             }
             '«' | '‹' => push(start + c.len_utf8(), QuoteStyle::Guillemet, Role::Open),
             '»' | '›' => push(start + c.len_utf8(), QuoteStyle::Guillemet, Role::Close),
-            '‘' => {
-                if is_open_context(prev)
-                    && next.is_some_and(|n| !n.is_whitespace())
-                    && !is_leading_clitic(&p[i + c.len_utf8()..])
-                {
-                    push(start + c.len_utf8(), QuoteStyle::Single, Role::Open)
-                }
+            '‘' if is_open_context(prev)
+                && next.is_some_and(|n| !n.is_whitespace())
+                && !is_leading_clitic(&p[i + c.len_utf8()..]) =>
+            {
+                push(start + c.len_utf8(), QuoteStyle::Single, Role::Open)
             }
             '\'' if next == Some('\'') => {
                 // The typewriter double quote `''`.
@@ -256,10 +266,7 @@ pub fn find_quotes(text: &str) -> Vec<QuoteSpan> {
         // An unclosed quote at the end of the paragraph: continue it or carry it over.
         let added = out.len() > before;
         if let Some(last) = out.last_mut() {
-            if added
-                && !last.closed
-                && last.outer.end == trim_end(text, para.start, para.end)
-            {
+            if added && !last.closed && last.outer.end == trim_end(text, para.start, para.end) {
                 if next_opens(last.style) {
                     last.continues = true;
                 } else {
@@ -283,7 +290,8 @@ fn scan_paragraph(
     // Stack of (style, mark) with depth ≤ 2; only depth-0 quotes are reported.
     let mut stack: Vec<Mark> = Vec::with_capacity(2);
     let mut first = true;
-    let para_start = para.start + (text[para.clone()].len() - text[para.clone()].trim_start().len());
+    let para_start =
+        para.start + (text[para.clone()].len() - text[para.clone()].trim_start().len());
     for m in marks {
         let is_first = std::mem::replace(&mut first, false);
         let same_family_top = stack.last().is_some_and(|t| t.style == m.style);
@@ -445,7 +453,19 @@ mod tests {
 
     #[test]
     fn never_panics_on_odd_input() {
-        for t in ["\"", "''", "“", "”", "’", "‘", "' '", "\n\"\n\"", "«»‹›„‟", "a''", "é'"] {
+        for t in [
+            "\"",
+            "''",
+            "“",
+            "”",
+            "’",
+            "‘",
+            "' '",
+            "\n\"\n\"",
+            "«»‹›„‟",
+            "a''",
+            "é'",
+        ] {
             let _ = find_quotes(t);
         }
     }

@@ -94,7 +94,10 @@ fn clause_end(doc: &Doc, cs: usize, hi: usize) -> usize {
         if doc.is(i, COMMA) || matches!(w(i), "—" | "―" | "--") {
             let n = w(i + 1).to_ascii_lowercase();
             let ing = doc.is(i + 1, LOWER) && n.ends_with("ing") && n.len() > 5;
-            let rel = matches!(n.as_str(), "which" | "while" | "whereas" | "although" | "though");
+            let rel = matches!(
+                n.as_str(),
+                "which" | "while" | "whereas" | "although" | "though"
+            );
             let appos = matches!(n.as_str(), "a" | "an")
                 && (i + 2..(i + 6).min(hi)).any(|j| matches!(w(j), "that" | "which"));
             let dash_conj = !doc.is(i, COMMA) && doc.is(i + 1, CONJ);
@@ -203,7 +206,11 @@ pub(crate) fn subject_np(doc: &Doc, lo: usize, k: usize) -> Option<Range<usize>>
         return Some(s..s + 1);
     }
     let mut e = s;
-    while e < k && (doc.is(e, CAP | DET | TITLE | ROLE) || doc.is(e, POSS)) && !doc.is(e, PUNCT) && !doc.in_quote(e) {
+    while e < k
+        && (doc.is(e, CAP | DET | TITLE | ROLE) || doc.is(e, POSS))
+        && !doc.is(e, PUNCT)
+        && !doc.in_quote(e)
+    {
         e += 1;
     }
     if e > s && (s..e).any(|i| doc.is(i, CAP | ROLE)) {
@@ -220,7 +227,11 @@ fn skip_back_aux(doc: &Doc, lo: usize, mut j: usize) -> usize {
             continue;
         }
         // Adverbs: "Trump genuinely believes", "Witkoff rarely reads".
-        if j > lo + 1 && doc.is(j - 1, LOWER) && doc.word(j - 1).ends_with("ly") && doc.word(j - 1).len() > 4 {
+        if j > lo + 1
+            && doc.is(j - 1, LOWER)
+            && doc.word(j - 1).ends_with("ly")
+            && doc.word(j - 1).len() > 4
+        {
             j -= 1;
             continue;
         }
@@ -378,7 +389,11 @@ pub(crate) fn frames_in_unit(doc: &Doc, u: Range<usize>, out: &mut Vec<Frame>) {
                             && doc.word(k).ends_with("ed")
                             && (doc.is(k + 1, THAT) || doc.in_quote(k + 1)));
                 if split && k - 1 > pf.content.start + 1 {
-                    let cut = if doc.is(k - 1, COMMA) || doc.is(k - 1, CONJ) { k - 1 } else { k };
+                    let cut = if doc.is(k - 1, COMMA) || doc.is(k - 1, CONJ) {
+                        k - 1
+                    } else {
+                        k
+                    };
                     let mut cut = cut;
                     while cut > pf.content.start && doc.is(cut - 1, COMMA | CONJ) {
                         cut -= 1;
@@ -476,7 +491,11 @@ pub(crate) fn frames_in_unit(doc: &Doc, u: Range<usize>, out: &mut Vec<Frame>) {
         if left.is_none() && j > cstart + 2 && doc.is(j - 1, COMMA) {
             // "Beruff, a Scott ally, said" / "Trump, who leads, said": the name and its
             // apposition together are the source.
-            if let Some(c1) = (cstart..j - 1).rev().take(25).find(|&i| doc.is(i, COMMA) || doc.in_quote(i) || doc.is(i, FINAL | BREAK)) {
+            if let Some(c1) = (cstart..j - 1)
+                .rev()
+                .take(25)
+                .find(|&i| doc.is(i, COMMA) || doc.in_quote(i) || doc.is(i, FINAL | BREAK))
+            {
                 if doc.is(c1, COMMA) && !doc.is(c1 + 1, CONJ) {
                     if let Some(l) = left_np(doc, cstart, c1) {
                         left = Some(l.start..j - 1);
@@ -486,9 +505,14 @@ pub(crate) fn frames_in_unit(doc: &Doc, u: Range<usize>, out: &mut Vec<Frame>) {
         }
         // Tail after the cue: where this frame stops (before ", adding …" or a new quote).
         let (tail_end, extra) = tail(doc, k + 1, hi);
-        let quoted_before = left.as_ref().is_some_and(|l| quote_before(doc, cstart, l.start));
+        let quoted_before = left
+            .as_ref()
+            .is_some_and(|l| quote_before(doc, cstart, l.start));
         let tail_ok = {
-            let t = extra.as_ref().map_or(tail_end, |x| x.start).saturating_sub(k + 1);
+            let t = extra
+                .as_ref()
+                .map_or(tail_end, |x| x.start)
+                .saturating_sub(k + 1);
             let no_that = !(k + 1..tail_end).any(|i| doc.is(i, THAT) && !doc.in_quote(i));
             if quoted_before {
                 // "“…,” Merkel told reporters after the meeting that was held …": a relative
@@ -497,11 +521,16 @@ pub(crate) fn frames_in_unit(doc: &Doc, u: Range<usize>, out: &mut Vec<Frame>) {
             } else {
                 // Unquoted content before: only adverbials may follow the cue ("…, he said
                 // on Tuesday"), not an object ("Within minutes, he called Rubio …").
-                t <= 8 && no_that && (t == 0 || doc.is(k + 1, PREP | TIME | COMMA) && !doc.is(k + 1, CAP))
+                t <= 8
+                    && no_that
+                    && (t == 0 || doc.is(k + 1, PREP | TIME | COMMA) && !doc.is(k + 1, CAP))
             }
         };
         // C S V: "“…,” Trump said."
-        if let Some(l) = left.clone().filter(|l| after_content(doc, cstart, l.start) && tail_ok) {
+        if let Some(l) = left
+            .clone()
+            .filter(|l| after_content(doc, cstart, l.start) && tail_ok)
+        {
             let mut ce = l.start;
             while ce > cstart && doc.is(ce - 1, COMMA) {
                 ce -= 1;
@@ -552,7 +581,10 @@ pub(crate) fn frames_in_unit(doc: &Doc, u: Range<usize>, out: &mut Vec<Frame>) {
         // S V C: "Trump said (that) …".
         if let Some(l) = left.filter(|l| clause_start(doc, cstart, l.start) || l.start == cstart) {
             let cs = content_start(doc, k, k + 1, hi);
-            let pending = cs >= hi && (doc.is(hi.saturating_sub(1), COLON) || hi == k + 1 || u.end > hi && doc.is(u.end - 1, COLON));
+            let pending = cs >= hi
+                && (doc.is(hi.saturating_sub(1), COLON)
+                    || hi == k + 1
+                    || u.end > hi && doc.is(u.end - 1, COLON));
             let ce = clause_end(doc, cs, hi);
             if pending || words(doc, cs..ce) >= 2 || has_quote(doc, cs..ce) {
                 out.push(Frame {
@@ -597,7 +629,10 @@ fn quote_with_any_verb(doc: &Doc, lo: usize, hi: usize) -> Option<Frame> {
         if s < hi && doc.is(s, COMMA) {
             s += 1;
         }
-        if s < hi && !doc.in_quote(s) && (doc.is(s, PRON) || doc.is(s, CAP) && !doc.is(s, STOP | PREP)) {
+        if s < hi
+            && !doc.in_quote(s)
+            && (doc.is(s, PRON) || doc.is(s, CAP) && !doc.is(s, STOP | PREP))
+        {
             let mut np_end = s + 1;
             if !doc.is(s, PRON) {
                 while np_end < hi && doc.is(np_end, CAP) && !doc.is(np_end, PUNCT) {
@@ -608,7 +643,10 @@ fn quote_with_any_verb(doc: &Doc, lo: usize, hi: usize) -> Option<Frame> {
             while v < hi && doc.is(v, AUX) && !doc.is(v, CAP) {
                 v += 1;
             }
-            if v < hi && verb_like(doc, v) && (doc.word(v).ends_with('s') || doc.word(v).ends_with("ed")) {
+            if v < hi
+                && verb_like(doc, v)
+                && (doc.word(v).ends_with('s') || doc.word(v).ends_with("ed"))
+            {
                 let (tail_end, extra) = tail(doc, v + 1, hi);
                 if tail_end >= hi || extra.is_some() {
                     return Some(Frame {
@@ -637,7 +675,9 @@ fn quote_with_any_verb(doc: &Doc, lo: usize, hi: usize) -> Option<Frame> {
         return None;
     }
     let p = qs - 1;
-    let v = (p.saturating_sub(4).max(lo)..p).rev().find(|&i| verb_like(doc, i))?;
+    let v = (p.saturating_sub(4).max(lo)..p)
+        .rev()
+        .find(|&i| verb_like(doc, i))?;
     let j = skip_back_aux(doc, lo, v);
     let src = left_np(doc, lo, j)?;
     if !(clause_start(doc, lo, src.start) || src.start == lo) {

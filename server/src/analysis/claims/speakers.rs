@@ -24,7 +24,9 @@ pub(crate) fn left_np(doc: &Doc, lo: usize, end: usize) -> Option<Range<usize>> 
     }
     // "Rep. Jim Jordan (R-Ohio)": a parenthesis closing the phrase belongs to it.
     let open_paren = |close: usize| -> Option<usize> {
-        (close.saturating_sub(8).max(lo)..close).rev().find(|&i| doc.word(i) == "(")
+        (close.saturating_sub(8).max(lo)..close)
+            .rev()
+            .find(|&i| doc.word(i) == "(")
     };
     let mut last = end - 1;
     if doc.word(last) == ")" {
@@ -37,7 +39,9 @@ pub(crate) fn left_np(doc: &Doc, lo: usize, end: usize) -> Option<Range<usize>> 
     if doc.is(last, PRON) {
         return Some(last..end);
     }
-    if doc.is(last, STOP | PREP | AUX | CONJ) && !doc.is(last, ROLE | TITLE) || is_article(doc, last) {
+    if doc.is(last, STOP | PREP | AUX | CONJ) && !doc.is(last, ROLE | TITLE)
+        || is_article(doc, last)
+    {
         return None;
     }
     let mut start = last;
@@ -112,12 +116,50 @@ fn not_a_first_name(w: &str) -> bool {
     w.contains('.')
         || matches!(
             w,
-            "Eastern" | "Western" | "Northern" | "Southern" | "Department" | "State" | "House"
-                | "White" | "United" | "New" | "North" | "South" | "East" | "West" | "In" | "On"
-                | "At" | "For" | "The" | "But" | "And" | "When" | "After" | "Before" | "Since"
-                | "If" | "As" | "While" | "Former" | "Russian" | "Ukrainian" | "American"
-                | "European" | "National" | "Republican" | "Democratic" | "Secretary"
-                | "President" | "Vice" | "Prime" | "Minister" | "Senator" | "Sen." | "Gov."
+            "Eastern"
+                | "Western"
+                | "Northern"
+                | "Southern"
+                | "Department"
+                | "State"
+                | "House"
+                | "White"
+                | "United"
+                | "New"
+                | "North"
+                | "South"
+                | "East"
+                | "West"
+                | "In"
+                | "On"
+                | "At"
+                | "For"
+                | "The"
+                | "But"
+                | "And"
+                | "When"
+                | "After"
+                | "Before"
+                | "Since"
+                | "If"
+                | "As"
+                | "While"
+                | "Former"
+                | "Russian"
+                | "Ukrainian"
+                | "American"
+                | "European"
+                | "National"
+                | "Republican"
+                | "Democratic"
+                | "Secretary"
+                | "President"
+                | "Vice"
+                | "Prime"
+                | "Minister"
+                | "Senator"
+                | "Sen."
+                | "Gov."
         )
 }
 
@@ -213,7 +255,15 @@ impl<'m> Resolver<'m> {
                 while a < i && doc.is(a, TITLE | DET | STOP | PREP) {
                     a += 1;
                 }
-                if i - a >= 2 && i - a <= 3 && !not_a_first_name(doc.word(a)) && (a..i).all(|k| doc.word(k).chars().all(|c| c.is_alphabetic() || c == '-' || c == '\'' || c == '’')) {
+                if i - a >= 2
+                    && i - a <= 3
+                    && !not_a_first_name(doc.word(a))
+                    && (a..i).all(|k| {
+                        doc.word(k)
+                            .chars()
+                            .all(|c| c.is_alphabetic() || c == '-' || c == '\'' || c == '’')
+                    })
+                {
                     full_names.push((a, join_words(doc, a..i)));
                 }
             } else {
@@ -335,7 +385,9 @@ impl<'m> Resolver<'m> {
             })
             .unwrap_or(src.end);
         let head_tok = (src.start..head_end).rev().find(|&i| !doc.is(i, PUNCT));
-        let head = head_tok.map(|i| doc.word(i).to_ascii_lowercase()).unwrap_or_default();
+        let head = head_tok
+            .map(|i| doc.word(i).to_ascii_lowercase())
+            .unwrap_or_default();
         let is_role = head_tok.is_some_and(|i| doc.is(i, ROLE));
         // A name is the head of the phrase ("Kremlin spokesman Dmitry Peskov"), not a
         // modifier of it ("Ukrainian officials", "a U.S. official").
@@ -350,7 +402,9 @@ impl<'m> Resolver<'m> {
                     .seen
                     .iter()
                     .rev()
-                    .find(|s| s.kind == SpeakerKind::Anonymous && s.head.trim_end_matches('s') == sing)
+                    .find(|s| {
+                        s.kind == SpeakerKind::Anonymous && s.head.trim_end_matches('s') == sing
+                    })
                     .cloned()
                 {
                     return Speaker {

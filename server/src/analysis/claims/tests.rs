@@ -11,7 +11,10 @@ fn claims(text: &str) -> Vec<Claim> {
 }
 
 fn attributed(text: &str) -> Vec<Claim> {
-    claims(text).into_iter().filter(|c| c.kind != ClaimKind::Assertion).collect()
+    claims(text)
+        .into_iter()
+        .filter(|c| c.kind != ClaimKind::Assertion)
+        .collect()
 }
 
 fn span<'a>(text: &'a str, r: &Option<Range<usize>>) -> &'a str {
@@ -41,7 +44,10 @@ fn interrupted_quote_is_one_claim_with_one_speaker() {
     assert_eq!(span(text, &c[0].speaker.span), "Trump");
     assert!(c[0].text.contains("Number two"));
     // Its quantity is in the second part.
-    assert!(c[0].quantities.iter().any(|q| q.value == 5.0 && q.unit == "minute"));
+    assert!(c[0]
+        .quantities
+        .iter()
+        .any(|q| q.value == 5.0 && q.unit == "minute"));
 }
 
 #[test]
@@ -62,7 +68,10 @@ fn anonymous_source_and_later_reference() {
     let c = attributed(text);
     assert_eq!(c.len(), 2, "{c:#?}");
     assert_eq!(c[0].speaker.kind, SpeakerKind::Anonymous);
-    assert_eq!(c[0].speaker.description, "a senior administration official familiar with the talks");
+    assert_eq!(
+        c[0].speaker.description,
+        "a senior administration official familiar with the talks"
+    );
     assert_eq!(c[1].speaker.kind, SpeakerKind::Anonymous);
     assert_eq!(span(text, &c[1].speaker.span), "the official");
     assert_eq!(c[1].speaker.description, c[0].speaker.description);
@@ -71,7 +80,8 @@ fn anonymous_source_and_later_reference() {
 #[test]
 fn anonymous_people_familiar_with() {
     // "according to seven people familiar with internal discussions" is an anonymous source.
-    let text = "He rarely reads briefings, according to seven people familiar with internal discussions.";
+    let text =
+        "He rarely reads briefings, according to seven people familiar with internal discussions.";
     let c = attributed(text);
     assert_eq!(c.len(), 1, "{c:#?}");
     assert_eq!(c[0].kind, ClaimKind::Indirect);
@@ -126,7 +136,9 @@ fn every_sentence_gets_a_scored_claim() {
     let text = "It lasted five hours.\nThank you.\n“Good,” he said.";
     let c = claims(text);
     assert_eq!(c.len(), 3);
-    assert!(c.iter().all(|c| c.check_worthiness.is_some_and(|s| (0.0..=1.0).contains(&s))));
+    assert!(c
+        .iter()
+        .all(|c| c.check_worthiness.is_some_and(|s| (0.0..=1.0).contains(&s))));
     assert_eq!(c[0].kind, ClaimKind::Assertion);
     assert_eq!(c[0].speaker.kind, SpeakerKind::Author);
     assert_eq!(c[0].quantities.len(), 1);
@@ -137,18 +149,35 @@ fn unbalanced_marks_do_not_spoil_the_document() {
     // A paragraph with a stray opening mark does not stop later quotes being found.
     let text = "He said “this never closes\nLater, Putin said: “Fine.”";
     let c = attributed(text);
-    assert!(c.iter().any(|c| span(text, &c.speaker.span) == "Putin"), "{c:#?}");
+    assert!(
+        c.iter().any(|c| span(text, &c.speaker.span) == "Putin"),
+        "{c:#?}"
+    );
 }
 
 #[test]
 fn never_panics_and_ranges_are_valid() {
     // Odd input gives valid ranges on char boundaries.
     for text in [
-        "", "\"", "“", "”,” said", "said", "according to", "“a” “b” “c”", "\n\n“\n”\n",
-        "’s ’s ’s", "X said:", "he said, “", "Київ said “Привіт,” він сказав.", "«Oui», dit-il.",
+        "",
+        "\"",
+        "“",
+        "”,” said",
+        "said",
+        "according to",
+        "“a” “b” “c”",
+        "\n\n“\n”\n",
+        "’s ’s ’s",
+        "X said:",
+        "he said, “",
+        "Київ said “Привіт,” він сказав.",
+        "«Oui», dit-il.",
     ] {
         for c in claims(text) {
-            for r in std::iter::once(&c.content).chain(&c.segments).chain(c.speaker.span.iter()) {
+            for r in std::iter::once(&c.content)
+                .chain(&c.segments)
+                .chain(c.speaker.span.iter())
+            {
                 assert!(r.start <= r.end && r.end <= text.len());
                 assert!(text.is_char_boundary(r.start) && text.is_char_boundary(r.end));
             }
