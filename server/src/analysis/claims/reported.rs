@@ -379,8 +379,15 @@ pub(crate) fn frames_in_unit(doc: &Doc, u: Range<usize>, out: &mut Vec<Frame>) {
         if let Some(prev) = out.len().checked_sub(1).filter(|&p| p >= first_new) {
             let pf = &out[prev];
             if pf.content.contains(&k) {
+                // "… and has said that …": look past auxiliaries for the conjunction.
+                let mut b = k;
+                while b > pf.content.start + 1 && doc.is(b - 1, AUX) && !doc.is(b - 1, CAP) {
+                    b -= 1;
+                }
+                let aux_conj = b < k && doc.is(b - 1, CONJ) && pf.order == Order::Svc;
                 let split = k > 0
-                    && (c.is(ING) && doc.is(k - 1, COMMA)
+                    && (aux_conj
+                        || c.is(ING) && doc.is(k - 1, COMMA)
                         || doc.is(k - 1, CONJ) && k >= 2 && doc.is(k - 2, COMMA) && !c.is(ING)
                         || doc.is(k - 1, CONJ) && pf.order == Order::Svc
                         // "…, suggested that …": another verb of the same subject.
@@ -389,7 +396,9 @@ pub(crate) fn frames_in_unit(doc: &Doc, u: Range<usize>, out: &mut Vec<Frame>) {
                             && doc.word(k).ends_with("ed")
                             && (doc.is(k + 1, THAT) || doc.in_quote(k + 1)));
                 if split && k - 1 > pf.content.start + 1 {
-                    let cut = if doc.is(k - 1, COMMA) || doc.is(k - 1, CONJ) {
+                    let cut = if aux_conj {
+                        b - 1
+                    } else if doc.is(k - 1, COMMA) || doc.is(k - 1, CONJ) {
                         k - 1
                     } else {
                         k
@@ -402,7 +411,7 @@ pub(crate) fn frames_in_unit(doc: &Doc, u: Range<usize>, out: &mut Vec<Frame>) {
                     if cs < hi {
                         out[prev].content.end = cut;
                         out.push(Frame {
-                            cue: k..k + 1,
+                            cue: if aux_conj { b..k + 1 } else { k..k + 1 },
                             source: None,
                             content: cs..hi,
                             order: Order::Svc,
