@@ -5,6 +5,7 @@
 
 pub mod bench;
 pub mod claims;
+pub mod ir;
 pub mod ner;
 
 use crate::analysis::ner::NerError;
