@@ -4,7 +4,8 @@
 //! included: the stages see exactly what a served document holds). Every stage is timed over
 //! the whole corpus, on the calling thread only (no rayon), several times; the report gives the
 //! best and the median pass. A stage is timed alone, with its inputs computed beforehand
-//! (sentences get the tokens, entities get tokens and sentences…), and the whole
+//! (sentences get the tokens, entities get tokens and sentences, claims get those and the
+//! mentions `analyze` found), and the whole
 //! [`analyze`](crate::analysis::analyze) is timed as the server calls it.
 //!
 //! Words are counted as the server counts them (`Analysis::words`: tokens holding a letter or
@@ -13,7 +14,9 @@
 //! [`dump_texts`]).
 
 use super::EvalError;
-use crate::analysis::{self, claims, ner, sentences, temporal, tokenize, EntityMention};
+use crate::analysis::{
+    self, claims, ner, quantities, sentences, temporal, tokenize, EntityMention,
+};
 use crate::corpus::{load, Document};
 use std::ops::Range;
 use std::path::Path;
@@ -239,8 +242,7 @@ pub fn run(docs: &[Document], runs: usize) -> BenchReport {
     let mut digest = Fnv::default();
     for p in &prepared {
         let a = analysis::analyze(&p.text, p.anchor);
-        let c = claims::extract_claims(&p.text, &p.tokens, &p.sentences, &a.mentions);
-        digest.write(format!("{:?}{:?}{:?}", a.sentences, a.mentions, c).as_bytes());
+        digest.write(format!("{:?}{:?}{:?}", a.sentences, a.mentions, a.claims).as_bytes());
     }
     let words: usize = prepared
         .iter()
@@ -281,13 +283,14 @@ pub fn run(docs: &[Document], runs: usize) -> BenchReport {
     );
     stage(
         "entities",
-        "ner::recognize + temporal::find_temporal (tokens, sentences given)",
+        "ner::recognize + temporal::find_temporal + quantities::find_quantities (tokens, sentences given)",
         &mut || {
             prepared
                 .iter()
                 .map(|p| {
                     ner::recognize(&p.text, &p.tokens, &p.sentences).len()
                         + temporal::find_temporal(&p.text, &p.tokens, p.anchor).len()
+                        + quantities::find_quantities(&p.text, &p.tokens).len()
                 })
                 .sum()
         },
@@ -306,27 +309,11 @@ pub fn run(docs: &[Document], runs: usize) -> BenchReport {
     );
     stage(
         "analyze",
-        "analysis::analyze (tokens, sentences, entities)",
+        "analysis::analyze (the whole pipeline)",
         &mut || {
             prepared
                 .iter()
-                .map(|p| analysis::analyze(&p.text, p.anchor).mentions.len())
-                .sum()
-        },
-    );
-    // `analyze` does not call the claims engine yet; the total is what a document costs to
-    // analyse completely: `analyze`, then claims over its mentions (reusing the tokens and
-    // sentences `analyze` computed, as the pipeline will once it calls claims itself).
-    stage(
-        "total",
-        "analysis::analyze + claims::extract_claims on its output",
-        &mut || {
-            prepared
-                .iter()
-                .map(|p| {
-                    let a = analysis::analyze(&p.text, p.anchor);
-                    claims::extract_claims(&p.text, &p.tokens, &p.sentences, &a.mentions).len()
-                })
+                .map(|p| analysis::analyze(&p.text, p.anchor).claims.len())
                 .sum()
         },
     );
@@ -357,7 +344,7 @@ mod tests {
         assert_eq!(report.words, 15);
         let names: Vec<&str> = report.stages.iter().map(|s| s.stage).collect();
         assert_eq!(names.first(), Some(&"tokenize"));
-        assert_eq!(names.last(), Some(&"total"));
+        assert_eq!(names.last(), Some(&"analyze"));
         assert!(report
             .stages
             .iter()
