@@ -120,6 +120,9 @@ enum Command {
         /// Also write the texts with their word counts as JSON lines (for spacy_bench.py).
         #[arg(long)]
         dump_texts: Option<PathBuf>,
+        /// Print what the stored analyses hold on the heap, by part, instead of timing.
+        #[arg(long)]
+        memory: bool,
     },
     /// PolNeAR quotes and speakers: P/R/F1 as the judges' polnear.py computes them.
     Quotes {
@@ -304,6 +307,7 @@ fn main() -> Result<()> {
             stride,
             json,
             dump_texts,
+            memory,
         } => {
             let docs: Vec<_> = bench::load_texts(&bbc)?
                 .into_iter()
@@ -311,6 +315,15 @@ fn main() -> Result<()> {
                 .collect();
             if let Some(out) = dump_texts {
                 bench::dump_texts(&docs, &out)?;
+            }
+            if memory {
+                let report = bench::memory(&docs);
+                if json {
+                    println!("{}", serde_json::to_string_pretty(&report)?);
+                } else {
+                    print!("{report}");
+                }
+                return Ok(());
             }
             let report = bench::run(&docs, runs);
             if json {

@@ -328,6 +328,117 @@ pub fn run(docs: &[Document], runs: usize) -> BenchReport {
     }
 }
 
+/// Heap bytes the stored analyses hold, by part (what `Store` keeps per document beside its
+/// text), from `size_of` and capacities: where the memory of a loaded corpus goes.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct MemoryReport {
+    /// Bytes of document text.
+    pub text_bytes: usize,
+    /// The `Analysis` structs themselves.
+    pub analysis_structs: usize,
+    /// Sentence ranges.
+    pub sentences: usize,
+    /// Mention structs.
+    pub mentions: usize,
+    /// Mention metadata (vectors and strings).
+    pub mention_metadata: usize,
+    /// Claim structs.
+    pub claims: usize,
+    /// Claim texts (copies of their content).
+    pub claim_texts: usize,
+    /// Claim segments, speaker strings and quantities.
+    pub claim_parts: usize,
+    /// Number of claims.
+    pub claim_count: usize,
+    /// Bytes of the in-memory search index over the same documents (tantivy's space usage).
+    pub index_bytes: u64,
+}
+
+impl std::fmt::Display for MemoryReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let t = self.text_bytes.max(1) as f64;
+        let row = |f: &mut std::fmt::Formatter<'_>, name: &str, n: usize| {
+            writeln!(
+                f,
+                "  {name:<18} {:>12} bytes  {:>5.2}x text",
+                n,
+                n as f64 / t
+            )
+        };
+        writeln!(
+            f,
+            "heap held by the stored analyses ({} claims):",
+            self.claim_count
+        )?;
+        row(f, "text", self.text_bytes)?;
+        row(f, "analysis structs", self.analysis_structs)?;
+        row(f, "sentences", self.sentences)?;
+        row(f, "mentions", self.mentions)?;
+        row(f, "mention metadata", self.mention_metadata)?;
+        row(f, "claims", self.claims)?;
+        row(f, "claim texts", self.claim_texts)?;
+        row(f, "claim parts", self.claim_parts)?;
+        let total = self.analysis_structs
+            + self.sentences
+            + self.mentions
+            + self.mention_metadata
+            + self.claims
+            + self.claim_texts
+            + self.claim_parts;
+        row(f, "analyses in all", total)?;
+        row(f, "search index", self.index_bytes as usize)
+    }
+}
+
+/// Measures what the analyses of `docs` hold on the heap.
+pub fn memory(docs: &[Document]) -> MemoryReport {
+    use std::mem::size_of;
+    let mut m = MemoryReport::default();
+    for d in docs {
+        // As the store keeps it.
+        let a = crate::store::StoredDoc::analyze(d.clone()).analysis;
+        m.text_bytes += d.text.len();
+        m.analysis_structs += size_of::<analysis::Analysis>();
+        m.sentences += a.sentences.capacity() * size_of::<Range<usize>>();
+        m.mentions += a.mentions.capacity() * size_of::<EntityMention>();
+        for x in &a.mentions {
+            m.mention_metadata += x.metadata.capacity() * size_of::<(String, String)>()
+                + x.metadata
+                    .iter()
+                    .map(|(k, v)| k.capacity() + v.capacity())
+                    .sum::<usize>();
+        }
+        m.claims += a.claims.capacity() * size_of::<claims::Claim>();
+        m.claim_count += a.claims.len();
+        for c in &a.claims {
+            m.claim_texts += c.text.capacity();
+            m.claim_parts += c.segments.capacity() * size_of::<Range<usize>>()
+                + c.speaker.name.capacity()
+                + c.speaker.description.capacity()
+                + c.quantities.capacity() * size_of::<quantities::Quantity>()
+                + c.quantities
+                    .iter()
+                    .map(|q| q.head.capacity())
+                    .sum::<usize>();
+        }
+    }
+    let index = crate::index::SearchIndex::new_in_ram().expect("an in-memory index");
+    let batch: Vec<crate::index::IndexDoc> = docs
+        .iter()
+        .map(|d| crate::index::IndexDoc {
+            id: d.id.clone(),
+            title: d.title.clone(),
+            text: d.text.clone(),
+            source: d.source.clone(),
+            published_at: d.published_at.map(|t| t.timestamp()),
+        })
+        .collect();
+    if index.upsert(&batch).and_then(|_| index.commit()).is_ok() {
+        m.index_bytes = index.index_bytes();
+    }
+    m
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
