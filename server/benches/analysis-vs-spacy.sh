@@ -30,7 +30,7 @@ PIN=()
 if command -v taskset >/dev/null; then PIN=(taskset -c "$CPU"); fi
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 RAYON_NUM_THREADS=1
 
-echo "== machine: $(nproc) cores; $(uptime | sed 's/.*load/load/')"
+echo "== machine: $(nproc --all) cores; $(uptime | sed 's/.*load/load/')"
 echo "== dossier-eval bench-analysis --bbc $BBC --stride $STRIDE --runs $RUNS (pinned: ${PIN[*]:-no})"
 "${PIN[@]}" target/release/dossier-eval bench-analysis --bbc "$BBC" --stride "$STRIDE" --runs "$RUNS" \
     --dump-texts "$TMP/texts.jsonl" --json >"$TMP/dossier.json"

@@ -54,7 +54,7 @@ with open(out, "w", encoding="utf-8") as f:
         f.write(json.dumps(r) + "\n")
 EOF
 
-echo "machine: $(nproc) cores; $(uptime | sed 's/.*load/load/'); base: $BASE"
+echo "machine: $(nproc --all) cores; $(uptime | sed 's/.*load/load/'); base: $BASE"
 ROWS=()
 for k in "${FACTORS[@]}"; do
     CORPUS="$TMP/x$k.jsonl"

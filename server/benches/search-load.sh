@@ -29,7 +29,7 @@ SERVER_PID=$!
 trap 'kill "$SERVER_PID" 2>/dev/null || true; rm -f "$LOG"' EXIT
 CLIENT=(target/release/dossier --addr "http://127.0.0.1:$PORT")
 "${CLIENT[@]}" health --wait 600 >/dev/null
-echo "machine: $(nproc) cores; $(uptime | sed 's/.*load/load/'); pinning: ${PIN} (server: ${SERVER_PIN[*]:-any core}, client: ${CLIENT_PIN[*]:-any core})"
+echo "machine: $(nproc --all) cores; $(uptime | sed 's/.*load/load/'); pinning: ${PIN} (server: ${SERVER_PIN[*]:-any core}, client: ${CLIENT_PIN[*]:-any core})"
 grep -o 'corpus loaded; serving.*' "$LOG" | sed 's/\x1b\[[0-9;]*m//g' || true
 echo "server RSS after loading: $(awk '/^VmRSS:/ {print $2, $3}' "/proc/$SERVER_PID/status")"
 
