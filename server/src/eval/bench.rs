@@ -452,7 +452,7 @@ mod tests {
             ..Default::default()
         }];
         let report = run(&docs, 1);
-        assert_eq!(report.words, 15);
+        assert_eq!(report.words, 14);
         let names: Vec<&str> = report.stages.iter().map(|s| s.stage).collect();
         assert_eq!(names.first(), Some(&"tokenize"));
         assert_eq!(names.last(), Some(&"analyze"));
