@@ -279,9 +279,15 @@ ensure_builder_base() {
     local envs=(RUSTUP_HOME=/usr/local/rustup CARGO_HOME=/usr/local/cargo
         PATH=/usr/local/cargo/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
         RUST_VERSION="$version")
-    chroot "$dir" /usr/bin/env -i "${envs[@]}" RUSTUP_AUTO_INSTALL=0 sh -c 'cargo --version && rustc --version' \
-        >"$LOGS/builder-toolchain.log" 2>&1 \
-        || { show_tail "$LOGS/builder-toolchain.log"; die "the copied Rust toolchain does not run inside the builder base"; }
+    # rustup's proxies need /proc (for /proc/self/exe).
+    mount -t proc proc "$dir/proc"
+    if ! chroot "$dir" /usr/bin/env -i "${envs[@]}" RUSTUP_AUTO_INSTALL=0 sh -c 'cargo --version && rustc --version' \
+            >"$LOGS/builder-toolchain.log" 2>&1; then
+        umount "$dir/proc"
+        show_tail "$LOGS/builder-toolchain.log"
+        die "the copied Rust toolchain does not run inside the builder base"
+    fi
+    umount "$dir/proc"
     log "builder toolchain: $(tr '\n' ' ' <"$LOGS/builder-toolchain.log")"
     trim_rootfs "$dir"
     local changes=() e
