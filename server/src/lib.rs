@@ -1,11 +1,21 @@
 //! Dossier's server: a gRPC service that turns a corpus of news articles into search,
 //! entities and claims.
 //!
-//! Layout:
+//! Layout (engine modules first; none of them knows tonic or prost):
+//! - [`corpus`]: documents, loading from files, cleaning of page furniture.
 //! - [`analysis`]: pure text analysis (tokens, sentences, entities, claims) over `&str`.
-//!
-//! The engine modules know nothing of tonic or prost; the `rpc` layer converts messages and
-//! maps errors.
+//! - [`store`]: the corpus held in memory as an immutable snapshot swapped on every write,
+//!   with optional persistence under `--data-dir`.
+//! - [`offsets`]: byte offsets to UTF-16 / code point offsets.
+//! - [`rpc`]: the gRPC adapters (one per service), the one error mapping, and [`rpc::serve`].
+//! - [`config`], [`telemetry`], [`shutdown`]: what the binary needs to start and stop.
 
 pub mod analysis;
+pub mod config;
+pub mod corpus;
+pub mod entities;
 pub mod offsets;
+pub mod rpc;
+pub mod shutdown;
+pub mod store;
+pub mod telemetry;

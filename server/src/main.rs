@@ -1,3 +1,63 @@
-//! `dossier-server`: parses the configuration, loads the corpus and serves gRPC.
+//! `dossier-server`: parses the configuration, starts logging, binds, loads the corpus in
+//! the background (health says NOT_SERVING until it is in) and serves gRPC until SIGINT or
+//! SIGTERM, then drains in-flight calls and exits 0.
 
-fn main() {}
+use anyhow::Context;
+use clap::Parser;
+use dossier_server::{config::Config, corpus, rpc, shutdown, store::Store, telemetry};
+use std::time::Instant;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let config = Config::parse();
+    telemetry::init(config.log_format);
+    let listener = tokio::net::TcpListener::bind(config.addr)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.addr))?;
+    tracing::info!(addr = %listener.local_addr()?, "listening");
+
+    let store = Store::new();
+    let loader = tokio::task::spawn_blocking({
+        let store = store.clone();
+        let paths = config.corpus_paths();
+        let data_dir = config.data_dir.clone();
+        move || -> anyhow::Result<()> {
+            let started = Instant::now();
+            let loaded = corpus::load::load_paths(&paths).context("loading the corpus")?;
+            for skipped in &loaded.skipped {
+                tracing::warn!(%skipped, "record skipped");
+            }
+            let docs = store.load(loaded.documents);
+            if let Some(dir) = &data_dir {
+                let replayed = store
+                    .attach_data_dir(dir)
+                    .with_context(|| format!("opening the data directory {}", dir.display()))?;
+                tracing::info!(replayed, dir = %dir.display(), "journal replayed");
+            }
+            store.set_ready();
+            tracing::info!(
+                docs,
+                skipped = loaded.skipped.len(),
+                millis = started.elapsed().as_millis() as u64,
+                "corpus loaded; serving"
+            );
+            Ok(())
+        }
+    });
+    let server = rpc::serve(
+        listener,
+        store,
+        rpc::ServeOptions {
+            max_message_bytes: config.max_message_bytes,
+        },
+        shutdown::signal(),
+    );
+    tokio::pin!(server);
+    tokio::select! {
+        result = &mut server => return result.context("server failed"),
+        loaded = loader => loaded.context("corpus loader panicked")??,
+    }
+    server.await.context("server failed")?;
+    tracing::info!("drained; bye");
+    Ok(())
+}

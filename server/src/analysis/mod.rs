@@ -81,3 +81,36 @@ pub struct EntityMention {
     /// Normalised value for value types (e.g. "value" → "5", "unit" → "hour"; "date" → ISO).
     pub metadata: Vec<(String, String)>,
 }
+
+/// Everything the analysis of one text yields, with byte offsets into it.
+#[derive(Debug, Clone, Default)]
+pub struct Analysis {
+    /// Sentence byte ranges.
+    pub sentences: Vec<std::ops::Range<usize>>,
+    /// Number of word tokens (tokens holding a letter or digit).
+    pub words: usize,
+    /// Entity mentions, in text order.
+    pub mentions: Vec<EntityMention>,
+}
+
+/// Runs the whole analysis pipeline over `text`.
+///
+/// # Examples
+///
+/// ```
+/// let a = dossier_server::analysis::analyze("It lasted five hours. Then it ended.");
+/// assert_eq!((a.sentences.len(), a.words), (2, 7));
+/// ```
+pub fn analyze(text: &str) -> Analysis {
+    let tokens = tokenize::tokenize(text);
+    let sentences = sentences::split_sentences(text, &tokens);
+    let words = tokens
+        .iter()
+        .filter(|t| tokenize::is_word(t.text(text)))
+        .count();
+    Analysis {
+        sentences,
+        words,
+        mentions: Vec::new(),
+    }
+}

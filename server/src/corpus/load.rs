@@ -1,0 +1,336 @@
+//! Loading documents from files and folders: `.txt`/`.md` pages (cleaned of furniture) and
+//! `.jsonl`/`.json` records (a BEIR `corpus.jsonl` loads as it is). Files are read and parsed
+//! in parallel on the rayon pool; the caller runs this off the async runtime.
+
+use super::{clean::clean_page, dates::parse_date, sanitize_id, CorpusError, Document};
+use rayon::prelude::*;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// What a load produced.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    /// Valid documents, in path order (records in file order). Later duplicates of an id
+    /// replace earlier ones when stored.
+    pub documents: Vec<Document>,
+    /// Records that were skipped, with the reason (e.g. an empty text).
+    pub skipped: Vec<String>,
+}
+
+/// Loads every supported file under `paths` (files or folders, walked recursively in name
+/// order). Unsupported extensions inside folders are ignored; a path that does not exist is an
+/// error.
+pub fn load_paths(paths: &[PathBuf]) -> Result<Loaded, CorpusError> {
+    let mut files = Vec::new();
+    for path in paths {
+        let source = source_name(path);
+        collect_files(path, &source, &mut files, true)?;
+    }
+    let results: Vec<Result<Loaded, CorpusError>> = files
+        .par_iter()
+        .map(|(path, source)| load_file(path, source))
+        .collect();
+    let mut loaded = Loaded::default();
+    for result in results {
+        let part = result?;
+        loaded.documents.extend(part.documents);
+        loaded.skipped.extend(part.skipped);
+    }
+    Ok(loaded)
+}
+
+/// The default `source` of documents under `path`: the folder's name, or the file's folder.
+fn source_name(path: &Path) -> String {
+    let dir = if path.is_dir() {
+        Some(path)
+    } else {
+        path.parent()
+    };
+    dir.and_then(|d| d.canonicalize().ok())
+        .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_default()
+}
+
+fn io_err(path: &Path, source: std::io::Error) -> CorpusError {
+    CorpusError::Io {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+fn is_supported(path: &Path) -> bool {
+    matches!(
+        path.extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .as_deref(),
+        Some("txt" | "md" | "jsonl" | "json")
+    )
+}
+
+fn collect_files(
+    path: &Path,
+    source: &str,
+    out: &mut Vec<(PathBuf, String)>,
+    top: bool,
+) -> Result<(), CorpusError> {
+    let meta = std::fs::metadata(path).map_err(|e| io_err(path, e))?;
+    if meta.is_dir() {
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
+            .map_err(|e| io_err(path, e))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| {
+                !p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+            })
+            .collect();
+        entries.sort();
+        for entry in entries {
+            collect_files(&entry, source, out, false)?;
+        }
+    } else if top || is_supported(path) {
+        // A file named explicitly is loaded whatever its extension (read as text).
+        out.push((path.to_path_buf(), source.to_string()));
+    }
+    Ok(())
+}
+
+fn load_file(path: &Path, source: &str) -> Result<Loaded, CorpusError> {
+    let bytes = std::fs::read(path).map_err(|e| io_err(path, e))?;
+    let content = String::from_utf8_lossy(&bytes);
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    match ext.as_deref() {
+        Some("jsonl") => load_json_lines(path, &content, &stem, source),
+        Some("json") => {
+            let trimmed = content.trim_start();
+            if trimmed.starts_with('[') {
+                let values: Vec<Value> =
+                    serde_json::from_str(trimmed).map_err(|e| CorpusError::Json {
+                        path: path.display().to_string(),
+                        line: e.line(),
+                        message: e.to_string(),
+                    })?;
+                Ok(records(
+                    values.into_iter().enumerate().map(|(i, v)| (i + 1, Ok(v))),
+                    path,
+                    &stem,
+                    source,
+                )?)
+            } else {
+                load_json_lines(path, &content, &stem, source)
+            }
+        }
+        _ => {
+            let page = clean_page(&content);
+            let doc = Document {
+                id: sanitize_id(&stem),
+                title: page.title,
+                text: page.text,
+                source: source.to_string(),
+                published_at: page.published_at,
+                removed_chars: page.removed_chars,
+                ..Default::default()
+            };
+            Ok(validated(vec![doc], path))
+        }
+    }
+}
+
+fn load_json_lines(
+    path: &Path,
+    content: &str,
+    stem: &str,
+    source: &str,
+) -> Result<Loaded, CorpusError> {
+    let lines: Vec<(usize, &str)> = content
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| (i + 1, l))
+        .collect();
+    let parsed: Vec<(usize, serde_json::Result<Value>)> = lines
+        .par_iter()
+        .map(|&(n, l)| (n, serde_json::from_str(l)))
+        .collect();
+    records(parsed.into_iter(), path, stem, source)
+}
+
+fn records(
+    values: impl Iterator<Item = (usize, serde_json::Result<Value>)>,
+    path: &Path,
+    stem: &str,
+    source: &str,
+) -> Result<Loaded, CorpusError> {
+    let mut docs = Vec::new();
+    for (line, value) in values {
+        let value = value.map_err(|e| CorpusError::Json {
+            path: path.display().to_string(),
+            line,
+            message: e.to_string(),
+        })?;
+        let Value::Object(map) = value else {
+            return Err(CorpusError::Json {
+                path: path.display().to_string(),
+                line,
+                message: "a record must be a JSON object".into(),
+            });
+        };
+        docs.push(document_from_record(
+            &map,
+            &format!("{stem}-{line}"),
+            source,
+        ));
+    }
+    Ok(validated(docs, path))
+}
+
+/// Keeps the valid documents, reporting the others as skipped.
+fn validated(docs: Vec<Document>, path: &Path) -> Loaded {
+    let mut loaded = Loaded::default();
+    for mut doc in docs {
+        match doc.validate() {
+            Ok(()) => loaded.documents.push(doc),
+            Err(e) => loaded
+                .skipped
+                .push(format!("{}: {} ({e})", path.display(), doc.id)),
+        }
+    }
+    loaded
+}
+
+/// Maps one JSON record to a document: `id`/`_id` (or `newid`, `doc_id`), `text`/`body`
+/// (or `content`), `title`, `source`, `url`, `published_at`/`date`, `authors`/`author`,
+/// `labels`.
+fn document_from_record(
+    map: &serde_json::Map<String, Value>,
+    fallback_id: &str,
+    default_source: &str,
+) -> Document {
+    let get = |keys: &[&str]| -> Option<String> {
+        keys.iter().find_map(|k| match map.get(*k) {
+            Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
+            Some(Value::Number(n)) => Some(n.to_string()),
+            _ => None,
+        })
+    };
+    let id = get(&["id", "_id", "newid", "doc_id", "docid"])
+        .map(|s| sanitize_id(&s))
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| sanitize_id(fallback_id));
+    let authors = match map.get("authors").or_else(|| map.get("author")) {
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect(),
+        Some(Value::String(s)) if !s.is_empty() => vec![s.clone()],
+        _ => Vec::new(),
+    };
+    let labels: BTreeMap<String, String> = match map.get("labels") {
+        Some(Value::Object(o)) => o
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.clone(),
+                    v.as_str().map_or_else(|| v.to_string(), str::to_string),
+                )
+            })
+            .collect(),
+        _ => BTreeMap::new(),
+    };
+    Document {
+        id,
+        title: get(&["title", "headline"]).unwrap_or_default(),
+        text: get(&["text", "body", "content"]).unwrap_or_default(),
+        source: get(&["source"]).unwrap_or_else(|| default_source.to_string()),
+        url: get(&["url"]).unwrap_or_default(),
+        published_at: get(&["published_at", "date", "published"]).and_then(|d| parse_date(&d)),
+        authors,
+        labels,
+        removed_chars: 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_dir(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("dossier-load-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn beir_corpus_lines_load_as_they_are() {
+        let dir = temp_dir("beir");
+        let file = dir.join("corpus.jsonl");
+        std::fs::write(&file, "{\"_id\": \"4983\", \"title\": \"T\", \"text\": \"Body one.\", \"metadata\": {}}\n\n{\"_id\": 5, \"text\": \"Body two.\"}\n{\"_id\": \"6\", \"text\": \"\"}\n").unwrap();
+        let loaded = load_paths(&[file]).unwrap();
+        let ids: Vec<&str> = loaded.documents.iter().map(|d| d.id.as_str()).collect();
+        assert_eq!(ids, ["4983", "5"]);
+        assert_eq!(
+            loaded.skipped.len(),
+            1,
+            "the record with empty text is skipped, not fatal"
+        );
+    }
+
+    #[test]
+    fn folders_load_txt_pages_with_stem_ids_and_folder_source() {
+        let dir = temp_dir("txt");
+        std::fs::write(dir.join("b.txt"), "Title B\nText B.").unwrap();
+        std::fs::write(dir.join("a.md"), "# Title A\n\nText A.").unwrap();
+        std::fs::write(dir.join("skip.csv"), "x").unwrap();
+        let loaded = load_paths(std::slice::from_ref(&dir)).unwrap();
+        let got: Vec<(&str, &str, &str)> = loaded
+            .documents
+            .iter()
+            .map(|d| (d.id.as_str(), d.title.as_str(), d.text.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [("a", "Title A", "Text A."), ("b", "Title B", "Text B.")]
+        );
+        assert!(loaded.documents[0].source.starts_with("dossier-load-txt"));
+    }
+
+    #[test]
+    fn records_map_alternative_field_names() {
+        let dir = temp_dir("alt");
+        let file = dir.join("news.json");
+        std::fs::write(&file, r#"[{"newid": 7, "body": "B.", "date": "26-FEB-1987 15:01:01.79", "author": "X", "labels": {"k": "v"}}]"#).unwrap();
+        let doc = &load_paths(&[file]).unwrap().documents[0];
+        assert_eq!(
+            (doc.id.as_str(), doc.text.as_str(), doc.authors[0].as_str()),
+            ("7", "B.", "X")
+        );
+        assert_eq!(
+            doc.published_at.unwrap().format("%F").to_string(),
+            "1987-02-26"
+        );
+        assert_eq!(doc.labels["k"], "v");
+    }
+
+    #[test]
+    fn malformed_json_names_file_and_line() {
+        let dir = temp_dir("bad");
+        let file = dir.join("c.jsonl");
+        std::fs::write(&file, "{\"id\": \"1\", \"text\": \"ok\"}\n{oops\n").unwrap();
+        let err = load_paths(&[file]).unwrap_err().to_string();
+        assert!(err.contains("c.jsonl:2"), "{err}");
+    }
+
+    #[test]
+    fn missing_path_is_an_error() {
+        assert!(load_paths(&[PathBuf::from("/nonexistent/dossier")]).is_err());
+    }
+}

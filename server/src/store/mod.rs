@@ -1,0 +1,318 @@
+//! The corpus in memory: an immutable [`Snapshot`] of analysed documents behind an
+//! `ArcSwap`, replaced whole on every write, so readers never wait for writers and a reader
+//! keeps a consistent view for as long as it holds its snapshot.
+//!
+//! Writers serialise on one mutex: they analyse outside it, then journal (with `--data-dir`),
+//! build the next snapshot and swap it in. A snapshot's document map is shared structure
+//! (`Arc` per document), so a write costs a map clone of pointers, not of texts.
+
+pub mod journal;
+
+use crate::analysis::{self, Analysis};
+use crate::corpus::{CorpusError, Document};
+use crate::entities::{DocInput, Registry};
+use arc_swap::ArcSwap;
+use journal::Journal;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex, OnceLock};
+use tokio::sync::watch;
+
+/// A document with its analysis.
+#[derive(Debug)]
+pub struct StoredDoc {
+    /// The document as stored.
+    pub doc: Document,
+    /// Sentences, entity mentions… of `doc.text`.
+    pub analysis: Analysis,
+}
+
+impl StoredDoc {
+    /// Analyses `doc` (CPU-bound: call off the async runtime).
+    pub fn analyze(doc: Document) -> Self {
+        let analysis = analysis::analyze(&doc.text);
+        Self { doc, analysis }
+    }
+}
+
+/// Corpus-wide counts, kept up to date with each snapshot.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CorpusCounts {
+    /// Documents.
+    pub documents: u64,
+    /// Word tokens.
+    pub words: u64,
+    /// Sentences.
+    pub sentences: u64,
+    /// Entity mentions.
+    pub entity_mentions: u64,
+    /// Bytes of text.
+    pub text_bytes: u64,
+}
+
+/// One consistent state of the corpus.
+#[derive(Debug, Default)]
+pub struct Snapshot {
+    /// Increases by one with every write.
+    pub generation: u64,
+    /// Documents by id, in id order.
+    pub docs: BTreeMap<String, Arc<StoredDoc>>,
+    /// Counts over `docs`.
+    pub counts: CorpusCounts,
+    /// The entity registry, resolved on first use: a burst of writes pays for one
+    /// resolution, by the first reader that needs it.
+    entities: OnceLock<Arc<Registry>>,
+}
+
+impl Snapshot {
+    /// The corpus's resolved entities (built on first call for this snapshot).
+    pub fn entities(&self) -> &Arc<Registry> {
+        self.entities.get_or_init(|| {
+            let started = std::time::Instant::now();
+            let registry = Registry::build(self.docs.values().map(|d| DocInput {
+                id: &d.doc.id,
+                text: &d.doc.text,
+                sentences: &d.analysis.sentences,
+                mentions: &d.analysis.mentions,
+            }));
+            tracing::debug!(entities = registry.entities.len(), generation = self.generation, millis = started.elapsed().as_millis() as u64, "entity registry built");
+            Arc::new(registry)
+        })
+    }
+
+    /// The document with this id.
+    pub fn get(&self, id: &str) -> Result<&Arc<StoredDoc>, StoreError> {
+        self.docs.get(id).ok_or_else(|| StoreError::NotFound {
+            kind: "document",
+            id: id.to_string(),
+        })
+    }
+}
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// No such item.
+    #[error("{kind} {id:?} not found")]
+    NotFound {
+        /// What was looked for ("document").
+        kind: &'static str,
+        /// Its id.
+        id: String,
+    },
+    /// The document breaks a rule.
+    #[error(transparent)]
+    Invalid(#[from] CorpusError),
+    /// Writing the journal failed; the write was not applied.
+    #[error("persisting to the data directory failed: {0}")]
+    Persist(#[from] std::io::Error),
+}
+
+/// A cheap, clonable handle to the corpus.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    snapshot: ArcSwap<Snapshot>,
+    writer: Mutex<Option<Journal>>,
+    ready: watch::Sender<bool>,
+}
+
+impl Default for Store {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Store {
+    /// An empty in-memory store, not yet ready.
+    pub fn new() -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                snapshot: ArcSwap::from_pointee(Snapshot::default()),
+                writer: Mutex::new(None),
+                ready: watch::Sender::new(false),
+            }),
+        }
+    }
+
+    /// Opens (or creates) the journal in `dir` and replays it over the current contents.
+    /// Replayed documents are analysed again (the journal keeps documents, not analyses).
+    pub fn attach_data_dir(&self, dir: &Path) -> Result<usize, StoreError> {
+        let (journal, entries) = Journal::open(dir)?;
+        let mut writer = self.lock_writer();
+        let mut docs = self.snapshot().docs.clone();
+        let n = entries.len();
+        let analysed: Vec<journal::Entry<StoredDoc>> = {
+            use rayon::prelude::*;
+            entries
+                .into_par_iter()
+                .map(|e| e.map_doc(StoredDoc::analyze))
+                .collect()
+        };
+        for entry in analysed {
+            match entry {
+                journal::Entry::Put(doc) => {
+                    docs.insert(doc.doc.id.clone(), Arc::new(doc));
+                }
+                journal::Entry::Delete(id) => {
+                    docs.remove(&id);
+                }
+            }
+        }
+        self.publish(docs);
+        *writer = Some(journal);
+        Ok(n)
+    }
+
+    /// The current snapshot. Hold it for a consistent view across several reads.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.inner.snapshot.load_full()
+    }
+
+    /// Marks the corpus as loaded (health turns SERVING).
+    pub fn set_ready(&self) {
+        self.inner.ready.send_replace(true);
+    }
+
+    /// A receiver that sees `true` once the corpus is loaded.
+    pub fn ready(&self) -> watch::Receiver<bool> {
+        self.inner.ready.subscribe()
+    }
+
+    fn lock_writer(&self) -> std::sync::MutexGuard<'_, Option<Journal>> {
+        // A panic while holding the lock cannot leave a half-applied snapshot (snapshots are
+        // swapped whole), so a poisoned lock is safe to reuse.
+        self.inner
+            .writer
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Adds or replaces analysed documents; returns, per document, whether its id was new.
+    /// With a data directory the documents are on disk (fsynced) before this returns.
+    pub fn upsert(&self, docs: Vec<StoredDoc>) -> Result<Vec<bool>, StoreError> {
+        let mut writer = self.lock_writer();
+        if let Some(journal) = writer.as_mut() {
+            journal.append_puts(docs.iter().map(|d| &d.doc))?;
+        }
+        let mut map = self.snapshot().docs.clone();
+        let created = docs
+            .into_iter()
+            .map(|d| map.insert(d.doc.id.clone(), Arc::new(d)).is_none())
+            .collect();
+        self.publish(map);
+        Ok(created)
+    }
+
+    /// Loads documents at start-up: analyses them in parallel and adds them (later duplicates
+    /// of an id win). Not journaled: the corpus files are their own record.
+    pub fn load(&self, docs: Vec<Document>) -> usize {
+        use rayon::prelude::*;
+        let analysed: Vec<StoredDoc> = docs.into_par_iter().map(StoredDoc::analyze).collect();
+        let _writer = self.lock_writer();
+        let mut map = self.snapshot().docs.clone();
+        for d in analysed {
+            map.insert(d.doc.id.clone(), Arc::new(d));
+        }
+        let n = map.len();
+        self.publish(map);
+        n
+    }
+
+    /// Removes a document.
+    pub fn delete(&self, id: &str) -> Result<(), StoreError> {
+        let mut writer = self.lock_writer();
+        let mut map = self.snapshot().docs.clone();
+        if map.remove(id).is_none() {
+            return Err(StoreError::NotFound {
+                kind: "document",
+                id: id.to_string(),
+            });
+        }
+        if let Some(journal) = writer.as_mut() {
+            journal.append_delete(id)?;
+        }
+        self.publish(map);
+        Ok(())
+    }
+
+    /// Builds and swaps in the snapshot after `docs` (called with the writer lock held).
+    fn publish(&self, docs: BTreeMap<String, Arc<StoredDoc>>) {
+        let mut counts = CorpusCounts::default();
+        for d in docs.values() {
+            counts.documents += 1;
+            counts.words += d.analysis.words as u64;
+            counts.sentences += d.analysis.sentences.len() as u64;
+            counts.entity_mentions += d.analysis.mentions.len() as u64;
+            counts.text_bytes += d.doc.text.len() as u64;
+        }
+        let generation = self.snapshot().generation + 1;
+        self.inner.snapshot.store(Arc::new(Snapshot {
+            generation,
+            docs,
+            counts,
+            entities: OnceLock::new(),
+        }));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(id: &str, text: &str) -> StoredDoc {
+        StoredDoc::analyze(Document {
+            id: id.into(),
+            text: text.into(),
+            ..Default::default()
+        })
+    }
+
+    #[test]
+    fn upsert_reports_created_then_replaced() {
+        let store = Store::new();
+        assert_eq!(
+            store
+                .upsert(vec![doc("a", "One."), doc("b", "Two.")])
+                .unwrap(),
+            [true, true]
+        );
+        assert_eq!(
+            store
+                .upsert(vec![doc("a", "One again. Two sentences.")])
+                .unwrap(),
+            [false]
+        );
+        let snap = store.snapshot();
+        assert_eq!(snap.counts.documents, 2);
+        assert_eq!(snap.counts.sentences, 3);
+    }
+
+    #[test]
+    fn readers_keep_their_snapshot_across_writes() {
+        let store = Store::new();
+        store.upsert(vec![doc("a", "One.")]).unwrap();
+        let before = store.snapshot();
+        store.delete("a").unwrap();
+        assert!(
+            before.get("a").is_ok(),
+            "an old snapshot still sees the document"
+        );
+        assert!(matches!(
+            store.snapshot().get("a"),
+            Err(StoreError::NotFound { .. })
+        ));
+        assert!(store.snapshot().generation > before.generation);
+    }
+
+    #[test]
+    fn deleting_an_unknown_id_is_not_found() {
+        assert!(matches!(
+            Store::new().delete("x"),
+            Err(StoreError::NotFound { .. })
+        ));
+    }
+}
