@@ -207,14 +207,12 @@ def check_workload(path: Path, w: dict, df: dict) -> None:
           {"cpu", "memory"} <= set((res.get("requests") or {}).keys()), str(res))
     check(f"{tag}: resources limit memory", "memory" in (res.get("limits") or {}), str(res))
 
-    data_dir = env.get("DOSSIER_DATA_DIR")
+    # The data directory, set here or inherited from the image, must be writable: a volume.
+    data_dir = env.get("DOSSIER_DATA_DIR", df["env"].get("DOSSIER_DATA_DIR"))
     if data_dir:
         check(f"{tag}: DOSSIER_DATA_DIR {data_dir} is a mounted volume", data_dir in mounts)
         if kind == "StatefulSet":
             check(f"{tag}: DOSSIER_DATA_DIR is on a PersistentVolumeClaim", mounts.get(data_dir) in claims)
-        else:
-            v = volumes.get(mounts.get(data_dir) or "") or {}
-            check(f"{tag}: DOSSIER_DATA_DIR is on a PersistentVolumeClaim", "persistentVolumeClaim" in v)
 
 
 def check_kubernetes(docs: dict[Path, list], df: dict) -> None:
@@ -284,8 +282,15 @@ def check_kubernetes(docs: dict[Path, list], df: dict) -> None:
     kinds = {d["kind"] for _, d in k8s}
     for needed in ("Deployment", "Service", "HorizontalPodAutoscaler", "PodDisruptionBudget", "StatefulSet"):
         check(f"deploy/k8s: defines a {needed}", needed in kinds)
-    persistent = [d for _, d in k8s if d["kind"] == "StatefulSet" and d["spec"].get("volumeClaimTemplates")
-                  and any("DOSSIER_DATA_DIR" in env_of(c) for c in d["spec"]["template"]["spec"]["containers"])]
+    def data_on_claim(d: dict) -> bool:
+        claims = {t["metadata"]["name"] for t in d["spec"].get("volumeClaimTemplates") or []}
+        for c in d["spec"]["template"]["spec"]["containers"]:
+            data_dir = env_of(c).get("DOSSIER_DATA_DIR", df["env"].get("DOSSIER_DATA_DIR"))
+            if data_dir and any(m["mountPath"] == data_dir and m["name"] in claims for m in c.get("volumeMounts") or []):
+                return True
+        return False
+
+    persistent = [d for _, d in k8s if d["kind"] == "StatefulSet" and data_on_claim(d)]
     check("deploy/k8s: a persistent variant keeps --data-dir on a volume claim", bool(persistent))
 
 
@@ -317,7 +322,7 @@ def check_compose(docs: dict[Path, list], df: dict) -> None:
     hc_text = " ".join(hc) if isinstance(hc, list) else str(hc)
     check(f"{tag}: healthcheck runs `dossier ... health`", re.search(r"\bdossier\b.*\bhealth\b", hc_text) is not None, hc_text)
     vols = [str(v) for v in svc.get("volumes") or []]
-    data_dir = env.get("DOSSIER_DATA_DIR")
+    data_dir = env.get("DOSSIER_DATA_DIR", df["env"].get("DOSSIER_DATA_DIR"))
     check(f"{tag}: DOSSIER_DATA_DIR is set", bool(data_dir))
     check(f"{tag}: DOSSIER_DATA_DIR is on a volume", any(v.split(":")[1:2] == [data_dir] for v in vols), str(vols))
     named = [v.split(":")[0] for v in vols if ":" in v and not v.startswith((".", "/"))]
