@@ -132,9 +132,11 @@ GRPCURL="$DOSSIER_VENV/bin/grpcurl"
 PY="$DOSSIER_VENV/bin/python"
 log "tools: $(buildah --version | head -n1); $(podman --version); debootstrap $(dpkg-query -W -f='${Version}' debootstrap 2>/dev/null); grpcurl $("$GRPCURL" -version 2>&1 | awk '{print $2}')"
 
-# Leftovers of an interrupted earlier run (only in this script's private storage).
-"${B[@]}" containers --format '{{.ContainerName}}' 2>/dev/null | grep '^dossier-smoke-' \
-    | while read -r c; do "${B[@]}" rm "$c" >/dev/null 2>&1 || true; done || true
+# Working containers left by an interrupted earlier run (build steps included). The storage is
+# this script's own and the lock above keeps other runs out, so every container in it is stale.
+# (Dangling images are pruned only after a successful build: a failed build's cached dependency
+# layer is worth keeping for the next try.)
+"${B[@]}" rm --all >/dev/null 2>&1 || true
 
 # --------------------------------------------------------------------------------------------
 # Base images, named exactly as the Dockerfile's FROM lines
@@ -315,6 +317,9 @@ if [ -z "$(ls -A "$STATE/cargo-registry")" ]; then
     log "cargo registry cache seeded from $host_registry ($(du -sh "$STATE/cargo-registry" | cut -f1))"
 fi
 
+# Cargo settings for the build, mounted as $CARGO_HOME/config.toml: parallelism only.
+printf '# written by deploy/smoke-test.sh\n[build]\njobs = %s\n' "$JOBS" >"$STATE/cargo-config.toml"
+
 bud() { # log tag [extra args]
     local logf="$1" tag="$2" rc
     shift 2
@@ -322,7 +327,7 @@ bud() { # log tag [extra args]
     timeout --kill-after=60 "$BUILD_TIMEOUT" "${B[@]}" bud \
         --pull=false --layers --format docker --isolation chroot \
         --volume "$STATE/cargo-registry:/usr/local/cargo/registry" \
-        --build-arg "CARGO_BUILD_JOBS=$JOBS" \
+        --volume "$STATE/cargo-config.toml:/usr/local/cargo/config.toml:ro" \
         -f "$DOCKERFILE" -t "$tag" "$@" "$REPO" 2>&1 \
         | tee "$logf" \
         | grep --line-buffered -E '^\[[0-9]+/[0-9]+\] (STEP|COMMIT)|^--> Using cache|^ *Finished |^error(\[|:)'
@@ -337,7 +342,7 @@ bud() { # log tag [extra args]
     fi
 }
 
-log "building $BUILDER_IMAGE then $IMAGE from deploy/Dockerfile (CARGO_BUILD_JOBS=$JOBS, timeout ${BUILD_TIMEOUT}s)"
+log "building $BUILDER_IMAGE then $IMAGE from deploy/Dockerfile (cargo jobs=$JOBS, timeout ${BUILD_TIMEOUT}s)"
 build_t0=$SECONDS
 # The builder stage is tagged too, so that pruning dangling images keeps its cached layers.
 bud "$LOGS/build-builder.log" "$BUILDER_IMAGE" --target builder
