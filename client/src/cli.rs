@@ -83,6 +83,8 @@ pub enum Command {
     /// Claims: extract from text, list, get.
     #[command(subcommand)]
     Claims(ClaimsCommand),
+    /// Load generator: QPS and latency percentiles of one RPC or a mix (`--vs` for a ratio).
+    Bench(crate::bench::BenchArgs),
     /// Disputes between sources.
     Disputes {
         /// Only disputes about this entity id.

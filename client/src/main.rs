@@ -1,6 +1,7 @@
 //! `dossier`: a command-line client that exercises every Dossier RPC, readable by default
 //! and `--json` for machines.
 
+mod bench;
 mod cli;
 mod output;
 
@@ -34,8 +35,7 @@ async fn main() -> std::process::ExitCode {
                 cli,
                 endpoint
                     .timeout(timeout)
-                    .connect_timeout(Duration::from_secs(5))
-                    .connect_lazy(),
+                    .connect_timeout(Duration::from_secs(5)),
             )
             .await
         }
@@ -54,9 +54,11 @@ async fn main() -> std::process::ExitCode {
     }
 }
 
-async fn run(cli: Cli, channel: Channel) -> anyhow::Result<()> {
+async fn run(cli: Cli, endpoint: Endpoint) -> anyhow::Result<()> {
     let json = cli.json;
+    let channel = endpoint.connect_lazy();
     match cli.command {
+        Command::Bench(args) => bench::run(endpoint, args, json).await,
         Command::Health { service, wait } => health(channel, service, wait).await,
         Command::Stats => {
             let stats = CorpusServiceClient::new(channel)

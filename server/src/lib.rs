@@ -4,9 +4,11 @@
 //! Layout (engine modules first; none of them knows tonic or prost):
 //! - [`corpus`]: documents, loading from files, cleaning of page furniture.
 //! - [`analysis`]: pure text analysis (tokens, sentences, entities, claims) over `&str`.
+//! - [`entities`]: the corpus's entity registry (cross-document resolution).
 //! - [`store`]: the corpus held in memory as an immutable snapshot swapped on every write,
 //!   with optional persistence under `--data-dir`.
 //! - [`offsets`]: byte offsets to UTF-16 / code point offsets.
+//! - [`eval`]: training and evaluation commands on the development data (`dossier-eval`).
 //! - [`rpc`]: the gRPC adapters (one per service), the one error mapping, and [`rpc::serve`].
 //! - [`config`], [`telemetry`], [`shutdown`]: what the binary needs to start and stop.
 
@@ -14,6 +16,7 @@ pub mod analysis;
 pub mod config;
 pub mod corpus;
 pub mod entities;
+pub mod eval;
 pub mod offsets;
 pub mod rpc;
 pub mod shutdown;

@@ -2,7 +2,13 @@
 //! sentences, entities and claims. Everything here works on `&str` and returns byte ranges
 //! into it; the rpc layer converts them to the caller's offset encoding.
 
+pub mod checkworthy;
+pub mod claims;
+pub mod disputes;
+pub mod ner;
+pub mod quantities;
 pub mod sentences;
+pub mod temporal;
 pub mod tokenize;
 
 /// The kind of thing an entity mention names (DESIGN.md's `EntityType`, minus "unspecified").
@@ -93,24 +99,43 @@ pub struct Analysis {
     pub mentions: Vec<EntityMention>,
 }
 
-/// Runs the whole analysis pipeline over `text`.
+/// Runs the whole analysis pipeline over `text`; `anchor` (the publication date) resolves
+/// relative dates ("Friday", "last month").
 ///
 /// # Examples
 ///
 /// ```
-/// let a = dossier_server::analysis::analyze("It lasted five hours. Then it ended.");
-/// assert_eq!((a.sentences.len(), a.words), (2, 7));
+/// let a = dossier_server::analysis::analyze("Steve Witkoff met Vladimir Putin in Moscow on Friday.", None);
+/// assert_eq!((a.sentences.len(), a.words), (1, 9));
+/// let types: Vec<_> = a.mentions.iter().map(|m| m.entity_type).collect();
+/// use dossier_server::analysis::EntityType::*;
+/// assert_eq!(types, [Person, Person, Location, Date]);
 /// ```
-pub fn analyze(text: &str) -> Analysis {
+pub fn analyze(text: &str, anchor: Option<chrono::NaiveDate>) -> Analysis {
     let tokens = tokenize::tokenize(text);
     let sentences = sentences::split_sentences(text, &tokens);
     let words = tokens
         .iter()
         .filter(|t| tokenize::is_word(t.text(text)))
         .count();
+    let mut mentions = ner::recognize(text, &tokens, &sentences);
+    mentions.extend(temporal::find_temporal(text, &tokens, anchor));
     Analysis {
         sentences,
         words,
-        mentions: Vec::new(),
+        mentions: without_overlaps(mentions),
     }
+}
+
+/// Sorts mentions by position and drops any that overlaps an earlier (or, at the same
+/// start, longer) one, so every byte belongs to at most one mention.
+fn without_overlaps(mut mentions: Vec<EntityMention>) -> Vec<EntityMention> {
+    mentions.sort_by(|a, b| a.start.cmp(&b.start).then(b.end.cmp(&a.end)));
+    let mut out: Vec<EntityMention> = Vec::with_capacity(mentions.len());
+    for m in mentions {
+        if out.last().is_none_or(|last| m.start >= last.end) {
+            out.push(m);
+        }
+    }
+    out
 }

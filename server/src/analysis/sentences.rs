@@ -18,11 +18,15 @@ fn is_closer(s: &str) -> bool {
 }
 
 /// True when `text` looks hard-wrapped: most lines are of similar, wrap-like width and end
-/// without sentence-final punctuation.
+/// without sentence-final punctuation, and a fair share of those continue on a line that
+/// starts in lower case (tables and score sheets have open-ended lines of wrap width too, but
+/// their next line starts with a name or a number).
 pub fn is_hard_wrapped(text: &str) -> bool {
     let mut lines = 0usize;
     let mut wrapped = 0usize;
-    for line in text.lines() {
+    let mut continued = 0usize;
+    let mut iter = text.lines().peekable();
+    while let Some(line) = iter.next() {
         let line = line.trim_end();
         if line.trim().is_empty() {
             continue;
@@ -32,9 +36,16 @@ pub fn is_hard_wrapped(text: &str) -> bool {
         let open_end = !line.ends_with(['.', '!', '?', ':', '"', '”', '\'', '’', ')']);
         if (40..=100).contains(&width) && open_end {
             wrapped += 1;
+            let next_lower = iter
+                .peek()
+                .and_then(|n| n.trim_start().chars().next())
+                .is_some_and(char::is_lowercase);
+            if next_lower {
+                continued += 1;
+            }
         }
     }
-    lines >= 4 && wrapped * 2 > lines
+    lines >= 4 && wrapped * 2 > lines && continued * 4 >= wrapped
 }
 
 /// Splits `text` (already tokenised into `tokens`) into sentences: byte ranges from a
@@ -209,6 +220,13 @@ mod tests {
     fn hard_wrapped_lines_join() {
         let text = "Showers continued throughout the week in\nthe Bahia cocoa zone, alleviating the drought since early\nJanuary and improving prospects for the coming temporao,\nalthough normal humidity levels have not been restored.\n    The dry period means the temporao will be late this year.";
         assert_eq!(sents(text).len(), 2);
+    }
+
+    #[test]
+    fn score_sheets_are_not_hard_wrapped() {
+        let text = "Damien Fleming c Healy b Warne 12 , Glenn McGrath\nFlemming not out 4 and Shane Warne lbw b Kumble 21\nExtras ( b-4 lb-6 w-1 nb-3 ) 14 Total ( all out )\nFall of wickets : 1-12 2-45 3-77 4-101 5-130 6-151";
+        assert!(!is_hard_wrapped(text));
+        assert_eq!(sents(text).len(), 4);
     }
 
     #[test]

@@ -119,6 +119,16 @@ pub fn tokenize(text: &str) -> Vec<Token> {
             if let Some(s) = start.take() {
                 split_chunk(text, s, i, &mut tokens);
             }
+        } else if matches!(c, '—' | '…') {
+            // An em dash or an ellipsis separates words even without spaces
+            // ("Kissinger—the", "Everybody…on").
+            if let Some(s) = start.take() {
+                split_chunk(text, s, i, &mut tokens);
+            }
+            tokens.push(Token {
+                start: i,
+                end: i + c.len_utf8(),
+            });
         } else if start.is_none() {
             start = Some(i);
         }
@@ -276,6 +286,24 @@ mod tests {
         assert_eq!(
             words("Trump's team didn't"),
             ["Trump", "'s", "team", "did", "n't"]
+        );
+    }
+
+    #[test]
+    fn em_dashes_and_ellipses_split_words() {
+        assert_eq!(
+            words("Kissinger—the envoy… “Everybody…on"),
+            [
+                "Kissinger",
+                "—",
+                "the",
+                "envoy",
+                "…",
+                "“",
+                "Everybody",
+                "…",
+                "on"
+            ]
         );
     }
 

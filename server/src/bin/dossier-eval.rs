@@ -1,7 +1,274 @@
 //! `dossier-eval`: the project's evaluation and training commands (NER, quotes,
 //! check-worthiness, search ranking), run on the development data in `../shared/data`.
+//!
+//! A thin dispatcher: one `Command` variant per command, the logic in
+//! `dossier_server::eval`.
 
-fn main() {
-    eprintln!("usage: dossier-eval <command>; no commands yet");
-    std::process::exit(2);
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+use dossier_server::analysis::ner::{induce::InduceConfig, Ner};
+use dossier_server::eval::claims;
+use dossier_server::eval::ner::{self, TrainOptions};
+use std::path::PathBuf;
+
+/// Training and evaluation commands for Dossier's analysis engine.
+#[derive(Debug, Parser)]
+#[command(name = "dossier-eval", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Induce word clusters for the NER tagger from unlabeled news.
+    Clusters {
+        /// Folder of unlabeled news (BBC .txt files, Reuters-21578 .jsonl).
+        #[arg(long, default_value = "../shared/data/news")]
+        news: PathBuf,
+        /// Also use the text (not the labels) of this CoNLL file.
+        #[arg(long)]
+        conll: Option<PathBuf>,
+        /// Where to write the clusters.
+        #[arg(long, default_value = "target/ner-clusters.bin")]
+        out: PathBuf,
+        /// Skip-gram context window (each side).
+        #[arg(long, default_value_t = 2)]
+        window: usize,
+        /// Vector size.
+        #[arg(long, default_value_t = 100)]
+        dim: usize,
+        /// Passes over the text.
+        #[arg(long, default_value_t = 5)]
+        epochs: usize,
+    },
+    /// Train the NER tagger on CoNLL-2003 and write its weights.
+    TrainNer {
+        /// Training file (eng.train).
+        #[arg(long, default_value = "../shared/data/conll2003/eng.train")]
+        train: PathBuf,
+        /// Development file for model selection (eng.testa); never trained on.
+        #[arg(long, default_value = "../shared/data/conll2003/eng.testa")]
+        dev: PathBuf,
+        /// Word clusters from `dossier-eval clusters`.
+        #[arg(long)]
+        clusters: Option<PathBuf>,
+        /// Where to write the model.
+        #[arg(long, default_value = "server/models/ner.bin")]
+        out: PathBuf,
+        /// Maximum number of epochs.
+        #[arg(long, default_value_t = 20)]
+        epochs: usize,
+        /// Shuffling seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// 2 stacks a document-aware second stage on the first (5-fold jackknife).
+        #[arg(long, default_value_t = 2)]
+        stages: usize,
+    },
+    /// Print the entities the shipped tagger finds in text files (one line per mention).
+    Tag {
+        /// Text files to tag.
+        files: Vec<PathBuf>,
+    },
+    /// Score the NER tagger on a CoNLL file through the full pipeline (span F1, words/s).
+    Ner {
+        /// CoNLL file to score.
+        #[arg(long, default_value = "../shared/data/conll2003/eng.testa")]
+        file: PathBuf,
+        /// Score this model file instead of the embedded one.
+        #[arg(long)]
+        model: Option<PathBuf>,
+        /// Write the predictions (per document, [start, end, type] in code points) as JSON.
+        #[arg(long)]
+        dump: Option<PathBuf>,
+    },
+    /// PolNeAR quotes and speakers: P/R/F1 as the judges' polnear.py computes them.
+    Quotes {
+        /// A PolNeAR split folder (with text/ and attributions/).
+        #[arg(long, default_value = "../shared/data/polnear/dev")]
+        dir: PathBuf,
+        /// Write the predictions as JSON (code points) for checking with polnear.py.
+        #[arg(long)]
+        dump: Option<PathBuf>,
+        /// Also print missed, spurious and wrong-speaker attributions.
+        #[arg(long)]
+        errors: bool,
+    },
+    /// Learn the cue lexicon (server/models/cues.tsv) from PolNeAR train.
+    TrainCues {
+        /// A PolNeAR split folder.
+        #[arg(long, default_value = "../shared/data/polnear/train")]
+        dir: PathBuf,
+        /// Where to write the lexicon.
+        #[arg(long, default_value = "server/models/cues.tsv")]
+        out: PathBuf,
+    },
+    /// Check-worthiness: leave-one-debate-out MAP on CheckThat! 2019 training.
+    Checkworthy {
+        #[command(flatten)]
+        data: CwData,
+    },
+    /// Train the check-worthiness model on all of CheckThat! 2019 training and ClaimBuster.
+    TrainCheckworthy {
+        #[command(flatten)]
+        data: CwData,
+        /// Where to write the model.
+        #[arg(long, default_value = "server/models/checkworthy.tsv")]
+        out: PathBuf,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+struct CwData {
+    /// CheckThat! 2019 Task 1 training CSV.
+    #[arg(
+        long,
+        default_value = "../shared/data/claims/clef19/CT19-T1-Training.csv"
+    )]
+    clef: PathBuf,
+    /// ClaimBuster JSON.
+    #[arg(
+        long,
+        default_value = "../shared/data/claims/claimbuster/kfold_25ncs.json"
+    )]
+    claimbuster: PathBuf,
+    /// Passes over the data.
+    #[arg(long, default_value_t = 8)]
+    epochs: usize,
+    /// AdaGrad step size.
+    #[arg(long, default_value_t = 0.1)]
+    rate: f32,
+    /// L2 penalty.
+    #[arg(long, default_value_t = 3e-3)]
+    l2: f32,
+    /// Weight of a positive example.
+    #[arg(long, default_value_t = 3.0)]
+    positive_weight: f32,
+    /// Weight of a ClaimBuster example.
+    #[arg(long, default_value_t = 0.5)]
+    claimbuster_weight: f32,
+}
+
+impl CwData {
+    fn settings(&self) -> claims::CwSettings {
+        claims::CwSettings {
+            train: dossier_server::analysis::checkworthy::TrainOptions {
+                epochs: self.epochs,
+                rate: self.rate,
+                l2: self.l2,
+                positive_weight: self.positive_weight,
+            },
+            claimbuster_weight: self.claimbuster_weight,
+        }
+    }
+}
+
+fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match Cli::parse().command {
+        Command::Clusters {
+            news,
+            conll,
+            out,
+            window,
+            dim,
+            epochs,
+        } => {
+            let cfg = InduceConfig {
+                window,
+                dim,
+                epochs,
+                ..InduceConfig::default()
+            };
+            ner::build_clusters(&news, conll.as_deref(), &out, &cfg)?;
+        }
+        Command::TrainNer {
+            train,
+            dev,
+            clusters,
+            out,
+            epochs,
+            seed,
+            stages,
+        } => {
+            let report = ner::train_ner(&TrainOptions {
+                train,
+                dev,
+                clusters,
+                out,
+                epochs,
+                seed,
+                stages,
+            })?;
+            println!("{report}");
+        }
+        Command::Tag { files } => {
+            for path in files {
+                let text = std::fs::read_to_string(&path)?;
+                for (span, m) in ner::tag_text(Ner::global(), &text) {
+                    println!(
+                        "{}\t{}..{}\t{:?}\t{:.2}\t{span}",
+                        path.display(),
+                        m.start,
+                        m.end,
+                        m.entity_type,
+                        m.confidence.unwrap_or(0.0)
+                    );
+                }
+            }
+        }
+        Command::Ner { file, model, dump } => {
+            let owned;
+            let tagger = match model {
+                Some(path) => {
+                    owned = Ner::from_bytes(&std::fs::read(&path)?)?;
+                    &owned
+                }
+                None => Ner::global(),
+            };
+            let docs = ner::read_conll(&file)?;
+            // Load the model before timing.
+            let _ = ner::predict(tagger, "Warm up.");
+            let report = ner::evaluate_timed(tagger, &docs, 5);
+            println!("{report}");
+            let tok = ner::time_tokenize_only(&docs, 5);
+            println!(
+                "tokenise + sentences alone: {:.0} words/s; timings are the best of 5 passes",
+                report.words as f64 / tok.max(1e-9)
+            );
+            if let Some(path) = dump {
+                std::fs::write(&path, serde_json::to_string(&report.predictions)?)?;
+            }
+        }
+        Command::Quotes { dir, dump, errors } => {
+            print_report(&claims::run_quotes(&dir, dump.as_deref(), errors)?)
+        }
+        Command::TrainCues { dir, out } => print_report(&claims::train_cues(&dir, &out)?),
+        Command::Checkworthy { data } => print_report(&claims::run_checkworthy(
+            &data.clef,
+            &data.claimbuster,
+            data.settings(),
+        )?),
+        Command::TrainCheckworthy { data, out } => print_report(&claims::train_checkworthy(
+            &data.clef,
+            &data.claimbuster,
+            &out,
+            data.settings(),
+        )?),
+    }
+    Ok(())
+}
+
+/// Prints a report, ending it with a newline.
+fn print_report(report: &str) {
+    print!("{report}");
+    if !report.ends_with('\n') {
+        println!();
+    }
 }

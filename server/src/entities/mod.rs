@@ -215,14 +215,21 @@ impl Registry {
                     mk.push(NONE);
                     continue;
                 }
-                let display = display_form(surface);
+                let display = if m.entity_type == EntityType::Person {
+                    names::without_titles(&display_form(surface))
+                } else {
+                    display_form(surface)
+                };
                 let is_value = m.entity_type.is_value();
                 let tokens = if is_value {
-                    let norm: Vec<String> = m.metadata.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                    let norm: Vec<String> =
+                        m.metadata.iter().map(|(k, v)| format!("{k}={v}")).collect();
                     if norm.is_empty() {
                         vec![format!("{:?}", m.entity_type), display.to_lowercase()]
                     } else {
-                        std::iter::once(format!("{:?}", m.entity_type)).chain(norm).collect()
+                        std::iter::once(format!("{:?}", m.entity_type))
+                            .chain(norm)
+                            .collect()
                     }
                 } else {
                     key_tokens(&display, m.entity_type)
@@ -233,7 +240,11 @@ impl Registry {
                 }
                 let lookup = (is_value, tokens.join(" "));
                 let k = *key_index.entry(lookup).or_insert_with(|| {
-                    keys.push(KeyInfo { tokens: tokens.clone(), metadata: m.metadata.clone(), ..Default::default() });
+                    keys.push(KeyInfo {
+                        tokens: tokens.clone(),
+                        metadata: m.metadata.clone(),
+                        ..Default::default()
+                    });
                     keys.len() - 1
                 });
                 let info = &mut keys[k];
@@ -242,7 +253,13 @@ impl Registry {
                 *info.displays.entry(display).or_default() += 1;
                 if m.entity_type == EntityType::Person {
                     if let Some(title) = title_before(d.text, m.start) {
-                        title_aliases.push((k, format!("{title} {}", display_form(surface))));
+                        title_aliases.push((
+                            k,
+                            format!(
+                                "{title} {display}",
+                                display = names::without_titles(&display_form(surface))
+                            ),
+                        ));
                     }
                 }
                 mk.push(k as u32);
@@ -258,8 +275,15 @@ impl Registry {
             if types[k].is_value() {
                 continue;
             }
-            let first = info.tokens.last().and_then(|t| t.chars().next()).unwrap_or(' ');
-            by_shape.entry((types[k], info.tokens.len(), first)).or_default().push(k);
+            let first = info
+                .tokens
+                .last()
+                .and_then(|t| t.chars().next())
+                .unwrap_or(' ');
+            by_shape
+                .entry((types[k], info.tokens.len(), first))
+                .or_default()
+                .push(k);
         }
         for group in by_shape.values() {
             for (i, &a) in group.iter().enumerate() {
@@ -267,7 +291,16 @@ impl Registry {
                     let (ta, tb) = (&keys[a].tokens, &keys[b].tokens);
                     let variants = ta.iter().zip(tb).all(|(x, y)| tokens_match(x, y));
                     let some_exact = ta.len() == 1 || ta.iter().zip(tb).any(|(x, y)| x == y);
-                    if variants && some_exact && matches!(types[a], EntityType::Person | EntityType::Organization | EntityType::Location | EntityType::Norp) {
+                    if variants
+                        && some_exact
+                        && matches!(
+                            types[a],
+                            EntityType::Person
+                                | EntityType::Organization
+                                | EntityType::Location
+                                | EntityType::Norp
+                        )
+                    {
                         union(&mut parent, a, b);
                     }
                 }
@@ -283,10 +316,23 @@ impl Registry {
         let mut initials_index: HashMap<String, Vec<usize>> = HashMap::new();
         for (k, info) in keys.iter().enumerate() {
             if info.tokens.len() >= 2 && types[k] == EntityType::Person {
-                surname_index.entry((types[k], info.tokens.last().map(String::as_str).unwrap_or(""))).or_default().push(k);
+                surname_index
+                    .entry((
+                        types[k],
+                        info.tokens.last().map(String::as_str).unwrap_or(""),
+                    ))
+                    .or_default()
+                    .push(k);
             }
-            if info.tokens.len() >= 2 && types[k] == EntityType::Organization {
-                let initials: String = info.tokens.iter().filter(|t| !matches!(t.as_str(), "of" | "the" | "and" | "for" | "&")).filter_map(|t| t.chars().next()).collect();
+            if info.tokens.len() >= 2
+                && matches!(types[k], EntityType::Organization | EntityType::Location)
+            {
+                let initials: String = info
+                    .tokens
+                    .iter()
+                    .filter(|t| !matches!(t.as_str(), "of" | "the" | "and" | "for" | "&"))
+                    .filter_map(|t| t.chars().next())
+                    .collect();
                 if initials.len() >= 2 {
                     initials_index.entry(initials).or_default().push(k);
                 }
@@ -300,14 +346,34 @@ impl Registry {
             let token = info.tokens[0].as_str();
             let candidates: Vec<usize> = match types[k] {
                 EntityType::Person => {
-                    let mut c: Vec<usize> = surname_index.iter().filter(|((_, s), _)| tokens_match(s, token)).flat_map(|(_, v)| v.iter().copied()).collect();
+                    let mut c: Vec<usize> = surname_index
+                        .iter()
+                        .filter(|((_, s), _)| tokens_match(s, token))
+                        .flat_map(|(_, v)| v.iter().copied())
+                        .collect();
                     c.sort_unstable();
                     c
                 }
-                EntityType::Organization => initials_index.get(token).cloned().unwrap_or_default(),
+                // "NATO", "U.S." abbreviate a multi-word name of the same type.
+                EntityType::Organization | EntityType::Location => {
+                    let letters: String = token.chars().filter(|c| *c != '.').collect();
+                    initials_index
+                        .get(&letters)
+                        .map(|v| {
+                            v.iter()
+                                .copied()
+                                .filter(|&c| types[c] == types[k])
+                                .collect()
+                        })
+                        .unwrap_or_default()
+                }
                 _ => Vec::new(),
             };
-            let mut clusters: Vec<(u32, usize)> = candidates.iter().map(|&c| find(&mut parent, c)).map(|r| (cluster_count.get(&r).copied().unwrap_or(0), r)).collect();
+            let mut clusters: Vec<(u32, usize)> = candidates
+                .iter()
+                .map(|&c| find(&mut parent, c))
+                .map(|r| (cluster_count.get(&r).copied().unwrap_or(0), r))
+                .collect();
             clusters.sort_unstable_by(|a, b| b.cmp(a));
             clusters.dedup_by_key(|c| c.1);
             match clusters.as_slice() {
@@ -344,14 +410,24 @@ impl Registry {
                         *displays.entry(d.as_str()).or_default() += n;
                     }
                 }
-                let canonical_key = members.iter().copied().max_by_key(|&k| (keys[k].tokens.len(), keys[k].count, std::cmp::Reverse(k))).unwrap_or(root);
+                let canonical_key = members
+                    .iter()
+                    .copied()
+                    .max_by_key(|&k| (keys[k].tokens.len(), keys[k].count, std::cmp::Reverse(k)))
+                    .unwrap_or(root);
                 let name = keys[canonical_key]
                     .displays
                     .iter()
-                    .max_by_key(|(d, n)| (key_tokens(d, ty).len(), **n, std::cmp::Reverse(d.as_str())))
+                    .max_by_key(|(d, n)| {
+                        (key_tokens(d, ty).len(), **n, std::cmp::Reverse(d.as_str()))
+                    })
                     .map(|(d, _)| d.clone())
                     .unwrap_or_default();
-                let mut aliases: Vec<String> = displays.keys().filter(|d| **d != name).map(|d| (*d).to_string()).collect();
+                let mut aliases: Vec<String> = displays
+                    .keys()
+                    .filter(|d| **d != name)
+                    .map(|d| (*d).to_string())
+                    .collect();
                 for (k, alias) in &title_aliases {
                     if members.contains(k) && *alias != name {
                         aliases.push(alias.clone());
@@ -359,9 +435,17 @@ impl Registry {
                 }
                 aliases.sort();
                 aliases.dedup();
-                let id_key = format!("{}|{}", type_prefix(ty), keys[canonical_key].tokens.join(" "));
+                let id_key = format!(
+                    "{}|{}",
+                    type_prefix(ty),
+                    keys[canonical_key].tokens.join(" ")
+                );
                 Entity {
-                    id: format!("{}-{:012x}", type_prefix(ty), id_hash(&id_key) & 0xffff_ffff_ffff),
+                    id: format!(
+                        "{}-{:012x}",
+                        type_prefix(ty),
+                        id_hash(&id_key) & 0xffff_ffff_ffff
+                    ),
                     name,
                     entity_type: ty,
                     aliases,
@@ -382,19 +466,38 @@ impl Registry {
         }
         let mut sorted: Vec<Entity> = Vec::with_capacity(entities.len());
         for &old in &order {
-            sorted.push(std::mem::replace(&mut entities[old], Entity { id: String::new(), name: String::new(), entity_type: EntityType::Misc, aliases: vec![], mentions: vec![], docs: vec![], salience: 0.0, metadata: vec![], sentence_count: 0 }));
+            sorted.push(std::mem::replace(
+                &mut entities[old],
+                Entity {
+                    id: String::new(),
+                    name: String::new(),
+                    entity_type: EntityType::Misc,
+                    aliases: vec![],
+                    mentions: vec![],
+                    docs: vec![],
+                    salience: 0.0,
+                    metadata: vec![],
+                    sentence_count: 0,
+                },
+            ));
         }
         let mut entities = sorted;
-        let key_entity: Vec<u32> = (0..keys.len()).map(|k| new_index[cluster_of_root[&find(&mut parent, k)]]).collect();
+        let key_entity: Vec<u32> = (0..keys.len())
+            .map(|k| new_index[cluster_of_root[&find(&mut parent, k)]])
+            .collect();
 
         // Mentions, documents, sentences, salience.
-        let mut registry = Registry { doc_ids: docs.iter().map(|d| Arc::from(d.id)).collect(), ..Default::default() };
+        let mut registry = Registry {
+            doc_ids: docs.iter().map(|d| Arc::from(d.id)).collect(),
+            ..Default::default()
+        };
         let mut salience_sum = vec![0f32; entities.len()];
         for (di, d) in docs.iter().enumerate() {
             let mut me = Vec::with_capacity(d.mentions.len());
             let mut ms = Vec::with_capacity(d.mentions.len());
             let mut weights: HashMap<u32, f32> = HashMap::new();
-            let mut sentence_seen: std::collections::HashSet<(u32, u32)> = std::collections::HashSet::new();
+            let mut sentence_seen: std::collections::HashSet<(u32, u32)> =
+                std::collections::HashSet::new();
             for (mi, m) in d.mentions.iter().enumerate() {
                 let k = mention_key[di][mi];
                 let sentence = d.sentences.partition_point(|s| s.end <= m.start) as u32;
@@ -406,7 +509,10 @@ impl Registry {
                 let e = key_entity[k as usize];
                 me.push(e);
                 let ent = &mut entities[e as usize];
-                ent.mentions.push(MentionRef { doc: di as u32, mention: mi as u32 });
+                ent.mentions.push(MentionRef {
+                    doc: di as u32,
+                    mention: mi as u32,
+                });
                 if ent.docs.last() != Some(&(di as u32)) {
                     ent.docs.push(di as u32);
                 }
@@ -419,7 +525,10 @@ impl Registry {
                 *weights.entry(e).or_default() += position * value_discount;
             }
             let total: f32 = weights.values().sum();
-            let saliences: HashMap<u32, f32> = weights.into_iter().map(|(e, w)| (e, if total > 0.0 { w / total } else { 0.0 })).collect();
+            let saliences: HashMap<u32, f32> = weights
+                .into_iter()
+                .map(|(e, w)| (e, if total > 0.0 { w / total } else { 0.0 }))
+                .collect();
             for (&e, &s) in &saliences {
                 salience_sum[e as usize] += s;
             }
@@ -429,12 +538,25 @@ impl Registry {
             registry.doc_salience.push(saliences);
         }
         for (e, ent) in entities.iter_mut().enumerate() {
-            ent.salience = if ent.docs.is_empty() { 0.0 } else { salience_sum[e] / ent.docs.len() as f32 };
+            ent.salience = if ent.docs.is_empty() {
+                0.0
+            } else {
+                salience_sum[e] / ent.docs.len() as f32
+            };
         }
         entities.retain(|e| !e.mentions.is_empty());
         // Re-index after dropping entities without mentions (none normally).
-        registry.by_id = entities.iter().enumerate().map(|(i, e)| (e.id.clone(), i)).collect();
-        registry.by_doc_id = registry.doc_ids.iter().enumerate().map(|(i, d)| (d.clone(), i as u32)).collect();
+        registry.by_id = entities
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (e.id.clone(), i))
+            .collect();
+        registry.by_doc_id = registry
+            .doc_ids
+            .iter()
+            .enumerate()
+            .map(|(i, d)| (d.clone(), i as u32))
+            .collect();
         registry.entities = entities;
         registry
     }
@@ -456,13 +578,25 @@ impl Registry {
 
     /// The entity a mention of a document resolved to.
     pub fn entity_of_mention(&self, doc: u32, mention: u32) -> Option<usize> {
-        let e = *self.mention_entity.get(doc as usize)?.get(mention as usize)?;
+        let e = *self
+            .mention_entity
+            .get(doc as usize)?
+            .get(mention as usize)?;
         (e != NONE).then_some(e as usize)
     }
 
     /// The entities mentioned in a document (indices, ascending).
     pub fn entities_in_doc(&self, doc: u32) -> Vec<usize> {
-        let mut v: Vec<usize> = self.mention_entity.get(doc as usize).map(|m| m.iter().filter(|&&e| e != NONE).map(|&e| e as usize).collect()).unwrap_or_default();
+        let mut v: Vec<usize> = self
+            .mention_entity
+            .get(doc as usize)
+            .map(|m| {
+                m.iter()
+                    .filter(|&&e| e != NONE)
+                    .map(|&e| e as usize)
+                    .collect()
+            })
+            .unwrap_or_default();
         v.sort_unstable();
         v.dedup();
         v
@@ -470,13 +604,24 @@ impl Registry {
 
     /// An entity's salience within one document.
     pub fn salience_in(&self, entity: usize, doc: u32) -> Option<f32> {
-        self.doc_salience.get(doc as usize)?.get(&(entity as u32)).copied()
+        self.doc_salience
+            .get(doc as usize)?
+            .get(&(entity as u32))
+            .copied()
     }
 
     /// Entities co-occurring with `entity`, most co-occurrences first (ties by NPMI),
     /// with up to `evidence` windows each. `sentences(doc)` gives a document's sentences.
-    pub fn related<'s>(&self, entity: usize, window: Window, evidence: usize, sentences: impl Fn(u32) -> &'s [Range<usize>]) -> Vec<Related> {
-        let Some(target) = self.entities.get(entity) else { return Vec::new() };
+    pub fn related<'s>(
+        &self,
+        entity: usize,
+        window: Window,
+        evidence: usize,
+        sentences: impl Fn(u32) -> &'s [Range<usize>],
+    ) -> Vec<Related> {
+        let Some(target) = self.entities.get(entity) else {
+            return Vec::new();
+        };
         let mut pairs: HashMap<usize, (u32, Vec<(u32, Range<usize>)>)> = HashMap::new();
         for &doc in &target.docs {
             let me = &self.mention_entity[doc as usize];
@@ -486,9 +631,20 @@ impl Registry {
                 Window::Document => {
                     let first_shared = |other: usize| -> Range<usize> {
                         // The first sentence holding both, else the first holding the other.
-                        let with = |e: usize| ms.iter().zip(me).filter(|(_, &x)| x as usize == e).map(|(&s, _)| s).collect::<std::collections::BTreeSet<u32>>();
+                        let with = |e: usize| {
+                            ms.iter()
+                                .zip(me)
+                                .filter(|(_, &x)| x as usize == e)
+                                .map(|(&s, _)| s)
+                                .collect::<std::collections::BTreeSet<u32>>()
+                        };
                         let (a, b) = (with(entity), with(other));
-                        let s = a.intersection(&b).next().or_else(|| b.iter().next()).copied().unwrap_or(0);
+                        let s = a
+                            .intersection(&b)
+                            .next()
+                            .or_else(|| b.iter().next())
+                            .copied()
+                            .unwrap_or(0);
                         sents.get(s as usize).cloned().unwrap_or(0..0)
                     };
                     for other in self.entities_in_doc(doc) {
@@ -503,16 +659,27 @@ impl Registry {
                     }
                 }
                 Window::Sentence => {
-                    let target_sentences: std::collections::BTreeSet<u32> = ms.iter().zip(me).filter(|(_, &e)| e as usize == entity).map(|(&s, _)| s).collect();
-                    let mut seen: std::collections::HashSet<(usize, u32)> = std::collections::HashSet::new();
+                    let target_sentences: std::collections::BTreeSet<u32> = ms
+                        .iter()
+                        .zip(me)
+                        .filter(|(_, &e)| e as usize == entity)
+                        .map(|(&s, _)| s)
+                        .collect();
+                    let mut seen: std::collections::HashSet<(usize, u32)> =
+                        std::collections::HashSet::new();
                     for (&s, &e) in ms.iter().zip(me) {
-                        if e == NONE || e as usize == entity || !target_sentences.contains(&s) || !seen.insert((e as usize, s)) {
+                        if e == NONE
+                            || e as usize == entity
+                            || !target_sentences.contains(&s)
+                            || !seen.insert((e as usize, s))
+                        {
                             continue;
                         }
                         let slot = pairs.entry(e as usize).or_default();
                         slot.0 += 1;
                         if slot.1.len() < evidence {
-                            slot.1.push((doc, sents.get(s as usize).cloned().unwrap_or(0..0)));
+                            slot.1
+                                .push((doc, sents.get(s as usize).cloned().unwrap_or(0..0)));
                         }
                     }
                 }
@@ -532,11 +699,25 @@ impl Registry {
             .map(|(other, (count, evidence))| {
                 let c_other = windows_of(&self.entities[other]).max(1.0);
                 let p_xy = f64::from(count) / n;
-                let npmi = if p_xy >= 1.0 { 1.0 } else { ((p_xy / ((c_target / n) * (c_other / n))).ln() / -p_xy.ln()).clamp(-1.0, 1.0) };
-                Related { entity: other, count, npmi: npmi as f32, evidence }
+                let npmi = if p_xy >= 1.0 {
+                    1.0
+                } else {
+                    ((p_xy / ((c_target / n) * (c_other / n))).ln() / -p_xy.ln()).clamp(-1.0, 1.0)
+                };
+                Related {
+                    entity: other,
+                    count,
+                    npmi: npmi as f32,
+                    evidence,
+                }
             })
             .collect();
-        related.sort_by(|a, b| b.count.cmp(&a.count).then(b.npmi.total_cmp(&a.npmi)).then(a.entity.cmp(&b.entity)));
+        related.sort_by(|a, b| {
+            b.count
+                .cmp(&a.count)
+                .then(b.npmi.total_cmp(&a.npmi))
+                .then(a.entity.cmp(&b.entity))
+        });
         related
     }
 }
@@ -547,47 +728,127 @@ mod tests {
 
     fn m(text: &str, needle: &str, nth: usize, t: EntityType) -> EntityMention {
         let start = text.match_indices(needle).nth(nth).expect("needle").0;
-        EntityMention { start, end: start + needle.len(), entity_type: t, kind: MentionKind::Proper, confidence: None, metadata: vec![] }
+        EntityMention {
+            start,
+            end: start + needle.len(),
+            entity_type: t,
+            kind: MentionKind::Proper,
+            confidence: None,
+            metadata: vec![],
+        }
     }
 
     #[test]
     fn variants_titles_and_surnames_resolve_to_one_person_across_documents() {
         use EntityType::*;
-        let t1 = "President Trump met Vladmir Putin. Zelensky was absent. Donald Trump’s envoy left.";
+        let t1 =
+            "President Trump met Vladmir Putin. Zelensky was absent. Donald Trump’s envoy left.";
         let t2 = "Donald Trump said Vladimir Putin and Zelenskyy should meet. Putin agreed. The Kremlin said so. Vladimir Putin left.";
-        let m1 = vec![m(t1, "Trump", 0, Person), m(t1, "Vladmir Putin", 0, Person), m(t1, "Zelensky", 0, Person), m(t1, "Donald Trump’s", 0, Person)];
-        let m2 = vec![m(t2, "Donald Trump", 0, Person), m(t2, "Vladimir Putin", 0, Person), m(t2, "Zelenskyy", 0, Person), m(t2, "Putin", 1, Person), m(t2, "Kremlin", 0, Organization), m(t2, "Vladimir Putin", 1, Person)];
+        let m1 = vec![
+            m(t1, "Trump", 0, Person),
+            m(t1, "Vladmir Putin", 0, Person),
+            m(t1, "Zelensky", 0, Person),
+            m(t1, "Donald Trump’s", 0, Person),
+        ];
+        let m2 = vec![
+            m(t2, "Donald Trump", 0, Person),
+            m(t2, "Vladimir Putin", 0, Person),
+            m(t2, "Zelenskyy", 0, Person),
+            m(t2, "Putin", 1, Person),
+            m(t2, "Kremlin", 0, Organization),
+            m(t2, "Vladimir Putin", 1, Person),
+        ];
         let s1 = [0..t1.len()];
         let s2 = [0..t2.len()];
-        let reg = Registry::build([DocInput { id: "d1", text: t1, sentences: &s1, mentions: &m1 }, DocInput { id: "d2", text: t2, sentences: &s2, mentions: &m2 }]);
-        let persons: Vec<&Entity> = reg.entities.iter().filter(|e| e.entity_type == Person).collect();
-        assert_eq!(persons.len(), 3, "{:?}", persons.iter().map(|e| &e.name).collect::<Vec<_>>());
-        let trump = persons.iter().find(|e| e.name == "Donald Trump").expect("Donald Trump is canonical");
-        assert!(trump.aliases.contains(&"Trump".to_string()) && trump.aliases.contains(&"President Trump".to_string()), "{:?}", trump.aliases);
+        let reg = Registry::build([
+            DocInput {
+                id: "d1",
+                text: t1,
+                sentences: &s1,
+                mentions: &m1,
+            },
+            DocInput {
+                id: "d2",
+                text: t2,
+                sentences: &s2,
+                mentions: &m2,
+            },
+        ]);
+        let persons: Vec<&Entity> = reg
+            .entities
+            .iter()
+            .filter(|e| e.entity_type == Person)
+            .collect();
+        assert_eq!(
+            persons.len(),
+            3,
+            "{:?}",
+            persons.iter().map(|e| &e.name).collect::<Vec<_>>()
+        );
+        let trump = persons
+            .iter()
+            .find(|e| e.name == "Donald Trump")
+            .expect("Donald Trump is canonical");
+        assert!(
+            trump.aliases.contains(&"Trump".to_string())
+                && trump.aliases.contains(&"President Trump".to_string()),
+            "{:?}",
+            trump.aliases
+        );
         assert_eq!((trump.mentions.len(), trump.docs.len()), (3, 2));
-        let putin = persons.iter().find(|e| e.name == "Vladimir Putin").expect("the frequent spelling wins");
+        let putin = persons
+            .iter()
+            .find(|e| e.name == "Vladimir Putin")
+            .expect("the frequent spelling wins");
         assert!(putin.aliases.contains(&"Vladmir Putin".to_string()));
         assert_eq!(putin.mentions.len(), 4);
-        assert!(persons.iter().any(|e| e.name.starts_with("Zelensk") && e.mentions.len() == 2));
+        assert!(persons
+            .iter()
+            .any(|e| e.name.starts_with("Zelensk") && e.mentions.len() == 2));
     }
 
     #[test]
     fn ids_are_stable_for_the_same_corpus() {
         let t = "Steve Witkoff met Putin.";
-        let ms = vec![m(t, "Steve Witkoff", 0, EntityType::Person), m(t, "Putin", 0, EntityType::Person)];
+        let ms = vec![
+            m(t, "Steve Witkoff", 0, EntityType::Person),
+            m(t, "Putin", 0, EntityType::Person),
+        ];
         let s = [0..t.len()];
-        let a = Registry::build([DocInput { id: "d", text: t, sentences: &s, mentions: &ms }]);
-        let b = Registry::build([DocInput { id: "d", text: t, sentences: &s, mentions: &ms }]);
-        assert_eq!(a.entities.iter().map(|e| &e.id).collect::<Vec<_>>(), b.entities.iter().map(|e| &e.id).collect::<Vec<_>>());
+        let a = Registry::build([DocInput {
+            id: "d",
+            text: t,
+            sentences: &s,
+            mentions: &ms,
+        }]);
+        let b = Registry::build([DocInput {
+            id: "d",
+            text: t,
+            sentences: &s,
+            mentions: &ms,
+        }]);
+        assert_eq!(
+            a.entities.iter().map(|e| &e.id).collect::<Vec<_>>(),
+            b.entities.iter().map(|e| &e.id).collect::<Vec<_>>()
+        );
     }
 
     #[test]
     fn an_ambiguous_surname_stays_apart() {
         use EntityType::Person;
         let t = "Bill Clinton spoke. Hillary Clinton spoke. Clinton left.";
-        let ms = vec![m(t, "Bill Clinton", 0, Person), m(t, "Hillary Clinton", 0, Person), m(t, "Clinton", 2, Person)];
+        let ms = vec![
+            m(t, "Bill Clinton", 0, Person),
+            m(t, "Hillary Clinton", 0, Person),
+            m(t, "Clinton", 2, Person),
+        ];
         let s = [0..t.len()];
-        let reg = Registry::build([DocInput { id: "d", text: t, sentences: &s, mentions: &ms }]);
+        let reg = Registry::build([DocInput {
+            id: "d",
+            text: t,
+            sentences: &s,
+            mentions: &ms,
+        }]);
         assert_eq!(reg.entities.len(), 3);
     }
 
@@ -595,13 +856,33 @@ mod tests {
     fn related_entities_count_shared_sentences() {
         use EntityType::Person;
         let t = "Witkoff met Putin. Witkoff called Trump. Witkoff met Putin again. Biden slept.";
-        let ms = vec![m(t, "Witkoff", 0, Person), m(t, "Putin", 0, Person), m(t, "Witkoff", 1, Person), m(t, "Trump", 0, Person), m(t, "Witkoff", 2, Person), m(t, "Putin", 1, Person), m(t, "Biden", 0, Person)];
+        let ms = vec![
+            m(t, "Witkoff", 0, Person),
+            m(t, "Putin", 0, Person),
+            m(t, "Witkoff", 1, Person),
+            m(t, "Trump", 0, Person),
+            m(t, "Witkoff", 2, Person),
+            m(t, "Putin", 1, Person),
+            m(t, "Biden", 0, Person),
+        ];
         let tokens = crate::analysis::tokenize::tokenize(t);
         let sents = crate::analysis::sentences::split_sentences(t, &tokens);
-        let reg = Registry::build([DocInput { id: "d", text: t, sentences: &sents, mentions: &ms }]);
-        let w = reg.entities.iter().position(|e| e.name == "Witkoff").unwrap();
+        let reg = Registry::build([DocInput {
+            id: "d",
+            text: t,
+            sentences: &sents,
+            mentions: &ms,
+        }]);
+        let w = reg
+            .entities
+            .iter()
+            .position(|e| e.name == "Witkoff")
+            .unwrap();
         let related = reg.related(w, Window::Sentence, 2, |_| &sents);
-        let names: Vec<(&str, u32)> = related.iter().map(|r| (reg.entities[r.entity].name.as_str(), r.count)).collect();
+        let names: Vec<(&str, u32)> = related
+            .iter()
+            .map(|r| (reg.entities[r.entity].name.as_str(), r.count))
+            .collect();
         assert_eq!(names, [("Putin", 2), ("Trump", 1)]);
         assert_eq!(&t[related[0].evidence[0].1.clone()], "Witkoff met Putin.");
     }

@@ -5,11 +5,82 @@ use crate::analysis::EntityType;
 
 /// Words that precede a person's name as a title ("President Trump"); matched lower-case.
 const TITLES: &[&str] = &[
-    "president", "vice", "prime", "minister", "secretary", "chancellor", "senator", "sen.", "rep.", "representative", "gov.", "governor", "gen.", "general",
-    "lt.", "col.", "colonel", "adm.", "admiral", "mr.", "mrs.", "ms.", "dr.", "prof.", "professor", "judge", "justice", "ambassador", "envoy", "special",
-    "king", "queen", "prince", "princess", "pope", "mayor", "chief", "chairman", "chair", "speaker", "former", "foreign", "defense", "defence", "state",
-    "sir", "lord", "lady", "mr", "mrs", "ms", "dr", "capt.", "captain", "sgt.", "sergeant", "commander", "director", "spokesman", "spokeswoman", "spokesperson",
-    "leader", "premier", "deputy", "first", "lady", "attorney", "u.s.", "us", "russian", "ukrainian", "national", "security", "adviser", "advisor", "of",
+    "president",
+    "vice",
+    "prime",
+    "minister",
+    "secretary",
+    "chancellor",
+    "senator",
+    "sen.",
+    "rep.",
+    "representative",
+    "gov.",
+    "governor",
+    "gen.",
+    "general",
+    "lt.",
+    "col.",
+    "colonel",
+    "adm.",
+    "admiral",
+    "mr.",
+    "mrs.",
+    "ms.",
+    "dr.",
+    "prof.",
+    "professor",
+    "judge",
+    "justice",
+    "ambassador",
+    "envoy",
+    "special",
+    "king",
+    "queen",
+    "prince",
+    "princess",
+    "pope",
+    "mayor",
+    "chief",
+    "chairman",
+    "chair",
+    "speaker",
+    "former",
+    "foreign",
+    "defense",
+    "defence",
+    "state",
+    "sir",
+    "lord",
+    "lady",
+    "mr",
+    "mrs",
+    "ms",
+    "dr",
+    "capt.",
+    "captain",
+    "sgt.",
+    "sergeant",
+    "commander",
+    "director",
+    "spokesman",
+    "spokeswoman",
+    "spokesperson",
+    "leader",
+    "premier",
+    "deputy",
+    "first",
+    "lady",
+    "attorney",
+    "u.s.",
+    "us",
+    "russian",
+    "ukrainian",
+    "national",
+    "security",
+    "adviser",
+    "advisor",
+    "of",
 ];
 
 /// True when `word` can be part of a title before a name.
@@ -59,7 +130,22 @@ pub fn display_form(surface: &str) -> String {
     if s.ends_with(['\'', '’']) && s.len() > 1 {
         s.pop();
     }
-    s.trim_matches(|c: char| !c.is_alphanumeric() && c != '.' && c != ')' && c != '(').to_string()
+    s.trim_matches(|c: char| !c.is_alphanumeric() && c != '.' && c != ')' && c != '(')
+        .to_string()
+}
+
+/// A person's name without the title words it starts with ("Gen. Dan Caine" → "Dan
+/// Caine"); a name that is all title words is kept whole.
+pub fn without_titles(display: &str) -> String {
+    let words: Vec<&str> = display.split(' ').collect();
+    let skip = words
+        .iter()
+        .take_while(|w| is_title_word(w) && w.chars().next().is_some_and(char::is_uppercase))
+        .count();
+    if skip == 0 || skip >= words.len() {
+        return display.to_string();
+    }
+    words[skip..].join(" ")
 }
 
 /// The matching key of a name of type `ty`: folded tokens, with a leading "the" and person
@@ -67,7 +153,12 @@ pub fn display_form(surface: &str) -> String {
 pub fn key_tokens(display: &str, ty: EntityType) -> Vec<String> {
     let mut tokens: Vec<String> = display
         .split(|c: char| c.is_whitespace() || c == '-' && ty == EntityType::Person)
-        .map(|t| t.chars().filter_map(fold).filter(|c| c.is_alphanumeric() || *c == '\'' || *c == '.' || *c == '&').collect::<String>())
+        .map(|t| {
+            t.chars()
+                .filter_map(fold)
+                .filter(|c| c.is_alphanumeric() || *c == '\'' || *c == '.' || *c == '&')
+                .collect::<String>()
+        })
         .map(|t| t.trim_end_matches('.').to_string())
         .filter(|t| !t.is_empty())
         .collect();
@@ -111,7 +202,11 @@ pub fn edit_distance(a: &str, b: &str, cap: usize) -> usize {
 /// long enough for a single edit not to make another name ("Zelensky"/"Zelenskyy",
 /// "Vladmir"/"Vladimir"; never "Iran"/"Iraq").
 pub fn tokens_match(a: &str, b: &str) -> bool {
-    a == b || a.chars().count() >= 6 && b.chars().count() >= 6 && a.chars().next() == b.chars().next() && edit_distance(a, b, 1) <= 1
+    a == b
+        || a.chars().count() >= 6
+            && b.chars().count() >= 6
+            && a.chars().next() == b.chars().next()
+            && edit_distance(a, b, 1) <= 1
 }
 
 #[cfg(test)]
@@ -120,10 +215,26 @@ mod tests {
 
     #[test]
     fn titles_possessives_and_the_are_ignored_for_matching() {
-        assert_eq!(key_tokens(&display_form("President Trump’s"), EntityType::Person), ["trump"]);
-        assert_eq!(key_tokens("Vice President JD Vance", EntityType::Person), ["jd", "vance"]);
-        assert_eq!(key_tokens("the Kremlin", EntityType::Organization), ["kremlin"]);
+        assert_eq!(
+            key_tokens(&display_form("President Trump’s"), EntityType::Person),
+            ["trump"]
+        );
+        assert_eq!(
+            key_tokens("Vice President JD Vance", EntityType::Person),
+            ["jd", "vance"]
+        );
+        assert_eq!(
+            key_tokens("the Kremlin", EntityType::Organization),
+            ["kremlin"]
+        );
         assert_eq!(key_tokens("Zelenskyy", EntityType::Person), ["zelenskyy"]);
+    }
+
+    #[test]
+    fn leading_titles_leave_display_names() {
+        assert_eq!(without_titles("Gen. Dan Caine"), "Dan Caine");
+        assert_eq!(without_titles("President"), "President");
+        assert_eq!(without_titles("Steve Witkoff"), "Steve Witkoff");
     }
 
     #[test]

@@ -30,7 +30,7 @@ pub struct StoredDoc {
 impl StoredDoc {
     /// Analyses `doc` (CPU-bound: call off the async runtime).
     pub fn analyze(doc: Document) -> Self {
-        let analysis = analysis::analyze(&doc.text);
+        let analysis = analysis::analyze(&doc.text, doc.published_at.map(|t| t.date_naive()));
         Self { doc, analysis }
     }
 }
@@ -75,7 +75,12 @@ impl Snapshot {
                 sentences: &d.analysis.sentences,
                 mentions: &d.analysis.mentions,
             }));
-            tracing::debug!(entities = registry.entities.len(), generation = self.generation, millis = started.elapsed().as_millis() as u64, "entity registry built");
+            tracing::debug!(
+                entities = registry.entities.len(),
+                generation = self.generation,
+                millis = started.elapsed().as_millis() as u64,
+                "entity registry built"
+            );
             Arc::new(registry)
         })
     }

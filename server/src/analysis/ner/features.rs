@@ -1,0 +1,518 @@
+//! Feature extraction for the tagger: every token becomes a short list of `u64` feature
+//! hashes (template id mixed with the hashed value), with no per-token allocation.
+//!
+//! Features are computed per document in two steps: [`analyze_tokens`] describes each token
+//! once (hashes of its form, lowercase form, shape and affixes; its word clusters; case and
+//! position flags; document-level flags such as "seen capitalised mid-sentence elsewhere in
+//! this document"), then [`sentence_features`] combines a token with its neighbours (±2) into
+//! the feature hashes that the model looks up. Training and inference share this code, so a
+//! trained model sees exactly the features it was trained on.
+
+use super::clusters::{WordClusters, LEVELS};
+use super::model::{split_label, Part, NTYPES};
+use crate::analysis::tokenize::Token;
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::ops::Range;
+
+const K: u64 = 0x517c_c1b7_2722_0a95;
+
+/// Mixes `x` into the running hash `h` (FxHash's step).
+#[inline]
+pub(crate) fn mix(h: u64, x: u64) -> u64 {
+    (h.rotate_left(5) ^ x).wrapping_mul(K)
+}
+
+/// A strong 64-bit finaliser (MurmurHash3's `fmix64`), so table slots spread well.
+#[inline]
+pub(crate) fn finish(mut h: u64) -> u64 {
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^= h >> 33;
+    h | 1 // never 0: 0 marks an empty slot in the tables
+}
+
+/// Hashes a byte string, eight bytes at a time.
+pub(crate) fn hash_bytes(bytes: &[u8]) -> u64 {
+    let mut h = bytes.len() as u64;
+    let mut chunks = bytes.chunks_exact(8);
+    for c in &mut chunks {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(c);
+        h = mix(h, u64::from_le_bytes(b));
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        let mut b = [0u8; 8];
+        b[..rest.len()].copy_from_slice(rest);
+        h = mix(h, u64::from_le_bytes(b));
+    }
+    finish(h)
+}
+
+/// Hashes a string.
+pub(crate) fn hash_str(s: &str) -> u64 {
+    hash_bytes(s.as_bytes())
+}
+
+/// A `Hasher` for maps keyed by already-hashed `u64`s.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = mix(self.0, u64::from(b));
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+/// A `HashMap` keyed by pre-hashed `u64`s.
+pub(crate) type IdMap<V> = HashMap<u64, V, BuildHasherDefault<IdHasher>>;
+
+/// Token flags.
+pub(crate) mod flag {
+    /// First letter upper case.
+    pub const INIT_CAP: u32 = 1;
+    /// Two or more letters, all upper case.
+    pub const ALL_CAPS: u32 = 1 << 1;
+    /// Contains a digit.
+    pub const HAS_DIGIT: u32 = 1 << 2;
+    /// Holds no letter or digit.
+    pub const PUNCT: u32 = 1 << 3;
+    /// First token of its sentence.
+    pub const SENT_START: u32 = 1 << 4;
+    /// The sentence is written in capitals (a headline).
+    pub const CAPS_SENT: u32 = 1 << 5;
+    /// Elsewhere in the document this word is capitalised in mid-sentence, mixed-case text.
+    pub const DOC_CAP_MID: u32 = 1 << 6;
+    /// Elsewhere in the document this word is written in lower case.
+    pub const DOC_LOWER: u32 = 1 << 7;
+    /// Elsewhere in the document this word opens a run of capitalised words.
+    pub const DOC_SEQ_FIRST: u32 = 1 << 8;
+    /// Elsewhere in the document this word closes a run of capitalised words.
+    pub const DOC_SEQ_LAST: u32 = 1 << 9;
+    /// The word starts with a letter.
+    pub const ALPHA_START: u32 = 1 << 10;
+    /// The sentence has a single token with letters.
+    pub const SHORT_SENT: u32 = 1 << 11;
+    /// Flags about the document, combined into one feature.
+    pub const DOC_MASK: u32 = DOC_CAP_MID | DOC_LOWER | DOC_SEQ_FIRST | DOC_SEQ_LAST;
+}
+
+/// What the tagger knows about one token, before looking at its neighbours.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct TokInfo {
+    /// Hash of the exact form.
+    pub w: u64,
+    /// Hash of the lower-cased form.
+    pub lw: u64,
+    /// Hash of the collapsed shape ("Xx", "X.X.", "d-d").
+    pub shape: u64,
+    /// Hashes of the lower-cased prefixes and suffixes of 1..=4 characters (0 = too short).
+    pub pre: [u64; 4],
+    /// See `pre`.
+    pub suf: [u64; 4],
+    /// Word clusters per granularity, 0 when unknown.
+    pub clusters: [u16; LEVELS],
+    /// How often the word is capitalised in running text (bucket 0..=4, 0 = unknown).
+    pub cap_prior: u8,
+    /// [`flag`] bits.
+    pub flags: u32,
+    /// What the first stage said about the same word elsewhere in the document (0 = nothing
+    /// yet): see [`set_doc_labels`].
+    pub doc_label: u16,
+}
+
+/// Scratch buffers reused across documents.
+#[derive(Default)]
+pub(crate) struct Scratch {
+    lower: String,
+    shape: String,
+    /// Per document: lower-case hash → flags seen elsewhere.
+    doc: IdMap<u32>,
+    /// Per document: lower-case hash → first-stage votes per type.
+    votes: IdMap<[u16; NTYPES]>,
+    /// Per document: lower-case hash → (length, type, first token) of the longest
+    /// multi-token span holding the word.
+    longest: IdMap<(usize, usize, usize)>,
+}
+
+/// Records, for each word, how the first stage labelled the same word elsewhere in the
+/// document: the majority type of its other tagged occurrences, whether they agree, and the
+/// type of the longest multi-token span holding it elsewhere ("Putin" in "Vladimir Putin").
+pub(crate) fn set_doc_labels(infos: &mut [TokInfo], labels: &[u8], scratch: &mut Scratch) {
+    let votes = &mut scratch.votes;
+    let longest = &mut scratch.longest;
+    votes.clear();
+    longest.clear();
+    let mut span_start = 0;
+    for (i, (info, &l)) in infos.iter().zip(labels).enumerate() {
+        let (part, ty) = split_label(l);
+        if part == Part::O {
+            continue;
+        }
+        votes.entry(info.lw).or_insert([0; NTYPES])[ty] += 1;
+        match part {
+            Part::B => span_start = i,
+            Part::L => {
+                let len = i + 1 - span_start;
+                for info in &infos[span_start..=i] {
+                    let e = longest.entry(info.lw).or_insert((0, 0, 0));
+                    if len > e.0 {
+                        *e = (len, ty, span_start);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    for (i, info) in infos.iter_mut().enumerate() {
+        info.doc_label = 0;
+        if info.flags & flag::ALPHA_START == 0 {
+            continue;
+        }
+        let mut code = 0u16;
+        if let Some(v) = votes.get(&info.lw) {
+            let mut v = *v;
+            let (part, ty) = split_label(labels.get(i).copied().unwrap_or(0));
+            if part != Part::O {
+                v[ty] = v[ty].saturating_sub(1);
+            }
+            let total: u16 = v.iter().sum();
+            if let Some((best, &n)) = v.iter().enumerate().max_by_key(|(_, n)| **n) {
+                if n > 0 {
+                    code |= best as u16 + 1;
+                    if n == total {
+                        code |= 1 << 3;
+                    }
+                }
+            }
+        }
+        if let Some(&(len, ty, first)) = longest.get(&info.lw) {
+            if !(first..first + len).contains(&i) {
+                code |= (ty as u16 + 1) << 4;
+            }
+        }
+        // 1 << 8 marks "stage two ran", so even "no evidence" is a feature there.
+        info.doc_label = code | 1 << 8;
+    }
+}
+
+/// Fills `out` with one [`TokInfo`] per token. `sents` are token index ranges covering all
+/// tokens in order.
+pub(crate) fn analyze_tokens(
+    text: &str,
+    tokens: &[Token],
+    sents: &[Range<usize>],
+    clusters: &WordClusters,
+    scratch: &mut Scratch,
+    out: &mut Vec<TokInfo>,
+) {
+    out.clear();
+    out.resize(tokens.len(), TokInfo::default());
+    for (t, info) in tokens.iter().zip(out.iter_mut()) {
+        let word = text.get(t.start..t.end).unwrap_or("");
+        describe(word, scratch, info);
+    }
+    // Sentence flags.
+    for s in sents {
+        let mut letters = 0usize;
+        let mut caps = 0usize;
+        for info in &out[s.clone()] {
+            if info.flags & flag::ALPHA_START != 0 {
+                letters += 1;
+                if info.flags & flag::ALL_CAPS != 0
+                    || (info.flags & flag::INIT_CAP != 0 && info.suf[0] == 0)
+                {
+                    caps += 1;
+                }
+            }
+        }
+        let caps_sent = letters > 0 && caps * 10 >= letters * 8;
+        let short = letters <= 1;
+        let mut first = true;
+        for info in &mut out[s.clone()] {
+            if first && info.flags & flag::PUNCT == 0 {
+                info.flags |= flag::SENT_START;
+                first = false;
+            }
+            if caps_sent {
+                info.flags |= flag::CAPS_SENT;
+            }
+            if short {
+                info.flags |= flag::SHORT_SENT;
+            }
+        }
+    }
+    // Clusters: the exact form in ordinary text, the dominant casing in headlines.
+    for info in out.iter_mut() {
+        let caps_ctx = info.flags & (flag::CAPS_SENT | flag::ALL_CAPS) != 0;
+        let entry = if caps_ctx {
+            clusters
+                .by_lower(info.lw)
+                .or_else(|| clusters.by_form(info.w))
+        } else {
+            clusters
+                .by_form(info.w)
+                .or_else(|| clusters.by_lower(info.lw))
+        };
+        if let Some(e) = entry {
+            info.clusters = e.clusters;
+        }
+        info.cap_prior = clusters.by_lower(info.lw).map_or(0, |e| e.cap_prior);
+    }
+    // Document flags: how the same word appears elsewhere.
+    let doc = &mut scratch.doc;
+    doc.clear();
+    let n = out.len();
+    for i in 0..n {
+        let f = out[i].flags;
+        if f & flag::ALPHA_START == 0 {
+            continue;
+        }
+        let mut seen = 0;
+        let mixed_ctx = f & (flag::CAPS_SENT | flag::SENT_START) == 0;
+        if f & flag::INIT_CAP != 0 {
+            if mixed_ctx {
+                seen |= flag::DOC_CAP_MID;
+                let cap = |j: usize| {
+                    out[j].flags & flag::INIT_CAP != 0 && out[j].flags & flag::CAPS_SENT == 0
+                };
+                let prev = i > 0 && cap(i - 1) && out[i].flags & flag::SENT_START == 0;
+                let next = i + 1 < n && cap(i + 1) && out[i + 1].flags & flag::SENT_START == 0;
+                if next && !prev {
+                    seen |= flag::DOC_SEQ_FIRST;
+                }
+                if prev && !next {
+                    seen |= flag::DOC_SEQ_LAST;
+                }
+            }
+        } else {
+            seen |= flag::DOC_LOWER;
+        }
+        if seen != 0 {
+            *doc.entry(out[i].lw).or_insert(0) |= seen;
+        }
+    }
+    for info in out.iter_mut() {
+        if info.flags & flag::ALPHA_START != 0 {
+            info.flags |= doc.get(&info.lw).copied().unwrap_or(0);
+        }
+    }
+}
+
+/// Describes one token on its own.
+fn describe(word: &str, scratch: &mut Scratch, info: &mut TokInfo) {
+    let lower = &mut scratch.lower;
+    let shape = &mut scratch.shape;
+    lower.clear();
+    shape.clear();
+    let mut flags = 0u32;
+    let mut upper = 0usize;
+    let mut letters = 0usize;
+    let mut alnum = false;
+    let mut last_class = '\0';
+    for (k, c) in word.chars().enumerate() {
+        let class = if c.is_uppercase() {
+            upper += 1;
+            letters += 1;
+            if k == 0 {
+                flags |= flag::INIT_CAP;
+            }
+            'X'
+        } else if c.is_lowercase() {
+            letters += 1;
+            'x'
+        } else if c.is_numeric() {
+            flags |= flag::HAS_DIGIT;
+            'd'
+        } else if c.is_alphabetic() {
+            letters += 1;
+            'x'
+        } else {
+            c
+        };
+        if k == 0 && class != c {
+            alnum = true;
+            if class != 'd' {
+                flags |= flag::ALPHA_START;
+            }
+        }
+        if class != c {
+            alnum = true;
+        }
+        if class != last_class && shape.len() < 16 {
+            shape.push(class);
+        }
+        last_class = class;
+        if c.is_ascii() {
+            lower.push(c.to_ascii_lowercase());
+        } else {
+            lower.extend(c.to_lowercase());
+        }
+    }
+    if !alnum {
+        flags |= flag::PUNCT;
+    }
+    if letters >= 2 && upper == letters {
+        flags |= flag::ALL_CAPS;
+    }
+    // Long words and short ones differ in shape: mark 1, 2-3, 4+ characters.
+    let len_class = match word.chars().take(4).count() {
+        0 | 1 => "1",
+        2 | 3 => "2",
+        _ => "4",
+    };
+    shape.push_str(len_class);
+    info.w = hash_str(word);
+    info.lw = hash_str(lower);
+    info.shape = hash_str(shape);
+    info.flags = flags;
+    info.pre = [0; 4];
+    info.suf = [0; 4];
+    if flags & flag::PUNCT == 0 {
+        let mut ends = lower.char_indices().map(|(i, _)| i).skip(1);
+        for k in 0..4 {
+            let Some(e) = ends.next() else { break };
+            info.pre[k] = hash_str(&lower[..e]);
+        }
+        let mut starts = lower.char_indices().rev().map(|(i, _)| i);
+        for k in 0..4 {
+            let Some(s) = starts.next() else { break };
+            if s == 0 {
+                break;
+            }
+            info.suf[k] = hash_str(&lower[s..]);
+        }
+    }
+}
+
+/// Feature templates. Each feature hash is `mix(template, value)`.
+#[allow(missing_docs)]
+mod tpl {
+    pub const BIAS: u64 = 1;
+    pub const W: u64 = 2;
+    pub const LW: u64 = 3;
+    pub const SHAPE: u64 = 4;
+    pub const PRE: u64 = 10;
+    pub const SUF: u64 = 20;
+    pub const LW_M1: u64 = 30;
+    pub const LW_P1: u64 = 31;
+    pub const LW_M2: u64 = 32;
+    pub const LW_P2: u64 = 33;
+    pub const SH_M1: u64 = 40;
+    pub const SH_P1: u64 = 41;
+    pub const SH_M2: u64 = 42;
+    pub const SH_P2: u64 = 43;
+    pub const SH_M1_0: u64 = 44;
+    pub const SH_0_P1: u64 = 45;
+    pub const SH_M1_0_P1: u64 = 46;
+    pub const LW_M1_0: u64 = 50;
+    pub const LW_0_P1: u64 = 51;
+    pub const LW_M1_SH0: u64 = 52;
+    pub const SH0_LW_P1: u64 = 53;
+    pub const CL: u64 = 60;
+    pub const CL_M1: u64 = 70;
+    pub const CL_P1: u64 = 80;
+    pub const CL_M2: u64 = 90;
+    pub const CL_P2: u64 = 100;
+    pub const FLAGS: u64 = 110;
+    pub const FLAGS_SH: u64 = 111;
+    pub const CTX_LW: u64 = 112;
+    pub const CAP_PRIOR: u64 = 113;
+    pub const DOC_SH: u64 = 114;
+    pub const CL_M1_0: u64 = 115;
+    pub const CL_0_P1: u64 = 116;
+    pub const DOCLBL: u64 = 117;
+    pub const DOCLBL_SH: u64 = 118;
+    pub const DOCLBL_CTX: u64 = 119;
+    pub const NO_NEIGHBOUR: u64 = 0x5eed;
+}
+
+/// Neighbour value used beyond the sentence edges.
+const EDGE: u64 = 0xed6e;
+
+/// Appends the features of token `i` (an index into `infos`, within sentence `sent`) to `out`.
+pub(crate) fn token_features(infos: &[TokInfo], sent: &Range<usize>, i: usize, out: &mut Vec<u64>) {
+    let t = &infos[i];
+    let at = |d: isize| -> Option<&TokInfo> {
+        let j = i as isize + d;
+        if j < sent.start as isize || j >= sent.end as isize {
+            None
+        } else {
+            infos.get(j as usize)
+        }
+    };
+    let lw_at = |d| at(d).map_or(EDGE, |x| x.lw);
+    let sh_at = |d| at(d).map_or(EDGE, |x| x.shape);
+    let cl_at = |d, lvl: usize| at(d).map_or(u64::from(u16::MAX), |x| u64::from(x.clusters[lvl]));
+    let mut push = |tmpl: u64, v: u64| out.push(finish(mix(mix(tpl::NO_NEIGHBOUR, tmpl), v)));
+
+    push(tpl::BIAS, 0);
+    push(tpl::W, t.w);
+    push(tpl::LW, t.lw);
+    push(tpl::SHAPE, t.shape);
+    for k in 0..4 {
+        if t.pre[k] != 0 {
+            push(tpl::PRE + k as u64, t.pre[k]);
+        }
+        if t.suf[k] != 0 {
+            push(tpl::SUF + k as u64, t.suf[k]);
+        }
+    }
+    let (m1, p1, m2, p2) = (lw_at(-1), lw_at(1), lw_at(-2), lw_at(2));
+    push(tpl::LW_M1, m1);
+    push(tpl::LW_P1, p1);
+    push(tpl::LW_M2, m2);
+    push(tpl::LW_P2, p2);
+    let (sm1, sp1) = (sh_at(-1), sh_at(1));
+    push(tpl::SH_M1, sm1);
+    push(tpl::SH_P1, sp1);
+    push(tpl::SH_M2, sh_at(-2));
+    push(tpl::SH_P2, sh_at(2));
+    push(tpl::SH_M1_0, mix(sm1, t.shape));
+    push(tpl::SH_0_P1, mix(t.shape, sp1));
+    push(tpl::SH_M1_0_P1, mix(mix(sm1, t.shape), sp1));
+    push(tpl::LW_M1_0, mix(m1, t.lw));
+    push(tpl::LW_0_P1, mix(t.lw, p1));
+    push(tpl::LW_M1_SH0, mix(m1, t.shape));
+    push(tpl::SH0_LW_P1, mix(t.shape, p1));
+    for lvl in 0..LEVELS {
+        let c = u64::from(t.clusters[lvl]);
+        push(tpl::CL + lvl as u64, c);
+        push(tpl::CL_M1 + lvl as u64, cl_at(-1, lvl));
+        push(tpl::CL_P1 + lvl as u64, cl_at(1, lvl));
+    }
+    // Coarser context clusters two away, and cluster bigrams at a middle granularity.
+    push(tpl::CL_M2, cl_at(-2, 1));
+    push(tpl::CL_P2, cl_at(2, 1));
+    push(tpl::CL_M1_0, mix(cl_at(-1, 1), u64::from(t.clusters[2])));
+    push(tpl::CL_0_P1, mix(u64::from(t.clusters[2]), cl_at(1, 1)));
+    let ctx = t.flags & (flag::SENT_START | flag::CAPS_SENT | flag::SHORT_SENT);
+    push(tpl::FLAGS, u64::from(t.flags));
+    push(tpl::FLAGS_SH, mix(u64::from(t.flags), t.shape));
+    push(tpl::CTX_LW, mix(u64::from(ctx), t.lw));
+    push(tpl::CAP_PRIOR, mix(u64::from(ctx), u64::from(t.cap_prior)));
+    push(
+        tpl::DOC_SH,
+        mix(
+            u64::from(t.flags & flag::DOC_MASK),
+            mix(u64::from(ctx), t.shape),
+        ),
+    );
+    if t.doc_label != 0 {
+        let d = u64::from(t.doc_label);
+        push(tpl::DOCLBL, d);
+        push(tpl::DOCLBL_SH, mix(d, t.shape));
+        push(tpl::DOCLBL_CTX, mix(d, u64::from(ctx)));
+    }
+}

@@ -1,0 +1,29 @@
+//! Evaluation and training commands behind `dossier-eval`: the logic lives here so it is
+//! testable and the binary stays a thin dispatcher. Each task (NER, quotes and check-worthiness;
+//! IR later) gets its own submodule over the development data in
+//! `../shared/data`.
+
+pub mod claims;
+pub mod ner;
+
+use crate::analysis::ner::NerError;
+use std::path::PathBuf;
+
+/// Errors of the evaluation commands.
+#[derive(Debug, thiserror::Error)]
+pub enum EvalError {
+    /// A data or output file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// A JSON line did not parse.
+    #[error("bad JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    /// A model or cluster file did not read.
+    #[error(transparent)]
+    Model(#[from] NerError),
+}
