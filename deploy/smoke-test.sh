@@ -25,7 +25,11 @@
 #   DOSSIER_SMOKE_READY_TIMEOUT  seconds for the server to report SERVING       [180]
 #   DOSSIER_SMOKE_REBUILD_BASES  1 = remake the base images even if cached      [0]
 #   DOSSIER_SMOKE_QUERY          the Search query                               [Putin]
+#   DOSSIER_SMOKE_MIN_FREE_GIB   refuse to start with less free disk than this  [12]
 #   DOSSIER_VENV                 Python venv for grpcurl                        [<repo>/.venv]
+#
+# The state folder caches the base images, the image layers (the dependency layer above all) and
+# the cargo registry between runs (about 7-8 GiB); `rm -rf /var/tmp/dossier-smoke` drops it all.
 set -Eeuo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -104,6 +108,13 @@ trap 'exit 143' TERM
 [ "$(id -u)" = 0 ] || die "run as root (buildah chroot isolation and debootstrap need it)"
 [ -f "$DOCKERFILE" ] || die "no Dockerfile at $DOCKERFILE"
 mkdir -p "$STATE" "$LOGS" "$STATE/debs" "$STATE/cargo-registry"
+
+# vfs keeps a full copy of the file system per layer: base images, the dependency layer and the
+# build's working copies need about 8-10 GiB at the peak.
+avail_gib="$(df --output=avail -B1G "$STATE" | tail -n1 | tr -d ' ')"
+if [ "${avail_gib:-0}" -lt "${DOSSIER_SMOKE_MIN_FREE_GIB:-12}" ]; then
+    die "only ${avail_gib} GiB free under $STATE; the vfs image build needs about 10 GiB (DOSSIER_SMOKE_MIN_FREE_GIB overrides)"
+fi
 
 exec 9>"$STATE/lock"
 if ! flock -n 9; then
