@@ -91,6 +91,9 @@ def check_dockerfile(df: dict) -> None:
     check("Dockerfile: DOSSIER_ADDR=0.0.0.0:%d" % GRPC_PORT,
           df["env"].get("DOSSIER_ADDR") == f"0.0.0.0:{GRPC_PORT}", str(df["env"].get("DOSSIER_ADDR")))
     check("Dockerfile: DOSSIER_CORPUS points at the baked-in seeds", bool(df["env"].get("DOSSIER_CORPUS")))
+    metrics = df["env"].get("DOSSIER_METRICS_ADDR")
+    if metrics:
+        check("Dockerfile: the metrics port is EXPOSEd", metrics.rpartition(":")[2] in df["expose"], str(df["expose"]))
     user = (df["user"] or "").split(":")[0]
     check("Dockerfile: USER is a numeric non-root uid", user.isdigit() and int(user) != 0, str(df["user"]))
     check("Dockerfile: VOLUME for --data-dir", bool(df["volumes"]), str(df["volumes"]))
@@ -173,6 +176,15 @@ def check_workload(path: Path, w: dict, df: dict) -> None:
               (p.get("grpc") or {}).get("port") == GRPC_PORT, str(p))
 
     env = env_of(c)
+    metrics_addr = env.get("DOSSIER_METRICS_ADDR", df["env"].get("DOSSIER_METRICS_ADDR"))
+    if metrics_addr:
+        mport = metrics_addr.rpartition(":")[2]
+        check(f"{tag}: the metrics port {mport} (DOSSIER_METRICS_ADDR) is a named containerPort",
+              any(str(p.get("containerPort")) == mport and p.get("name") for p in c.get("ports") or []))
+        ann = (tpl.get("metadata") or {}).get("annotations") or {}
+        if "prometheus.io/port" in ann:
+            check(f"{tag}: prometheus.io/port annotation is the metrics port", ann["prometheus.io/port"] == mport,
+                  f"{ann['prometheus.io/port']} vs {mport}")
     addr = env.get("DOSSIER_ADDR") or df["env"].get("DOSSIER_ADDR") or ""
     host, _, port = addr.rpartition(":")
     check(f"{tag}: DOSSIER_ADDR ({addr}) listens on all interfaces at port {GRPC_PORT}",

@@ -12,8 +12,10 @@
 #      cargo registry cache bind-mounted into the build;
 #   4. checks the image's configuration (non-root user, port, env, volume, health check, stop
 #      signal), starts the server inside it on a free loopback port, waits for gRPC health to be
-#      SERVING, runs one dossier.v1.SearchService/Search with grpcurl (via reflection), runs the
-#      image's own HEALTHCHECK command, prints SERVING, stops the server with SIGTERM and cleans up.
+#      SERVING, lists services by reflection, checks GetCorpusStats (the baked-in seeds) and one
+#      dossier.v1.SearchService/Search with grpcurl, runs the image's own HEALTHCHECK command,
+#      reads /metrics, prints SERVING, ingests a document, stops the server with SIGTERM (must
+#      exit 0), restarts it to find the document again in --data-dir, and cleans up.
 #
 # Usage: bash deploy/smoke-test.sh        (as root; Linux; network to the package registries only)
 #
@@ -389,6 +391,9 @@ if not hc or hc[0] not in ("CMD", "CMD-SHELL"):
     problems.append("has no HEALTHCHECK (was it built with --format docker?)")
 if env.get("DOSSIER_DATA_DIR") and env["DOSSIER_DATA_DIR"] not in (c.get("Volumes") or {}):
     problems.append(f"DOSSIER_DATA_DIR {env['DOSSIER_DATA_DIR']} is not a VOLUME")
+m = env.get("DOSSIER_METRICS_ADDR")
+if m and m.rpartition(":")[2] + "/tcp" not in (c.get("ExposedPorts") or {}):
+    problems.append(f"the metrics port of DOSSIER_METRICS_ADDR={m} is not EXPOSEd")
 if c.get("StopSignal") != "SIGTERM":
     problems.append(f"StopSignal is {c.get('StopSignal')!r}, not SIGTERM")
 cmd = (c.get("Entrypoint") or []) + (c.get("Cmd") or [])
@@ -404,12 +409,13 @@ print("CONFIG user=%s ports=%s volumes=%s corpus=%s stopsignal=%s" % (
 print("HEALTHCHECK " + json.dumps(hc))
 print("HCKIND " + hc[0])
 print("DATADIR " + env.get("DOSSIER_DATA_DIR", ""))
+print("METRICS " + env.get("DOSSIER_METRICS_ADDR", ""))
 print("HCCMD " + (hc[1] if hc[0] == "CMD-SHELL" else json.dumps(hc[1:])))
 for a in cmd:
     print("ARG " + a)
 EOF
 )
-SERVER_CMD=(); HC_KIND=""; HC_CMD=""; DATA_DIR=""
+SERVER_CMD=(); HC_KIND=""; HC_CMD=""; DATA_DIR=""; METRICS=""
 for line in "${ENTRY[@]}"; do
     case "$line" in
         PROBLEM\ *) die "image configuration: ${line#PROBLEM }" ;;
@@ -417,6 +423,7 @@ for line in "${ENTRY[@]}"; do
         HCKIND\ *) HC_KIND="${line#HCKIND }" ;;
         HCCMD\ *) HC_CMD="${line#HCCMD }" ;;
         DATADIR\ *) DATA_DIR="${line#DATADIR }" ;;
+        METRICS\ *) METRICS="${line#METRICS }" ;;
         ARG\ *) SERVER_CMD+=("${line#ARG }") ;;
     esac
 done
@@ -427,8 +434,16 @@ log "image $IMAGE: $IMAGE_SIZE"
 # --------------------------------------------------------------------------------------------
 # Run it
 # --------------------------------------------------------------------------------------------
-PORT="$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+free_port() { "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+PORT="$(free_port)"
 ADDR="127.0.0.1:$PORT"
+# The image serves metrics when it sets DOSSIER_METRICS_ADDR: moved to a free loopback port too.
+RUN_ENV=(--env "DOSSIER_ADDR=$ADDR")
+METRICS_ADDR=""
+if [ -n "$METRICS" ]; then
+    METRICS_ADDR="127.0.0.1:$(free_port)"
+    RUN_ENV+=(--env "DOSSIER_METRICS_ADDR=$METRICS_ADDR")
+fi
 CTR="$("${B[@]}" from --pull=false --name "dossier-smoke-$$" "$IMAGE")"
 MNT="$("${B[@]}" mount "$CTR")"
 
@@ -442,11 +457,11 @@ jget() { # python expression over the JSON on stdin, bound to r
 start_server() { # logfile
     local logf="$1"
     rm -f "$MNT/tmp/dossier-smoke.pid"
-    log "starting ${SERVER_CMD[*]} in container $CTR (DOSSIER_ADDR=$ADDR; the container shares the host network)"
+    log "starting ${SERVER_CMD[*]} in container $CTR (DOSSIER_ADDR=$ADDR${METRICS_ADDR:+, DOSSIER_METRICS_ADDR=$METRICS_ADDR}; the container shares the host network)"
     # The wrapper records the server's pid (chroot isolation shares the host's pid namespace) and
     # then execs the image's entrypoint unchanged, with the image's user, env and workdir.
     # shellcheck disable=SC2016
-    setsid -w "${B[@]}" run --isolation chroot --env "DOSSIER_ADDR=$ADDR" "$CTR" -- \
+    setsid -w "${B[@]}" run --isolation chroot "${RUN_ENV[@]}" "$CTR" -- \
         /bin/sh -c 'echo $$ > /tmp/dossier-smoke.pid; exec "$@"' sh "${SERVER_CMD[@]}" \
         >"$logf" 2>&1 &
     RUN_JOB=$!
@@ -547,7 +562,7 @@ if "${B[@]}" run --isolation chroot "$CTR" -- dossier --help 2>/dev/null | grep 
     else
         mapfile -t hc < <("$PY" -c 'import json,sys; print("\n".join(json.loads(sys.argv[1])))' "$HC_CMD")
     fi
-    if hc_out="$(timeout 30 "${B[@]}" run --isolation chroot --env "DOSSIER_ADDR=$ADDR" "$CTR" -- "${hc[@]}" 2>&1)"; then
+    if hc_out="$(timeout 30 "${B[@]}" run --isolation chroot "${RUN_ENV[@]}" "$CTR" -- "${hc[@]}" 2>&1)"; then
         log "image HEALTHCHECK passed: $(echo "$hc_out" | tr '\n' ' ' | cut -c1-200)"
     else
         echo "$hc_out" >&2
@@ -555,6 +570,17 @@ if "${B[@]}" run --isolation chroot "$CTR" -- dossier --help 2>/dev/null | grep 
     fi
 else
     die "the image's 'dossier' client has no 'health' subcommand, so the image's HEALTHCHECK cannot pass"
+fi
+
+# Prometheus metrics: the calls just made must be counted.
+if [ -n "$METRICS_ADDR" ]; then
+    metrics="$(timeout 20 "$PY" -c '
+import sys, urllib.request
+print(urllib.request.urlopen("http://%s/metrics" % sys.argv[1], timeout=10).read().decode())' "$METRICS_ADDR" 2>&1)" \
+        || { echo "$metrics" >&2; die "GET http://$METRICS_ADDR/metrics failed"; }
+    counted="$(grep -E '^dossier_grpc_server_handled_total\{.*grpc_method="GetCorpusStats"' <<<"$metrics" | head -n1 || true)"
+    [ -n "$counted" ] || { echo "$metrics" | head -n 40 >&2; die "/metrics does not count the GetCorpusStats call just made"; }
+    log "metrics: $counted; $(grep -E '^dossier_ready ' <<<"$metrics" || true)"
 fi
 
 echo "SERVING"
@@ -584,4 +610,4 @@ fi
 "${B[@]}" rm "$CTR" >/dev/null
 CTR=""
 log "container removed; storage in use: $(du -sh "$STATE/storage" 2>/dev/null | cut -f1)"
-log "smoke test passed: image $IMAGE ($IMAGE_SIZE), built in ${BUILD_SECONDS}s; SERVING, Search, HEALTHCHECK, SIGTERM drain${data_dir:+, data-dir persistence} checked"
+log "smoke test passed: image $IMAGE ($IMAGE_SIZE), built in ${BUILD_SECONDS}s; SERVING, Search, HEALTHCHECK,${METRICS_ADDR:+ metrics,} SIGTERM drain${data_dir:+, data-dir persistence} checked"
