@@ -43,7 +43,7 @@ JOBS="${DOSSIER_SMOKE_JOBS:-$(nproc)}"
 BUILD_TIMEOUT="${DOSSIER_SMOKE_BUILD_TIMEOUT:-2400}"
 READY_TIMEOUT="${DOSSIER_SMOKE_READY_TIMEOUT:-180}"
 QUERY="${DOSSIER_SMOKE_QUERY:-Putin}"
-SUITE=bookworm
+SUITE=""   # the Debian release, read from the Dockerfile's debian:<suite>-slim FROM line
 # Bump when the way base images are made changes, so cached ones are remade.
 BASE_RECIPE=1
 LOGS="$STATE/logs"
@@ -168,13 +168,15 @@ mapfile -t FROM_IMAGES < <(awk '
 RUNTIME_BASE=""; BUILDER_BASE=""
 for img in "${FROM_IMAGES[@]}"; do
     case "$img" in
-        debian:"$SUITE"*) RUNTIME_BASE="$img" ;;
-        rust:*-"$SUITE") BUILDER_BASE="$img" ;;
-        *) die "the Dockerfile uses base image '$img', which this script cannot make locally (it makes debian:$SUITE* and rust:*-$SUITE)" ;;
+        debian:*-slim) RUNTIME_BASE="$img"; SUITE="${img#debian:}"; SUITE="${SUITE%-slim}" ;;
+        rust:*-slim-*) BUILDER_BASE="$img" ;;
+        *) die "the Dockerfile uses base image '$img', which this script cannot make locally (it makes debian:<suite>-slim and rust:<version>-slim-<suite>)" ;;
     esac
 done
-[ -n "$RUNTIME_BASE" ] || die "no debian:$SUITE* FROM line in $DOCKERFILE"
-[ -n "$BUILDER_BASE" ] || die "no rust:*-$SUITE FROM line in $DOCKERFILE"
+[ -n "$RUNTIME_BASE" ] || die "no debian:<suite>-slim FROM line in $DOCKERFILE"
+[ -n "$BUILDER_BASE" ] || die "no rust:<version>-slim-<suite> FROM line in $DOCKERFILE"
+[ "${BUILDER_BASE##*-}" = "$SUITE" ] \
+    || die "the builder ($BUILDER_BASE) and the runtime ($RUNTIME_BASE) are different Debian releases"
 
 image_label() { # image label -> value or empty
     "${P[@]}" image inspect --format "{{index .Labels \"$2\"}}" "$1" 2>/dev/null || true
