@@ -23,7 +23,7 @@
 #   DOSSIER_SMOKE_STATE          state folder: container storage, caches, logs [/var/tmp/dossier-smoke]
 #   DOSSIER_SMOKE_IMAGE          tag of the built image                        [localhost/dossier:smoke]
 #   DOSSIER_SMOKE_JOBS           cargo jobs inside the build                    [nproc]
-#   DOSSIER_SMOKE_BUILD_TIMEOUT  seconds for the image build                    [2400]
+#   DOSSIER_SMOKE_BUILD_TIMEOUT  seconds for each image build step (buildah bud) [3600]
 #   DOSSIER_SMOKE_READY_TIMEOUT  seconds for the server to report SERVING       [180]
 #   DOSSIER_SMOKE_REBUILD_BASES  1 = remake the base images even if cached      [0]
 #   DOSSIER_SMOKE_QUERY          the Search query                               [Putin]
@@ -40,7 +40,7 @@ STATE="${DOSSIER_SMOKE_STATE:-/var/tmp/dossier-smoke}"
 IMAGE="${DOSSIER_SMOKE_IMAGE:-localhost/dossier:smoke}"
 BUILDER_IMAGE="${IMAGE%:*}-builder:${IMAGE##*:}"
 JOBS="${DOSSIER_SMOKE_JOBS:-$(nproc)}"
-BUILD_TIMEOUT="${DOSSIER_SMOKE_BUILD_TIMEOUT:-2400}"
+BUILD_TIMEOUT="${DOSSIER_SMOKE_BUILD_TIMEOUT:-3600}"
 READY_TIMEOUT="${DOSSIER_SMOKE_READY_TIMEOUT:-180}"
 QUERY="${DOSSIER_SMOKE_QUERY:-Putin}"
 SUITE=""   # the Debian release, read from the Dockerfile's debian:<suite>-slim FROM line
