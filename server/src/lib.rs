@@ -6,6 +6,8 @@
 //! - [`analysis`]: pure text analysis (tokens, sentences, entities, claims) over `&str`.
 //! - [`entities`]: the corpus's entity registry (cross-document resolution).
 //! - [`claimset`]: the corpus's claims tied to entities, and the disputes between documents.
+//! - [`index`]: the full-text index: ranking, query syntaxes, filters, facets, highlights,
+//!   snapshots for paging and streaming.
 //! - [`store`]: the corpus held in memory as an immutable snapshot swapped on every write,
 //!   with optional persistence under `--data-dir`.
 //! - [`offsets`]: byte offsets to UTF-16 / code point offsets.
@@ -20,6 +22,7 @@ pub mod config;
 pub mod corpus;
 pub mod entities;
 pub mod eval;
+pub mod index;
 pub mod metrics;
 pub mod offsets;
 pub mod rpc;

@@ -129,7 +129,7 @@ fn features(text: &str, names: bool, mut f: impl FnMut(u64, Option<String>)) {
     let mut prev: Option<Word> = None;
     let mut n = 0usize;
     let mut has_num = false;
-    let mut name = |parts: &[Word], prefix: &str| -> Option<String> {
+    let name = |parts: &[Word], prefix: &str| -> Option<String> {
         names.then(|| {
             let mut s = prefix.to_string();
             for (i, w) in parts.iter().enumerate() {

@@ -73,6 +73,9 @@ fn head_class(head: &str) -> Option<&str> {
     })
 }
 
+/// (subject, unit dimension, measured-noun class).
+type GroupKey<'a> = (&'a str, &'static str, &'a str);
+
 /// Finds numeric disputes among `claims`.
 ///
 /// # Examples
@@ -96,7 +99,7 @@ fn head_class(head: &str) -> Option<&str> {
 /// ```
 pub fn find_disputes(claims: &[ClaimRef<'_>]) -> Vec<Dispute> {
     // (subject, dimension, head class) → sides.
-    let mut groups: BTreeMap<(&str, &str, &str), Vec<(DisputeSide, &Quantity)>> = BTreeMap::new();
+    let mut groups: BTreeMap<GroupKey, Vec<(DisputeSide, &Quantity)>> = BTreeMap::new();
     for (ci, c) in claims.iter().enumerate() {
         for (qi, q) in c.claim.quantities.iter().enumerate() {
             let Some(class) = head_class(&q.head) else {

@@ -512,10 +512,7 @@ pub fn find_quantities(text: &str, tokens: &[Token]) -> Vec<Quantity> {
                 unit = Some("percent");
                 end += 1;
             }
-            if unit == Some("percent") && lower_eq(end, "points") {
-                unit = Some("percentage point");
-                end += 1;
-            } else if unit == Some("percent") && lower_eq(end, "point") {
+            if unit == Some("percent") && (lower_eq(end, "points") || lower_eq(end, "point")) {
                 unit = Some("percentage point");
                 end += 1;
             }
@@ -566,7 +563,6 @@ pub fn find_quantities(text: &str, tokens: &[Token]) -> Vec<Quantity> {
                 ) => (1, "about"),
                 _ => (0, ""),
             };
-            // "as many as 70": the "as" after the number is not needed to see the bound.
             match kind {
                 "gt" => {
                     upper = None;
@@ -594,10 +590,6 @@ pub fn find_quantities(text: &str, tokens: &[Token]) -> Vec<Quantity> {
                 std::mem::swap(&mut lower, &mut upper);
             }
             start -= span_back.min(start);
-            if kind == "le" && word(start).eq_ignore_ascii_case("as") {
-                // "as many as": include the trailing "as" in the span when present.
-                if lower_eq(at.saturating_sub(1), "as") {}
-            }
         } else {
             value_out = (value + range_hi.unwrap_or(value)) / 2.0;
         }

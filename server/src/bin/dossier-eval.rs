@@ -8,6 +8,7 @@ use anyhow::Result;
 use clap::{Parser, Subcommand};
 use dossier_server::analysis::ner::{induce::InduceConfig, Ner};
 use dossier_server::eval::claims;
+use dossier_server::eval::ir;
 use dossier_server::eval::ner::{self, TrainOptions};
 use std::path::PathBuf;
 
@@ -135,6 +136,8 @@ enum Command {
         #[arg(long, default_value = "server/models/checkworthy.tsv")]
         out: PathBuf,
     },
+    /// Search ranking on a BEIR collection: nDCG@10 and Recall@100 of PLAIN_TEXT queries.
+    Ir(ir::IrArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -291,6 +294,7 @@ fn main() -> Result<()> {
             &out,
             data.settings(),
         )?),
+        Command::Ir(args) => print!("{}", ir::run(&args)?),
     }
     Ok(())
 }

@@ -6,4 +6,5 @@ mod common;
 mod corpus;
 mod entities;
 mod operations;
+mod search;
 mod security;

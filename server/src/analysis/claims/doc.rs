@@ -9,75 +9,45 @@ use std::ops::Range;
 /// No quote.
 pub(crate) const NONE: u32 = u32::MAX;
 
-/// A quote and its continuations over the following paragraphs.
-#[derive(Debug, Clone)]
-pub(crate) struct Chain {
-    /// Byte ranges of its parts (each from its opening to its closing mark).
-    pub parts: Vec<Range<usize>>,
-    /// Token indices covered, first..last+1.
-    pub toks: Range<usize>,
-    /// Word tokens inside.
-    pub words: usize,
-}
-
 pub(crate) struct Doc<'a> {
     pub text: &'a str,
     pub toks: &'a [Token],
     pub cls: Vec<TokClass>,
-    /// Per token: the chain it lies in, or [`NONE`].
+    /// Per token: the quote (a quote and its continuations over the following paragraphs
+    /// share one id) it lies in, or [`NONE`].
     pub quote_of: Vec<u32>,
-    pub chains: Vec<Chain>,
 }
 
 impl<'a> Doc<'a> {
     pub fn new(text: &'a str, toks: &'a [Token]) -> Self {
         let cls: Vec<TokClass> = toks.iter().map(|t| classify(t.text(text))).collect();
         let quotes = find_quotes(text);
-        let mut chains: Vec<Chain> = Vec::new();
         let mut quote_of = vec![NONE; toks.len()];
         let mut ti = 0usize;
-        let mut open_chain: Option<usize> = None;
+        let mut next_id = 0u32;
+        let mut open_chain: Option<u32> = None;
         for q in &quotes {
-            let id = match open_chain.take() {
-                Some(id) => id,
-                None => {
-                    chains.push(Chain {
-                        parts: Vec::new(),
-                        toks: 0..0,
-                        words: 0,
-                    });
-                    chains.len() - 1
-                }
-            };
+            let id = open_chain.take().unwrap_or_else(|| {
+                next_id += 1;
+                next_id - 1
+            });
             let QuoteSpan { outer, .. } = q;
-            chains[id].parts.push(outer.clone());
             while ti < toks.len() && toks[ti].end <= outer.start {
                 ti += 1;
             }
-            let first = ti;
             while ti < toks.len() && toks[ti].start < outer.end {
-                quote_of[ti] = id as u32;
-                if !cls[ti].is(flags::PUNCT) {
-                    chains[id].words += 1;
-                }
+                quote_of[ti] = id;
                 ti += 1;
-            }
-            if chains[id].toks.is_empty() {
-                chains[id].toks = first..ti;
-            } else {
-                chains[id].toks.end = ti;
             }
             if q.continues {
                 open_chain = Some(id);
             }
         }
-        // Drop chains that got no tokens (cannot happen with real marks, but be safe).
         Doc {
             text,
             toks,
             cls,
             quote_of,
-            chains,
         }
     }
 

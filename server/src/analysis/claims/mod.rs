@@ -130,6 +130,8 @@ pub struct Claim {
 /// An attribution before speakers and bytes: token ranges.
 struct Attr {
     frame: Option<usize>,
+    /// For a quote with no frame: the source tokens it inherits from the sentence before.
+    inherited: Option<Range<usize>>,
     segments: Vec<Range<usize>>,
     first_unit: usize,
     last_unit: usize,
@@ -264,6 +266,7 @@ pub fn extract_claims_with(
         }
         attrs.push(Attr {
             frame: Some(fi),
+            inherited: None,
             segments,
             first_unit,
             last_unit,
@@ -277,6 +280,7 @@ pub fn extract_claims_with(
     }
     // Quote-only units without a frame: continuation or standalone quote.
     let mut standalone: Vec<Attr> = Vec::new();
+    let mut silent_unit = vec![false; units.len()];
     for ui in 0..units.len() {
         if unit_used[ui] || unit_has_frame[ui] || !quote_only(&units[ui]) {
             continue;
@@ -297,8 +301,34 @@ pub fn extract_claims_with(
         let words = u.clone().filter(|&i| !doc.is(i, PUNCT)).count();
         if words >= 4 {
             unit_used[ui] = true;
+            // Who speaks: the source of an attribution in the unit just before, or failing
+            // that, that sentence's subject ("He then had a question for the crowd.").
+            let inherit = if ui == 0 {
+                None
+            } else if let Some(ai) = last_attr_of_unit[ui - 1] {
+                attrs[ai].frame.and_then(|fi| {
+                    frames[fi].source.clone().or_else(|| {
+                        frames[fi]
+                            .same_speaker_as
+                            .and_then(|p| frames[p].source.clone())
+                    })
+                })
+            } else {
+                let prev = &units[ui - 1];
+                reported::subject_np(&doc, prev.start, prev.end).filter(|r| {
+                    doc.is(r.start, PRON) && doc.is(r.start, ANAPHOR)
+                        || doc.is(r.start, CAP) && r.len() <= 4
+                })
+            };
+            if inherit.is_none() {
+                // A quote the text never attributes (a pull quote, a heading): not a claim
+                // anyone can be held to, and not the author's assertion either.
+                silent_unit[ui] = true;
+                continue;
+            }
             standalone.push(Attr {
                 frame: None,
+                inherited: inherit,
                 segments: vec![u],
                 first_unit: ui,
                 last_unit: ui,
@@ -341,7 +371,7 @@ pub fn extract_claims_with(
                 frame_claim[fi] = Some(claims.len());
                 (sp, Some(doc.bytes(&f.cue)))
             }
-            None => (Speaker::unknown(), None),
+            None => (resolver.speaker(&doc, a.inherited.clone()), None),
         };
         let sentence = doc.bytes(&units[a.first_unit]).start..doc.bytes(&units[a.last_unit]).end;
         for c in &mut claimed_unit[a.first_unit..=a.last_unit] {
@@ -373,7 +403,7 @@ pub fn extract_claims_with(
     }
     // Every other sentence is the author's assertion.
     for (ui, u) in units.iter().enumerate() {
-        if claimed_unit[ui] || !u.clone().any(|i| !doc.is(i, PUNCT)) {
+        if claimed_unit[ui] || silent_unit[ui] || !u.clone().any(|i| !doc.is(i, PUNCT)) {
             continue;
         }
         let b = doc.bytes(u);

@@ -152,6 +152,10 @@ fn marks(text: &str, para: Range<usize>, out: &mut Vec<Mark>) {
             })
         };
         match c {
+            '“' if !is_open_context(prev) && is_close_follow(next) => {
+                // "here,“ said": an opening mark typed where a closing one belongs.
+                push(start + c.len_utf8(), QuoteStyle::Double, Role::Either)
+            }
             '“' | '„' | '‟' => push(start + c.len_utf8(), QuoteStyle::Double, Role::Open),
             '”' => {
                 // Some pages use ” for both ends: an opener by its context.
@@ -172,13 +176,11 @@ fn marks(text: &str, para: Range<usize>, out: &mut Vec<Mark>) {
             }
             '«' | '‹' => push(start + c.len_utf8(), QuoteStyle::Guillemet, Role::Open),
             '»' | '›' => push(start + c.len_utf8(), QuoteStyle::Guillemet, Role::Close),
-            '‘' => {
-                if is_open_context(prev)
-                    && next.is_some_and(|n| !n.is_whitespace())
-                    && !is_leading_clitic(&p[i + c.len_utf8()..])
-                {
-                    push(start + c.len_utf8(), QuoteStyle::Single, Role::Open)
-                }
+            '‘' if is_open_context(prev)
+                && next.is_some_and(|n| !n.is_whitespace())
+                && !is_leading_clitic(&p[i + c.len_utf8()..]) =>
+            {
+                push(start + c.len_utf8(), QuoteStyle::Single, Role::Open)
             }
             '\'' if next == Some('\'') => {
                 // The typewriter double quote `''`.

@@ -190,8 +190,12 @@ fn tail(doc: &Doc, r: usize, hi: usize) -> (usize, Option<Range<usize>>) {
 
 /// The subject at the start of the clause before `k`: a pronoun or a name/description up to
 /// the first lowercase word that is not part of a noun phrase.
-fn subject_np(doc: &Doc, lo: usize, k: usize) -> Option<Range<usize>> {
+pub(crate) fn subject_np(doc: &Doc, lo: usize, k: usize) -> Option<Range<usize>> {
     let mut s = lo;
+    // "During Tuesday night's debate, Cruz …": past an introductory phrase.
+    if doc.is(s, PREP) || doc.is(s, TIME) {
+        s = (s..k).find(|&i| doc.is(i, COMMA))? + 1;
+    }
     while s < k && doc.is(s, CONJ | PUNCT) && !doc.in_quote(s) {
         s += 1;
     }
@@ -375,15 +379,26 @@ pub(crate) fn frames_in_unit(doc: &Doc, u: Range<usize>, out: &mut Vec<Frame>) {
         if let Some(prev) = out.len().checked_sub(1).filter(|&p| p >= first_new) {
             let pf = &out[prev];
             if pf.content.contains(&k) {
+                // "… and has said that …": look past auxiliaries for the conjunction.
+                let mut b = k;
+                while b > pf.content.start + 1 && doc.is(b - 1, AUX) && !doc.is(b - 1, CAP) {
+                    b -= 1;
+                }
+                let aux_conj = b < k && doc.is(b - 1, CONJ) && pf.order == Order::Svc;
                 let split = k > 0
-                    && (c.is(ING) && doc.is(k - 1, COMMA)
+                    && (aux_conj
+                        || c.is(ING) && doc.is(k - 1, COMMA)
                         || doc.is(k - 1, CONJ) && k >= 2 && doc.is(k - 2, COMMA) && !c.is(ING)
-                        || doc.is(k - 1, CONJ)
+                        || doc.is(k - 1, CONJ) && pf.order == Order::Svc
+                        // "…, suggested that …": another verb of the same subject.
+                        || doc.is(k - 1, COMMA)
                             && pf.order == Order::Svc
-                            && !doc.is(k + 1, THAT)
-                            && c.cue > 0.5);
+                            && doc.word(k).ends_with("ed")
+                            && (doc.is(k + 1, THAT) || doc.in_quote(k + 1)));
                 if split && k - 1 > pf.content.start + 1 {
-                    let cut = if doc.is(k - 1, COMMA) || doc.is(k - 1, CONJ) {
+                    let cut = if aux_conj {
+                        b - 1
+                    } else if doc.is(k - 1, COMMA) || doc.is(k - 1, CONJ) {
                         k - 1
                     } else {
                         k
@@ -396,7 +411,7 @@ pub(crate) fn frames_in_unit(doc: &Doc, u: Range<usize>, out: &mut Vec<Frame>) {
                     if cs < hi {
                         out[prev].content.end = cut;
                         out.push(Frame {
-                            cue: k..k + 1,
+                            cue: if aux_conj { b..k + 1 } else { k..k + 1 },
                             source: None,
                             content: cs..hi,
                             order: Order::Svc,
@@ -503,10 +518,15 @@ pub(crate) fn frames_in_unit(doc: &Doc, u: Range<usize>, out: &mut Vec<Frame>) {
             .as_ref()
             .is_some_and(|l| quote_before(doc, cstart, l.start));
         let tail_ok = {
-            let t = tail_end.saturating_sub(k + 1);
+            let t = extra
+                .as_ref()
+                .map_or(tail_end, |x| x.start)
+                .saturating_sub(k + 1);
             let no_that = !(k + 1..tail_end).any(|i| doc.is(i, THAT) && !doc.in_quote(i));
             if quoted_before {
-                t <= 30 && no_that
+                // "“…,” Merkel told reporters after the meeting that was held …": a relative
+                // "that" is fine; "said that …" is reported speech of its own.
+                t <= 30 && !doc.is(k + 1, THAT)
             } else {
                 // Unquoted content before: only adverbials may follow the cue ("…, he said
                 // on Tuesday"), not an object ("Within minutes, he called Rubio …").
@@ -541,10 +561,10 @@ pub(crate) fn frames_in_unit(doc: &Doc, u: Range<usize>, out: &mut Vec<Frame>) {
             }
         }
         // C V S: "“…,” said Trump."
-        if after_content(doc, cstart, k) && left.is_none() {
+        if after_content(doc, cstart, k) && left.is_none() && !doc.is(k + 1, PREP | TIME) {
             if let Some(src) = right_np(doc, k + 1, hi) {
-                let rest_ok =
-                    src.end >= hi || doc.is(src.end, COMMA) || doc.is(src.end, PREP | TIME);
+                // "said Sen. Jim Whelan who represents …": anything may follow the name.
+                let rest_ok = true;
                 let mut ce = k;
                 while ce > cstart && doc.is(ce - 1, COMMA) {
                     ce -= 1;

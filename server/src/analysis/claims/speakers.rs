@@ -13,7 +13,7 @@ use crate::analysis::{EntityMention, EntityType};
 use std::ops::Range;
 
 /// Most tokens a source noun phrase may span.
-const MAX_NP: usize = 14;
+const MAX_NP: usize = 24;
 
 /// The noun phrase ending just before token `end` (exclusive) and starting at or after `lo`,
 /// as a token range. Walks left over name, noun, determiner and post-modifier tokens
@@ -22,7 +22,16 @@ pub(crate) fn left_np(doc: &Doc, lo: usize, end: usize) -> Option<Range<usize>> 
     if end <= lo {
         return None;
     }
-    let last = end - 1;
+    // "Rep. Jim Jordan (R-Ohio)": a parenthesis closing the phrase belongs to it.
+    let open_paren = |close: usize| -> Option<usize> {
+        (close.saturating_sub(8).max(lo)..close)
+            .rev()
+            .find(|&i| doc.word(i) == "(")
+    };
+    let mut last = end - 1;
+    if doc.word(last) == ")" {
+        last = open_paren(last)?.checked_sub(1).filter(|&l| l >= lo)?;
+    }
     if doc.in_quote(last) || doc.is(last, PUNCT) && !doc.is(last, POSS) {
         return None;
     }
@@ -42,6 +51,15 @@ pub(crate) fn left_np(doc: &Doc, lo: usize, end: usize) -> Option<Range<usize>> 
             break;
         }
         let c = doc.cls[i];
+        if doc.word(i) == ")" {
+            match open_paren(i) {
+                Some(o) if o > lo => {
+                    start = o;
+                    continue;
+                }
+                _ => break,
+            }
+        }
         if c.is(COMMA | BREAK | FINAL | QUOTE) {
             break;
         }
