@@ -24,7 +24,7 @@ fail() { echo "FAIL: $*"; echo "--- server log"; cat "$LOG"; exit 1; }
 g() { "$GRPCURL" -plaintext "$@"; }
 
 for _ in $(seq 1 300); do
-  if g -d '{}' "$ADDR" grpc.health.v1.Health/Check 2>/dev/null | grep -q SERVING; then break; fi
+  if g -d '{}' "$ADDR" grpc.health.v1.Health/Check 2>/dev/null | grep -q '"SERVING"'; then break; fi
   sleep 0.2
 done
 
