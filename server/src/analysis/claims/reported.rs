@@ -100,8 +100,13 @@ fn clause_end(doc: &Doc, cs: usize, hi: usize) -> usize {
             );
             let appos = matches!(n.as_str(), "a" | "an")
                 && (i + 2..(i + 6).min(hi)).any(|j| matches!(w(j), "that" | "which"));
-            let dash_conj = !doc.is(i, COMMA) && doc.is(i + 1, CONJ);
-            if (ing || rel || appos || dash_conj) && !has_quote(doc, i..hi) {
+            // "— a charge that …", "-- meddling …": a dash starts the writer's comment.
+            let dash = !doc.is(i, COMMA);
+            // ", but he has also …": a new clause with its own subject.
+            let new_clause = doc.is(i, COMMA)
+                && doc.is(i + 1, CONJ)
+                && (doc.is(i + 2, PRON) && !w(i + 2).eq_ignore_ascii_case("who") || doc.is(i + 2, CAP));
+            if (ing || rel || appos || dash || new_clause) && !has_quote(doc, i..hi) {
                 return i;
             }
         }
