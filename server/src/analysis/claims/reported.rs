@@ -105,7 +105,8 @@ fn clause_end(doc: &Doc, cs: usize, hi: usize) -> usize {
             // ", but he has also …": a new clause with its own subject.
             let new_clause = doc.is(i, COMMA)
                 && doc.is(i + 1, CONJ)
-                && (doc.is(i + 2, PRON) && !w(i + 2).eq_ignore_ascii_case("who") || doc.is(i + 2, CAP));
+                && (doc.is(i + 2, PRON) && !w(i + 2).eq_ignore_ascii_case("who")
+                    || doc.is(i + 2, CAP));
             if (ing || rel || appos || dash || new_clause) && !has_quote(doc, i..hi) {
                 return i;
             }
