@@ -203,3 +203,12 @@ fn mentions_refine_speakers() {
     let c = extract_claims(text, &tokens, &split_sentences(text, &tokens), &mentions);
     assert_eq!(c[0].speaker.mention, Some(0));
 }
+
+#[test]
+fn pronouns_skip_incompatible_antecedents() {
+    // "she" resolves to the nearest compatible person, not the nearest person.
+    let text = "Hillary Clinton met Donald Trump. “It went well,” she said.";
+    let c = attributed(text);
+    assert_eq!(span(text, &c[0].speaker.span), "she");
+    assert_eq!(c[0].speaker.name, "Hillary Clinton");
+}
