@@ -52,6 +52,73 @@ fn is_det_article(doc: &Doc, i: usize) -> bool {
     )
 }
 
+/// Words that end in a colon at the start of a line without being a speaker.
+const NOT_SPEAKER_LABELS: &[&str] = &[
+    "note",
+    "update",
+    "updated",
+    "correction",
+    "editor",
+    "photo",
+    "related",
+    "source",
+    "read",
+    "watch",
+    "share",
+    "advertisement",
+    "caption",
+    "credit",
+    "breaking",
+    "q",
+    "a",
+    "question",
+    "answer",
+    "video",
+    "listen",
+    "subscribe",
+    "follow",
+    "see",
+    "more",
+    "also",
+    "warning",
+    "disclaimer",
+    "sources",
+    "reporting",
+    "contact",
+    "email",
+    "tags",
+    "topics",
+    "posted",
+];
+
+/// A unit opening with a short name and a colon: the name speaks what follows.
+fn colon_label(doc: &Doc, lo: usize, hi: usize) -> Option<Frame> {
+    let colon = (lo + 1..(lo + 5).min(hi)).find(|&i| doc.is(i, COLON))?;
+    let name = lo..colon;
+    if !name
+        .clone()
+        .all(|i| doc.is(i, CAP) && !doc.in_quote(i) && !doc.is(i, PUNCT))
+    {
+        return None;
+    }
+    let first = doc.word(lo).to_ascii_lowercase();
+    if NOT_SPEAKER_LABELS.contains(&first.as_str()) || doc.is(lo, STOP | PREP | DET | TIME) {
+        return None;
+    }
+    if words(doc, colon + 1..hi) < 3 {
+        return None;
+    }
+    Some(Frame {
+        cue: colon..colon + 1,
+        source: Some(name),
+        content: colon + 1..hi,
+        order: Order::Svc,
+        same_speaker_as: None,
+        pending: false,
+        extra: None,
+    })
+}
+
 /// A unit that is a quote followed by a dash and a short name: the name signs the quote.
 fn dash_signature(doc: &Doc, lo: usize, hi: usize) -> Option<Frame> {
     if !doc.in_quote(lo) {
@@ -360,6 +427,11 @@ pub(crate) fn frames_in_unit(doc: &Doc, u: Range<usize>, out: &mut Vec<Frame>) {
     });
     // "“…” ― Carlos Raúl": a quote signed with a dash and a name.
     if let Some(f) = dash_signature(doc, u.start, hi) {
+        out.push(f);
+        return;
+    }
+    // "Trump: ‘I will win’", "PENCE: Well, …": a name and a colon open the unit.
+    if let Some(f) = colon_label(doc, u.start, hi) {
         out.push(f);
         return;
     }

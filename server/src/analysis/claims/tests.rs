@@ -212,3 +212,13 @@ fn pronouns_skip_incompatible_antecedents() {
     assert_eq!(span(text, &c[0].speaker.span), "she");
     assert_eq!(c[0].speaker.name, "Hillary Clinton");
 }
+
+#[test]
+fn name_and_colon_label_a_speaker() {
+    // Headlines and transcripts: "Trump: ‘…’" / "PENCE: Well, …" attribute to the name;
+    // "Note: …" does not.
+    let text = "PENCE: Well, the question really should be about the debate.\nNote: this story was updated twice today.";
+    let c = attributed(text);
+    assert_eq!(c.len(), 1, "{c:#?}");
+    assert_eq!(span(text, &c[0].speaker.span), "PENCE");
+}
