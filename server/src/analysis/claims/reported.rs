@@ -554,6 +554,25 @@ pub(crate) fn frames_in_unit(doc: &Doc, u: Range<usize>, out: &mut Vec<Frame>) {
         }
         // ", saying …" with no frame before it: the clause's subject speaks.
         if c.is(ING) && k > cstart && doc.is(k - 1, COMMA) {
+            // "“…,” Chaffetz said in a statement, adding that …": the previous speaker goes on.
+            if let Some(prev) = out.len().checked_sub(1).filter(|&p| p >= first_new) {
+                let cs = content_start(doc, k, k + 1, hi);
+                let ce = clause_end(doc, cs, hi);
+                if words(doc, cs..ce) >= 2 || has_quote(doc, cs..ce) {
+                    out.push(Frame {
+                        cue: k..k + 1,
+                        source: None,
+                        content: cs..ce,
+                        order: Order::Svc,
+                        same_speaker_as: Some(prev),
+                        pending: false,
+                        extra: None,
+                    });
+                    cstart = hi;
+                }
+                k += 1;
+                continue;
+            }
             if let Some(src) = subject_np(doc, u.start, k) {
                 let cs = content_start(doc, k, k + 1, hi);
                 if words(doc, cs..hi) >= 2 {

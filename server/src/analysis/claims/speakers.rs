@@ -566,14 +566,23 @@ impl<'m> Resolver<'m> {
         }
         // Anonymous sources. The head noun ends before a post-modifier ("a person familiar
         // with …"), except after a quantifier ("one of the people familiar …").
-        let head_end = (src.start..src.end)
+        // "Jason Chaffetz (R-Utah)": the parenthesis is not the head.
+        let src_end = if doc.word(src.end - 1) == ")" {
+            (src.start..src.end)
+                .rev()
+                .find(|&i| doc.word(i) == "(")
+                .unwrap_or(src.end)
+        } else {
+            src.end
+        };
+        let head_end = (src.start..src_end)
             .find(|&i| {
                 i > src.start
                     && doc.is(i, PREP)
                     && !doc.is(i, CAP)
                     && !(doc.word(i).eq_ignore_ascii_case("of") && doc.is(i - 1, DET))
             })
-            .unwrap_or(src.end);
+            .unwrap_or(src_end);
         let head_tok = (src.start..head_end).rev().find(|&i| !doc.is(i, PUNCT));
         let head = head_tok
             .map(|i| doc.word(i).to_ascii_lowercase())
@@ -751,6 +760,12 @@ fn last_name_run(doc: &Doc, r: Range<usize>) -> Option<Range<usize>> {
             let mut a = s;
             while a < i && doc.is(a, TITLE | DET | STOP | PRON | PREP) {
                 a += 1;
+            }
+            // "Oversight Chairman Jason Chaffetz": the name follows the last title word.
+            if let Some(t) = (a..i).rev().find(|&t| doc.is(t, TITLE)) {
+                if t + 1 < i {
+                    a = t + 1;
+                }
             }
             if a < i {
                 best = Some(a..i);
