@@ -54,6 +54,23 @@ echo "$ingest"
 [ "$(grep -c '"created": true' <<<"$ingest")" = 2 ] || fail "two documents should be created"
 grep -q '"field": "document.text"' <<<"$ingest" || fail "the empty document should fail naming document.text"
 
+echo "-- search"
+search=$(g -d '{"query":"Witkoff Putin","page_size":3,"facets":["source"]}' "$ADDR" dossier.v1.SearchService/Search)
+echo "$search" | head -40
+grep -q '"documentId"' <<<"$search" || fail "search found nothing"
+if g -d '{"query":"title:(unclosed"}' "$ADDR" dossier.v1.SearchService/Search >/dev/null 2>&1; then fail "a malformed query should fail"; fi
+
+echo "-- entities"
+persons=$(g -d '{"type":"PERSON","page_size":5}' "$ADDR" dossier.v1.EntityService/ListEntities)
+echo "$persons" | grep '"name"'
+grep -q '"name": "Steve Witkoff"' <<<"$persons" || fail "Witkoff should be a listed person"
+
+echo "-- claims and disputes"
+g -d '{"kind":"DIRECT_QUOTE","page_size":2}' "$ADDR" dossier.v1.ClaimService/ListClaims | grep -E '"text"|"name"'
+disputes=$(g "$ADDR" dossier.v1.ClaimService/ListDisputes)
+grep -q '"topic"' <<<"$disputes" || fail "the seeds should hold a dispute"
+grep -E '"topic"' <<<"$disputes"
+
 echo "-- unknown id"
 if out=$(g -d '{"id":"no-such-doc"}' "$ADDR" dossier.v1.CorpusService/GetDocument 2>&1); then fail "unknown id should fail"; fi
 grep -q NotFound <<<"$out" || fail "unknown id should be NOT_FOUND: $out"

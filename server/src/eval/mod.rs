@@ -4,6 +4,7 @@
 //! `../shared/data`.
 
 pub mod claims;
+pub mod ir;
 pub mod ner;
 
 use crate::analysis::ner::NerError;

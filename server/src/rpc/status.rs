@@ -3,6 +3,7 @@
 //! and sent as a plain `INTERNAL`.
 
 use crate::corpus::CorpusError;
+use crate::index::IndexError;
 use crate::store::StoreError;
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
@@ -40,6 +41,18 @@ impl From<StoreError> for Status {
             StoreError::NotFound { .. } => Status::not_found(err.to_string()),
             StoreError::Invalid(e) => e.into(),
             StoreError::Persist(_) => internal("persisting a write", &err),
+            StoreError::Index(e) => e.into(),
+        }
+    }
+}
+
+impl From<IndexError> for Status {
+    fn from(err: IndexError) -> Self {
+        match err {
+            IndexError::InvalidQuery { .. } => invalid_argument("query", err.to_string()),
+            IndexError::InvalidDocument(reason) => invalid_argument("document", reason),
+            IndexError::DocumentNotFound(_) => Status::not_found(err.to_string()),
+            IndexError::Tantivy(_) => internal("searching the index", &err),
         }
     }
 }

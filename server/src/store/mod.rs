@@ -9,8 +9,10 @@
 pub mod journal;
 
 use crate::analysis::{self, Analysis};
+use crate::claimset::ClaimSet;
 use crate::corpus::{CorpusError, Document};
 use crate::entities::{DocInput, Registry};
+use crate::index::{IndexDoc, IndexError, SearchIndex};
 use arc_swap::ArcSwap;
 use journal::Journal;
 use std::collections::BTreeMap;
@@ -46,6 +48,8 @@ pub struct CorpusCounts {
     pub sentences: u64,
     /// Entity mentions.
     pub entity_mentions: u64,
+    /// Claims.
+    pub claims: u64,
     /// Bytes of text.
     pub text_bytes: u64,
 }
@@ -62,9 +66,25 @@ pub struct Snapshot {
     /// The entity registry, resolved on first use: a burst of writes pays for one
     /// resolution, by the first reader that needs it.
     entities: OnceLock<Arc<Registry>>,
+    /// Claims tied to entities, and disputes, resolved on first use.
+    claims: OnceLock<Arc<ClaimSet>>,
 }
 
 impl Snapshot {
+    /// The corpus's claims with resolved speakers and subjects, and its disputes (built on
+    /// first call for this snapshot).
+    pub fn claims(&self) -> &Arc<ClaimSet> {
+        self.claims.get_or_init(|| {
+            let registry = self.entities();
+            let docs: Vec<Arc<StoredDoc>> = registry
+                .doc_ids
+                .iter()
+                .filter_map(|id| self.docs.get(id.as_ref()).cloned())
+                .collect();
+            Arc::new(ClaimSet::build(registry, &docs))
+        })
+    }
+
     /// The corpus's resolved entities (built on first call for this snapshot).
     pub fn entities(&self) -> &Arc<Registry> {
         self.entities.get_or_init(|| {
@@ -111,6 +131,9 @@ pub enum StoreError {
     /// Writing the journal failed; the write was not applied.
     #[error("persisting to the data directory failed: {0}")]
     Persist(#[from] std::io::Error),
+    /// The search index rejected or failed the write.
+    #[error(transparent)]
+    Index(#[from] IndexError),
 }
 
 /// A cheap, clonable handle to the corpus.
@@ -121,6 +144,8 @@ pub struct Store {
 
 struct Inner {
     snapshot: ArcSwap<Snapshot>,
+    /// The full-text index, kept in step with `snapshot` by every write.
+    index: SearchIndex,
     writer: Mutex<Option<Journal>>,
     ready: watch::Sender<bool>,
 }
@@ -137,6 +162,8 @@ impl Store {
         Self {
             inner: Arc::new(Inner {
                 snapshot: ArcSwap::from_pointee(Snapshot::default()),
+                index: SearchIndex::new_in_ram()
+                    .expect("an empty in-memory index can always be created"),
                 writer: Mutex::new(None),
                 ready: watch::Sender::new(false),
             }),
@@ -157,6 +184,7 @@ impl Store {
                 .map(|e| e.map_doc(StoredDoc::analyze))
                 .collect()
         };
+        let mut deleted = Vec::new();
         for entry in analysed {
             match entry {
                 journal::Entry::Put(doc) => {
@@ -164,12 +192,37 @@ impl Store {
                 }
                 journal::Entry::Delete(id) => {
                     docs.remove(&id);
+                    deleted.push(id);
                 }
             }
         }
+        let deleted: Vec<&str> = deleted.iter().map(String::as_str).collect();
+        self.index_write(docs.values().map(|d| &**d), &deleted)?;
         self.publish(docs);
         *writer = Some(journal);
         Ok(n)
+    }
+
+    /// The search index (searches run on its own snapshots; see [`crate::index`]).
+    pub fn index(&self) -> &SearchIndex {
+        &self.inner.index
+    }
+
+    /// Indexes `docs` and deletes `deleted`, then commits: called with the writer lock held,
+    /// before the store snapshot is published, so a document is searchable once listed.
+    fn index_write<'a>(
+        &self,
+        docs: impl IntoIterator<Item = &'a StoredDoc>,
+        deleted: &[&str],
+    ) -> Result<(), StoreError> {
+        let index = &self.inner.index;
+        let batch: Vec<IndexDoc> = docs.into_iter().map(|d| index_doc(&d.doc)).collect();
+        index.upsert(&batch)?;
+        for id in deleted {
+            index.delete(id);
+        }
+        index.commit()?;
+        Ok(())
     }
 
     /// The current snapshot. Hold it for a consistent view across several reads.
@@ -203,6 +256,7 @@ impl Store {
         if let Some(journal) = writer.as_mut() {
             journal.append_puts(docs.iter().map(|d| &d.doc))?;
         }
+        self.index_write(&docs, &[])?;
         let mut map = self.snapshot().docs.clone();
         let created = docs
             .into_iter()
@@ -218,6 +272,9 @@ impl Store {
         use rayon::prelude::*;
         let analysed: Vec<StoredDoc> = docs.into_par_iter().map(StoredDoc::analyze).collect();
         let _writer = self.lock_writer();
+        if let Err(e) = self.index_write(&analysed, &[]) {
+            tracing::error!(error = %e, "indexing the loaded corpus failed");
+        }
         let mut map = self.snapshot().docs.clone();
         for d in analysed {
             map.insert(d.doc.id.clone(), Arc::new(d));
@@ -240,6 +297,7 @@ impl Store {
         if let Some(journal) = writer.as_mut() {
             journal.append_delete(id)?;
         }
+        self.index_write([], &[id])?;
         self.publish(map);
         Ok(())
     }
@@ -252,6 +310,7 @@ impl Store {
             counts.words += d.analysis.words as u64;
             counts.sentences += d.analysis.sentences.len() as u64;
             counts.entity_mentions += d.analysis.mentions.len() as u64;
+            counts.claims += d.analysis.claims.len() as u64;
             counts.text_bytes += d.doc.text.len() as u64;
         }
         let generation = self.snapshot().generation + 1;
@@ -260,7 +319,19 @@ impl Store {
             docs,
             counts,
             entities: OnceLock::new(),
+            claims: OnceLock::new(),
         }));
+    }
+}
+
+/// The index's view of a document.
+fn index_doc(doc: &Document) -> IndexDoc {
+    IndexDoc {
+        id: doc.id.clone(),
+        title: doc.title.clone(),
+        text: doc.text.clone(),
+        source: doc.source.clone(),
+        published_at: doc.published_at.map(|t| t.timestamp()),
     }
 }
 

@@ -1,0 +1,373 @@
+//! Highlighted fragments: every matching passage of a document, not just one.
+//!
+//! tantivy's `SnippetGenerator` gives one fragment per document with offsets relative to
+//! that fragment. Here a document yields up to `max_fragments` fragments, each built from
+//! whole sentences (`analysis::sentences`) around the query's matches, with every range —
+//! the fragment's and each highlight's — a byte range into the *whole document text*. A match
+//! is a token the index analyzer turns into one of the query's terms, so highlights slice
+//! exactly the words that matched ("Witkoff" out of "Witkoff’s", "talks" for `talk`).
+
+use std::collections::HashSet;
+use std::ops::Range;
+
+use tantivy::tokenizer::TextAnalyzer;
+
+use super::analyzer::for_each_token;
+use crate::analysis::sentences::split_sentences;
+use crate::analysis::tokenize::tokenize;
+
+/// How to cut fragments.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HighlightOptions {
+    /// Most fragments per document (0 turns snippets off).
+    pub max_fragments: usize,
+    /// Target fragment length in characters; a fragment grows by whole sentences up to it
+    /// and a longer sentence is cut to a window of about this size around its matches.
+    pub fragment_chars: usize,
+    /// Inserted before each highlight in [`Snippet::markup`].
+    pub pre_tag: String,
+    /// Inserted after each highlight in [`Snippet::markup`].
+    pub post_tag: String,
+}
+
+impl Default for HighlightOptions {
+    fn default() -> Self {
+        Self {
+            max_fragments: 3,
+            fragment_chars: 200,
+            pre_tag: "<em>".into(),
+            post_tag: "</em>".into(),
+        }
+    }
+}
+
+/// A fragment of a document's text with its highlights.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snippet {
+    /// Where the fragment lies in the document text (bytes).
+    pub range: Range<usize>,
+    /// The fragment's text (`&text[range]`).
+    pub text: String,
+    /// The matched words, as byte ranges into the whole document text.
+    pub highlights: Vec<Range<usize>>,
+    /// The fragment with `pre_tag`/`post_tag` around each highlight (no other escaping).
+    pub markup: String,
+}
+
+/// Cuts the highlighted fragments of `text` for the analysed query `terms`.
+///
+/// With no match in the text (a document that matched on its title), the lead of the text
+/// is returned as one fragment without highlights.
+pub(crate) fn snippets(
+    text: &str,
+    terms: &HashSet<String>,
+    analyzer: &mut TextAnalyzer,
+    options: &HighlightOptions,
+) -> Vec<Snippet> {
+    if options.max_fragments == 0 || text.trim().is_empty() {
+        return Vec::new();
+    }
+    let mut matches: Vec<(Range<usize>, usize)> = Vec::new();
+    let mut ids: Vec<&str> = Vec::new();
+    if !terms.is_empty() {
+        for_each_token(analyzer, text, |token| {
+            if let Some(term) = terms.get(token.text.as_str()) {
+                let id = match ids.iter().position(|t| *t == term.as_str()) {
+                    Some(i) => i,
+                    None => {
+                        ids.push(term.as_str());
+                        ids.len() - 1
+                    }
+                };
+                matches.push((token.offset_from..token.offset_to, id));
+            }
+        });
+    }
+    let width = options.fragment_chars.max(20);
+    let tokens = tokenize(text);
+    let sentences = split_sentences(text, &tokens);
+    if matches.is_empty() {
+        let lead = grow(text, &sentences, 0, width);
+        return vec![make_snippet(text, lead, &[], options)];
+    }
+    let mut candidates: Vec<Candidate> = Vec::new();
+    let mut m = 0;
+    for (s, sentence) in sentences.iter().enumerate() {
+        let first = m;
+        while m < matches.len() && matches[m].0.start < sentence.end {
+            m += 1;
+        }
+        if first == m {
+            continue;
+        }
+        let inside = &matches[first..m];
+        if char_len(&text[sentence.clone()]) <= width {
+            let range = grow(text, &sentences, s, width);
+            candidates.push(Candidate::new(range, &matches));
+        } else {
+            // A sentence longer than a fragment: windows around its matches.
+            let mut i = 0;
+            while i < inside.len() {
+                let range = window(text, sentence.clone(), inside[i].0.clone(), width);
+                candidates.push(Candidate::new(range.clone(), &matches));
+                while i < inside.len() && inside[i].0.start < range.end {
+                    i += 1;
+                }
+            }
+        }
+    }
+    // Best first: most distinct terms, then most matches, then earliest.
+    candidates.sort_by(|a, b| {
+        b.distinct
+            .cmp(&a.distinct)
+            .then(b.count.cmp(&a.count))
+            .then(a.range.start.cmp(&b.range.start))
+    });
+    let mut chosen: Vec<Range<usize>> = Vec::new();
+    for c in candidates {
+        if chosen.len() == options.max_fragments {
+            break;
+        }
+        if chosen
+            .iter()
+            .any(|r| r.start < c.range.end && c.range.start < r.end)
+        {
+            continue;
+        }
+        chosen.push(c.range);
+    }
+    let highlights: Vec<Range<usize>> = matches.into_iter().map(|(r, _)| r).collect();
+    chosen
+        .into_iter()
+        .map(|range| {
+            let inside: Vec<Range<usize>> = highlights
+                .iter()
+                .filter(|h| h.start >= range.start && h.end <= range.end)
+                .cloned()
+                .collect();
+            make_snippet(text, range, &inside, options)
+        })
+        .collect()
+}
+
+/// A possible fragment and how good it is.
+struct Candidate {
+    range: Range<usize>,
+    distinct: usize,
+    count: usize,
+}
+
+impl Candidate {
+    fn new(range: Range<usize>, matches: &[(Range<usize>, usize)]) -> Self {
+        let mut seen = Vec::new();
+        let mut count = 0;
+        for (r, id) in matches {
+            if r.start >= range.start && r.end <= range.end {
+                count += 1;
+                if !seen.contains(id) {
+                    seen.push(*id);
+                }
+            }
+        }
+        Self {
+            range,
+            distinct: seen.len(),
+            count,
+        }
+    }
+}
+
+fn char_len(s: &str) -> usize {
+    s.chars().count()
+}
+
+/// Sentence `s` grown by following (then preceding) whole sentences while it fits `width`.
+fn grow(text: &str, sentences: &[Range<usize>], s: usize, width: usize) -> Range<usize> {
+    let Some(first) = sentences.get(s) else {
+        return 0..text.len().min(byte_after_chars(text, 0, width));
+    };
+    if char_len(&text[first.clone()]) > width {
+        return window(text, first.clone(), first.start..first.start, width);
+    }
+    let (mut lo, mut hi) = (s, s);
+    loop {
+        let mut grew = false;
+        if hi + 1 < sentences.len()
+            && char_len(&text[sentences[lo].start..sentences[hi + 1].end]) <= width
+        {
+            hi += 1;
+            grew = true;
+        } else if lo > 0 && char_len(&text[sentences[lo - 1].start..sentences[hi].end]) <= width {
+            lo -= 1;
+            grew = true;
+        }
+        if !grew {
+            break;
+        }
+    }
+    sentences[lo].start..sentences[hi].end
+}
+
+/// A window of about `width` characters inside `sentence` that starts a little before
+/// `anchor`, cut at whitespace.
+fn window(text: &str, sentence: Range<usize>, anchor: Range<usize>, width: usize) -> Range<usize> {
+    let lead = width / 4;
+    let mut start = byte_before_chars(text, anchor.start, lead).max(sentence.start);
+    if start > sentence.start {
+        // Move forward to the start of a word.
+        if let Some(ws) = text[start..anchor.start].find(char::is_whitespace) {
+            start += ws;
+        }
+        start += text[start..].len() - text[start..].trim_start().len();
+    }
+    let mut end = byte_after_chars(text, start, width).min(sentence.end);
+    if end < sentence.end {
+        // Move back to the end of a word, but keep the anchor.
+        if let Some(ws) = text[anchor.end.max(start)..end].rfind(char::is_whitespace) {
+            end = anchor.end.max(start) + ws;
+        }
+        end = start + text[start..end].trim_end().len();
+    }
+    start..end.max(anchor.end).min(sentence.end.max(anchor.end))
+}
+
+/// The byte offset `n` characters after `from` (or the end).
+fn byte_after_chars(text: &str, from: usize, n: usize) -> usize {
+    text[from..]
+        .char_indices()
+        .nth(n)
+        .map_or(text.len(), |(i, _)| from + i)
+}
+
+/// The byte offset `n` characters before `from` (or 0).
+fn byte_before_chars(text: &str, from: usize, n: usize) -> usize {
+    if n == 0 {
+        return from;
+    }
+    text[..from]
+        .char_indices()
+        .rev()
+        .nth(n - 1)
+        .map_or(0, |(i, _)| i)
+}
+
+fn make_snippet(
+    text: &str,
+    range: Range<usize>,
+    highlights: &[Range<usize>],
+    options: &HighlightOptions,
+) -> Snippet {
+    let mut markup = String::with_capacity(range.len() + highlights.len() * 9);
+    let mut at = range.start;
+    for h in highlights {
+        markup.push_str(&text[at..h.start]);
+        markup.push_str(&options.pre_tag);
+        markup.push_str(&text[h.clone()]);
+        markup.push_str(&options.post_tag);
+        at = h.end;
+    }
+    markup.push_str(&text[at..range.end]);
+    Snippet {
+        text: text[range.clone()].to_string(),
+        range,
+        highlights: highlights.to_vec(),
+        markup,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::index::analyzer::english;
+
+    fn run(text: &str, words: &[&str], options: &HighlightOptions) -> Vec<Snippet> {
+        let terms = words.iter().map(|w| w.to_string()).collect();
+        snippets(text, &terms, &mut english(), options)
+    }
+
+    const TEXT: &str = "Steve Witkoff’s meeting lasted hours. The weather was fine. \
+        Vladimir Putin received him in Moscow. Nothing else happened that day at all. \
+        Later, Putin’s aide praised Witkoff.";
+
+    #[test]
+    fn highlights_slice_query_words_from_the_whole_text() {
+        // Proves highlight ranges are document-relative and slice the matched words only.
+        let small = HighlightOptions {
+            max_fragments: 5,
+            fragment_chars: 60,
+            ..Default::default()
+        };
+        let snippets = run(TEXT, &["witkoff", "putin"], &small);
+        assert!(snippets.len() >= 2);
+        for s in &snippets {
+            assert_eq!(&TEXT[s.range.clone()], s.text);
+            for h in &s.highlights {
+                assert!(
+                    ["Witkoff", "Putin"].contains(&&TEXT[h.clone()]),
+                    "{:?}",
+                    &TEXT[h.clone()]
+                );
+                assert!(h.start >= s.range.start && h.end <= s.range.end);
+            }
+        }
+    }
+
+    #[test]
+    fn best_fragment_first_and_no_overlap() {
+        // Proves the fragment with both terms ranks first and fragments never overlap.
+        let options = HighlightOptions {
+            max_fragments: 3,
+            fragment_chars: 40,
+            ..Default::default()
+        };
+        let s = run(TEXT, &["witkoff", "putin"], &options);
+        assert!(
+            s[0].text.contains("Putin") && s[0].text.contains("Witkoff"),
+            "{s:?}"
+        );
+        for (i, a) in s.iter().enumerate() {
+            for b in &s[i + 1..] {
+                assert!(a.range.end <= b.range.start || b.range.end <= a.range.start);
+            }
+        }
+    }
+
+    #[test]
+    fn markup_wraps_each_highlight_with_caller_tags() {
+        // Proves markup inserts the caller's tags and nothing else.
+        let options = HighlightOptions {
+            pre_tag: "[".into(),
+            post_tag: "]".into(),
+            ..Default::default()
+        };
+        let s = run("Putin met Witkoff.", &["putin"], &options);
+        assert_eq!(s[0].markup, "[Putin] met Witkoff.");
+    }
+
+    #[test]
+    fn long_sentences_are_windowed_around_matches() {
+        // Proves a sentence longer than the fragment is cut near the match at word bounds.
+        let text = format!(
+            "{} Putin spoke {}",
+            "word ".repeat(100),
+            "more ".repeat(100)
+        );
+        let options = HighlightOptions {
+            fragment_chars: 50,
+            ..Default::default()
+        };
+        let s = run(&text, &["putin"], &options);
+        assert_eq!(s.len(), 1);
+        assert!(s[0].text.chars().count() <= 60, "{:?}", s[0].text);
+        assert!(s[0].text.contains("Putin"));
+        assert!(!s[0].text.starts_with(' ') && !s[0].text.ends_with(' '));
+    }
+
+    #[test]
+    fn no_match_gives_the_lead() {
+        // Proves a title-only match still shows the start of the text, unhighlighted.
+        let s = run(TEXT, &["absent"], &HighlightOptions::default());
+        assert_eq!(s.len(), 1);
+        assert!(s[0].highlights.is_empty() && s[0].range.start == 0);
+    }
+}

@@ -1,0 +1,355 @@
+//! The full-text index: tantivy underneath, Dossier's ranking, query syntaxes, filters,
+//! facets and highlights on top. No tonic, no prost: the store feeds it [`IndexDoc`]s and the
+//! rpc layer turns [`SearchResults`] into messages.
+//!
+//! Writers and readers never wait for each other. Writes ([`SearchIndex::upsert`],
+//! [`SearchIndex::delete`]) become visible at [`SearchIndex::commit`], which publishes a new
+//! [`Snapshot`] with a generation number. A search runs on one snapshot; the recent ones stay
+//! alive (by default the last 32 generations, at most 10 minutes old) and can be looked up by
+//! generation, so a page token bound to a generation keeps paging the same ranking while
+//! documents are ingested.
+//!
+//! # Examples
+//!
+//! ```
+//! use dossier_server::index::{IndexDoc, SearchIndex, SearchQuery, Syntax};
+//!
+//! let index = SearchIndex::new_in_ram()?;
+//! index.upsert(&[IndexDoc {
+//!     id: "a".into(),
+//!     title: "Talks in Moscow".into(),
+//!     text: "Steve Witkoff’s talks with Vladimir Putin lasted five hours.".into(),
+//!     source: "wire".into(),
+//!     published_at: Some(1_739_836_800),
+//! }])?;
+//! let snapshot = index.commit()?;
+//! let results = snapshot.search(&SearchQuery::new("Witkoff Putin", Syntax::QueryLanguage))?;
+//! assert_eq!(results.total_hits, 1);
+//! let snippet = &results.hits[0].snippets[0];
+//! let text = "Steve Witkoff’s talks with Vladimir Putin lasted five hours.";
+//! let words: Vec<&str> = snippet.highlights.iter().map(|h| &text[h.clone()]).collect();
+//! assert_eq!(words, ["Witkoff", "Putin"]);
+//! # Ok::<(), dossier_server::index::IndexError>(())
+//! ```
+
+pub mod analyzer;
+mod highlight;
+mod query;
+mod rank;
+mod schema;
+mod search;
+#[cfg(test)]
+mod tests;
+
+use std::collections::VecDeque;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use arc_swap::ArcSwap;
+use tantivy::directory::MmapDirectory;
+use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Term};
+
+pub use highlight::{HighlightOptions, Snippet};
+pub use rank::RankParams;
+pub use schema::month_of;
+pub use search::{
+    FacetCounts, FacetField, Filter, Hit, HitStream, SearchQuery, SearchResults, Snapshot,
+    SortOrder, StoredDoc, Syntax,
+};
+
+use schema::Fields;
+
+/// What can go wrong in the index.
+#[derive(Debug, thiserror::Error)]
+pub enum IndexError {
+    /// The caller's query is malformed; `position` is the byte offset of the problem in the
+    /// query text.
+    #[error("invalid query at byte {position}: {message}")]
+    InvalidQuery {
+        /// What is wrong, for a human.
+        message: String,
+        /// Byte offset into the query text.
+        position: usize,
+    },
+    /// A document cannot be indexed (for example, its id is empty).
+    #[error("invalid document: {0}")]
+    InvalidDocument(String),
+    /// No document has this id.
+    #[error("document {0:?} not found")]
+    DocumentNotFound(String),
+    /// tantivy failed (I/O, corrupt index, a bug).
+    #[error(transparent)]
+    Tantivy(#[from] tantivy::TantivyError),
+}
+
+impl From<std::io::Error> for IndexError {
+    fn from(err: std::io::Error) -> Self {
+        Self::Tantivy(err.into())
+    }
+}
+
+impl From<tantivy::directory::error::OpenDirectoryError> for IndexError {
+    fn from(err: tantivy::directory::error::OpenDirectoryError) -> Self {
+        Self::Tantivy(err.into())
+    }
+}
+
+/// A document as the index sees it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IndexDoc {
+    /// Unique id; indexing the same id again replaces the document.
+    pub id: String,
+    /// The title (ranked with its own weight).
+    pub title: String,
+    /// The body text; highlight offsets are byte offsets into it.
+    pub text: String,
+    /// Publisher or feed, matched exactly by filters and counted by the "source" facet.
+    pub source: String,
+    /// Publication time in seconds since the Unix epoch, when known.
+    pub published_at: Option<i64>,
+}
+
+/// Tuning of the writer and of snapshot retention.
+#[derive(Debug, Clone)]
+pub struct IndexOptions {
+    /// Indexing threads (each needs at least 15 MB of `writer_memory`).
+    pub writer_threads: usize,
+    /// Memory the writer may buffer before it flushes a segment, in bytes, for all threads.
+    pub writer_memory: usize,
+    /// How many recent generations stay searchable for page tokens.
+    pub keep_generations: usize,
+    /// How long a superseded snapshot stays searchable.
+    pub keep_for: Duration,
+    /// Ranking parameters.
+    pub rank: RankParams,
+}
+
+impl Default for IndexOptions {
+    fn default() -> Self {
+        Self {
+            writer_threads: 1,
+            writer_memory: 40_000_000,
+            keep_generations: 32,
+            keep_for: Duration::from_secs(600),
+            rank: RankParams::default(),
+        }
+    }
+}
+
+/// Counters for observing the index's work (tests and metrics).
+#[derive(Debug, Default)]
+pub struct IndexMetrics {
+    /// Searches run (pages, streams and more-like-this).
+    pub searches: AtomicU64,
+    /// Hits produced by [`HitStream`]s: a stream's consumer going away stops this growing.
+    pub streamed_hits: AtomicU64,
+    /// [`HitStream`]s dropped (finished or abandoned).
+    pub streams_closed: AtomicU64,
+}
+
+/// What every snapshot shares with the index.
+pub(crate) struct Shared {
+    fields: Fields,
+    rank: ArcSwap<RankParams>,
+    metrics: IndexMetrics,
+    analyzer: tantivy::tokenizer::TextAnalyzer,
+}
+
+/// The search index: a cheap `Clone` handle shared by the store and the rpc layer.
+#[derive(Clone)]
+pub struct SearchIndex {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    index: Index,
+    reader: IndexReader,
+    writer: Mutex<WriterState>,
+    current: ArcSwap<Snapshot>,
+    recent: Mutex<VecDeque<Arc<Snapshot>>>,
+    shared: Arc<Shared>,
+    options: IndexOptions,
+}
+
+struct WriterState {
+    writer: IndexWriter,
+    generation: u64,
+}
+
+impl SearchIndex {
+    /// An empty index in memory with default options.
+    pub fn new_in_ram() -> Result<Self, IndexError> {
+        Self::with_options(None, IndexOptions::default())
+    }
+
+    /// Opens the index kept in `dir`, creating it if the directory holds none.
+    pub fn open(dir: &Path) -> Result<Self, IndexError> {
+        Self::with_options(Some(dir), IndexOptions::default())
+    }
+
+    /// An index in `dir` (or in memory for `None`) with explicit options.
+    pub fn with_options(dir: Option<&Path>, options: IndexOptions) -> Result<Self, IndexError> {
+        let (schema, _) = Fields::schema();
+        let index = match dir {
+            Some(dir) => {
+                std::fs::create_dir_all(dir).map_err(|e| {
+                    IndexError::Tantivy(tantivy::TantivyError::SystemError(format!(
+                        "cannot create {}: {e}",
+                        dir.display()
+                    )))
+                })?;
+                Index::open_or_create(MmapDirectory::open(dir)?, schema)?
+            }
+            None => Index::create_in_ram(schema),
+        };
+        let fields = Fields::from_schema(&index.schema())?;
+        index
+            .tokenizers()
+            .register(analyzer::ANALYZER_NAME, analyzer::english());
+        let writer =
+            index.writer_with_num_threads(options.writer_threads, options.writer_memory)?;
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
+        let shared = Arc::new(Shared {
+            fields,
+            rank: ArcSwap::from_pointee(options.rank.clone()),
+            metrics: IndexMetrics::default(),
+            analyzer: analyzer::english(),
+        });
+        let first = Arc::new(Snapshot::new(0, reader.searcher(), Arc::clone(&shared)));
+        Ok(Self {
+            inner: Arc::new(Inner {
+                index,
+                reader,
+                writer: Mutex::new(WriterState {
+                    writer,
+                    generation: 0,
+                }),
+                current: ArcSwap::new(Arc::clone(&first)),
+                recent: Mutex::new(VecDeque::from([first])),
+                shared,
+                options,
+            }),
+        })
+    }
+
+    /// Adds documents, replacing any with the same id. Visible after [`Self::commit`].
+    pub fn upsert(&self, docs: &[IndexDoc]) -> Result<(), IndexError> {
+        if let Some(bad) = docs.iter().find(|d| d.id.is_empty()) {
+            return Err(IndexError::InvalidDocument(format!(
+                "empty id (title {:?})",
+                bad.title
+            )));
+        }
+        let fields = &self.inner.shared.fields;
+        let state = self.writer();
+        for doc in docs {
+            state
+                .writer
+                .delete_term(Term::from_field_text(fields.id, &doc.id));
+            state.writer.add_document(fields.document(doc))?;
+        }
+        Ok(())
+    }
+
+    /// Removes the document with this id (if any). Visible after [`Self::commit`].
+    pub fn delete(&self, id: &str) {
+        let term = Term::from_field_text(self.inner.shared.fields.id, id);
+        self.writer().writer.delete_term(term);
+    }
+
+    /// Makes every write so far visible and returns the new current snapshot.
+    pub fn commit(&self) -> Result<Arc<Snapshot>, IndexError> {
+        let mut state = self.writer();
+        state.writer.commit()?;
+        self.inner.reader.reload()?;
+        state.generation += 1;
+        let snapshot = Arc::new(Snapshot::new(
+            state.generation,
+            self.inner.reader.searcher(),
+            Arc::clone(&self.inner.shared),
+        ));
+        self.inner.current.store(Arc::clone(&snapshot));
+        let mut recent = lock(&self.inner.recent);
+        recent.push_back(Arc::clone(&snapshot));
+        let options = &self.inner.options;
+        while recent.len() > options.keep_generations.max(1)
+            || recent.front().is_some_and(|s| {
+                s.generation() != snapshot.generation() && s.age() > options.keep_for
+            })
+        {
+            recent.pop_front();
+        }
+        Ok(snapshot)
+    }
+
+    /// The latest committed snapshot.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.inner.current.load_full()
+    }
+
+    /// The snapshot of a given generation, while it is kept (see the module docs).
+    pub fn snapshot_at(&self, generation: u64) -> Option<Arc<Snapshot>> {
+        let current = self.snapshot();
+        if current.generation() == generation {
+            return Some(current);
+        }
+        lock(&self.inner.recent)
+            .iter()
+            .find(|s| s.generation() == generation)
+            .cloned()
+    }
+
+    /// Replaces the ranking parameters for every later search (tuning and evaluation).
+    pub fn set_rank_params(&self, params: RankParams) {
+        self.inner.shared.rank.store(Arc::new(params));
+    }
+
+    /// The current ranking parameters.
+    pub fn rank_params(&self) -> RankParams {
+        RankParams::clone(&self.inner.shared.rank.load())
+    }
+
+    /// Work counters.
+    pub fn metrics(&self) -> &IndexMetrics {
+        &self.inner.shared.metrics
+    }
+
+    /// Bytes the index files take (in memory or on disk) at the current snapshot.
+    pub fn index_bytes(&self) -> u64 {
+        self.snapshot().index_bytes()
+    }
+
+    fn writer(&self) -> MutexGuard<'_, WriterState> {
+        lock(&self.inner.writer)
+    }
+}
+
+impl std::fmt::Debug for SearchIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SearchIndex")
+            .field("generation", &self.snapshot().generation())
+            .field("directory", &self.inner.index.directory())
+            .finish()
+    }
+}
+
+/// Locks a mutex, carrying on after a panic elsewhere (the guarded state stays consistent:
+/// a panicking writer call leaves tantivy's writer usable or reports errors itself).
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Adds one to a counter.
+fn bump(counter: &AtomicU64) {
+    counter.fetch_add(1, Ordering::Relaxed);
+}
+
+/// The age of something created at `t`.
+fn age(t: Instant) -> Duration {
+    t.elapsed()
+}
