@@ -595,16 +595,39 @@ impl<'m> Resolver<'m> {
             let first = doc.word(src.start).to_ascii_lowercase();
             let definite = matches!(first.as_str(), "the" | "that" | "this" | "those");
             if definite {
-                // "the official": an earlier anonymous source with the same head noun.
+                // "the official": an earlier anonymous source with the same head noun; of
+                // those, the one sharing most of the phrase's words ("the second senior
+                // administration official" → "a second senior administration official", not
+                // "a second U.S. official"), the latest on a tie.
                 let sing = head.trim_end_matches('s');
+                let words: Vec<String> = text
+                    .split(|c: char| !c.is_alphanumeric() && c != '.')
+                    .map(str::to_lowercase)
+                    .filter(|w| {
+                        !w.is_empty() && !matches!(w.as_str(), "the" | "that" | "this" | "those")
+                    })
+                    .collect();
+                // (words shared, fewer words of its own): "the senior administration
+                // official" prefers "a senior administration official" to "a second senior
+                // administration official".
+                let shared = |d: &str| {
+                    let d = d.to_lowercase();
+                    let dw: Vec<&str> = d
+                        .split(|c: char| !c.is_alphanumeric() && c != '.')
+                        .filter(|w| !w.is_empty() && !matches!(*w, "a" | "an" | "the" | "one"))
+                        .collect();
+                    let common = words.iter().filter(|w| dw.contains(&w.as_str())).count();
+                    (common, std::cmp::Reverse(dw.len() - common.min(dw.len())))
+                };
                 if let Some(s) = self
                     .seen
                     .iter()
-                    .rev()
-                    .find(|s| {
+                    .enumerate()
+                    .filter(|(_, s)| {
                         s.kind == SpeakerKind::Anonymous && s.head.trim_end_matches('s') == sing
                     })
-                    .cloned()
+                    .max_by_key(|(i, s)| (shared(&s.description), *i))
+                    .map(|(_, s)| s.clone())
                 {
                     return Speaker {
                         span,
