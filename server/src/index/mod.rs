@@ -21,6 +21,7 @@
 //!     text: "Steve Witkoff’s talks with Vladimir Putin lasted five hours.".into(),
 //!     source: "wire".into(),
 //!     published_at: Some(1_739_836_800),
+//!     sentences: Vec::new(),
 //! }])?;
 //! let snapshot = index.commit()?;
 //! let results = snapshot.search(&SearchQuery::new("Witkoff Putin", Syntax::QueryLanguage))?;
@@ -109,6 +110,9 @@ pub struct IndexDoc {
     pub source: String,
     /// Publication time in seconds since the Unix epoch, when known.
     pub published_at: Option<i64>,
+    /// Sentence byte ranges of `text`, ascending, if the caller has them (the store does);
+    /// empty means "split them at indexing" with `analysis::sentences`.
+    pub sentences: Vec<std::ops::Range<usize>>,
 }
 
 /// Tuning of the writer and of snapshot retention.

@@ -13,12 +13,15 @@
 //! simpler than document-at-a-time pruning, and the result is an exact, sorted docset that
 //! composes with tantivy's boolean queries, filters and collectors.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
 
 use tantivy::fieldnorm::FieldNormReader;
-use tantivy::postings::Postings;
+use tantivy::index::SegmentId;
+use tantivy::postings::{Postings, SegmentPostings};
 use tantivy::query::{EnableScoring, Explanation, Query, Scorer, Weight};
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{DocId, DocSet, Score, SegmentReader, Term, TERMINATED};
@@ -42,6 +45,8 @@ pub struct RankParams {
     pub prf_terms: usize,
     /// Pseudo-relevance feedback: share of the final query given to expansion terms.
     pub prf_weight: f32,
+    /// Pseudo-relevance feedback: how many of the best first-pass hits are re-ranked.
+    pub prf_rerank: usize,
     /// Drop stopwords from plain-text queries (unless nothing else is left).
     pub drop_stopwords: bool,
     /// Weigh a plain-text query's words by how often they repeat in it.
@@ -59,6 +64,7 @@ impl Default for RankParams {
             prf_docs: 5,
             prf_terms: 20,
             prf_weight: 0.3,
+            prf_rerank: 300,
             drop_stopwords: true,
             query_tf: false,
         }
@@ -92,6 +98,7 @@ impl FromStr for RankParams {
                 "prf_docs" => p.prf_docs = n()?,
                 "prf_terms" => p.prf_terms = n()?,
                 "prf_weight" => p.prf_weight = f()?,
+                "prf_rerank" => p.prf_rerank = n()?,
                 "drop_stopwords" => p.drop_stopwords = b()?,
                 "query_tf" => p.query_tf = b()?,
                 _ => return Err(format!("unknown ranking parameter {key:?}")),
@@ -142,6 +149,8 @@ struct Spec {
     fields: TextFields,
     field_set: FieldSet,
     params: RankParams,
+    /// When set, only these documents (sorted, per segment) are scored: re-ranking.
+    restrict: Option<HashMap<SegmentId, Vec<DocId>>>,
 }
 
 impl fmt::Debug for RankQuery {
@@ -167,6 +176,22 @@ impl RankQuery {
                 fields,
                 field_set,
                 params,
+                restrict: None,
+            }),
+        }
+    }
+
+    /// The same query scoring only `docs` (sorted doc ids per segment), by seeking in the
+    /// postings instead of walking them: cheap re-ranking of a candidate list.
+    pub fn restricted_to(&self, docs: HashMap<SegmentId, Vec<DocId>>) -> Self {
+        let spec = &self.spec;
+        Self {
+            spec: Arc::new(Spec {
+                clauses: spec.clauses.clone(),
+                fields: spec.fields,
+                field_set: spec.field_set,
+                params: spec.params.clone(),
+                restrict: Some(docs),
             }),
         }
     }
@@ -276,15 +301,39 @@ impl RankWeight {
 
     /// Scores every matching document of one segment.
     fn score_segment(&self, reader: &SegmentReader, boost: Score) -> tantivy::Result<RankScorer> {
+        SCRATCH.with(|scratch| {
+            let mut scratch = scratch.borrow_mut();
+            scratch.prepare(reader.max_doc() as usize);
+            let result = self.score_into(reader, boost, &mut scratch);
+            scratch.clear();
+            result
+        })
+    }
+
+    /// [`Self::score_segment`] with reusable buffers (left dirty only at the touched docs,
+    /// which `Scratch::clear` resets).
+    fn score_into(
+        &self,
+        reader: &SegmentReader,
+        boost: Score,
+        scratch: &mut Scratch,
+    ) -> tantivy::Result<RankScorer> {
         let spec = &self.spec;
         let p = &spec.params;
-        let max_doc = reader.max_doc() as usize;
-        let mut acc = vec![0f32; max_doc];
-
-        let mut hit = vec![false; max_doc];
-        let mut touched: Vec<DocId> = Vec::new();
-        let mut tf = vec![0f32; 0];
-        let mut clause_docs: Vec<DocId> = Vec::new();
+        let allowed: Option<&[DocId]> = match &spec.restrict {
+            Some(map) => match map.get(&reader.segment_id()) {
+                Some(docs) => Some(docs),
+                None => return Ok(RankScorer::default()),
+            },
+            None => None,
+        };
+        let Scratch {
+            acc,
+            tf,
+            seen,
+            touched,
+            clause_docs,
+        } = scratch;
         let fields = [spec.fields.title, spec.fields.text];
         let field_weights = [p.w_title, p.w_text];
         let mut fieldnorms: [Option<FieldNormReader>; 2] = [None, None];
@@ -294,9 +343,8 @@ impl RankWeight {
             }
         }
         for (c, clause) in spec.clauses.iter().enumerate() {
-            if tf.is_empty() {
-                tf = vec![0f32; max_doc];
-            }
+            // `seen[d]` holds 1 + the last clause that touched `d`.
+            let mark = c as u32 + 1;
             for (i, field) in fields.iter().enumerate() {
                 let Some(fieldnorm) = &fieldnorms[i] else {
                     continue;
@@ -310,41 +358,112 @@ impl RankWeight {
                     else {
                         continue;
                     };
-                    let mut doc = postings.doc();
-                    while doc != TERMINATED {
+                    let mut add = |doc: DocId, postings: &SegmentPostings| {
                         let d = doc as usize;
-                        if tf[d] == 0.0 {
+                        if seen[d] != mark {
+                            if seen[d] == 0 {
+                                touched.push(doc);
+                            }
+                            seen[d] = mark;
                             clause_docs.push(doc);
                         }
                         let n = norm[fieldnorm.fieldnorm_id(doc) as usize];
                         tf[d] += field_weights[i] * postings.term_freq() as f32 / n;
-                        doc = postings.advance();
+                    };
+                    match allowed {
+                        Some(allowed) => {
+                            for &doc in allowed {
+                                if postings.doc() < doc && postings.seek(doc) == TERMINATED {
+                                    break;
+                                }
+                                if postings.doc() == doc {
+                                    add(doc, &postings);
+                                }
+                            }
+                        }
+                        None => {
+                            let mut doc = postings.doc();
+                            while doc != TERMINATED {
+                                add(doc, &postings);
+                                doc = postings.advance();
+                            }
+                        }
                     }
                 }
             }
             let w = self.idf[c] * clause.weight * (p.k1 + 1.0) * boost;
-
-            for &doc in &clause_docs {
+            for &doc in clause_docs.iter() {
                 let d = doc as usize;
                 let t = tf[d];
                 tf[d] = 0.0;
-                if !hit[d] {
-                    hit[d] = true;
-                    touched.push(doc);
-                }
-                if self.scoring {
+                if self.scoring && t > 0.0 {
                     acc[d] += w * t / (p.k1 + t);
                 }
             }
             clause_docs.clear();
         }
-        touched.sort_unstable();
-        let scores = touched.iter().map(|&d| acc[d as usize]).collect();
+        let max_doc = reader.max_doc() as usize;
+        let docs: Vec<DocId> = if touched.len() * 8 >= max_doc {
+            // Dense: reading the marks in order beats sorting.
+            (0..max_doc as DocId)
+                .filter(|&d| seen[d as usize] != 0)
+                .collect()
+        } else {
+            let mut docs = touched.clone();
+            docs.sort_unstable();
+            docs
+        };
+        let scores = docs.iter().map(|&d| acc[d as usize]).collect();
         Ok(RankScorer {
-            docs: touched,
+            docs,
             scores,
             cursor: 0,
         })
+    }
+}
+
+thread_local! {
+    /// Per-thread scoring buffers, reused across segments and queries.
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+/// Dense per-document buffers for term-at-a-time scoring.
+#[derive(Default)]
+struct Scratch {
+    /// Score so far.
+    acc: Vec<f32>,
+    /// The current clause's weighted, normalised term frequency.
+    tf: Vec<f32>,
+    /// 0, or 1 + the last clause that matched the document.
+    seen: Vec<u32>,
+    /// Documents with `seen != 0`.
+    touched: Vec<DocId>,
+    /// Documents the current clause matched.
+    clause_docs: Vec<DocId>,
+}
+
+impl Scratch {
+    fn prepare(&mut self, max_doc: usize) {
+        if self.acc.len() < max_doc {
+            self.acc.resize(max_doc, 0.0);
+            self.tf.resize(max_doc, 0.0);
+            self.seen.resize(max_doc, 0);
+        }
+    }
+
+    /// Resets the entries the last segment touched.
+    fn clear(&mut self) {
+        for &d in &self.touched {
+            let d = d as usize;
+            self.acc[d] = 0.0;
+            self.tf[d] = 0.0;
+            self.seen[d] = 0;
+        }
+        for &d in &self.clause_docs {
+            self.tf[d as usize] = 0.0;
+        }
+        self.touched.clear();
+        self.clause_docs.clear();
     }
 }
 
@@ -368,6 +487,7 @@ impl Weight for RankWeight {
 }
 
 /// The scored documents of one segment, sorted by doc id.
+#[derive(Default)]
 pub(crate) struct RankScorer {
     docs: Vec<DocId>,
     scores: Vec<f32>,

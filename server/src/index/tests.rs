@@ -15,6 +15,7 @@ fn doc(id: &str, title: &str, text: &str, source: &str, published_at: Option<i64
         text: text.into(),
         source: source.into(),
         published_at,
+        sentences: Vec::new(),
     }
 }
 
