@@ -25,6 +25,24 @@ pub struct Cli {
     /// Seconds to wait for each call.
     #[arg(long, global = true, default_value_t = 30)]
     pub timeout: u64,
+    /// Verify the server's TLS certificate against this CA (PEM); implies TLS. Without it,
+    /// an https:// address is verified against the system's roots.
+    #[arg(long, global = true, env = "DOSSIER_TLS_CA")]
+    pub tls_ca: Option<PathBuf>,
+    /// Client certificate (PEM) for servers that require mutual TLS; needs `--tls-key`.
+    #[arg(long, global = true, env = "DOSSIER_CLIENT_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key of `--tls-cert` (PEM).
+    #[arg(long, global = true, env = "DOSSIER_CLIENT_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// The name to expect in the server's certificate, when it differs from the address's
+    /// host (e.g. connecting to 127.0.0.1 with a certificate for "dossier").
+    #[arg(long, global = true, env = "DOSSIER_TLS_DOMAIN")]
+    pub tls_domain: Option<String>,
+    /// Bearer token sent on every call (prefer the environment variable: arguments show in
+    /// the process list).
+    #[arg(long, global = true, env = "DOSSIER_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -83,6 +101,8 @@ pub enum Command {
     /// Claims: extract from text, list, get.
     #[command(subcommand)]
     Claims(ClaimsCommand),
+    /// Load generator: QPS and latency percentiles of one RPC or a mix (`--vs` for a ratio).
+    Bench(crate::bench::BenchArgs),
     /// Disputes between sources.
     Disputes {
         /// Only disputes about this entity id.

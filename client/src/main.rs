@@ -1,12 +1,15 @@
 //! `dossier`: a command-line client that exercises every Dossier RPC, readable by default
 //! and `--json` for machines.
 
+mod bench;
 mod cli;
+mod connect;
 mod output;
 
 use anyhow::{bail, Context};
 use clap::Parser;
 use cli::{ClaimsCommand, Cli, Command, DocsCommand, EntitiesCommand, SearchArgs, SourceArgs};
+use connect::Channel;
 use dossier_api::v1::{
     self, claim_service_client::ClaimServiceClient, corpus_service_client::CorpusServiceClient,
     entity_service_client::EntityServiceClient, search_service_client::SearchServiceClient,
@@ -14,7 +17,7 @@ use dossier_api::v1::{
 use std::path::Path;
 use std::time::Duration;
 use tokio_stream::StreamExt;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Endpoint;
 use tonic_health::pb::{
     health_check_response::ServingStatus, health_client::HealthClient, HealthCheckRequest,
 };
@@ -22,31 +25,22 @@ use tonic_health::pb::{
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    let uri = if cli.addr.contains("://") {
-        cli.addr.clone()
-    } else {
-        format!("http://{}", cli.addr)
-    };
-    let timeout = Duration::from_secs(cli.timeout);
-    let result = match Endpoint::from_shared(uri.clone()) {
-        Ok(endpoint) => {
-            run(
-                cli,
-                endpoint
-                    .timeout(timeout)
-                    .connect_timeout(Duration::from_secs(5))
-                    .connect_lazy(),
-            )
-            .await
-        }
-        Err(e) => Err(anyhow::anyhow!("bad address {uri}: {e}")),
+    let result = match connect::endpoint(&cli) {
+        Ok(endpoint) => run(cli, endpoint).await,
+        Err(e) => Err(e),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             // A gRPC status prints as its code name and message, like grpcurl does.
             match e.downcast_ref::<tonic::Status>() {
-                Some(s) => eprintln!("error: {:?}: {}", s.code(), s.message()),
+                Some(s) => {
+                    eprintln!("error: {:?}: {}", s.code(), s.message());
+                    // The server's request id, to find the call in its logs.
+                    if let Some(id) = s.metadata().get("x-request-id") {
+                        eprintln!("request id: {}", id.to_str().unwrap_or("?"));
+                    }
+                }
                 None => eprintln!("error: {e:#}"),
             }
             std::process::ExitCode::FAILURE
@@ -54,9 +48,11 @@ async fn main() -> std::process::ExitCode {
     }
 }
 
-async fn run(cli: Cli, channel: Channel) -> anyhow::Result<()> {
+async fn run(cli: Cli, endpoint: Endpoint) -> anyhow::Result<()> {
     let json = cli.json;
+    let channel = connect::channel(&endpoint, cli.token.as_deref())?;
     match cli.command {
+        Command::Bench(args) => bench::run(endpoint, args, json).await,
         Command::Health { service, wait } => health(channel, service, wait).await,
         Command::Stats => {
             let stats = CorpusServiceClient::new(channel)

@@ -5,6 +5,7 @@
 //! - [`corpus`]: documents, loading from files, cleaning of page furniture.
 //! - [`analysis`]: pure text analysis (tokens, sentences, entities, claims) over `&str`.
 //! - [`entities`]: the corpus's entity registry (cross-document resolution).
+//! - [`claimset`]: the corpus's claims tied to entities, and the disputes between documents.
 //! - [`index`]: the full-text index: ranking, query syntaxes, filters, facets, highlights,
 //!   snapshots for paging and streaming.
 //! - [`store`]: the corpus held in memory as an immutable snapshot swapped on every write,
@@ -13,13 +14,16 @@
 //! - [`eval`]: training and evaluation commands on the development data (`dossier-eval`).
 //! - [`rpc`]: the gRPC adapters (one per service), the one error mapping, and [`rpc::serve`].
 //! - [`config`], [`telemetry`], [`shutdown`]: what the binary needs to start and stop.
+//! - [`metrics`]: Prometheus counters, histograms and corpus gauges on `--metrics-addr`.
 
 pub mod analysis;
+pub mod claimset;
 pub mod config;
 pub mod corpus;
 pub mod entities;
 pub mod eval;
 pub mod index;
+pub mod metrics;
 pub mod offsets;
 pub mod rpc;
 pub mod shutdown;

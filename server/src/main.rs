@@ -1,22 +1,38 @@
-//! `dossier-server`: parses the configuration, starts logging, binds, loads the corpus in
-//! the background (health says NOT_SERVING until it is in) and serves gRPC until SIGINT or
-//! SIGTERM, then drains in-flight calls and exits 0.
+//! `dossier-server`: parses the configuration, starts logging, binds (and the metrics
+//! listener, with `--metrics-addr`), loads the corpus in the background (health says
+//! NOT_SERVING until it is in) and serves gRPC until SIGINT or SIGTERM, then drains in-flight
+//! calls and exits 0.
 
 use anyhow::Context;
 use clap::Parser;
-use dossier_server::{config::Config, corpus, rpc, shutdown, store::Store, telemetry};
+use dossier_server::{config::Config, corpus, metrics, rpc, shutdown, store::Store, telemetry};
 use std::time::Instant;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let config = Config::parse();
     telemetry::init(config.log_format);
+    let metrics = config.metrics_addr.map(|_| metrics::Metrics::new());
+    let options = config.serve_options(metrics.clone())?;
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
         .with_context(|| format!("cannot listen on {}", config.addr))?;
-    tracing::info!(addr = %listener.local_addr()?, "listening");
+    tracing::info!(
+        addr = %listener.local_addr()?,
+        tls = options.tls.is_some(),
+        mutual_tls = options.tls.as_ref().is_some_and(|t| t.client_ca_pem.is_some()),
+        auth = options.auth.is_some(),
+        "listening"
+    );
 
     let store = Store::new();
+    if let (Some(addr), Some(metrics)) = (config.metrics_addr, metrics) {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen for metrics on {addr}"))?;
+        tracing::info!(addr = %listener.local_addr()?, "metrics at /metrics");
+        tokio::spawn(metrics::serve(listener, metrics, store.clone()));
+    }
     let loader = tokio::task::spawn_blocking({
         let store = store.clone();
         let paths = config.corpus_paths();
@@ -44,14 +60,7 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
     });
-    let server = rpc::serve(
-        listener,
-        store,
-        rpc::ServeOptions {
-            max_message_bytes: config.max_message_bytes,
-        },
-        shutdown::signal(),
-    );
+    let server = rpc::serve(listener, store, options, shutdown::signal());
     tokio::pin!(server);
     tokio::select! {
         result = &mut server => return result.context("server failed"),

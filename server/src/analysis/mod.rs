@@ -2,7 +2,11 @@
 //! sentences, entities and claims. Everything here works on `&str` and returns byte ranges
 //! into it; the rpc layer converts them to the caller's offset encoding.
 
+pub mod checkworthy;
+pub mod claims;
+pub mod disputes;
 pub mod ner;
+pub mod quantities;
 pub mod sentences;
 pub mod temporal;
 pub mod tokenize;
@@ -91,8 +95,11 @@ pub struct Analysis {
     pub sentences: Vec<std::ops::Range<usize>>,
     /// Number of word tokens (tokens holding a letter or digit).
     pub words: usize,
-    /// Entity mentions, in text order.
+    /// Entity mentions (names, dates, amounts), in text order, never overlapping.
     pub mentions: Vec<EntityMention>,
+    /// Quotes, reported speech and assertions, in text order; speakers' `mention` indexes
+    /// into `mentions`.
+    pub claims: Vec<claims::Claim>,
 }
 
 /// Runs the whole analysis pipeline over `text`; `anchor` (the publication date) resolves
@@ -106,6 +113,7 @@ pub struct Analysis {
 /// let types: Vec<_> = a.mentions.iter().map(|m| m.entity_type).collect();
 /// use dossier_server::analysis::EntityType::*;
 /// assert_eq!(types, [Person, Person, Location, Date]);
+/// assert_eq!(a.claims.len(), 1);
 /// ```
 pub fn analyze(text: &str, anchor: Option<chrono::NaiveDate>) -> Analysis {
     let tokens = tokenize::tokenize(text);
@@ -115,11 +123,124 @@ pub fn analyze(text: &str, anchor: Option<chrono::NaiveDate>) -> Analysis {
         .filter(|t| tokenize::is_word(t.text(text)))
         .count();
     let mut mentions = ner::recognize(text, &tokens, &sentences);
+    for m in &mut mentions {
+        trim_leading_function_word(text, m);
+    }
     mentions.extend(temporal::find_temporal(text, &tokens, anchor));
+    mentions.extend(
+        quantities::find_quantities(text, &tokens)
+            .iter()
+            .map(|q| quantity_mention(text, q)),
+    );
+    let mentions = without_overlaps(mentions);
+    let claims = claims::extract_claims(text, &tokens, &sentences, &mentions);
     Analysis {
         sentences,
         words,
-        mentions: without_overlaps(mentions),
+        mentions,
+        claims,
+    }
+}
+
+/// People's and places' names never start with a preposition or conjunction; in title-case
+/// headings ("Meeting With Putin") the tagger can take one in, and it is cut off here.
+fn trim_leading_function_word(text: &str, m: &mut EntityMention) {
+    if !matches!(m.entity_type, EntityType::Person | EntityType::Location) {
+        return;
+    }
+    let Some(surface) = text.get(m.start..m.end) else {
+        return;
+    };
+    let Some((first, rest)) = surface.split_once(' ') else {
+        return;
+    };
+    if matches!(
+        first,
+        "With"
+            | "And"
+            | "Of"
+            | "For"
+            | "From"
+            | "To"
+            | "In"
+            | "On"
+            | "At"
+            | "By"
+            | "As"
+            | "Into"
+            | "Against"
+            | "Between"
+            | "Versus"
+            | "Vs."
+    ) && !rest.trim().is_empty()
+    {
+        m.start += surface.len() - rest.trim_start().len();
+    }
+}
+
+/// The value mention of a quantity: MONEY, PERCENT, QUANTITY (with a unit), CARDINAL or
+/// ORDINAL, with its normalised value, unit and bounds as metadata.
+fn quantity_mention(text: &str, q: &quantities::Quantity) -> EntityMention {
+    let written = text.get(q.span.clone()).unwrap_or("").to_ascii_lowercase();
+    let ordinal = written.split_whitespace().any(|w| {
+        matches!(
+            w,
+            "first"
+                | "second"
+                | "third"
+                | "fourth"
+                | "fifth"
+                | "sixth"
+                | "seventh"
+                | "eighth"
+                | "ninth"
+                | "tenth"
+                | "eleventh"
+                | "twelfth"
+        ) || ["st", "nd", "rd", "th"].iter().any(|s| {
+            w.strip_suffix(s)
+                .is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
+        })
+    });
+    let entity_type = match quantities::dimension(q.unit).0 {
+        "USD" | "EUR" | "GBP" => EntityType::Money,
+        "percent" | "percentage point" => EntityType::Percent,
+        "count" if ordinal => EntityType::Ordinal,
+        "count" => EntityType::Cardinal,
+        _ => EntityType::Quantity,
+    };
+    let mut metadata = vec![
+        ("value".to_string(), format_number(q.value)),
+        ("unit".to_string(), q.unit.to_string()),
+    ];
+    if let Some(l) = q
+        .lower
+        .filter(|l| *l != q.value || q.upper != Some(q.value))
+    {
+        metadata.push(("lower".to_string(), format_number(l)));
+    }
+    if let Some(u) = q
+        .upper
+        .filter(|u| *u != q.value || q.lower != Some(q.value))
+    {
+        metadata.push(("upper".to_string(), format_number(u)));
+    }
+    EntityMention {
+        start: q.span.start,
+        end: q.span.end,
+        entity_type,
+        kind: MentionKind::Proper,
+        confidence: None,
+        metadata,
+    }
+}
+
+/// A number without a trailing ".0".
+fn format_number(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{}", v as i64)
+    } else {
+        format!("{v}")
     }
 }
 

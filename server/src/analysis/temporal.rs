@@ -400,10 +400,10 @@ mod tests {
     use super::*;
     use crate::analysis::tokenize::tokenize;
 
-    fn found(
-        text: &str,
-        anchor: Option<NaiveDate>,
-    ) -> Vec<(String, EntityType, Vec<(String, String)>)> {
+    /// A mention as (text, type, metadata).
+    type Found = (String, EntityType, Vec<(String, String)>);
+
+    fn found(text: &str, anchor: Option<NaiveDate>) -> Vec<Found> {
         find_temporal(text, &tokenize(text), anchor)
             .into_iter()
             .map(|m| (text[m.start..m.end].to_string(), m.entity_type, m.metadata))

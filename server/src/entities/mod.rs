@@ -100,6 +100,8 @@ pub struct Registry {
     pub doc_ids: Vec<Arc<str>>,
     by_id: HashMap<String, usize>,
     by_doc_id: HashMap<Arc<str>, u32>,
+    /// Lower-cased canonical names and aliases → entities bearing them.
+    by_name: HashMap<String, Vec<u32>>,
     /// Per document, per mention: the entity index (or `u32::MAX` for none).
     mention_entity: Vec<Vec<u32>>,
     /// Per document: the sentence index of each mention.
@@ -571,6 +573,38 @@ impl Registry {
         self.by_id.get(id).copied()
     }
 
+    /// The most-mentioned entity of one of `types` whose canonical name or an alias is
+    /// `name` (case-insensitive).
+    pub fn find_by_name(&self, name: &str, types: &[EntityType]) -> Option<usize> {
+        self.by_name
+            .get(&name.to_lowercase())?
+            .iter()
+            .map(|&i| i as usize)
+            .filter(|&i| types.contains(&self.entities[i].entity_type))
+            .max_by_key(|&i| (self.entities[i].mentions.len(), std::cmp::Reverse(i)))
+    }
+
+    /// The entities with a mention inside `range` of a document (name types only: values
+    /// are not subjects), ascending.
+    pub fn named_entities_within(
+        &self,
+        doc: u32,
+        mentions: &[EntityMention],
+        range: Range<usize>,
+    ) -> Vec<usize> {
+        let mut out: Vec<usize> = mentions
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| {
+                m.start >= range.start && m.end <= range.end && !m.entity_type.is_value()
+            })
+            .filter_map(|(i, _)| self.entity_of_mention(doc, i as u32))
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
     /// The index of a document id.
     pub fn doc_index(&self, doc_id: &str) -> Option<u32> {
         self.by_doc_id.get(doc_id).copied()
@@ -622,7 +656,9 @@ impl Registry {
         let Some(target) = self.entities.get(entity) else {
             return Vec::new();
         };
-        let mut pairs: HashMap<usize, (u32, Vec<(u32, Range<usize>)>)> = HashMap::new();
+        /// Per co-occurring entity: count and evidence (document, sentence range).
+        type Pairs = HashMap<usize, (u32, Vec<(u32, Range<usize>)>)>;
+        let mut pairs: Pairs = HashMap::new();
         for &doc in &target.docs {
             let me = &self.mention_entity[doc as usize];
             let ms = &self.mention_sentence[doc as usize];
@@ -758,8 +794,8 @@ mod tests {
             m(t2, "Kremlin", 0, Organization),
             m(t2, "Vladimir Putin", 1, Person),
         ];
-        let s1 = [0..t1.len()];
-        let s2 = [0..t2.len()];
+        let s1: Vec<Range<usize>> = std::iter::once(0..t1.len()).collect();
+        let s2: Vec<Range<usize>> = std::iter::once(0..t2.len()).collect();
         let reg = Registry::build([
             DocInput {
                 id: "d1",
@@ -814,7 +850,7 @@ mod tests {
             m(t, "Steve Witkoff", 0, EntityType::Person),
             m(t, "Putin", 0, EntityType::Person),
         ];
-        let s = [0..t.len()];
+        let s: Vec<Range<usize>> = std::iter::once(0..t.len()).collect();
         let a = Registry::build([DocInput {
             id: "d",
             text: t,
@@ -842,7 +878,7 @@ mod tests {
             m(t, "Hillary Clinton", 0, Person),
             m(t, "Clinton", 2, Person),
         ];
-        let s = [0..t.len()];
+        let s: Vec<Range<usize>> = std::iter::once(0..t.len()).collect();
         let reg = Registry::build([DocInput {
             id: "d",
             text: t,

@@ -1,8 +1,9 @@
 //! Evaluation and training commands behind `dossier-eval`: the logic lives here so it is
-//! testable and the binary stays a thin dispatcher. Each task (NER now; IR, quotes and
-//! check-worthiness later) gets its own submodule over the development data in
+//! testable and the binary stays a thin dispatcher. Each task (NER, quotes and check-worthiness;
+//! IR later) gets its own submodule over the development data in
 //! `../shared/data`.
 
+pub mod claims;
 pub mod ir;
 pub mod ner;
 

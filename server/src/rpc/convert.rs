@@ -71,7 +71,7 @@ pub fn document(stored: &StoredDoc, include_text: bool) -> v1::Document {
             words: a.words as i64,
             sentences: a.sentences.len() as i64,
             entity_mentions: a.mentions.len() as i64,
-            claims: 0,
+            claims: a.claims.len() as i64,
             removed_chars: *removed_chars as i64,
         }),
     }

@@ -47,9 +47,11 @@ impl CorpusService for CorpusApi {
                     Ok(IngestDocumentsRequest { document }) => {
                         ingest_one(&store, document, index).await
                     }
-                    // The client broke the stream: nothing more to read or answer.
+                    // The request stream failed (an oversize message, a reset): the documents
+                    // answered so far stand; the stream ends with that error, never with OK.
                     Err(status) => {
-                        tracing::debug!(%status, "ingest stream ended by the client");
+                        tracing::debug!(%status, "ingest request stream failed");
+                        let _ = tx.send(Err(status)).await;
                         break;
                     }
                 };
@@ -139,13 +141,15 @@ impl CorpusService for CorpusApi {
         request: Request<GetCorpusStatsRequest>,
     ) -> Result<Response<CorpusStats>, Status> {
         let GetCorpusStatsRequest {} = request.into_inner();
-        let c = self.store.snapshot().counts;
+        let snapshot = self.store.snapshot();
+        let c = snapshot.counts;
+        let entities = blocking(move || snapshot.entities().entities.len()).await?;
         Ok(Response::new(CorpusStats {
             documents: c.documents as i64,
             words: c.words as i64,
             sentences: c.sentences as i64,
-            entities: 0,
-            claims: 0,
+            entities: entities as i64,
+            claims: c.claims as i64,
             index_bytes: 0,
             text_bytes: c.text_bytes as i64,
             entity_mentions: c.entity_mentions as i64,

@@ -1,27 +1,34 @@
 //! The gRPC layer: one adapter per service (each a thin struct over the [`Store`]), the one
 //! error mapping ([`status`]), message conversions ([`convert`]), paging ([`page`]), and
-//! [`serve`], which wires them with health, reflection, gzip and size limits.
+//! [`serve`], which wires them with health, reflection, gzip, TLS, bearer-token auth
+//! ([`auth`]), limits, and the per-call layer ([`layers`]: request ids, deadline, error
+//! details, metrics, access log).
 
+pub mod auth;
 pub mod claim;
 pub mod convert;
 pub mod corpus;
 pub mod entity;
+pub mod layers;
 pub mod page;
 pub mod search;
 pub mod status;
 
+use crate::metrics::Metrics;
 use crate::store::Store;
 use dossier_api::v1::{
     claim_service_server::ClaimServiceServer, corpus_service_server::CorpusServiceServer,
     entity_service_server::EntityServiceServer, search_service_server::SearchServiceServer,
 };
 use std::future::Future;
+use std::time::Duration;
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
 use tonic::codec::CompressionEncoding;
 use tonic::server::NamedService;
 use tonic::service::interceptor::InterceptedService;
-use tonic::{Request, Status};
+use tonic::transport::server::TcpIncoming;
+use tonic::transport::{Certificate, Identity, ServerTlsConfig};
+use tonic::{Code, Request, Status};
 use tonic_health::ServingStatus;
 
 pub use claim::ClaimApi;
@@ -29,17 +36,94 @@ pub use corpus::CorpusApi;
 pub use entity::EntityApi;
 pub use search::SearchApi;
 
-/// Transport settings for [`serve`].
-#[derive(Debug, Clone, Copy)]
+/// Default of `--max-message-bytes`.
+pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
+/// Default of `--request-timeout-secs`: generous for unary calls (the slowest is analysing
+/// a long text); streams are not cut by it (see [`layers`]).
+pub const DEFAULT_REQUEST_TIMEOUT_SECS: u64 = 60;
+/// Default of `--max-concurrent-requests-per-connection`.
+pub const DEFAULT_MAX_CONCURRENT_REQUESTS_PER_CONNECTION: u32 = 256;
+/// Default of `--http2-keepalive-interval-secs`: pings idle connections well inside the
+/// usual 60–350 s idle timeouts of load balancers and NAT.
+pub const DEFAULT_HTTP2_KEEPALIVE_INTERVAL_SECS: u64 = 30;
+/// Default of `--http2-keepalive-timeout-secs`: a ping unanswered this long closes the
+/// connection.
+pub const DEFAULT_HTTP2_KEEPALIVE_TIMEOUT_SECS: u64 = 20;
+/// Default of `--tcp-keepalive-secs`.
+pub const DEFAULT_TCP_KEEPALIVE_SECS: u64 = 60;
+
+/// Transport settings for [`serve`]. `ServeOptions::default()` is plaintext and open (no
+/// TLS, no token, no metrics) with the flags' default limits.
+#[derive(Debug, Clone)]
 pub struct ServeOptions {
-    /// Largest request or response message, in bytes.
+    /// Largest request or response message, in bytes; a larger one fails the call with
+    /// `RESOURCE_EXHAUSTED`.
     pub max_message_bytes: usize,
+    /// Serve TLS (and require client certificates, with a client CA) instead of plaintext.
+    pub tls: Option<TlsOptions>,
+    /// Require one of these bearer tokens on every `dossier.v1` call.
+    pub auth: Option<auth::Tokens>,
+    /// The most calls one connection may have in progress (HTTP/2 streams advertised to the
+    /// client, and handlers running); `None` leaves hyper's default.
+    pub max_concurrent_requests_per_connection: Option<u32>,
+    /// The server-side deadline of a call's response headers (all of a unary call).
+    pub request_timeout: Option<Duration>,
+    /// How often idle HTTP/2 connections are pinged; `None` never.
+    pub http2_keepalive_interval: Option<Duration>,
+    /// How long a keepalive ping may go unanswered before the connection is closed.
+    pub http2_keepalive_timeout: Option<Duration>,
+    /// TCP keepalive on accepted sockets; `None` leaves the system's setting.
+    pub tcp_keepalive: Option<Duration>,
+    /// Count and time every call here (served by [`crate::metrics::serve`]).
+    pub metrics: Option<Metrics>,
 }
 
 impl Default for ServeOptions {
     fn default() -> Self {
+        let secs = |s| Some(Duration::from_secs(s));
         Self {
-            max_message_bytes: 16 * 1024 * 1024,
+            max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
+            tls: None,
+            auth: None,
+            max_concurrent_requests_per_connection: Some(
+                DEFAULT_MAX_CONCURRENT_REQUESTS_PER_CONNECTION,
+            ),
+            request_timeout: secs(DEFAULT_REQUEST_TIMEOUT_SECS),
+            http2_keepalive_interval: secs(DEFAULT_HTTP2_KEEPALIVE_INTERVAL_SECS),
+            http2_keepalive_timeout: secs(DEFAULT_HTTP2_KEEPALIVE_TIMEOUT_SECS),
+            tcp_keepalive: secs(DEFAULT_TCP_KEEPALIVE_SECS),
+            metrics: None,
+        }
+    }
+}
+
+/// The server's certificate chain and key, and optionally the CA that client certificates
+/// must chain to (mutual TLS: a client without one is refused during the handshake). PEM.
+#[derive(Clone)]
+pub struct TlsOptions {
+    /// Certificate chain, leaf first.
+    pub cert_pem: Vec<u8>,
+    /// The leaf's private key (PKCS#8, PKCS#1 or SEC1).
+    pub key_pem: Vec<u8>,
+    /// Require client certificates issued by this CA.
+    pub client_ca_pem: Option<Vec<u8>>,
+}
+
+impl std::fmt::Debug for TlsOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TlsOptions")
+            .field("mutual", &self.client_ca_pem.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl TlsOptions {
+    fn server_config(&self) -> ServerTlsConfig {
+        let config =
+            ServerTlsConfig::new().identity(Identity::from_pem(&self.cert_pem, &self.key_pem));
+        match &self.client_ca_pem {
+            Some(ca) => config.client_ca_root(Certificate::from_pem(ca)),
+            None => config,
         }
     }
 }
@@ -62,22 +146,31 @@ const SERVICE_NAMES: [&str; 5] = [
     <ClaimServiceServer<ClaimApi> as NamedService>::NAME,
 ];
 
+/// The descriptor sets of every served service: reflection serves them, and the call layer
+/// reads the served method paths from them.
+const DESCRIPTOR_SETS: [&[u8]; 4] = [
+    dossier_api::FILE_DESCRIPTOR_SET,
+    tonic_health::pb::FILE_DESCRIPTOR_SET,
+    tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET,
+    tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
+];
+
 /// A reflection builder knowing every served service, both reflection versions included, so
 /// `grpcurl list` shows the same list whichever version it speaks.
 fn reflection() -> tonic_reflection::server::Builder<'static> {
-    tonic_reflection::server::Builder::configure()
-        .include_reflection_service(false)
-        .register_encoded_file_descriptor_set(dossier_api::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET)
+    DESCRIPTOR_SETS.iter().fold(
+        tonic_reflection::server::Builder::configure().include_reflection_service(false),
+        |builder, set| builder.register_encoded_file_descriptor_set(set),
+    )
 }
 
 /// Serves every service on `listener` until `shutdown` completes, then drains in-flight calls.
 ///
 /// Health reports NOT_SERVING, and the `dossier.v1` services answer UNAVAILABLE, until the
 /// store is marked ready (the corpus is loaded); health turns NOT_SERVING again as soon as
-/// shutdown begins, so load balancers stop sending work while calls drain.
+/// shutdown begins, so load balancers stop sending work while calls drain. With
+/// `options.auth`, the `dossier.v1` services answer UNAUTHENTICATED to calls without a valid
+/// bearer token; health and reflection stay open.
 pub async fn serve(
     listener: TcpListener,
     store: Store,
@@ -110,14 +203,7 @@ pub async fn serve(
         }
     };
 
-    let ready = store.ready();
-    let gate = move |request: Request<()>| {
-        if *ready.borrow() {
-            Ok(request)
-        } else {
-            Err(Status::unavailable("the corpus is still loading"))
-        }
-    };
+    let interceptor = gate(&store, options.auth.clone());
     let n = options.max_message_bytes;
     macro_rules! service {
         ($server:ident, $api:expr) => {
@@ -127,7 +213,7 @@ pub async fn serve(
                     .send_compressed(CompressionEncoding::Gzip)
                     .max_decoding_message_size(n)
                     .max_encoding_message_size(n),
-                gate.clone(),
+                interceptor.clone(),
             )
         };
     }
@@ -137,8 +223,17 @@ pub async fn serve(
     let reflection_v1alpha = reflection()
         .build_v1alpha()
         .expect("the embedded descriptor set is valid");
-    tonic::transport::Server::builder()
-        .trace_fn(|request| tracing::info_span!("grpc", method = %request.uri().path()))
+    // Nagle's algorithm would hold back small response tails for the client's delayed ACK
+    // (~40 ms per call): gRPC wants every frame on the wire at once.
+    let incoming = TcpIncoming::from(listener)
+        .with_nodelay(Some(true))
+        .with_keepalive(options.tcp_keepalive);
+    transport(&options)?
+        .layer(layers::CallLayer {
+            timeout: options.request_timeout,
+            metrics: options.metrics.clone(),
+            known_methods: std::sync::Arc::new(layers::method_paths(&DESCRIPTOR_SETS)),
+        })
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
@@ -146,6 +241,44 @@ pub async fn serve(
         .add_service(service!(SearchServiceServer, SearchApi::new(store.clone())))
         .add_service(service!(EntityServiceServer, EntityApi::new(store.clone())))
         .add_service(service!(ClaimServiceServer, ClaimApi::new(store)))
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+        .serve_with_incoming_shutdown(incoming, shutdown)
         .await
+}
+
+/// The interceptor in front of each `dossier.v1` service: the bearer token first (a caller
+/// without one learns nothing, not even readiness), then readiness.
+fn gate(
+    store: &Store,
+    tokens: Option<auth::Tokens>,
+) -> impl Fn(Request<()>) -> Result<Request<()>, Status> + Clone {
+    let ready = store.ready();
+    move |request: Request<()>| {
+        if let Some(tokens) = &tokens {
+            tokens.check(request.metadata())?;
+        }
+        if *ready.borrow() {
+            Ok(request)
+        } else {
+            Err(layers::status_with_reason(
+                Code::Unavailable,
+                "CORPUS_LOADING",
+                "the corpus is still loading",
+            ))
+        }
+    }
+}
+
+/// The transport: TLS, per-connection concurrency and HTTP/2 keepalive from `options`.
+fn transport(options: &ServeOptions) -> Result<tonic::transport::Server, tonic::transport::Error> {
+    let mut server = tonic::transport::Server::builder()
+        .http2_keepalive_interval(options.http2_keepalive_interval)
+        .http2_keepalive_timeout(options.http2_keepalive_timeout)
+        .max_concurrent_streams(options.max_concurrent_requests_per_connection);
+    if let Some(limit) = options.max_concurrent_requests_per_connection {
+        server = server.concurrency_limit_per_connection(limit as usize);
+    }
+    if let Some(tls) = &options.tls {
+        server = server.tls_config(tls.server_config())?;
+    }
+    Ok(server)
 }

@@ -9,6 +9,7 @@
 pub mod journal;
 
 use crate::analysis::{self, Analysis};
+use crate::claimset::ClaimSet;
 use crate::corpus::{CorpusError, Document};
 use crate::entities::{DocInput, Registry};
 use crate::index::{IndexDoc, IndexError, SearchIndex};
@@ -47,6 +48,8 @@ pub struct CorpusCounts {
     pub sentences: u64,
     /// Entity mentions.
     pub entity_mentions: u64,
+    /// Claims.
+    pub claims: u64,
     /// Bytes of text.
     pub text_bytes: u64,
 }
@@ -63,9 +66,25 @@ pub struct Snapshot {
     /// The entity registry, resolved on first use: a burst of writes pays for one
     /// resolution, by the first reader that needs it.
     entities: OnceLock<Arc<Registry>>,
+    /// Claims tied to entities, and disputes, resolved on first use.
+    claims: OnceLock<Arc<ClaimSet>>,
 }
 
 impl Snapshot {
+    /// The corpus's claims with resolved speakers and subjects, and its disputes (built on
+    /// first call for this snapshot).
+    pub fn claims(&self) -> &Arc<ClaimSet> {
+        self.claims.get_or_init(|| {
+            let registry = self.entities();
+            let docs: Vec<Arc<StoredDoc>> = registry
+                .doc_ids
+                .iter()
+                .filter_map(|id| self.docs.get(id.as_ref()).cloned())
+                .collect();
+            Arc::new(ClaimSet::build(registry, &docs))
+        })
+    }
+
     /// The corpus's resolved entities (built on first call for this snapshot).
     pub fn entities(&self) -> &Arc<Registry> {
         self.entities.get_or_init(|| {
@@ -291,6 +310,7 @@ impl Store {
             counts.words += d.analysis.words as u64;
             counts.sentences += d.analysis.sentences.len() as u64;
             counts.entity_mentions += d.analysis.mentions.len() as u64;
+            counts.claims += d.analysis.claims.len() as u64;
             counts.text_bytes += d.doc.text.len() as u64;
         }
         let generation = self.snapshot().generation + 1;
@@ -299,6 +319,7 @@ impl Store {
             docs,
             counts,
             entities: OnceLock::new(),
+            claims: OnceLock::new(),
         }));
     }
 }

@@ -208,7 +208,7 @@ async fn list_entities_pages_cover_the_total() {
     let mut client = EntityServiceClient::new(server.channel.clone());
     let mut token = String::new();
     let mut ids = Vec::new();
-    let mut total = 0;
+    let mut total;
     loop {
         let page = client
             .list_entities(ListEntitiesRequest {

@@ -9,6 +9,10 @@
 //! trained model sees exactly the features it was trained on.
 
 use super::clusters::{WordClusters, LEVELS};
+use super::gazetteer::Gazetteer;
+
+/// At most this many cluster sets (views of the unlabeled text) feed the features.
+pub(crate) const MAX_SETS: usize = 2;
 use super::model::{split_label, Part, NTYPES};
 use crate::analysis::tokenize::Token;
 use std::collections::HashMap;
@@ -121,8 +125,8 @@ pub(crate) struct TokInfo {
     pub pre: [u64; 4],
     /// See `pre`.
     pub suf: [u64; 4],
-    /// Word clusters per granularity, 0 when unknown.
-    pub clusters: [u16; LEVELS],
+    /// Word clusters per set and granularity (`set * LEVELS + level`), 0 when unknown.
+    pub clusters: [u16; LEVELS * MAX_SETS],
     /// How often the word is capitalised in running text (bucket 0..=4, 0 = unknown).
     pub cap_prior: u8,
     /// [`flag`] bits.
@@ -130,6 +134,8 @@ pub(crate) struct TokInfo {
     /// What the first stage said about the same word elsewhere in the document (0 = nothing
     /// yet): see [`set_doc_labels`].
     pub doc_label: u16,
+    /// Gazetteer matches: bit `list * 4 + position` (see [`super::gazetteer`]).
+    pub gaz: u16,
 }
 
 /// Scratch buffers reused across documents.
@@ -213,7 +219,8 @@ pub(crate) fn analyze_tokens(
     text: &str,
     tokens: &[Token],
     sents: &[Range<usize>],
-    clusters: &WordClusters,
+    clusters: &[WordClusters],
+    gazetteer: &Gazetteer,
     scratch: &mut Scratch,
     out: &mut Vec<TokInfo>,
 ) {
@@ -253,22 +260,31 @@ pub(crate) fn analyze_tokens(
             }
         }
     }
+    for s in sents {
+        if let Some(infos) = out.get_mut(s.clone()) {
+            gazetteer.annotate(infos);
+        }
+    }
     // Clusters: the exact form in ordinary text, the dominant casing in headlines.
     for info in out.iter_mut() {
         let caps_ctx = info.flags & (flag::CAPS_SENT | flag::ALL_CAPS) != 0;
-        let entry = if caps_ctx {
-            clusters
-                .by_lower(info.lw)
-                .or_else(|| clusters.by_form(info.w))
-        } else {
-            clusters
-                .by_form(info.w)
-                .or_else(|| clusters.by_lower(info.lw))
-        };
-        if let Some(e) = entry {
-            info.clusters = e.clusters;
+        for (set, clusters) in clusters.iter().take(MAX_SETS).enumerate() {
+            let entry = if caps_ctx {
+                clusters
+                    .by_lower(info.lw)
+                    .or_else(|| clusters.by_form(info.w))
+            } else {
+                clusters
+                    .by_form(info.w)
+                    .or_else(|| clusters.by_lower(info.lw))
+            };
+            if let Some(e) = entry {
+                info.clusters[set * LEVELS..(set + 1) * LEVELS].copy_from_slice(&e.clusters);
+            }
+            if set == 0 {
+                info.cap_prior = clusters.by_lower(info.lw).map_or(0, |e| e.cap_prior);
+            }
         }
-        info.cap_prior = clusters.by_lower(info.lw).map_or(0, |e| e.cap_prior);
     }
     // Document flags: how the same word appears elsewhere.
     let doc = &mut scratch.doc;
@@ -432,6 +448,11 @@ mod tpl {
     pub const DOC_SH: u64 = 114;
     pub const CL_M1_0: u64 = 115;
     pub const CL_0_P1: u64 = 116;
+    pub const GAZ: u64 = 120;
+    pub const GAZ_ALL: u64 = 121;
+    pub const GAZ_M1: u64 = 122;
+    pub const GAZ_P1: u64 = 123;
+    pub const GAZ_SH: u64 = 124;
     pub const DOCLBL: u64 = 117;
     pub const DOCLBL_SH: u64 = 118;
     pub const DOCLBL_CTX: u64 = 119;
@@ -492,6 +513,15 @@ pub(crate) fn token_features(infos: &[TokInfo], sent: &Range<usize>, i: usize, o
         push(tpl::CL_M1 + lvl as u64, cl_at(-1, lvl));
         push(tpl::CL_P1 + lvl as u64, cl_at(1, lvl));
     }
+    // The second view, if any: the word and its neighbours at the finer levels.
+    if t.clusters[LEVELS..].iter().any(|&c| c != 0) {
+        for lvl in LEVELS + 1..2 * LEVELS {
+            let c = u64::from(t.clusters[lvl]);
+            push(tpl::CL + lvl as u64, c);
+            push(tpl::CL_M1 + lvl as u64, cl_at(-1, lvl));
+            push(tpl::CL_P1 + lvl as u64, cl_at(1, lvl));
+        }
+    }
     // Coarser context clusters two away, and cluster bigrams at a middle granularity.
     push(tpl::CL_M2, cl_at(-2, 1));
     push(tpl::CL_P2, cl_at(2, 1));
@@ -509,6 +539,24 @@ pub(crate) fn token_features(infos: &[TokInfo], sent: &Range<usize>, i: usize, o
             mix(u64::from(ctx), t.shape),
         ),
     );
+    if t.gaz != 0 {
+        let g = u64::from(t.gaz);
+        for bit in 0..16 {
+            if t.gaz & (1 << bit) != 0 {
+                push(tpl::GAZ, bit);
+            }
+        }
+        push(tpl::GAZ_ALL, g);
+        push(tpl::GAZ_SH, mix(g, t.shape));
+    }
+    let gaz_at = |d| at(d).map_or(0, |x| x.gaz);
+    let (gm1, gp1) = (gaz_at(-1), gaz_at(1));
+    if gm1 != 0 {
+        push(tpl::GAZ_M1, u64::from(gm1));
+    }
+    if gp1 != 0 {
+        push(tpl::GAZ_P1, u64::from(gp1));
+    }
     if t.doc_label != 0 {
         let d = u64::from(t.doc_label);
         push(tpl::DOCLBL, d);

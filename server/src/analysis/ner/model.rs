@@ -6,13 +6,15 @@
 //! the same type), so every output is a well-formed set of spans.
 //!
 //! Binary format (little-endian): `b"DNER"`, version `u32`, the clusters
-//! ([`WordClusters::write`]), a count of stages `u32`, then per stage: `NL` start weights and
+//! (a count of sets, each as [`WordClusters::write`] writes it), the gazetteer (a count, then
+//! `(phrase hash u64, list mask u8)` pairs), a count of stages `u32`, then per stage: `NL` start weights and
 //! `NL×NL` transition weights as `f32`, and the features: a count, a scale `f32`, and per
 //! feature its key `u64`, a count of non-zero weights `u8` and that many `(label u8, weight
 //! i16)` pairs (weight × scale = the value).
 
 use super::clusters::WordClusters;
 use super::features::{analyze_tokens, set_doc_labels, token_features, Scratch, TokInfo};
+use super::gazetteer::Gazetteer;
 use super::table::{Reader, Writer};
 use super::NerError;
 use crate::analysis::tokenize::Token;
@@ -24,7 +26,7 @@ pub const NL: usize = 17;
 pub const NTYPES: usize = 4;
 
 const MAGIC: &[u8; 4] = b"DNER";
-const VERSION: u32 = 2;
+const VERSION: u32 = 4;
 
 /// The part of a span a label marks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -202,6 +204,32 @@ impl Stage {
         Stage::new(q, scale, start, trans)
     }
 
+    /// The average of several stages (an ensemble of perceptrons trained on different
+    /// shuffles): weights, starts and transitions averaged feature by feature.
+    pub fn average(stages: &[Stage]) -> Stage {
+        let n = stages.len().max(1) as f32;
+        let mut sum: std::collections::HashMap<u64, [f32; NL]> = std::collections::HashMap::new();
+        let mut start = [0f32; NL];
+        let mut trans = vec![0f32; NL * NL];
+        for s in stages {
+            for (r, &k) in s.keys.iter().enumerate() {
+                let e = sum.entry(k).or_insert([0.0; NL]);
+                for (l, x) in e.iter_mut().enumerate() {
+                    *x += f32::from(s.weights[r * NL + l]) * s.scale / n;
+                }
+            }
+            for (a, b) in start.iter_mut().zip(s.start) {
+                *a += b / n;
+            }
+            for (a, b) in trans.iter_mut().zip(&s.trans) {
+                *a += b / n;
+            }
+        }
+        let mut rows: Vec<(u64, [f32; NL])> = sum.into_iter().collect();
+        rows.sort_unstable_by_key(|r| r.0);
+        Stage::quantize(rows, start, trans)
+    }
+
     /// Number of features with a weight.
     pub fn len(&self) -> usize {
         self.keys.len()
@@ -258,6 +286,12 @@ impl Stage {
                 &out.scores[s.clone()],
                 &mut ws.back,
                 &mut out.labels[s.clone()],
+            );
+            max_marginals(
+                &self.start,
+                &self.trans,
+                &mut out.scores[s.clone()],
+                &mut ws.back_scores,
             );
         }
     }
@@ -324,7 +358,9 @@ impl Stage {
 #[derive(Debug, Clone, Default)]
 pub struct Model {
     /// Word clusters used by the features.
-    pub(crate) clusters: WordClusters,
+    pub(crate) clusters: Vec<WordClusters>,
+    /// Place and first-name lists used by the features.
+    pub(crate) gazetteer: Gazetteer,
     /// The passes, in order.
     pub(crate) stages: Vec<Stage>,
 }
@@ -336,6 +372,7 @@ pub(crate) struct Workspace {
     pub infos: Vec<TokInfo>,
     pub feats: Vec<u64>,
     pub back: Vec<[u8; NL]>,
+    pub back_scores: Vec<[f32; NL]>,
 }
 
 /// The tagging of one document.
@@ -343,7 +380,9 @@ pub(crate) struct Workspace {
 pub(crate) struct Tagging {
     /// One label per token.
     pub labels: Vec<u8>,
-    /// Emission scores per token.
+    /// Per token and label, the score of the best whole-sentence labelling that gives the
+    /// token that label (max-marginals): the Viterbi label has the top score, and the gap to
+    /// the others measures how sure the tagger is.
     pub scores: Vec<[f32; NL]>,
 }
 
@@ -366,6 +405,7 @@ impl Model {
             tokens,
             sents,
             &self.clusters,
+            &self.gazetteer,
             &mut ws.scratch,
             &mut ws.infos,
         );
@@ -387,7 +427,11 @@ impl Model {
         let mut w = Writer::default();
         w.buf.extend_from_slice(MAGIC);
         w.u32(VERSION);
-        self.clusters.write(&mut w);
+        w.u32(self.clusters.len() as u32);
+        for c in &self.clusters {
+            c.write(&mut w);
+        }
+        self.gazetteer.write(&mut w);
         w.u32(self.stages.len() as u32);
         for s in &self.stages {
             s.write(&mut w);
@@ -405,12 +449,20 @@ impl Model {
         if version != VERSION {
             return Err(NerError::Format(format!("model version {version}")));
         }
-        let clusters = WordClusters::read(&mut r)?;
+        let sets = r.count(8)?;
+        let clusters = (0..sets)
+            .map(|_| WordClusters::read(&mut r))
+            .collect::<Result<_, _>>()?;
+        let gazetteer = Gazetteer::read(&mut r)?;
         let n = r.count(4 * (NL + NL * NL) + 8)?;
         let stages = (0..n)
             .map(|_| Stage::read(&mut r))
             .collect::<Result<_, _>>()?;
-        Ok(Model { clusters, stages })
+        Ok(Model {
+            clusters,
+            gazetteer,
+            stages,
+        })
     }
 }
 
@@ -467,6 +519,66 @@ pub(crate) fn viterbi(
     out[n - 1] = arg;
     for i in (1..n).rev() {
         out[i - 1] = back[i][out[i] as usize];
+    }
+}
+
+/// Replaces one sentence's emission scores `em` by max-marginals: for each token and label,
+/// the best score of a well-formed labelling of the whole sentence through that label
+/// (forward max + backward max). `beta` is scratch space.
+pub(crate) fn max_marginals(
+    start: &[f32; NL],
+    trans: &[f32],
+    em: &mut [[f32; NL]],
+    beta: &mut Vec<[f32; NL]>,
+) {
+    let n = em.len();
+    if n == 0 || trans.len() < NL * NL {
+        return;
+    }
+    beta.clear();
+    beta.resize(n, [f32::NEG_INFINITY; NL]);
+    for (c, b) in beta[n - 1].iter_mut().enumerate() {
+        if may_end(c as u8) {
+            *b = 0.0;
+        }
+    }
+    for i in (0..n - 1).rev() {
+        for p in 0..NL {
+            let mut best = f32::NEG_INFINITY;
+            for c in 0..NL {
+                if ALLOWED[p][c] {
+                    best = best.max(trans[p * NL + c] + em[i + 1][c] + beta[i + 1][c]);
+                }
+            }
+            beta[i][p] = best;
+        }
+    }
+    // Forward, overwriting the emissions with alpha + beta as we go.
+    let mut alpha = [f32::NEG_INFINITY; NL];
+    for c in 0..NL {
+        if allowed(None, c as u8) {
+            alpha[c] = start[c] + em[0][c];
+        }
+    }
+    for i in 0..n {
+        if i > 0 {
+            let mut next = [f32::NEG_INFINITY; NL];
+            for c in 0..NL {
+                let mut best = f32::NEG_INFINITY;
+                for &p in PREVS[c].iter() {
+                    let p = p as usize;
+                    if p >= NL {
+                        break;
+                    }
+                    best = best.max(alpha[p] + trans[p * NL + c]);
+                }
+                next[c] = best + em[i][c];
+            }
+            alpha = next;
+        }
+        for c in 0..NL {
+            em[i][c] = alpha[c] + beta[i][c];
+        }
     }
 }
 
@@ -558,7 +670,8 @@ mod tests {
         trans[5] = -2.0;
         let s = Stage::quantize(vec![(12345u64, row)], [0.0; NL], trans);
         let m = Model {
-            clusters: WordClusters::default(),
+            clusters: vec![WordClusters::default()],
+            gazetteer: Gazetteer::default(),
             stages: vec![s],
         };
         let back = Model::from_bytes(&m.to_bytes()).expect("round trip");

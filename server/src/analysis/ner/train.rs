@@ -9,6 +9,7 @@
 
 use super::clusters::WordClusters;
 use super::features::{analyze_tokens, set_doc_labels, token_features, Scratch};
+use super::gazetteer::Gazetteer;
 use super::model::{viterbi, Model, Stage, Workspace, NL};
 use super::table::Table;
 use crate::analysis::tokenize::Token;
@@ -74,7 +75,8 @@ pub fn predict_labels(model: &Model, doc: &TrainDoc) -> Vec<u8> {
 /// better); the stage of the best epoch is returned with that epoch (1-based) and its score.
 pub fn train_stage(
     docs: &[TrainDoc],
-    clusters: &WordClusters,
+    clusters: &[WordClusters],
+    gazetteer: &Gazetteer,
     first_stage: Option<&[Vec<u8>]>,
     cfg: TrainConfig,
     mut on_epoch: impl FnMut(usize, &Stage) -> f64,
@@ -91,6 +93,7 @@ pub fn train_stage(
             &doc.tokens,
             &doc.sents,
             clusters,
+            gazetteer,
             &mut scratch,
             &mut infos,
         );

@@ -1,0 +1,385 @@
+//! `dossier bench`: a closed-loop load generator. N workers, each on its own connection,
+//! call one RPC (or a weighted mix) back to back for a warm-up and then a measured
+//! duration; it reports QPS, latency percentiles and errors by code. With `--vs` it runs a
+//! second RPC the same way right after and prints the ratio of the two (Search against
+//! Health/Check gives the cost of search over the RPC floor).
+
+use anyhow::{bail, Context};
+use dossier_api::v1::{
+    self, claim_service_client::ClaimServiceClient, corpus_service_client::CorpusServiceClient,
+    entity_service_client::EntityServiceClient, search_service_client::SearchServiceClient,
+};
+use hdrhistogram::Histogram;
+use prost_reflect::{DescriptorPool, DynamicMessage};
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+use tokio_stream::StreamExt;
+use tonic::transport::{Channel, Endpoint};
+use tonic_health::pb::{health_client::HealthClient, HealthCheckRequest};
+
+/// What `dossier bench` was asked to do.
+#[derive(Debug, Clone, clap::Args)]
+pub struct BenchArgs {
+    /// RPC or weighted mix: search, stream-search, health, get, analyze, extract, ingest, list-entities
+    /// (a mix: "search:8,stream-search:1,analyze:1,ingest:1").
+    #[arg(long, default_value = "search")]
+    pub rpc: String,
+    /// The request as proto3 JSON (for single-RPC runs; defaults per RPC otherwise).
+    #[arg(long)]
+    pub request: Option<String>,
+    /// A second RPC (or mix) to run after the first, printing the ratio of their QPS.
+    #[arg(long)]
+    pub vs: Option<String>,
+    /// The second RPC's request as JSON.
+    #[arg(long)]
+    pub vs_request: Option<String>,
+    /// Concurrent workers (each a closed loop on its own connection).
+    #[arg(long, default_value_t = 16)]
+    pub concurrency: usize,
+    /// Seconds of warm-up (not measured).
+    #[arg(long, default_value_t = 2)]
+    pub warmup: u64,
+    /// Seconds measured.
+    #[arg(long, default_value_t = 10)]
+    pub duration: u64,
+    /// Sample this process's resident memory (e.g. the server's pid) at start and end.
+    #[arg(long)]
+    pub server_pid: Option<u32>,
+}
+
+/// One RPC with its request, ready to call.
+#[derive(Clone)]
+enum Call {
+    Search(v1::SearchRequest),
+    StreamSearch(v1::SearchRequest),
+    Health(HealthCheckRequest),
+    Get(v1::GetDocumentRequest),
+    Analyze(v1::AnalyzeEntitiesRequest),
+    Extract(v1::ExtractClaimsRequest),
+    ListEntities(v1::ListEntitiesRequest),
+    Ingest(v1::Document),
+}
+
+fn parse_json<M: prost::Message + Default>(json: &str, name: &str) -> anyhow::Result<M> {
+    let pool = DescriptorPool::decode(dossier_api::FILE_DESCRIPTOR_SET)?;
+    let full = format!("dossier.v1.{name}");
+    let desc = pool
+        .get_message_by_name(&full)
+        .with_context(|| format!("unknown message {full}"))?;
+    let mut de = serde_json::Deserializer::from_str(json);
+    let dynamic = DynamicMessage::deserialize(desc, &mut de)
+        .with_context(|| format!("parsing the {name} JSON"))?;
+    Ok(M::decode(
+        prost::Message::encode_to_vec(&dynamic).as_slice(),
+    )?)
+}
+
+fn call_for(rpc: &str, request: Option<&str>) -> anyhow::Result<Call> {
+    let text = "Steve Witkoff, Trump’s envoy, met Vladimir Putin in Moscow for five hours on Friday. “It was a great meeting,” Witkoff said.";
+    Ok(match rpc {
+        "search" => Call::Search(parse_json(
+            request.unwrap_or(r#"{"query":"Witkoff Putin","page_size":10}"#),
+            "SearchRequest",
+        )?),
+        "stream-search" => Call::StreamSearch(parse_json(
+            request.unwrap_or(r#"{"query":"peace talks","syntax":"PLAIN_TEXT"}"#),
+            "SearchRequest",
+        )?),
+        "health" => Call::Health(HealthCheckRequest {
+            service: request.map(str::to_string).unwrap_or_default(),
+        }),
+        "get" => Call::Get(parse_json(
+            request.unwrap_or(r#"{"id":"002_92e74acb2171691d"}"#),
+            "GetDocumentRequest",
+        )?),
+        "analyze" => Call::Analyze(match request {
+            Some(r) => parse_json(r, "AnalyzeEntitiesRequest")?,
+            None => v1::AnalyzeEntitiesRequest {
+                source: Some(v1::analyze_entities_request::Source::Text(text.into())),
+                encoding: 0,
+            },
+        }),
+        "extract" => Call::Extract(match request {
+            Some(r) => parse_json(r, "ExtractClaimsRequest")?,
+            None => v1::ExtractClaimsRequest {
+                source: Some(v1::extract_claims_request::Source::Text(text.into())),
+                encoding: 0,
+            },
+        }),
+        "list-entities" => Call::ListEntities(parse_json(
+            request.unwrap_or(r#"{"type":"PERSON","page_size":20}"#),
+            "ListEntitiesRequest",
+        )?),
+        "ingest" => Call::Ingest(match request {
+            Some(r) => parse_json(r, "Document")?,
+            None => v1::Document {
+                title: "Bench".into(),
+                text: text.into(),
+                source: "bench".into(),
+                ..Default::default()
+            },
+        }),
+        other => bail!("unknown rpc {other:?}"),
+    })
+}
+
+/// A weighted list of calls.
+fn mix(spec: &str, request: Option<&str>) -> anyhow::Result<Vec<(String, Call, u32)>> {
+    spec.split(',')
+        .map(|part| {
+            let (name, weight) = part.split_once(':').unwrap_or((part, "1"));
+            let weight: u32 = weight
+                .parse()
+                .with_context(|| format!("bad weight in {part:?}"))?;
+            let request = if spec.contains(',') { None } else { request };
+            Ok((
+                name.trim().to_string(),
+                call_for(name.trim(), request)?,
+                weight.max(1),
+            ))
+        })
+        .collect()
+}
+
+struct Clients {
+    search: SearchServiceClient<Channel>,
+    health: HealthClient<Channel>,
+    corpus: CorpusServiceClient<Channel>,
+    entity: EntityServiceClient<Channel>,
+    claim: ClaimServiceClient<Channel>,
+}
+
+async fn run_call(
+    c: &mut Clients,
+    call: &Call,
+    seq: u64,
+    worker: usize,
+) -> Result<(), tonic::Code> {
+    let code = |s: tonic::Status| s.code();
+    match call {
+        Call::Search(r) => c.search.search(r.clone()).await.map(drop).map_err(code),
+        Call::StreamSearch(r) => {
+            let mut s = c
+                .search
+                .stream_search(r.clone())
+                .await
+                .map_err(code)?
+                .into_inner();
+            while let Some(hit) = s.next().await {
+                hit.map_err(code)?;
+            }
+            Ok(())
+        }
+        Call::Health(r) => c.health.check(r.clone()).await.map(drop).map_err(code),
+        Call::Get(r) => c
+            .corpus
+            .get_document(r.clone())
+            .await
+            .map(drop)
+            .map_err(code),
+        Call::Analyze(r) => c
+            .entity
+            .analyze_entities(r.clone())
+            .await
+            .map(drop)
+            .map_err(code),
+        Call::Extract(r) => c
+            .claim
+            .extract_claims(r.clone())
+            .await
+            .map(drop)
+            .map_err(code),
+        Call::ListEntities(r) => c
+            .entity
+            .list_entities(r.clone())
+            .await
+            .map(drop)
+            .map_err(code),
+        Call::Ingest(d) => {
+            let mut d = d.clone();
+            if d.id.is_empty() {
+                d.id = format!("bench-{worker}-{}", seq % 1000);
+            }
+            let mut s = c
+                .corpus
+                .ingest_documents(tokio_stream::iter(vec![v1::IngestDocumentsRequest {
+                    document: Some(d),
+                }]))
+                .await
+                .map_err(code)?
+                .into_inner();
+            match s.next().await {
+                Some(Ok(r)) if r.error.is_none() => Ok(()),
+                Some(Err(e)) => Err(e.code()),
+                _ => Err(tonic::Code::InvalidArgument),
+            }
+        }
+    }
+}
+
+/// The outcome of one measured run.
+pub struct Report {
+    /// Calls per second over the measured window.
+    pub qps: f64,
+    /// Latencies of successful calls, in microseconds.
+    pub latency: Histogram<u64>,
+    /// Failed calls by code.
+    pub errors: BTreeMap<String, u64>,
+}
+
+fn rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+async fn measure(
+    endpoint: &Endpoint,
+    calls: Vec<(String, Call, u32)>,
+    args: &BenchArgs,
+) -> anyhow::Result<Report> {
+    let total_weight: u32 = calls.iter().map(|c| c.2).sum();
+    let warm_until = Instant::now() + Duration::from_secs(args.warmup);
+    let end = warm_until + Duration::from_secs(args.duration);
+    let mut workers = Vec::new();
+    for worker in 0..args.concurrency.max(1) {
+        let channel = endpoint
+            .connect()
+            .await
+            .with_context(|| format!("connecting to {}", endpoint.uri()))?;
+        let calls = calls.clone();
+        workers.push(tokio::spawn(async move {
+            let mut clients = Clients {
+                search: SearchServiceClient::new(channel.clone())
+                    .max_decoding_message_size(64 << 20),
+                health: HealthClient::new(channel.clone()),
+                corpus: CorpusServiceClient::new(channel.clone()),
+                entity: EntityServiceClient::new(channel.clone()),
+                claim: ClaimServiceClient::new(channel),
+            };
+            let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)
+                .expect("valid histogram bounds");
+            let mut errors: BTreeMap<String, u64> = BTreeMap::new();
+            let mut done = 0u64;
+            let mut seq = worker as u64;
+            loop {
+                let now = Instant::now();
+                if now >= end {
+                    break;
+                }
+                // Spread the mix deterministically over each worker's sequence.
+                let mut pick = ((seq * 2_654_435_761) % u64::from(total_weight)) as u32;
+                let call = &calls.iter().find(|c| {
+                    if pick < c.2 {
+                        true
+                    } else {
+                        pick -= c.2;
+                        false
+                    }
+                });
+                let Some((_, call, _)) = call else { break };
+                let result = run_call(&mut clients, call, seq, worker).await;
+                seq += 1;
+                if now < warm_until {
+                    continue;
+                }
+                done += 1;
+                match result {
+                    Ok(()) => {
+                        let _ = hist.record(now.elapsed().as_micros() as u64);
+                    }
+                    Err(code) => *errors.entry(format!("{code:?}")).or_default() += 1,
+                }
+            }
+            (hist, errors, done)
+        }));
+    }
+    let mut latency =
+        Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("valid histogram bounds");
+    let mut errors = BTreeMap::new();
+    let mut done = 0u64;
+    for w in workers {
+        let (h, e, d) = w.await?;
+        latency.add(&h).context("merging histograms")?;
+        for (k, v) in e {
+            *errors.entry(k).or_default() += v;
+        }
+        done += d;
+    }
+    Ok(Report {
+        qps: done as f64 / args.duration.max(1) as f64,
+        latency,
+        errors,
+    })
+}
+
+fn print(label: &str, r: &Report, json: bool) {
+    let l = &r.latency;
+    let ms = |q: f64| l.value_at_quantile(q) as f64 / 1000.0;
+    let errors: u64 = r.errors.values().sum();
+    if json {
+        let value = serde_json::json!({
+            "rpc": label, "qps": r.qps, "calls": l.len(), "errors": errors, "errors_by_code": r.errors,
+            "p50_ms": ms(0.5), "p90_ms": ms(0.9), "p99_ms": ms(0.99), "max_ms": l.max() as f64 / 1000.0,
+        });
+        println!("{value}");
+    } else {
+        println!(
+            "{label:<32} qps {:>9.1}  p50 {:>7.3} ms  p90 {:>7.3} ms  p99 {:>7.3} ms  max {:>8.3} ms  calls {}  errors {errors} {:?}",
+            r.qps,
+            ms(0.5),
+            ms(0.9),
+            ms(0.99),
+            l.max() as f64 / 1000.0,
+            l.len(),
+            r.errors
+        );
+    }
+}
+
+/// Runs the benchmark described by `args` against `endpoint`.
+pub async fn run(endpoint: Endpoint, args: BenchArgs, json: bool) -> anyhow::Result<()> {
+    let rss_before = args.server_pid.and_then(rss_kib);
+    let first = mix(&args.rpc, args.request.as_deref())?;
+    let a = measure(&endpoint, first, &args).await?;
+    print(&args.rpc, &a, json);
+    if let Some(vs) = &args.vs {
+        let second = mix(vs, args.vs_request.as_deref())?;
+        let b = measure(&endpoint, second, &args).await?;
+        print(vs, &b, json);
+        let ratio = if b.qps > 0.0 { a.qps / b.qps } else { 0.0 };
+        if json {
+            println!(
+                "{}",
+                serde_json::json!({ "ratio": ratio, "of": args.rpc, "to": vs })
+            );
+        } else {
+            println!("ratio {} / {} = {:.1}%", args.rpc, vs, ratio * 100.0);
+        }
+    }
+    if let (Some(before), Some(pid)) = (rss_before, args.server_pid) {
+        let after = rss_kib(pid).unwrap_or(0);
+        if json {
+            println!(
+                "{}",
+                serde_json::json!({ "server_rss_kib_start": before, "server_rss_kib_end": after })
+            );
+        } else {
+            println!(
+                "server RSS: {:.1} MiB at start, {:.1} MiB at end",
+                before as f64 / 1024.0,
+                after as f64 / 1024.0
+            );
+        }
+    }
+    let failed: u64 = a.errors.values().sum();
+    if failed > 0 {
+        bail!("{failed} call(s) failed");
+    }
+    Ok(())
+}

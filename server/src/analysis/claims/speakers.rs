@@ -1,0 +1,577 @@
+//! Speakers: the noun phrase next to a cue ("Trump", "he", "a senior administration
+//! official", "Democratic pollster Geoff Garin") and what it refers to.
+//!
+//! Works from the text alone: capitalised name sequences, titles, pronouns and the nouns of
+//! anonymous sourcing. Entity mentions from the NER, when the caller has them, only refine the
+//! result (the speaker is tied to the PERSON/ORG mention it overlaps, and pronouns resolve to
+//! the nearest PERSON mention when no earlier speaker is closer).
+
+use super::doc::Doc;
+use super::lexicon::flags::*;
+use super::{Speaker, SpeakerKind};
+use crate::analysis::{EntityMention, EntityType};
+use std::ops::Range;
+
+/// Most tokens a source noun phrase may span.
+const MAX_NP: usize = 24;
+
+/// The noun phrase ending just before token `end` (exclusive) and starting at or after `lo`,
+/// as a token range. Walks left over name, noun, determiner and post-modifier tokens
+/// ("a person familiar with the effort") and stops at punctuation, quotes and clause words.
+pub(crate) fn left_np(doc: &Doc, lo: usize, end: usize) -> Option<Range<usize>> {
+    if end <= lo {
+        return None;
+    }
+    // "Rep. Jim Jordan (R-Ohio)": a parenthesis closing the phrase belongs to it.
+    let open_paren = |close: usize| -> Option<usize> {
+        (close.saturating_sub(8).max(lo)..close)
+            .rev()
+            .find(|&i| doc.word(i) == "(")
+    };
+    let mut last = end - 1;
+    if doc.word(last) == ")" {
+        last = open_paren(last)?.checked_sub(1).filter(|&l| l >= lo)?;
+    }
+    if doc.in_quote(last) || doc.is(last, PUNCT) && !doc.is(last, POSS) {
+        return None;
+    }
+    // The head: a pronoun stands alone.
+    if doc.is(last, PRON) {
+        return Some(last..end);
+    }
+    if doc.is(last, STOP | PREP | AUX | CONJ) && !doc.is(last, ROLE | TITLE)
+        || is_article(doc, last)
+    {
+        return None;
+    }
+    let mut start = last;
+    while start > lo && end - start < MAX_NP {
+        let i = start - 1;
+        if doc.in_quote(i) {
+            break;
+        }
+        let c = doc.cls[i];
+        if doc.word(i) == ")" {
+            match open_paren(i) {
+                Some(o) if o > lo => {
+                    start = o;
+                    continue;
+                }
+                _ => break,
+            }
+        }
+        if c.is(COMMA | BREAK | FINAL | QUOTE) {
+            break;
+        }
+        if c.is(PUNCT) && !c.is(POSS) {
+            // Hyphens inside names ("R-Texas") are tokens of their own only as dashes.
+            break;
+        }
+        if c.is(PRON) {
+            // "who" ends an NP to the left; other pronouns are not inside NPs.
+            break;
+        }
+        if c.is(CONJ) {
+            // "Trump and Pence said": keep "and" between names.
+            if doc.is(i + 1, CAP) && i > lo && doc.is(i - 1, CAP) {
+                start = i;
+                continue;
+            }
+            break;
+        }
+        if c.is(STOP) && !c.is(PREP | DET) {
+            break;
+        }
+        if c.is(CUE) && c.cue > 0.5 && !c.is(CAP) {
+            break;
+        }
+        start = i;
+    }
+    // A leading preposition ("On Tuesday Trump") or stray lowercase verb: drop up to the
+    // first token that can open a noun phrase.
+    while start < last {
+        let c = doc.cls[start];
+        if c.is(PREP) && !c.is(DET | CAP) || c.is(POSS) {
+            start += 1;
+        } else if c.is(CAP) && doc.is(start, PREP) {
+            // "On Tuesday Trump": "On" is capitalised at the start of a sentence.
+            start += 1;
+        } else {
+            break;
+        }
+    }
+    Some(start..end)
+}
+
+/// Articles and possessive determiners: a noun phrase never ends with one.
+fn is_article(doc: &Doc, i: usize) -> bool {
+    matches!(
+        doc.word(i).to_ascii_lowercase().as_str(),
+        "the" | "a" | "an" | "his" | "their" | "its" | "our" | "my" | "your"
+    )
+}
+
+/// Capitalised words that start many runs but are not first names.
+fn not_a_first_name(w: &str) -> bool {
+    w.contains('.')
+        || matches!(
+            w,
+            "Eastern"
+                | "Western"
+                | "Northern"
+                | "Southern"
+                | "Department"
+                | "State"
+                | "House"
+                | "White"
+                | "United"
+                | "New"
+                | "North"
+                | "South"
+                | "East"
+                | "West"
+                | "In"
+                | "On"
+                | "At"
+                | "For"
+                | "The"
+                | "But"
+                | "And"
+                | "When"
+                | "After"
+                | "Before"
+                | "Since"
+                | "If"
+                | "As"
+                | "While"
+                | "Former"
+                | "Russian"
+                | "Ukrainian"
+                | "American"
+                | "European"
+                | "National"
+                | "Republican"
+                | "Democratic"
+                | "Secretary"
+                | "President"
+                | "Vice"
+                | "Prime"
+                | "Minister"
+                | "Senator"
+                | "Sen."
+                | "Gov."
+        )
+}
+
+/// The noun phrase starting at `start` (after an inverted cue: "said Trump", "said a senior
+/// official familiar with the talks"), up to a comma, clause word or `hi`.
+pub(crate) fn right_np(doc: &Doc, start: usize, hi: usize) -> Option<Range<usize>> {
+    if start >= hi || doc.in_quote(start) {
+        return None;
+    }
+    let c0 = doc.cls[start];
+    if c0.is(PUNCT) || c0.is(STOP) && !c0.is(DET | PRON) {
+        return None;
+    }
+    if c0.is(PRON) {
+        return Some(start..start + 1);
+    }
+    let mut end = start + 1;
+    while end < hi && end - start < MAX_NP {
+        let c = doc.cls[end];
+        if doc.in_quote(end) || c.is(COMMA | BREAK | FINAL | QUOTE) {
+            break;
+        }
+        if c.is(PUNCT) && !c.is(POSS) {
+            break;
+        }
+        if c.is(STOP | PRON) && !c.is(PREP | DET) {
+            break;
+        }
+        if c.is(TIME) && !c.is(CAP) || c.is(TIME | PREP) && doc.is(end + 1, TIME) {
+            break;
+        }
+        // "said Trump in a statement": a preposition after a name ends it.
+        if c.is(PREP) && !c.is(CAP) && doc.is(end - 1, CAP) && !doc.is(end, DET) {
+            let w = doc.word(end);
+            if !w.eq_ignore_ascii_case("of") {
+                break;
+            }
+        }
+        if c.is(PREP) && doc.is(end + 1, DET) && doc.is(end - 1, CAP) {
+            let w = doc.word(end);
+            if !w.eq_ignore_ascii_case("of") {
+                break;
+            }
+        }
+        end += 1;
+    }
+    Some(start..end)
+}
+
+/// A resolved speaker, with what later pronouns and "the official" need to find it again.
+#[derive(Debug, Clone)]
+struct Seen {
+    /// Token position of the mention.
+    at: usize,
+    name: String,
+    /// Head noun of an anonymous description ("official").
+    head: String,
+    description: String,
+    kind: SpeakerKind,
+    mention: Option<usize>,
+}
+
+/// Tracks speakers across a document so pronouns and definite descriptions resolve.
+pub(crate) struct Resolver<'m> {
+    seen: Vec<Seen>,
+    /// Full names (two or more capitalised words) in the document, by their last word.
+    full_names: Vec<(usize, String)>,
+    mentions: &'m [EntityMention],
+}
+
+fn is_name_tok(doc: &Doc, i: usize) -> bool {
+    doc.is(i, CAP) && !doc.in_quote(i) && !doc.is(i, PUNCT)
+}
+
+impl<'m> Resolver<'m> {
+    pub fn new(doc: &Doc, mentions: &'m [EntityMention]) -> Self {
+        // Capitalised runs of two or three or more words ("Steve Witkoff", "Vladimir Putin"),
+        // not starting with a title word, give full names for surnames.
+        let mut full_names = Vec::new();
+        let n = doc.toks.len();
+        let mut i = 0;
+        while i < n {
+            if is_name_tok(doc, i) {
+                let s = i;
+                i += 1;
+                while i < n
+                    && is_name_tok(doc, i)
+                    && !doc.text[doc.toks[i - 1].end..doc.toks[i].start].contains('\n')
+                {
+                    i += 1;
+                }
+                let mut a = s;
+                while a < i && doc.is(a, TITLE | DET | STOP | PREP) {
+                    a += 1;
+                }
+                if i - a >= 2
+                    && i - a <= 3
+                    && !not_a_first_name(doc.word(a))
+                    && (a..i).all(|k| {
+                        doc.word(k)
+                            .chars()
+                            .all(|c| c.is_alphabetic() || c == '-' || c == '\'' || c == '’')
+                    })
+                {
+                    full_names.push((a, join_words(doc, a..i)));
+                }
+            } else {
+                i += 1;
+            }
+        }
+        Resolver {
+            seen: Vec::new(),
+            full_names,
+            mentions,
+        }
+    }
+
+    /// The full form of a one-word name ("Trump" → "Donald Trump") when the document spells
+    /// it out somewhere, the earliest such spelling first.
+    fn expand(&self, name: &str) -> String {
+        if name.contains(' ') {
+            return name.to_string();
+        }
+        for (_, full) in &self.full_names {
+            if full.rsplit(' ').next() == Some(name) {
+                return full.clone();
+            }
+        }
+        name.to_string()
+    }
+
+    fn mention_at(&self, doc: &Doc, r: &Range<usize>) -> Option<usize> {
+        if self.mentions.is_empty() || r.is_empty() {
+            return None;
+        }
+        let b = doc.bytes(r);
+        self.mentions.iter().position(|m| {
+            m.start < b.end
+                && b.start < m.end
+                && matches!(m.entity_type, EntityType::Person | EntityType::Organization)
+        })
+    }
+
+    /// Builds the speaker for the source tokens `src` (or the author when `None`).
+    pub fn speaker(&mut self, doc: &Doc, src: Option<Range<usize>>) -> Speaker {
+        let Some(src) = src.filter(|r| !r.is_empty()) else {
+            return Speaker::unknown();
+        };
+        let span = Some(doc.bytes(&src));
+        let text = &doc.text[doc.bytes(&src)];
+        // Pronouns.
+        if src.len() == 1 && doc.is(src.start, PRON) {
+            let w = doc.word(src.start).to_ascii_lowercase();
+            let found = match w.as_str() {
+                "who" => self.before_who(doc, src.start),
+                "he" | "she" => self.nearest_person(doc, src.start),
+                "they" => self
+                    .seen
+                    .iter()
+                    .rev()
+                    .find(|s| s.kind == SpeakerKind::Anonymous || s.name.contains(' '))
+                    .cloned(),
+                _ => None,
+            };
+            return match found {
+                Some(s) => Speaker {
+                    span,
+                    kind: s.kind,
+                    name: s.name,
+                    description: s.description,
+                    mention: s.mention,
+                },
+                None if w == "i" || w == "we" => Speaker {
+                    span,
+                    kind: SpeakerKind::Unknown,
+                    name: String::new(),
+                    description: text.to_string(),
+                    mention: None,
+                },
+                None => Speaker {
+                    span,
+                    kind: SpeakerKind::Unknown,
+                    name: String::new(),
+                    description: text.to_string(),
+                    mention: None,
+                },
+            };
+        }
+        // "Trump, never shy of grand comparisons": the name before the apposition.
+        if let Some(c) = (src.start + 1..src.end).find(|&i| doc.is(i, COMMA)) {
+            let first = src.start..c;
+            if let Some(run) = last_name_run(doc, first.clone()).filter(|r| r.end == c) {
+                let name = self.expand(&join_words(doc, run.clone()));
+                let mention = self.mention_at(doc, &run);
+                let description = doc.text[doc.bytes(&(c + 1..src.end))]
+                    .trim_matches(|ch: char| ch == ',' || ch.is_whitespace())
+                    .to_string();
+                self.seen.push(Seen {
+                    at: src.start,
+                    name: name.clone(),
+                    head: String::new(),
+                    description: description.clone(),
+                    kind: SpeakerKind::Named,
+                    mention,
+                });
+                return Speaker {
+                    span,
+                    kind: SpeakerKind::Named,
+                    name,
+                    description,
+                    mention,
+                };
+            }
+        }
+        // Anonymous sources. The head noun ends before a post-modifier ("a person familiar
+        // with …"), except after a quantifier ("one of the people familiar …").
+        let head_end = (src.start..src.end)
+            .find(|&i| {
+                i > src.start
+                    && doc.is(i, PREP)
+                    && !doc.is(i, CAP)
+                    && !(doc.word(i).eq_ignore_ascii_case("of") && doc.is(i - 1, DET))
+            })
+            .unwrap_or(src.end);
+        let head_tok = (src.start..head_end).rev().find(|&i| !doc.is(i, PUNCT));
+        let head = head_tok
+            .map(|i| doc.word(i).to_ascii_lowercase())
+            .unwrap_or_default();
+        let is_role = head_tok.is_some_and(|i| doc.is(i, ROLE));
+        // A name is the head of the phrase ("Kremlin spokesman Dmitry Peskov"), not a
+        // modifier of it ("Ukrainian officials", "a U.S. official").
+        let name_run = last_name_run(doc, src.start..head_end).filter(|r| r.end == head_end);
+        if is_role && name_run.is_none() {
+            let first = doc.word(src.start).to_ascii_lowercase();
+            let definite = matches!(first.as_str(), "the" | "that" | "this" | "those");
+            if definite {
+                // "the official": an earlier anonymous source with the same head noun.
+                let sing = head.trim_end_matches('s');
+                if let Some(s) = self
+                    .seen
+                    .iter()
+                    .rev()
+                    .find(|s| {
+                        s.kind == SpeakerKind::Anonymous && s.head.trim_end_matches('s') == sing
+                    })
+                    .cloned()
+                {
+                    return Speaker {
+                        span,
+                        kind: SpeakerKind::Anonymous,
+                        name: String::new(),
+                        description: s.description,
+                        mention: None,
+                    };
+                }
+            }
+            let description = text.trim_end_matches([',', ' ']).to_string();
+            self.seen.push(Seen {
+                at: src.start,
+                name: String::new(),
+                head,
+                description: description.clone(),
+                kind: SpeakerKind::Anonymous,
+                mention: None,
+            });
+            return Speaker {
+                span,
+                kind: SpeakerKind::Anonymous,
+                name: String::new(),
+                description,
+                mention: None,
+            };
+        }
+        if let Some(run) = name_run {
+            let raw = join_words(doc, run.clone());
+            let name = self.expand(&raw);
+            let mention = self.mention_at(doc, &run);
+            let description = if run.start > src.start || run.end < src.end {
+                text.to_string()
+            } else {
+                String::new()
+            };
+            self.seen.push(Seen {
+                at: src.start,
+                name: name.clone(),
+                head: String::new(),
+                description: description.clone(),
+                kind: SpeakerKind::Named,
+                mention,
+            });
+            return Speaker {
+                span,
+                kind: SpeakerKind::Named,
+                name,
+                description,
+                mention,
+            };
+        }
+        Speaker {
+            span,
+            kind: SpeakerKind::Unknown,
+            name: String::new(),
+            description: text.to_string(),
+            mention: self.mention_at(doc, &src),
+        }
+    }
+
+    /// "Sanders, who endorsed Canova": the name before ", who".
+    fn before_who(&mut self, doc: &Doc, who: usize) -> Option<Seen> {
+        if who < 2 || !doc.is(who - 1, COMMA) {
+            return None;
+        }
+        let np = left_np(doc, who.saturating_sub(1 + MAX_NP), who - 1)?;
+        let run = last_name_run(doc, np)?;
+        let name = self.expand(&join_words(doc, run.clone()));
+        Some(Seen {
+            at: run.start,
+            name,
+            head: String::new(),
+            description: String::new(),
+            kind: SpeakerKind::Named,
+            mention: self.mention_at(doc, &run),
+        })
+    }
+
+    /// The nearest earlier named person: an earlier speaker, or a PERSON mention, or a full
+    /// name, whichever is closest before `at`.
+    fn nearest_person(&self, doc: &Doc, at: usize) -> Option<Seen> {
+        let speaker = self
+            .seen
+            .iter()
+            .rev()
+            .find(|s| s.at < at && s.kind == SpeakerKind::Named)
+            .cloned();
+        let at_byte = doc.toks[at].start;
+        let mention = self
+            .mentions
+            .iter()
+            .enumerate()
+            .rev()
+            .find(|(_, m)| m.end <= at_byte && m.entity_type == EntityType::Person)
+            .map(|(i, m)| {
+                let t = doc.toks.partition_point(|t| t.start < m.start);
+                Seen {
+                    at: t,
+                    name: self.expand(&doc.text[m.start..m.end]),
+                    head: String::new(),
+                    description: String::new(),
+                    kind: SpeakerKind::Named,
+                    mention: Some(i),
+                }
+            });
+        let full = self
+            .full_names
+            .iter()
+            .rev()
+            .find(|(p, _)| *p < at)
+            .map(|(p, n)| Seen {
+                at: *p,
+                name: n.clone(),
+                head: String::new(),
+                description: String::new(),
+                kind: SpeakerKind::Named,
+                mention: None,
+            });
+        // Prefer the speaker unless a mention is clearly nearer.
+        let mut best = speaker;
+        for cand in [mention, full].into_iter().flatten() {
+            let better = match &best {
+                None => true,
+                Some(b) => cand.at > b.at + 40,
+            };
+            if better {
+                best = Some(cand);
+            }
+        }
+        best
+    }
+}
+
+/// The last run of capitalised name words in `r`, without leading titles ("President Trump"
+/// → "Trump", "Democratic pollster Geoff Garin" → "Geoff Garin").
+fn last_name_run(doc: &Doc, r: Range<usize>) -> Option<Range<usize>> {
+    let mut best: Option<Range<usize>> = None;
+    let mut i = r.start;
+    while i < r.end {
+        if doc.is(i, CAP) && !doc.is(i, PUNCT) {
+            let s = i;
+            while i < r.end && (doc.is(i, CAP) && !doc.is(i, PUNCT)) {
+                i += 1;
+            }
+            let mut a = s;
+            while a < i && doc.is(a, TITLE | DET | STOP | PRON | PREP) {
+                a += 1;
+            }
+            if a < i {
+                best = Some(a..i);
+            }
+        } else {
+            i += 1;
+        }
+    }
+    best
+}
+
+fn join_words(doc: &Doc, r: Range<usize>) -> String {
+    let mut s = String::new();
+    for i in r {
+        if !s.is_empty() {
+            s.push(' ');
+        }
+        s.push_str(doc.word(i));
+    }
+    s
+}

@@ -1,0 +1,205 @@
+//! Seed-style cases for the claim extractor: the phrasing of real news pages (curly quotes,
+//! interrupted quotes, anonymous sources, "according to"), each test saying what it proves.
+
+use super::*;
+use crate::analysis::{sentences::split_sentences, tokenize::tokenize};
+
+fn claims(text: &str) -> Vec<Claim> {
+    let tokens = tokenize(text);
+    let sentences = split_sentences(text, &tokens);
+    extract_claims(text, &tokens, &sentences, &[])
+}
+
+fn attributed(text: &str) -> Vec<Claim> {
+    claims(text)
+        .into_iter()
+        .filter(|c| c.kind != ClaimKind::Assertion)
+        .collect()
+}
+
+fn span<'a>(text: &'a str, r: &Option<Range<usize>>) -> &'a str {
+    r.clone().map_or("", |r| &text[r])
+}
+
+#[test]
+fn curly_quote_with_trailing_speaker() {
+    // "“…,” Trump said." is a direct quote by Trump, resolved to the full name the text uses.
+    let text = "Donald Trump met the press. “Everybody loves him,” Trump said.";
+    let c = attributed(text);
+    assert_eq!(c.len(), 1);
+    assert_eq!(c[0].kind, ClaimKind::Direct);
+    assert_eq!(&text[c[0].content.clone()], "“Everybody loves him,”");
+    assert_eq!(span(text, &c[0].speaker.span), "Trump");
+    assert_eq!(c[0].speaker.name, "Donald Trump");
+    assert_eq!(span(text, &c[0].cue), "said");
+}
+
+#[test]
+fn interrupted_quote_is_one_claim_with_one_speaker() {
+    // "“A,” Trump joked during the interview. “B.”": both parts, one claim, one speaker.
+    let text = "“Most people I’d send in, number one, they wouldn’t be accepted,” Trump joked during the interview. “Number two, if they were, the meeting would last five minutes.”";
+    let c = attributed(text);
+    assert_eq!(c.len(), 1, "{c:#?}");
+    assert_eq!(c[0].segments.len(), 2);
+    assert_eq!(span(text, &c[0].speaker.span), "Trump");
+    assert!(c[0].text.contains("Number two"));
+    // Its quantity is in the second part.
+    assert!(c[0]
+        .quantities
+        .iter()
+        .any(|q| q.value == 5.0 && q.unit == "minute"));
+}
+
+#[test]
+fn quote_running_over_paragraphs_continues_the_speaker() {
+    // A paragraph that opens a quote and never closes it goes on in the next one.
+    let text = "“The first part of it,” she said. “It goes on\n“and ends here.”\nAfter.";
+    let c = attributed(text);
+    assert_eq!(c.len(), 1, "{c:#?}");
+    assert!(c[0].text.contains("ends here"));
+    assert_eq!(span(text, &c[0].speaker.span), "she");
+}
+
+#[test]
+fn anonymous_source_and_later_reference() {
+    // An anonymous source keeps its description; "the official" later is the same source.
+    let text = "“His inexperience shines through,” said a senior administration official familiar with the talks. \
+                “It is hard to operationalize,” the official said.";
+    let c = attributed(text);
+    assert_eq!(c.len(), 2, "{c:#?}");
+    assert_eq!(c[0].speaker.kind, SpeakerKind::Anonymous);
+    assert_eq!(
+        c[0].speaker.description,
+        "a senior administration official familiar with the talks"
+    );
+    assert_eq!(c[1].speaker.kind, SpeakerKind::Anonymous);
+    assert_eq!(span(text, &c[1].speaker.span), "the official");
+    assert_eq!(c[1].speaker.description, c[0].speaker.description);
+}
+
+#[test]
+fn anonymous_people_familiar_with() {
+    // "according to seven people familiar with internal discussions" is an anonymous source.
+    let text =
+        "He rarely reads briefings, according to seven people familiar with internal discussions.";
+    let c = attributed(text);
+    assert_eq!(c.len(), 1, "{c:#?}");
+    assert_eq!(c[0].kind, ClaimKind::Indirect);
+    assert_eq!(&text[c[0].content.clone()], "He rarely reads briefings");
+    assert_eq!(c[0].speaker.kind, SpeakerKind::Anonymous);
+    assert_eq!(span(text, &c[0].cue), "according to");
+}
+
+#[test]
+fn according_to_first_and_reported_speech() {
+    // "According to X, …" and "X told reporters that …" are indirect claims with X as source.
+    let text = "According to the Kremlin, the talks were useful. Witkoff told reporters that the meeting went well.";
+    let c = attributed(text);
+    assert_eq!(c.len(), 2, "{c:#?}");
+    assert_eq!(span(text, &c[0].speaker.span), "the Kremlin");
+    assert_eq!(&text[c[0].content.clone()], "the talks were useful");
+    assert_eq!(span(text, &c[1].speaker.span), "Witkoff");
+    assert_eq!(&text[c[1].content.clone()], "that the meeting went well");
+    assert!(c.iter().all(|c| c.kind == ClaimKind::Indirect));
+}
+
+#[test]
+fn pronoun_speaker_resolves_to_the_previous_person() {
+    // "he said" keeps "he" as the span and resolves the name.
+    let text = "Steve Witkoff flew to Moscow. “It was productive,” he said.";
+    let c = attributed(text);
+    assert_eq!(span(text, &c[0].speaker.span), "he");
+    assert_eq!(c[0].speaker.name, "Steve Witkoff");
+    assert_eq!(c[0].speaker.kind, SpeakerKind::Named);
+}
+
+#[test]
+fn mixed_quote_in_reported_speech_is_direct() {
+    // Reported speech quoting a phrase counts as direct (PolNeAR's definition).
+    let text = "Trump called it a “reasonably good meeting.”";
+    let c = attributed(text);
+    assert_eq!(c.len(), 1);
+    assert_eq!(c[0].kind, ClaimKind::Direct);
+    assert_eq!(span(text, &c[0].speaker.span), "Trump");
+}
+
+#[test]
+fn scare_quotes_and_apostrophes_are_not_claims() {
+    // Short quoted fragments with no cue, and apostrophes, give no quote claims.
+    let text = "Witkoff, a man with “no idea about Russia,” went in. Witkoff’s team doesn’t care.";
+    assert!(attributed(text).is_empty());
+}
+
+#[test]
+fn every_sentence_gets_a_scored_claim() {
+    // Assertions cover the sentences no attribution covers, each with a check-worthiness.
+    let text = "It lasted five hours.\nThank you.\n“Good,” he said.";
+    let c = claims(text);
+    assert_eq!(c.len(), 3);
+    assert!(c
+        .iter()
+        .all(|c| c.check_worthiness.is_some_and(|s| (0.0..=1.0).contains(&s))));
+    assert_eq!(c[0].kind, ClaimKind::Assertion);
+    assert_eq!(c[0].speaker.kind, SpeakerKind::Author);
+    assert_eq!(c[0].quantities.len(), 1);
+}
+
+#[test]
+fn unbalanced_marks_do_not_spoil_the_document() {
+    // A paragraph with a stray opening mark does not stop later quotes being found.
+    let text = "He said “this never closes\nLater, Putin said: “Fine.”";
+    let c = attributed(text);
+    assert!(
+        c.iter().any(|c| span(text, &c.speaker.span) == "Putin"),
+        "{c:#?}"
+    );
+}
+
+#[test]
+fn never_panics_and_ranges_are_valid() {
+    // Odd input gives valid ranges on char boundaries.
+    for text in [
+        "",
+        "\"",
+        "“",
+        "”,” said",
+        "said",
+        "according to",
+        "“a” “b” “c”",
+        "\n\n“\n”\n",
+        "’s ’s ’s",
+        "X said:",
+        "he said, “",
+        "Київ said “Привіт,” він сказав.",
+        "«Oui», dit-il.",
+    ] {
+        for c in claims(text) {
+            for r in std::iter::once(&c.content)
+                .chain(&c.segments)
+                .chain(c.speaker.span.iter())
+            {
+                assert!(r.start <= r.end && r.end <= text.len());
+                assert!(text.is_char_boundary(r.start) && text.is_char_boundary(r.end));
+            }
+        }
+    }
+}
+
+#[test]
+fn mentions_refine_speakers() {
+    // With NER mentions, a speaker is tied to the PERSON mention it overlaps.
+    use crate::analysis::{EntityMention, EntityType, MentionKind};
+    let text = "“Yes,” Witkoff said.";
+    let start = text.find("Witkoff").unwrap_or(0);
+    let mentions = [EntityMention {
+        start,
+        end: start + "Witkoff".len(),
+        entity_type: EntityType::Person,
+        kind: MentionKind::Proper,
+        confidence: None,
+        metadata: Vec::new(),
+    }];
+    let tokens = tokenize(text);
+    let c = extract_claims(text, &tokens, &split_sentences(text, &tokens), &mentions);
+    assert_eq!(c[0].speaker.mention, Some(0));
+}

@@ -1,0 +1,300 @@
+//! The corpus's claims tied to its entities: each claim's speaker and the entities it is
+//! about resolved against the [`Registry`], and the disputes between documents.
+//!
+//! Built lazily per store snapshot, like the registry it reads.
+
+use crate::analysis::disputes::{find_disputes, ClaimRef, DisputeKind};
+use crate::analysis::EntityType;
+use crate::entities::Registry;
+use crate::store::StoredDoc;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// One claim of the corpus with its resolved entities.
+#[derive(Debug, Clone)]
+pub struct ClaimRecord {
+    /// The document (index into the registry's `doc_ids`).
+    pub doc: u32,
+    /// Index of the claim in its document's analysis.
+    pub index: u32,
+    /// The speaker's entity, when resolved.
+    pub speaker: Option<usize>,
+    /// Entities mentioned in the content.
+    pub entities: Vec<usize>,
+}
+
+/// One side of a corpus dispute.
+#[derive(Debug, Clone)]
+pub struct DisputeSide {
+    /// Index into [`ClaimSet::claims`].
+    pub claim: usize,
+    /// Index into that claim's quantities.
+    pub quantity: usize,
+}
+
+/// Claims from different documents that cannot all be true.
+#[derive(Debug, Clone)]
+pub struct Dispute {
+    /// Stable id.
+    pub id: String,
+    /// What is disputed, readably.
+    pub topic: String,
+    /// Why.
+    pub kind: DisputeKind,
+    /// The sides.
+    pub sides: Vec<DisputeSide>,
+    /// Entities every side is about.
+    pub entities: Vec<usize>,
+}
+
+/// The corpus's claims and disputes.
+#[derive(Debug, Default)]
+pub struct ClaimSet {
+    /// Every claim, in document then text order.
+    pub claims: Vec<ClaimRecord>,
+    /// Disputes, in a stable order.
+    pub disputes: Vec<Dispute>,
+    by_doc: HashMap<u32, std::ops::Range<usize>>,
+}
+
+/// The id of a claim: its document id and its position there.
+pub fn claim_id(doc_id: &str, index: u32) -> String {
+    format!("{doc_id}:c{index}")
+}
+
+/// The document id and position a claim id names.
+pub fn parse_claim_id(id: &str) -> Option<(&str, u32)> {
+    let (doc, n) = id.rsplit_once(":c")?;
+    Some((doc, n.parse().ok()?))
+}
+
+impl ClaimSet {
+    /// Resolves the claims of `docs` (the snapshot's documents, in the registry's order).
+    pub fn build(registry: &Registry, docs: &[Arc<StoredDoc>]) -> Self {
+        let mut set = ClaimSet::default();
+        // Claims with a comparable quantity (for disputes): the claim index, its subjects, a
+        // copy of the claim keeping only measuring quantities, and their original indices.
+        let mut subjects: Vec<(usize, Vec<String>)> = Vec::new();
+        let mut measuring: Vec<(crate::analysis::claims::Claim, Vec<usize>)> = Vec::new();
+        for (di, d) in docs.iter().enumerate() {
+            let di = di as u32;
+            let a = &d.analysis;
+            let first = set.claims.len();
+            for (ci, c) in a.claims.iter().enumerate() {
+                let speaker = c
+                    .speaker
+                    .mention
+                    .and_then(|m| registry.entity_of_mention(di, m as u32))
+                    .or_else(|| {
+                        (!c.speaker.name.is_empty())
+                            .then(|| {
+                                registry.find_by_name(
+                                    &c.speaker.name,
+                                    &[EntityType::Person, EntityType::Organization],
+                                )
+                            })
+                            .flatten()
+                    });
+                let entities = registry.named_entities_within(di, &a.mentions, c.content.clone());
+                let kept: Vec<usize> = (0..c.quantities.len())
+                    .filter(|&q| is_measurement(&d.doc.text, &c.quantities[q]))
+                    .collect();
+                if !kept.is_empty() {
+                    // Who took part: the people and organisations of the sentence, or of the
+                    // previous sentence when it names none ("It lasted five hours." after
+                    // "Witkoff met Putin.").
+                    let participants = |range: std::ops::Range<usize>| -> Vec<usize> {
+                        registry
+                            .named_entities_within(di, &a.mentions, range)
+                            .into_iter()
+                            .filter(|&e| {
+                                matches!(
+                                    registry.entities[e].entity_type,
+                                    EntityType::Person | EntityType::Organization
+                                )
+                            })
+                            .collect()
+                    };
+                    let mut about = participants(c.sentence.clone());
+                    if about.is_empty() {
+                        let k = a.sentences.partition_point(|s| s.end <= c.sentence.start);
+                        if let Some(prev) = k.checked_sub(1).and_then(|k| a.sentences.get(k)) {
+                            about = participants(prev.clone());
+                        }
+                    }
+                    let mut copy = c.clone();
+                    copy.quantities = kept.iter().map(|&q| c.quantities[q].clone()).collect();
+                    measuring.push((copy, kept));
+                    subjects.push((
+                        set.claims.len(),
+                        about
+                            .iter()
+                            .map(|&e| registry.entities[e].id.clone())
+                            .collect(),
+                    ));
+                }
+                set.claims.push(ClaimRecord {
+                    doc: di,
+                    index: ci as u32,
+                    speaker,
+                    entities,
+                });
+            }
+            set.by_doc.insert(di, first..set.claims.len());
+        }
+        let refs: Vec<ClaimRef<'_>> = subjects
+            .iter()
+            .zip(&measuring)
+            .map(|((k, about), (claim, _))| ClaimRef {
+                document: &registry.doc_ids[set.claims[*k].doc as usize],
+                claim,
+                subjects: about,
+            })
+            .collect();
+        let found = find_disputes(&refs);
+        set.disputes = found
+            .into_iter()
+            .map(|d| {
+                let sides: Vec<DisputeSide> = d
+                    .sides
+                    .iter()
+                    .map(|s| DisputeSide {
+                        claim: subjects[s.claim].0,
+                        quantity: measuring[s.claim].1[s.quantity],
+                    })
+                    .collect();
+                // Entities shared by every side.
+                let mut shared: Option<Vec<usize>> = None;
+                for s in &d.sides {
+                    let ids: Vec<usize> = subjects[s.claim]
+                        .1
+                        .iter()
+                        .filter_map(|id| registry.index_of(id))
+                        .collect();
+                    shared = Some(match shared {
+                        None => ids,
+                        Some(prev) => prev.into_iter().filter(|e| ids.contains(e)).collect(),
+                    });
+                }
+                let mut entities = shared.unwrap_or_default();
+                entities.sort_unstable();
+                // "meeting (duration): Steve Witkoff, Vladimir Putin".
+                let what = d
+                    .topic
+                    .rsplit_once(": ")
+                    .map_or(d.topic.as_str(), |(_, w)| w);
+                let names: Vec<&str> = if entities.is_empty() {
+                    registry
+                        .get(&d.subject)
+                        .map(|e| e.name.as_str())
+                        .into_iter()
+                        .collect()
+                } else {
+                    entities
+                        .iter()
+                        .map(|&e| registry.entities[e].name.as_str())
+                        .collect()
+                };
+                let topic = format!("{what}: {}", names.join(", "));
+                let mut key: Vec<String> = sides
+                    .iter()
+                    .map(|s| format!("{}:{}", s.claim, s.quantity))
+                    .collect();
+                key.sort();
+                let id = format!(
+                    "dsp-{:012x}",
+                    fnv(&(topic.clone() + &key.join(","))) & 0xffff_ffff_ffff
+                );
+                Dispute {
+                    id,
+                    topic,
+                    kind: d.kind,
+                    sides,
+                    entities,
+                }
+            })
+            .collect();
+        set
+    }
+
+    /// The claims of a document (indices into `claims`).
+    pub fn of_doc(&self, doc: u32) -> std::ops::Range<usize> {
+        self.by_doc.get(&doc).cloned().unwrap_or(0..0)
+    }
+}
+
+/// True when a quantity measures something (a length, a count) rather than placing an event
+/// in time ("11 days ago", "48 hours later", "in the past two weeks"), ranking it ("third
+/// year") or imagining it ("the meeting would last five minutes").
+fn is_measurement(text: &str, q: &crate::analysis::quantities::Quantity) -> bool {
+    let written = text.get(q.span.clone()).unwrap_or("").to_lowercase();
+    let ordinal = written.split(|c: char| !c.is_alphanumeric()).any(|w| {
+        matches!(
+            w,
+            "first"
+                | "second"
+                | "third"
+                | "fourth"
+                | "fifth"
+                | "sixth"
+                | "seventh"
+                | "eighth"
+                | "ninth"
+                | "tenth"
+        ) || ["st", "nd", "rd", "th"].iter().any(|s| {
+            w.strip_suffix(s)
+                .is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
+        })
+    });
+    let after: Vec<String> = text
+        .get(q.span.end..)
+        .unwrap_or("")
+        .split_whitespace()
+        .take(1)
+        .map(|w| {
+            w.trim_matches(|c: char| !c.is_alphanumeric())
+                .to_lowercase()
+        })
+        .collect();
+    let before: Vec<String> = text
+        .get(..q.span.start)
+        .unwrap_or("")
+        .split_whitespace()
+        .rev()
+        .take(6)
+        .map(|w| {
+            w.trim_matches(|c: char| !c.is_alphanumeric())
+                .to_lowercase()
+        })
+        .collect();
+    let placed_in_time = after.first().is_some_and(|w| {
+        matches!(
+            w.as_str(),
+            "ago" | "later" | "earlier" | "before" | "after" | "old" | "from"
+        )
+    }) || before.first().is_some_and(|w| {
+        matches!(
+            w.as_str(),
+            "past" | "last" | "next" | "previous" | "within" | "coming"
+        )
+    });
+    let hypothetical = before.iter().any(|w| {
+        matches!(
+            w.as_str(),
+            "would" | "could" | "might" | "if" | "will" | "may"
+        )
+    });
+    // Bare counts ("13 people", "10 million people") name different sets far more often
+    // than they disagree about one; without event coreference they are left out.
+    let bare_count = crate::analysis::quantities::dimension(q.unit).0 == "count";
+    !ordinal && !placed_in_time && !hypothetical && !bare_count
+}
+
+fn fnv(s: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in s.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}

@@ -1,0 +1,504 @@
+//! The tower layer every call passes through, around all services (health and reflection
+//! included): it gives the call a request id, a tracing span, the server-side deadline, error
+//! details on every failed status, a Prometheus sample and one access-log line.
+//!
+//! - **Request id**: the caller's `x-request-id` when it is a sane token, else a fresh UUID;
+//!   handlers see it in the request metadata, the caller gets it back in the response
+//!   headers, and it is a field of the call's `grpc` span.
+//! - **Deadline**: `--request-timeout-secs` bounds the time to the response headers, which
+//!   is the whole call for unary RPCs; a streaming RPC's messages flow after that and are
+//!   bounded by the client (its own deadline, or going away). On expiry the call ends
+//!   `DEADLINE_EXCEEDED`, not the `CANCELLED` that tonic's `Server::timeout` would send.
+//! - **Error details**: every non-OK status, wherever it was made (a handler, an
+//!   interceptor, tonic's codec, the deadline), gets a tonic-types `ErrorInfo` (reason and
+//!   domain `dossier.v1`) unless it already has one, and a `RequestInfo` with the request id.
+//!   Details already present (a `BadRequest`) are kept.
+//! - **Oversize messages**: tonic reports a message over `--max-message-bytes` as
+//!   `OUT_OF_RANGE`; gRPC's convention is `RESOURCE_EXHAUSTED`, so it is rewritten here.
+//! - **Metrics and access log**: when the final status is known (response headers for a
+//!   trailers-only error, trailers otherwise, `CANCELLED` if the call is dropped first).
+
+use super::status::code_name;
+use crate::metrics::Metrics;
+use http::{HeaderMap, HeaderValue};
+use http_body::Frame;
+use prost::Message;
+use std::collections::HashSet;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{ready, Context, Poll};
+use std::time::{Duration, Instant};
+use tonic::body::Body;
+use tonic::{Code, Status};
+use tonic_types::{pb, ErrorDetails, StatusExt};
+use tower_layer::Layer;
+use tower_service::Service;
+use tracing::Instrument;
+
+/// The `ErrorInfo.domain` of every error Dossier sends.
+pub const ERROR_DOMAIN: &str = "dossier.v1";
+
+/// The request and response header carrying the request id.
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// A status with an `ErrorInfo` detail naming why (`reason`, UPPER_SNAKE_CASE).
+pub fn status_with_reason(code: Code, reason: &str, message: impl Into<String>) -> Status {
+    Status::with_error_details(
+        code,
+        message,
+        ErrorDetails::with_error_info(reason, ERROR_DOMAIN, std::collections::HashMap::new()),
+    )
+}
+
+/// Wraps the service router in [`CallService`].
+#[derive(Debug, Clone, Default)]
+pub struct CallLayer {
+    /// The server-side deadline for the response headers; `None` waits as long as it takes.
+    pub timeout: Option<Duration>,
+    /// Where completed calls are counted, when `--metrics-addr` is set.
+    pub metrics: Option<Metrics>,
+    /// The paths the server serves (`/dossier.v1.SearchService/Search`…). Metrics label
+    /// calls to any other path `unknown`, so callers cannot grow the series without bound.
+    pub known_methods: Arc<HashSet<String>>,
+}
+
+/// Every method path described by `descriptor_sets` (encoded `FileDescriptorSet`s).
+///
+/// # Examples
+///
+/// ```
+/// let methods = dossier_server::rpc::layers::method_paths(&[dossier_api::FILE_DESCRIPTOR_SET]);
+/// assert!(methods.contains("/dossier.v1.CorpusService/GetCorpusStats"));
+/// ```
+pub fn method_paths(descriptor_sets: &[&[u8]]) -> HashSet<String> {
+    let mut paths = HashSet::new();
+    for encoded in descriptor_sets {
+        let Ok(set) = prost_types::FileDescriptorSet::decode(*encoded) else {
+            continue;
+        };
+        for file in &set.file {
+            let package = file.package();
+            for service in &file.service {
+                let service_name = match package {
+                    "" => service.name().to_string(),
+                    p => format!("{p}.{}", service.name()),
+                };
+                for method in &service.method {
+                    paths.insert(format!("/{service_name}/{}", method.name()));
+                }
+            }
+        }
+    }
+    paths
+}
+
+impl<S> Layer<S> for CallLayer {
+    type Service = CallService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        CallService {
+            inner,
+            layer: self.clone(),
+        }
+    }
+}
+
+/// See the [module documentation](self).
+#[derive(Debug, Clone)]
+pub struct CallService<S> {
+    inner: S,
+    layer: CallLayer,
+}
+
+impl<S> Service<http::Request<Body>> for CallService<S>
+where
+    S: Service<http::Request<Body>, Response = http::Response<Body>>,
+    S::Future: Send + 'static,
+{
+    type Response = http::Response<Body>;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, S::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: http::Request<Body>) -> Self::Future {
+        let id = request_id(request.headers());
+        let id_header = HeaderValue::from_str(&id).expect("request ids are visible ASCII");
+        request
+            .headers_mut()
+            .insert(REQUEST_ID_HEADER, id_header.clone());
+        let method = request.uri().path().to_string();
+        let mut record = CallRecord {
+            known: self.layer.known_methods.contains(&method),
+            method,
+            request_id: id,
+            started: Instant::now(),
+            metrics: self.layer.metrics.clone(),
+            done: false,
+        };
+        let span =
+            tracing::info_span!("grpc", method = %record.method, request_id = %record.request_id);
+        let call = self.inner.call(request).instrument(span);
+        let timeout = self.layer.timeout;
+        Box::pin(async move {
+            let response = match timeout {
+                None => call.await?,
+                Some(limit) => match tokio::time::timeout(limit, call).await {
+                    Ok(response) => response?,
+                    Err(_) => status_with_reason(
+                        Code::DeadlineExceeded,
+                        "REQUEST_TIMEOUT",
+                        format!(
+                            "no response within the server's {} s limit",
+                            limit.as_secs_f64()
+                        ),
+                    )
+                    .into_http(),
+                },
+            };
+            let (mut parts, body) = response.into_parts();
+            parts.headers.insert(REQUEST_ID_HEADER, id_header);
+            // A status in the headers is a trailers-only response: the call is over.
+            if let Some(code) = finish_status(&mut parts.headers, &record.request_id) {
+                record.finish(code);
+                return Ok(http::Response::from_parts(parts, body));
+            }
+            let body = Body::new(ObservedBody {
+                inner: body,
+                record: Some(record),
+            });
+            Ok(http::Response::from_parts(parts, body))
+        })
+    }
+}
+
+/// The caller's `x-request-id` if it is 1–128 visible characters from a safe set, else a
+/// new UUID (v4).
+fn request_id(headers: &HeaderMap) -> String {
+    headers
+        .get(REQUEST_ID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            (1..=128).contains(&v.len())
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.:/+=@".contains(&b))
+        })
+        .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_string)
+}
+
+/// Reads the gRPC status in `headers` (response headers or trailers), adds error details
+/// to a failed one and rewrites it in place. `None` when `headers` hold no status.
+fn finish_status(headers: &mut HeaderMap, request_id: &str) -> Option<Code> {
+    headers.get(Status::GRPC_STATUS)?;
+    let status = Status::from_header_map(headers)?;
+    if status.code() == Code::Ok {
+        return Some(Code::Ok);
+    }
+    let status = with_details(&status, request_id);
+    if let Err(e) = status.add_header(headers) {
+        tracing::warn!(error = %e, "cannot rewrite the status headers");
+    }
+    Some(status.code())
+}
+
+/// `status` with an `ErrorInfo` (unless it has one) and a `RequestInfo` (unless it has one),
+/// other details kept; an oversize-message `OUT_OF_RANGE` becomes `RESOURCE_EXHAUSTED`.
+fn with_details(status: &Status, request_id: &str) -> Status {
+    let too_large =
+        status.code() == Code::OutOfRange && status.message().contains("message length too large");
+    let code = if too_large {
+        Code::ResourceExhausted
+    } else {
+        status.code()
+    };
+    let mut rpc_status = pb::Status::decode(status.details()).unwrap_or_default();
+    rpc_status.code = code as i32;
+    rpc_status.message = status.message().to_string();
+    let has = |type_url: &str| rpc_status.details.iter().any(|d| d.type_url == type_url);
+    let (has_error_info, has_request_info) = (
+        has(tonic_types::ErrorInfo::TYPE_URL),
+        has(tonic_types::RequestInfo::TYPE_URL),
+    );
+    if !has_error_info {
+        let reason = if too_large {
+            "MESSAGE_TOO_LARGE"
+        } else {
+            code_name(code)
+        };
+        rpc_status.details.push(prost_types::Any {
+            type_url: tonic_types::ErrorInfo::TYPE_URL.to_string(),
+            value: pb::ErrorInfo {
+                reason: reason.to_string(),
+                domain: ERROR_DOMAIN.to_string(),
+                metadata: Default::default(),
+            }
+            .encode_to_vec(),
+        });
+    }
+    if !has_request_info {
+        rpc_status.details.push(prost_types::Any {
+            type_url: tonic_types::RequestInfo::TYPE_URL.to_string(),
+            value: pb::RequestInfo {
+                request_id: request_id.to_string(),
+                serving_data: String::new(),
+            }
+            .encode_to_vec(),
+        });
+    }
+    Status::with_details(code, status.message(), rpc_status.encode_to_vec().into())
+}
+
+/// One call in flight: reports itself once, when its final status is known, or as
+/// `CANCELLED` if it is dropped before (the client went away or its deadline passed).
+struct CallRecord {
+    method: String,
+    /// Whether `method` is one the server serves (else metrics say `unknown`).
+    known: bool,
+    request_id: String,
+    started: Instant,
+    metrics: Option<Metrics>,
+    done: bool,
+}
+
+impl CallRecord {
+    fn finish(&mut self, code: Code) {
+        if std::mem::replace(&mut self.done, true) {
+            return;
+        }
+        let elapsed = self.started.elapsed();
+        let code_name = code_name(code);
+        tracing::info!(
+            target: "dossier::access",
+            request_id = %self.request_id,
+            method = %self.method,
+            code = code_name,
+            latency_ms = elapsed.as_micros() as f64 / 1e3,
+            "call finished"
+        );
+        if let Some(metrics) = &self.metrics {
+            let path = if self.known { &self.method } else { "unknown" };
+            metrics.record_call(path, code_name, elapsed);
+        }
+    }
+}
+
+impl Drop for CallRecord {
+    fn drop(&mut self) {
+        self.finish(Code::Cancelled);
+    }
+}
+
+/// A response body that rewrites the status in its trailers and finishes the call record.
+struct ObservedBody {
+    inner: Body,
+    record: Option<CallRecord>,
+}
+
+impl http_body::Body for ObservedBody {
+    type Data = tonic::codegen::Bytes;
+    type Error = Status;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        let this = &mut *self;
+        let frame = ready!(Pin::new(&mut this.inner).poll_frame(cx));
+        let Some(record) = this.record.as_mut() else {
+            return Poll::Ready(frame);
+        };
+        Poll::Ready(match frame {
+            Some(Ok(frame)) => match frame.into_trailers() {
+                Ok(mut trailers) => {
+                    let code = finish_status(&mut trailers, &record.request_id);
+                    record.finish(code.unwrap_or(Code::Unknown));
+                    Some(Ok(Frame::trailers(trailers)))
+                }
+                Err(data) => Some(Ok(data)),
+            },
+            Some(Err(status)) => {
+                record.finish(status.code());
+                Some(Err(status))
+            }
+            None => {
+                record.finish(Code::Unknown);
+                None
+            }
+        })
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers_of(status: &Status) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        status.add_header(&mut headers).unwrap();
+        headers
+    }
+
+    #[test]
+    fn failed_statuses_gain_error_info_and_request_info_and_keep_their_details() {
+        let bad = super::super::status::invalid_argument("query", "unbalanced quote");
+        let mut headers = headers_of(&bad);
+        assert_eq!(
+            finish_status(&mut headers, "req-1"),
+            Some(Code::InvalidArgument)
+        );
+        let status = Status::from_header_map(&headers).unwrap();
+        let details = status.get_error_details();
+        assert_eq!(details.error_info().unwrap().reason, "INVALID_ARGUMENT");
+        assert_eq!(details.error_info().unwrap().domain, ERROR_DOMAIN);
+        assert_eq!(details.request_info().unwrap().request_id, "req-1");
+        assert_eq!(
+            details.bad_request().unwrap().field_violations[0].field,
+            "query"
+        );
+        assert_eq!(status.message(), "query: unbalanced quote");
+    }
+
+    #[test]
+    fn an_existing_error_info_is_kept() {
+        let mut headers = headers_of(&status_with_reason(
+            Code::Unauthenticated,
+            "MISSING_CREDENTIALS",
+            "no token",
+        ));
+        finish_status(&mut headers, "r");
+        let status = Status::from_header_map(&headers).unwrap();
+        let infos: Vec<_> = status
+            .get_error_details_vec()
+            .into_iter()
+            .filter(|d| matches!(d, tonic_types::ErrorDetail::ErrorInfo(_)))
+            .collect();
+        assert_eq!(infos.len(), 1);
+        assert_eq!(
+            status.get_details_error_info().unwrap().reason,
+            "MISSING_CREDENTIALS"
+        );
+    }
+
+    #[test]
+    fn oversize_messages_become_resource_exhausted() {
+        let tonic_says = Status::out_of_range(
+            "Error, decoded message length too large: found 2048 bytes, the limit is: 1024 bytes",
+        );
+        let mut headers = headers_of(&tonic_says);
+        assert_eq!(
+            finish_status(&mut headers, "r"),
+            Some(Code::ResourceExhausted)
+        );
+        let status = Status::from_header_map(&headers).unwrap();
+        assert_eq!(
+            status.get_details_error_info().unwrap().reason,
+            "MESSAGE_TOO_LARGE"
+        );
+        // A handler's own OUT_OF_RANGE stays what it is.
+        let mut headers = headers_of(&Status::out_of_range("page 9 of 3"));
+        assert_eq!(finish_status(&mut headers, "r"), Some(Code::OutOfRange));
+    }
+
+    #[test]
+    fn ok_and_absent_statuses_are_left_alone() {
+        let mut headers = headers_of(&Status::ok(""));
+        let before = headers.clone();
+        assert_eq!(finish_status(&mut headers, "r"), Some(Code::Ok));
+        assert_eq!(headers, before);
+        assert_eq!(finish_status(&mut HeaderMap::new(), "r"), None);
+    }
+
+    /// A service that never answers.
+    struct Never;
+
+    impl Service<http::Request<Body>> for Never {
+        type Response = http::Response<Body>;
+        type Error = std::convert::Infallible;
+        type Future = std::future::Pending<Result<Self::Response, Self::Error>>;
+
+        fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+            Poll::Ready(Ok(()))
+        }
+
+        fn call(&mut self, _: http::Request<Body>) -> Self::Future {
+            std::future::pending()
+        }
+    }
+
+    fn search_request() -> http::Request<Body> {
+        http::Request::builder()
+            .uri("/dossier.v1.SearchService/Search")
+            .body(Body::empty())
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_call_past_the_deadline_is_deadline_exceeded_with_details_and_counted() {
+        let metrics = Metrics::new();
+        let mut service = CallLayer {
+            timeout: Some(Duration::from_millis(1)),
+            metrics: Some(metrics.clone()),
+            known_methods: Arc::new(method_paths(&[dossier_api::FILE_DESCRIPTOR_SET])),
+        }
+        .layer(Never);
+        let response = service.call(search_request()).await.unwrap();
+        let status = Status::from_header_map(response.headers()).unwrap();
+        assert_eq!(status.code(), Code::DeadlineExceeded);
+        let details = status.get_error_details();
+        assert_eq!(details.error_info().unwrap().reason, "REQUEST_TIMEOUT");
+        assert!(details.request_info().is_some());
+        let text = metrics.render(&Default::default(), true);
+        assert!(text.contains(r#"grpc_method="Search",grpc_code="DEADLINE_EXCEEDED"} 1"#));
+    }
+
+    #[test]
+    fn a_call_dropped_before_its_status_counts_as_cancelled() {
+        let metrics = Metrics::new();
+        let mut service = CallLayer {
+            timeout: None,
+            metrics: Some(metrics.clone()),
+            known_methods: Arc::new(method_paths(&[dossier_api::FILE_DESCRIPTOR_SET])),
+        }
+        .layer(Never);
+        drop(service.call(search_request()));
+        let text = metrics.render(&Default::default(), true);
+        assert!(text.contains(r#"grpc_method="Search",grpc_code="CANCELLED"} 1"#));
+    }
+
+    #[test]
+    fn calls_to_paths_the_server_does_not_serve_share_one_unknown_series() {
+        let metrics = Metrics::new();
+        let mut service = CallLayer {
+            metrics: Some(metrics.clone()),
+            ..CallLayer::default()
+        }
+        .layer(Never);
+        drop(service.call(search_request()));
+        let text = metrics.render(&Default::default(), true);
+        assert!(text
+            .contains(r#"grpc_service="unknown",grpc_method="unknown",grpc_code="CANCELLED"} 1"#));
+        assert!(!text.contains("SearchService"));
+    }
+
+    #[test]
+    fn request_ids_are_taken_when_sane_and_made_otherwise() {
+        let mut headers = HeaderMap::new();
+        headers.insert(REQUEST_ID_HEADER, "abc-123".parse().unwrap());
+        assert_eq!(request_id(&headers), "abc-123");
+        headers.insert(REQUEST_ID_HEADER, "has spaces".parse().unwrap());
+        let made = request_id(&headers);
+        assert_eq!(made.len(), 36, "a UUID: {made}");
+        assert_ne!(request_id(&HeaderMap::new()), made);
+    }
+}
