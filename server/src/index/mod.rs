@@ -50,7 +50,7 @@ use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 use tantivy::directory::MmapDirectory;
-use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Term};
+use tantivy::{Index, IndexReader, IndexSettings, IndexWriter, ReloadPolicy, Term};
 
 pub use highlight::{HighlightOptions, Snippet};
 pub use rank::RankParams;
@@ -126,6 +126,9 @@ pub struct IndexOptions {
     pub keep_generations: usize,
     /// How long a superseded snapshot stays searchable.
     pub keep_for: Duration,
+    /// Size of the stored-document blocks, in bytes. Fetching a hit decompresses its whole
+    /// block, so blocks of a few documents keep hit loading cheap (tantivy's default is 16 KiB).
+    pub docstore_blocksize: usize,
     /// Ranking parameters.
     pub rank: RankParams,
 }
@@ -137,6 +140,7 @@ impl Default for IndexOptions {
             writer_memory: 40_000_000,
             keep_generations: 32,
             keep_for: Duration::from_secs(600),
+            docstore_blocksize: 4096,
             rank: RankParams::default(),
         }
     }
@@ -196,6 +200,11 @@ impl SearchIndex {
     /// An index in `dir` (or in memory for `None`) with explicit options.
     pub fn with_options(dir: Option<&Path>, options: IndexOptions) -> Result<Self, IndexError> {
         let (schema, _) = Fields::schema();
+        let settings = IndexSettings {
+            docstore_blocksize: options.docstore_blocksize,
+            ..IndexSettings::default()
+        };
+        let builder = Index::builder().schema(schema).settings(settings);
         let index = match dir {
             Some(dir) => {
                 std::fs::create_dir_all(dir).map_err(|e| {
@@ -204,9 +213,9 @@ impl SearchIndex {
                         dir.display()
                     )))
                 })?;
-                Index::open_or_create(MmapDirectory::open(dir)?, schema)?
+                builder.open_or_create(MmapDirectory::open(dir)?)?
             }
-            None => Index::create_in_ram(schema),
+            None => builder.create_in_ram()?,
         };
         let fields = Fields::from_schema(&index.schema())?;
         index

@@ -47,6 +47,9 @@ pub struct RankParams {
     pub prf_weight: f32,
     /// Pseudo-relevance feedback: how many of the best first-pass hits are re-ranked.
     pub prf_rerank: usize,
+    /// Pseudo-relevance feedback only for queries with at least this many distinct terms
+    /// (short keyword queries gain little and would pay its cost).
+    pub prf_min_terms: usize,
     /// Drop stopwords from plain-text queries (unless nothing else is left).
     pub drop_stopwords: bool,
     /// Weigh a plain-text query's words by how often they repeat in it.
@@ -65,6 +68,7 @@ impl Default for RankParams {
             prf_terms: 20,
             prf_weight: 0.3,
             prf_rerank: 300,
+            prf_min_terms: 4,
             drop_stopwords: true,
             query_tf: false,
         }
@@ -99,6 +103,7 @@ impl FromStr for RankParams {
                 "prf_terms" => p.prf_terms = n()?,
                 "prf_weight" => p.prf_weight = f()?,
                 "prf_rerank" => p.prf_rerank = n()?,
+                "prf_min_terms" => p.prf_min_terms = n()?,
                 "drop_stopwords" => p.drop_stopwords = b()?,
                 "query_tf" => p.query_tf = b()?,
                 _ => return Err(format!("unknown ranking parameter {key:?}")),

@@ -517,6 +517,9 @@ impl Snapshot {
             && params.prf_docs > 0
             && params.prf_weight > 0.0;
         if let (true, Some(rank)) = (feedback, ranked.downcast_ref::<RankQuery>()) {
+            if rank.clauses().len() < params.prf_min_terms {
+                return Ok((collected, Matcher::new(highlight)));
+            }
             if let Some(expanded) = self.rerank(rank, &mut collected.matches, &params)? {
                 for c in expanded.clauses() {
                     highlight.extend(c.variants.iter().cloned());
