@@ -14,7 +14,7 @@ use tantivy::tokenizer::TokenStream;
 use super::analyzer::{english_unstemmed, next_word, push_lowercase, stem, MAX_TOKEN_BYTES};
 
 /// How to cut fragments.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct HighlightOptions {
     /// Most fragments per document (0 turns snippets off).
     pub max_fragments: usize,

@@ -129,6 +129,8 @@ pub struct IndexOptions {
     /// Size of the stored-document blocks, in bytes. Fetching a hit decompresses its whole
     /// block, so blocks of a few documents keep hit loading cheap (tantivy's default is 16 KiB).
     pub docstore_blocksize: usize,
+    /// Bytes of recent result pages kept for identical requests (0 turns the cache off).
+    pub result_cache_bytes: usize,
     /// Ranking parameters.
     pub rank: RankParams,
 }
@@ -141,6 +143,7 @@ impl Default for IndexOptions {
             keep_generations: 32,
             keep_for: Duration::from_secs(600),
             docstore_blocksize: 4096,
+            result_cache_bytes: 16 << 20,
             rank: RankParams::default(),
         }
     }
@@ -155,6 +158,8 @@ pub struct IndexMetrics {
     pub streamed_hits: AtomicU64,
     /// [`HitStream`]s dropped (finished or abandoned).
     pub streams_closed: AtomicU64,
+    /// Searches answered from the result cache.
+    pub cache_hits: AtomicU64,
 }
 
 /// What every snapshot shares with the index.
@@ -163,6 +168,7 @@ pub(crate) struct Shared {
     rank: ArcSwap<RankParams>,
     metrics: IndexMetrics,
     analyzer: tantivy::tokenizer::TextAnalyzer,
+    cache: search::ResultCache,
 }
 
 /// The search index: a cheap `Clone` handle shared by the store and the rpc layer.
@@ -232,6 +238,7 @@ impl SearchIndex {
             rank: ArcSwap::from_pointee(options.rank.clone()),
             metrics: IndexMetrics::default(),
             analyzer: analyzer::english(),
+            cache: search::ResultCache::new(options.result_cache_bytes),
         });
         let first = Arc::new(Snapshot::new(0, reader.searcher(), Arc::clone(&shared)));
         Ok(Self {
@@ -320,6 +327,7 @@ impl SearchIndex {
     /// Replaces the ranking parameters for every later search (tuning and evaluation).
     pub fn set_rank_params(&self, params: RankParams) {
         self.inner.shared.rank.store(Arc::new(params));
+        self.inner.shared.cache.clear();
     }
 
     /// The current ranking parameters.

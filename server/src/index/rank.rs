@@ -305,11 +305,18 @@ impl RankWeight {
     }
 
     /// Scores every matching document of one segment.
-    fn score_segment(&self, reader: &SegmentReader, boost: Score) -> tantivy::Result<RankScorer> {
+    /// Scores every matching document of one segment; `sorted` orders them by doc id (a
+    /// docset must be; a plain pass over all matches need not).
+    fn score_segment(
+        &self,
+        reader: &SegmentReader,
+        boost: Score,
+        sorted: bool,
+    ) -> tantivy::Result<RankScorer> {
         SCRATCH.with(|scratch| {
             let mut scratch = scratch.borrow_mut();
             scratch.prepare(reader.max_doc() as usize);
-            let result = self.score_into(reader, boost, &mut scratch);
+            let result = self.score_into(reader, boost, sorted, &mut scratch);
             scratch.clear();
             result
         })
@@ -321,6 +328,7 @@ impl RankWeight {
         &self,
         reader: &SegmentReader,
         boost: Score,
+        sorted: bool,
         scratch: &mut Scratch,
     ) -> tantivy::Result<RankScorer> {
         let spec = &self.spec;
@@ -408,11 +416,18 @@ impl RankWeight {
             clause_docs.clear();
         }
         let max_doc = reader.max_doc() as usize;
-        let docs: Vec<DocId> = if touched.len() * 8 >= max_doc {
-            // Dense: reading the marks in order beats sorting.
-            (0..max_doc as DocId)
-                .filter(|&d| seen[d as usize] != 0)
-                .collect()
+        let docs: Vec<DocId> = if !sorted {
+            touched.clone()
+        } else if touched.len() * 16 >= max_doc {
+            // Dense: reading the marks in order (branch-free) beats sorting.
+            let mut docs = vec![0; max_doc];
+            let mut n = 0;
+            for (d, &mark) in seen[..max_doc].iter().enumerate() {
+                docs[n] = d as DocId;
+                n += usize::from(mark != 0);
+            }
+            docs.truncate(n);
+            docs
         } else {
             let mut docs = touched.clone();
             docs.sort_unstable();
@@ -474,11 +489,24 @@ impl Scratch {
 
 impl Weight for RankWeight {
     fn scorer(&self, reader: &SegmentReader, boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
-        Ok(Box::new(self.score_segment(reader, boost)?))
+        Ok(Box::new(self.score_segment(reader, boost, true)?))
+    }
+
+    /// Every match, in no particular order (no sorting needed for a full pass).
+    fn for_each(
+        &self,
+        reader: &SegmentReader,
+        callback: &mut dyn FnMut(DocId, Score),
+    ) -> tantivy::Result<()> {
+        let scorer = self.score_segment(reader, 1.0, false)?;
+        for (&doc, &score) in scorer.docs.iter().zip(&scorer.scores) {
+            callback(doc, score);
+        }
+        Ok(())
     }
 
     fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
-        let mut scorer = self.score_segment(reader, 1.0)?;
+        let mut scorer = self.score_segment(reader, 1.0, true)?;
         if scorer.seek(doc) != doc {
             return Err(tantivy::TantivyError::InvalidArgument(format!(
                 "document {doc} does not match"

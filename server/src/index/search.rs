@@ -71,7 +71,7 @@ pub enum FacetField {
 }
 
 /// A search request.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct SearchQuery {
     /// The query text; empty (or nothing searchable) matches every document.
     pub text: String,
@@ -290,8 +290,23 @@ impl Snapshot {
     }
 
     /// Runs a search and returns one page.
+    ///
+    /// Results are cached per generation (a snapshot never changes, so a cached page is
+    /// exactly what the search would return again).
     pub fn search(&self, query: &SearchQuery) -> Result<SearchResults, IndexError> {
         bump(&self.shared.metrics.searches);
+        if let Some(results) = self.shared.cache.get(self.generation, query) {
+            bump(&self.shared.metrics.cache_hits);
+            return Ok(SearchResults::clone(&results));
+        }
+        let results = self.search_uncached(query)?;
+        self.shared
+            .cache
+            .insert(self.generation, query, Arc::new(results.clone()));
+        Ok(results)
+    }
+
+    fn search_uncached(&self, query: &SearchQuery) -> Result<SearchResults, IndexError> {
         let (collected, matcher) = self.run(query)?;
         let total_hits = collected.matches.len() as u64;
         let page = top_page(collected.matches, query.offset, query.limit);
@@ -1305,4 +1320,102 @@ mod tests {
         assert!(date_key(SortOrder::Newest, Some(2)) > date_key(SortOrder::Newest, Some(1)));
         assert!(date_key(SortOrder::Oldest, Some(1)) > date_key(SortOrder::Oldest, Some(2)));
     }
+}
+
+/// Recent search results by generation and request, bounded by an estimate of their bytes.
+/// Old generations simply age out: a snapshot never changes, so an entry is never stale.
+pub(crate) struct ResultCache {
+    capacity: usize,
+    inner: std::sync::Mutex<CacheInner>,
+}
+
+#[derive(Default)]
+struct CacheInner {
+    map: HashMap<(u64, SearchQuery), (Arc<SearchResults>, usize)>,
+    order: std::collections::VecDeque<(u64, SearchQuery)>,
+    bytes: usize,
+}
+
+impl ResultCache {
+    /// A cache holding about `capacity` bytes of results (0 disables it).
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            capacity,
+            inner: std::sync::Mutex::new(CacheInner::default()),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, CacheInner> {
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn get(&self, generation: u64, query: &SearchQuery) -> Option<Arc<SearchResults>> {
+        if self.capacity == 0 {
+            return None;
+        }
+        let key = (generation, query.clone());
+        self.lock().map.get(&key).map(|(r, _)| Arc::clone(r))
+    }
+
+    fn insert(&self, generation: u64, query: &SearchQuery, results: Arc<SearchResults>) {
+        let size = estimated_bytes(&results) + query.text.len() + 256;
+        if self.capacity == 0 || size > self.capacity / 8 {
+            return;
+        }
+        let mut inner = self.lock();
+        let key = (generation, query.clone());
+        if inner.map.contains_key(&key) {
+            return;
+        }
+        inner.bytes += size;
+        inner.order.push_back(key.clone());
+        inner.map.insert(key, (results, size));
+        while inner.bytes > self.capacity {
+            let Some(old) = inner.order.pop_front() else {
+                break;
+            };
+            if let Some((_, n)) = inner.map.remove(&old) {
+                inner.bytes -= n;
+            }
+        }
+    }
+
+    /// Forgets everything (ranking parameters changed).
+    pub fn clear(&self) {
+        *self.lock() = CacheInner::default();
+    }
+}
+
+/// Roughly the heap bytes of a result page.
+fn estimated_bytes(results: &SearchResults) -> usize {
+    let hits: usize = results
+        .hits
+        .iter()
+        .map(|h| {
+            h.id.len()
+                + h.title.len()
+                + h.source.len()
+                + h.text.len()
+                + h.snippets
+                    .iter()
+                    .map(|s| s.text.len() + s.markup.len() + 16 * s.highlights.len() + 64)
+                    .sum::<usize>()
+                + 128
+        })
+        .sum();
+    let ids: usize = results
+        .matching_ids
+        .iter()
+        .flatten()
+        .map(|id| id.len() + 24)
+        .sum();
+    let facets: usize = results
+        .facets
+        .iter()
+        .flat_map(|f| &f.values)
+        .map(|(v, _)| v.len() + 32)
+        .sum();
+    hits + ids + facets
 }
