@@ -144,9 +144,9 @@ pub(crate) fn snippets(
         return Vec::new();
     }
     let matches = matcher.find(text);
-    let whole = [0..text.len()];
+    let whole = 0..text.len();
     let sentences = if sentences.is_empty() {
-        &whole[..]
+        std::slice::from_ref(&whole)
     } else {
         sentences
     };

@@ -551,7 +551,7 @@ impl Snapshot {
     fn rerank(
         &self,
         rank: &RankQuery,
-        matches: &mut Vec<Match>,
+        matches: &mut [Match],
         params: &RankParams,
     ) -> Result<Option<RankQuery>, IndexError> {
         let k = params.prf_rerank.max(params.prf_docs).min(matches.len());
