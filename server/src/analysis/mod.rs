@@ -123,6 +123,9 @@ pub fn analyze(text: &str, anchor: Option<chrono::NaiveDate>) -> Analysis {
         .filter(|t| tokenize::is_word(t.text(text)))
         .count();
     let mut mentions = ner::recognize(text, &tokens, &sentences);
+    for m in &mut mentions {
+        trim_leading_function_word(text, m);
+    }
     mentions.extend(temporal::find_temporal(text, &tokens, anchor));
     mentions.extend(
         quantities::find_quantities(text, &tokens)
@@ -136,6 +139,42 @@ pub fn analyze(text: &str, anchor: Option<chrono::NaiveDate>) -> Analysis {
         words,
         mentions,
         claims,
+    }
+}
+
+/// People's and places' names never start with a preposition or conjunction; in title-case
+/// headings ("Meeting With Putin") the tagger can take one in, and it is cut off here.
+fn trim_leading_function_word(text: &str, m: &mut EntityMention) {
+    if !matches!(m.entity_type, EntityType::Person | EntityType::Location) {
+        return;
+    }
+    let Some(surface) = text.get(m.start..m.end) else {
+        return;
+    };
+    let Some((first, rest)) = surface.split_once(' ') else {
+        return;
+    };
+    if matches!(
+        first,
+        "With"
+            | "And"
+            | "Of"
+            | "For"
+            | "From"
+            | "To"
+            | "In"
+            | "On"
+            | "At"
+            | "By"
+            | "As"
+            | "Into"
+            | "Against"
+            | "Between"
+            | "Versus"
+            | "Vs."
+    ) && !rest.trim().is_empty()
+    {
+        m.start += surface.len() - rest.trim_start().len();
     }
 }
 

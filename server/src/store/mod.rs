@@ -216,7 +216,7 @@ impl Store {
         deleted: &[&str],
     ) -> Result<(), StoreError> {
         let index = &self.inner.index;
-        let batch: Vec<IndexDoc> = docs.into_iter().map(|d| index_doc(&d.doc)).collect();
+        let batch: Vec<IndexDoc> = docs.into_iter().map(index_doc).collect();
         index.upsert(&batch)?;
         for id in deleted {
             index.delete(id);
@@ -325,13 +325,15 @@ impl Store {
 }
 
 /// The index's view of a document.
-fn index_doc(doc: &Document) -> IndexDoc {
+fn index_doc(stored: &StoredDoc) -> IndexDoc {
+    let doc = &stored.doc;
     IndexDoc {
         id: doc.id.clone(),
         title: doc.title.clone(),
         text: doc.text.clone(),
         source: doc.source.clone(),
         published_at: doc.published_at.map(|t| t.timestamp()),
+        sentences: stored.analysis.sentences.clone(),
     }
 }
 

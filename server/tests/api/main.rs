@@ -6,5 +6,5 @@ mod common;
 mod corpus;
 mod entities;
 mod operations;
-mod security;
 mod search;
+mod security;
