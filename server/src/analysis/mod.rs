@@ -181,27 +181,11 @@ fn trim_leading_function_word(text: &str, m: &mut EntityMention) {
 /// The value mention of a quantity: MONEY, PERCENT, QUANTITY (with a unit), CARDINAL or
 /// ORDINAL, with its normalised value, unit and bounds as metadata.
 fn quantity_mention(text: &str, q: &quantities::Quantity) -> EntityMention {
-    let written = text.get(q.span.clone()).unwrap_or("").to_ascii_lowercase();
-    let ordinal = written.split_whitespace().any(|w| {
-        matches!(
-            w,
-            "first"
-                | "second"
-                | "third"
-                | "fourth"
-                | "fifth"
-                | "sixth"
-                | "seventh"
-                | "eighth"
-                | "ninth"
-                | "tenth"
-                | "eleventh"
-                | "twelfth"
-        ) || ["st", "nd", "rd", "th"].iter().any(|s| {
-            w.strip_suffix(s)
-                .is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
-        })
-    });
+    let ordinal = text
+        .get(q.span.clone())
+        .unwrap_or("")
+        .split(|c: char| !c.is_alphanumeric())
+        .any(is_ordinal_word);
     let entity_type = match quantities::dimension(q.unit).0 {
         "USD" | "EUR" | "GBP" => EntityType::Money,
         "percent" | "percentage point" => EntityType::Percent,
@@ -233,6 +217,29 @@ fn quantity_mention(text: &str, q: &quantities::Quantity) -> EntityMention {
         confidence: None,
         metadata,
     }
+}
+
+/// True for an ordinal written as a word or with a suffix ("third", "3rd"), any case.
+pub fn is_ordinal_word(w: &str) -> bool {
+    let w = w.to_ascii_lowercase();
+    matches!(
+        w.as_str(),
+        "first"
+            | "second"
+            | "third"
+            | "fourth"
+            | "fifth"
+            | "sixth"
+            | "seventh"
+            | "eighth"
+            | "ninth"
+            | "tenth"
+            | "eleventh"
+            | "twelfth"
+    ) || ["st", "nd", "rd", "th"].iter().any(|s| {
+        w.strip_suffix(s)
+            .is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
+    })
 }
 
 /// A number without a trailing ".0".

@@ -1,7 +1,7 @@
 //! `ClaimService`: quotes, reported speech and assertions with their speakers, and disputes.
 
 use super::status::invalid_argument;
-use super::{blocking, convert, page};
+use super::{blocking, convert, page, stream_items};
 use crate::analysis::claims::{Claim, ClaimKind, SpeakerKind};
 use crate::analysis::quantities::Quantity;
 use crate::analysis::{self, EntityType};
@@ -14,7 +14,6 @@ use dossier_api::v1::{
     ExtractClaimsResponse, GetClaimRequest, ListClaimsRequest, ListClaimsResponse,
     ListDisputesRequest, ListDisputesResponse,
 };
-use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
@@ -30,8 +29,6 @@ impl ClaimApi {
         Self { store }
     }
 }
-
-const STREAM_BUFFER: usize = 32;
 
 fn kind(k: ClaimKind) -> v1::ClaimKind {
     match k {
@@ -291,19 +288,10 @@ impl ClaimService for ClaimApi {
             move || select(&snapshot, &request)
         })
         .await??;
-        let (tx, rx) = mpsc::channel(STREAM_BUFFER);
-        tokio::spawn(async move {
-            let set = snapshot.claims().clone();
-            for k in picked {
-                let Some(message) = corpus_claim(&snapshot, &set, k, encoding) else {
-                    continue;
-                };
-                if tx.send(Ok(message)).await.is_err() {
-                    break;
-                }
-            }
-        });
-        Ok(Response::new(ReceiverStream::new(rx)))
+        let set = snapshot.claims().clone();
+        Ok(Response::new(stream_items(picked, move |k| {
+            corpus_claim(&snapshot, &set, k, encoding)
+        })))
     }
 
     async fn get_claim(
