@@ -22,13 +22,15 @@ const WEEKDAYS: [(&str, Weekday); 7] = [
 ];
 
 fn weekday(word: &str) -> Option<Weekday> {
-    let lower = word.to_ascii_lowercase();
-    WEEKDAYS.iter().find(|(n, _)| *n == lower).map(|&(_, d)| d)
+    WEEKDAYS
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(word))
+        .map(|&(_, d)| d)
 }
 
-fn small_number(word: &str) -> Option<i64> {
-    let lower = word.to_ascii_lowercase();
-    let n = match lower.as_str() {
+/// `lower` is an already lower-cased word.
+fn small_number(lower: &str) -> Option<i64> {
+    let n = match lower {
         "a" | "an" | "one" => 1,
         "two" => 2,
         "three" => 3,
@@ -81,10 +83,14 @@ pub fn find_temporal(
     anchor: Option<NaiveDate>,
 ) -> Vec<EntityMention> {
     let words: Vec<&str> = tokens.iter().map(|t| t.text(text)).collect();
+    // ASCII lower-casing keeps byte offsets, so one lower-cased copy of the text gives every
+    // token's lower case without an allocation per token (they dominated this step's profile).
+    let lowered = text.to_ascii_lowercase();
+    let lower_words: Vec<&str> = tokens.iter().map(|t| t.text(&lowered)).collect();
     let mut out = Vec::new();
     let mut i = 0;
     while i < words.len() {
-        if let Some((len, ty, metadata)) = match_at(&words, i, anchor) {
+        if let Some((len, ty, metadata)) = match_at(&words, &lower_words, i, anchor) {
             out.push(EntityMention {
                 start: tokens[i].start,
                 end: tokens[i + len - 1].end,
@@ -115,9 +121,10 @@ fn iso(d: NaiveDate) -> String {
     d.format("%Y-%m-%d").to_string()
 }
 
-fn match_at(w: &[&str], i: usize, anchor: Option<NaiveDate>) -> Option<Match> {
+/// A date or time starting at word `i` of `w` (`lw`: the same words lower-cased).
+fn match_at(w: &[&str], lw: &[&str], i: usize, anchor: Option<NaiveDate>) -> Option<Match> {
     let at = |k: usize| w.get(i + k).copied().unwrap_or("");
-    let lower = |k: usize| at(k).to_ascii_lowercase();
+    let lower = |k: usize| lw.get(i + k).copied().unwrap_or("");
 
     // Month-led: "October 28, 2025", "Oct. 28", "May 2025", "June".
     if let Some(month) =
@@ -148,7 +155,7 @@ fn match_at(w: &[&str], i: usize, anchor: Option<NaiveDate>) -> Option<Match> {
             ));
         }
         if !matches!(
-            lower(0).as_str(),
+            lower(0),
             "may"
                 | "march"
                 | "mar"
@@ -164,13 +171,9 @@ fn match_at(w: &[&str], i: usize, anchor: Option<NaiveDate>) -> Option<Match> {
                 | "jul"
                 | "feb"
         ) {
-            let prev = if i > 0 {
-                w[i - 1].to_ascii_lowercase()
-            } else {
-                String::new()
-            };
+            let prev = if i > 0 { lw[i - 1] } else { "" };
             if matches!(
-                prev.as_str(),
+                prev,
                 "in" | "since"
                     | "until"
                     | "last"
@@ -187,7 +190,7 @@ fn match_at(w: &[&str], i: usize, anchor: Option<NaiveDate>) -> Option<Match> {
             {
                 let value = anchor.map(|a| {
                     // The most recent such month, or the coming one after "next".
-                    let y = match (prev.as_str(), month > a.month()) {
+                    let y = match (prev, month > a.month()) {
                         ("next", true) => a.year(),
                         ("next", false) => a.year() + 1,
                         (_, true) => a.year() - 1,
@@ -230,7 +233,7 @@ fn match_at(w: &[&str], i: usize, anchor: Option<NaiveDate>) -> Option<Match> {
         ));
     }
     // today / yesterday / tomorrow.
-    let offset = match lower(0).as_str() {
+    let offset = match lower(0) {
         "today" => Some(0),
         "yesterday" => Some(-1),
         "tomorrow" => Some(1),
@@ -245,15 +248,15 @@ fn match_at(w: &[&str], i: usize, anchor: Option<NaiveDate>) -> Option<Match> {
         ));
     }
     // last/next/this week|month|year.
-    if matches!(lower(0).as_str(), "last" | "next" | "this" | "past")
-        && matches!(lower(1).as_str(), "week" | "month" | "year")
+    if matches!(lower(0), "last" | "next" | "this" | "past")
+        && matches!(lower(1), "week" | "month" | "year")
     {
-        let sign = match lower(0).as_str() {
+        let sign = match lower(0) {
             "last" | "past" => -1,
             "next" => 1,
             _ => 0,
         };
-        let value = anchor.map(|a| match lower(1).as_str() {
+        let value = anchor.map(|a| match lower(1) {
             "week" => iso(a + Duration::weeks(sign)),
             "month" => {
                 let d = if sign < 0 {
@@ -273,7 +276,7 @@ fn match_at(w: &[&str], i: usize, anchor: Option<NaiveDate>) -> Option<Match> {
         ));
     }
     // "11 days ago", "two weeks ago".
-    if let Some(n) = small_number(at(0)) {
+    if let Some(n) = small_number(lower(0)) {
         let unit = lower(1);
         if lower(2) == "ago"
             && matches!(
@@ -304,13 +307,13 @@ fn match_at(w: &[&str], i: usize, anchor: Option<NaiveDate>) -> Option<Match> {
         let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
         (h < 24 && m < 60).then_some((h, m))
     };
-    let meridiem = |s: &str| match s.to_ascii_lowercase().as_str() {
+    let meridiem = |s: &str| match s {
         "am" | "a.m." | "a.m" => Some(false),
         "pm" | "p.m." | "p.m" => Some(true),
         _ => None,
     };
     if let Some((h, m)) = clock(at(0)) {
-        let (len, h) = match meridiem(at(1)) {
+        let (len, h) = match meridiem(lower(1)) {
             Some(pm) => (2, to_24h(h, pm)),
             None => (1, h),
         };
@@ -320,7 +323,7 @@ fn match_at(w: &[&str], i: usize, anchor: Option<NaiveDate>) -> Option<Match> {
             vec![("time".into(), format!("{h:02}:{m:02}"))],
         ));
     }
-    if let (Ok(h), Some(pm)) = (at(0).parse::<u32>(), meridiem(at(1))) {
+    if let (Ok(h), Some(pm)) = (at(0).parse::<u32>(), meridiem(lower(1))) {
         if (1..=12).contains(&h) {
             return Some((
                 2,
@@ -329,19 +332,15 @@ fn match_at(w: &[&str], i: usize, anchor: Option<NaiveDate>) -> Option<Match> {
             ));
         }
     }
-    if matches!(lower(0).as_str(), "noon" | "midnight") {
+    if matches!(lower(0), "noon" | "midnight") {
         let t = if lower(0) == "noon" { "12:00" } else { "00:00" };
         return Some((1, EntityType::Time, vec![("time".into(), t.into())]));
     }
     // A year in date context: "in 2024", "since 2014", "the 2024 election".
     if let Some(y) = is_year(at(0)) {
-        let prev = if i > 0 {
-            w[i - 1].to_ascii_lowercase()
-        } else {
-            String::new()
-        };
+        let prev = if i > 0 { lw[i - 1] } else { "" };
         if matches!(
-            prev.as_str(),
+            prev,
             "in" | "since"
                 | "by"
                 | "until"

@@ -7,6 +7,7 @@
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 use dossier_server::analysis::ner::{induce::InduceConfig, Ner};
+use dossier_server::eval::bench;
 use dossier_server::eval::claims;
 use dossier_server::eval::ir;
 use dossier_server::eval::ner::{self, TrainOptions};
@@ -101,6 +102,27 @@ enum Command {
         /// Write the predictions (per document, [start, end, type] in code points) as JSON.
         #[arg(long)]
         dump: Option<PathBuf>,
+    },
+    /// Words per second of each analysis stage (and the whole pipeline) on one thread.
+    BenchAnalysis {
+        /// Folder of BBC articles (or any corpus path the server loads).
+        #[arg(long, default_value = "../shared/data/news/bbc")]
+        bbc: PathBuf,
+        /// Timed passes per stage (after one warm-up); best and median are reported.
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+        /// Use every N-th document only (the same subset the spaCy script is given).
+        #[arg(long, default_value_t = 1)]
+        stride: usize,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Also write the texts with their word counts as JSON lines (for spacy_bench.py).
+        #[arg(long)]
+        dump_texts: Option<PathBuf>,
+        /// Print what the stored analyses hold on the heap, by part, instead of timing.
+        #[arg(long)]
+        memory: bool,
     },
     /// PolNeAR quotes and speakers: P/R/F1 as the judges' polnear.py computes them.
     Quotes {
@@ -277,6 +299,37 @@ fn main() -> Result<()> {
             );
             if let Some(path) = dump {
                 std::fs::write(&path, serde_json::to_string(&report.predictions)?)?;
+            }
+        }
+        Command::BenchAnalysis {
+            bbc,
+            runs,
+            stride,
+            json,
+            dump_texts,
+            memory,
+        } => {
+            let docs: Vec<_> = bench::load_texts(&bbc)?
+                .into_iter()
+                .step_by(stride.max(1))
+                .collect();
+            if let Some(out) = dump_texts {
+                bench::dump_texts(&docs, &out)?;
+            }
+            if memory {
+                let report = bench::memory(&docs);
+                if json {
+                    println!("{}", serde_json::to_string_pretty(&report)?);
+                } else {
+                    print!("{report}");
+                }
+                return Ok(());
+            }
+            let report = bench::run(&docs, runs);
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{report}");
             }
         }
         Command::Quotes { dir, dump, errors } => {

@@ -11,11 +11,16 @@ const WEEKDAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 
 /// The month (1..=12) a word names, by full name or three-letter abbreviation.
 pub fn month_number(word: &str) -> Option<u32> {
-    let lower = word.trim_end_matches('.').to_ascii_lowercase();
-    if lower.len() < 3 {
+    // Compared case-insensitively in place: the tagger asks this of every token, and a
+    // lower-cased copy per call was a visible share of the analysis profile.
+    let word = word.trim_end_matches('.');
+    if word.len() < 3 {
         return None;
     }
-    let k = MONTHS.iter().position(|m| lower.starts_with(m))?;
+    let head = &word.as_bytes()[..3];
+    let k = MONTHS
+        .iter()
+        .position(|m| head.eq_ignore_ascii_case(m.as_bytes()))?;
     let full = [
         "january",
         "february",
@@ -30,7 +35,11 @@ pub fn month_number(word: &str) -> Option<u32> {
         "november",
         "december",
     ][k];
-    (full.starts_with(&lower) || lower == "sept").then_some(k as u32 + 1)
+    let prefix_of_full = full
+        .as_bytes()
+        .get(..word.len())
+        .is_some_and(|f| f.eq_ignore_ascii_case(word.as_bytes()));
+    (prefix_of_full || word.eq_ignore_ascii_case("sept")).then_some(k as u32 + 1)
 }
 
 /// Parses a date or date-time written in a common format; `None` when `s` is not one.

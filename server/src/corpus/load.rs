@@ -156,11 +156,14 @@ fn load_json_lines(
         .filter(|(_, l)| !l.trim().is_empty())
         .map(|(i, l)| (i + 1, l))
         .collect();
-    let parsed: Vec<(usize, serde_json::Result<Value>)> = lines
+    // Each line becomes its document right away: holding every line's JSON tree until all
+    // were parsed cost several times the file's size at the peak of loading.
+    let parsed: Vec<Result<Document, CorpusError>> = lines
         .par_iter()
-        .map(|&(n, l)| (n, serde_json::from_str(l)))
+        .map(|&(n, l)| record(n, serde_json::from_str(l), path, stem, source))
         .collect();
-    records(parsed.into_iter(), path, stem, source)
+    let docs = parsed.into_iter().collect::<Result<Vec<_>, _>>()?;
+    Ok(validated(docs, path))
 }
 
 fn records(
@@ -169,27 +172,37 @@ fn records(
     stem: &str,
     source: &str,
 ) -> Result<Loaded, CorpusError> {
-    let mut docs = Vec::new();
-    for (line, value) in values {
-        let value = value.map_err(|e| CorpusError::Json {
+    let docs = values
+        .map(|(line, value)| record(line, value, path, stem, source))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(validated(docs, path))
+}
+
+/// The document of the record on `line` (1-based), or why the record is malformed.
+fn record(
+    line: usize,
+    value: serde_json::Result<Value>,
+    path: &Path,
+    stem: &str,
+    source: &str,
+) -> Result<Document, CorpusError> {
+    let value = value.map_err(|e| CorpusError::Json {
+        path: path.display().to_string(),
+        line,
+        message: e.to_string(),
+    })?;
+    let Value::Object(map) = value else {
+        return Err(CorpusError::Json {
             path: path.display().to_string(),
             line,
-            message: e.to_string(),
-        })?;
-        let Value::Object(map) = value else {
-            return Err(CorpusError::Json {
-                path: path.display().to_string(),
-                line,
-                message: "a record must be a JSON object".into(),
-            });
-        };
-        docs.push(document_from_record(
-            &map,
-            &format!("{stem}-{line}"),
-            source,
-        ));
-    }
-    Ok(validated(docs, path))
+            message: "a record must be a JSON object".into(),
+        });
+    };
+    Ok(document_from_record(
+        &map,
+        &format!("{stem}-{line}"),
+        source,
+    ))
 }
 
 /// Keeps the valid documents, reporting the others as skipped.

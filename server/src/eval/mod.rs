@@ -3,6 +3,7 @@
 //! IR later) gets its own submodule over the development data in
 //! `../shared/data`.
 
+pub mod bench;
 pub mod claims;
 pub mod ir;
 pub mod ner;
