@@ -241,13 +241,7 @@ impl ClaimService for ClaimApi {
         let request = request.into_inner();
         let size = page::page_size(request.page_size, 50, 1000)?;
         let fp = list_fingerprint(&request);
-        let offset = page::decode(&request.page_token, fp)?
-            .map(|p| {
-                p.parse::<usize>()
-                    .map_err(|_| invalid_argument("page_token", "malformed"))
-            })
-            .transpose()?
-            .unwrap_or(0);
+        let offset = page::decode_offset(&request.page_token, fp)?;
         let encoding = convert::encoding(request.encoding);
         let snapshot = self.store.snapshot();
         let (claims, total) = blocking(move || {
@@ -330,13 +324,7 @@ impl ClaimService for ClaimApi {
         } = request.into_inner();
         let size = page::page_size(page_size, 20, 100)?;
         let fp = page::fingerprint(&[&about_entity_id]);
-        let offset = page::decode(&page_token, fp)?
-            .map(|p| {
-                p.parse::<usize>()
-                    .map_err(|_| invalid_argument("page_token", "malformed"))
-            })
-            .transpose()?
-            .unwrap_or(0);
+        let offset = page::decode_offset(&page_token, fp)?;
         let encoding = convert::encoding(encoding);
         let snapshot = self.store.snapshot();
         blocking(move || {

@@ -271,13 +271,7 @@ impl EntityService for EntityApi {
         let request = request.into_inner();
         let size = page::page_size(request.page_size, DEFAULT_PAGE, MAX_PAGE)?;
         let fp = list_fingerprint(&request);
-        let offset = page::decode(&request.page_token, fp)?
-            .map(|p| {
-                p.parse::<usize>()
-                    .map_err(|_| invalid_argument("page_token", "malformed"))
-            })
-            .transpose()?
-            .unwrap_or(0);
+        let offset = page::decode_offset(&request.page_token, fp)?;
         let snapshot = self.store.snapshot();
         let picked = blocking({
             let snapshot = snapshot.clone();
