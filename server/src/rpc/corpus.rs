@@ -143,14 +143,21 @@ impl CorpusService for CorpusApi {
         let GetCorpusStatsRequest {} = request.into_inner();
         let snapshot = self.store.snapshot();
         let c = snapshot.counts;
-        let entities = blocking(move || snapshot.entities().entities.len()).await?;
+        let store = self.store.clone();
+        let (entities, index_bytes) = blocking(move || {
+            (
+                snapshot.entities().entities.len(),
+                store.index().index_bytes(),
+            )
+        })
+        .await?;
         Ok(Response::new(CorpusStats {
             documents: c.documents as i64,
             words: c.words as i64,
             sentences: c.sentences as i64,
             entities: entities as i64,
             claims: c.claims as i64,
-            index_bytes: 0,
+            index_bytes: index_bytes as i64,
             text_bytes: c.text_bytes as i64,
             entity_mentions: c.entity_mentions as i64,
         }))
