@@ -24,7 +24,7 @@ fail() { echo "FAIL: $*"; echo "--- server log"; cat "$LOG"; exit 1; }
 g() { "$GRPCURL" -plaintext "$@"; }
 
 for _ in $(seq 1 300); do
-  if g -d '{}' "$ADDR" grpc.health.v1.Health/Check 2>/dev/null | grep -q SERVING; then break; fi
+  if g -d '{}' "$ADDR" grpc.health.v1.Health/Check 2>/dev/null | grep -q '"SERVING"'; then break; fi
   sleep 0.2
 done
 
@@ -53,6 +53,23 @@ ingest=$(g -d '{"document":{"id":"ci-1","title":"CI one","text":"Witkoff met Put
 echo "$ingest"
 [ "$(grep -c '"created": true' <<<"$ingest")" = 2 ] || fail "two documents should be created"
 grep -q '"field": "document.text"' <<<"$ingest" || fail "the empty document should fail naming document.text"
+
+echo "-- search"
+search=$(g -d '{"query":"Witkoff Putin","page_size":3,"facets":["source"]}' "$ADDR" dossier.v1.SearchService/Search)
+echo "$search" | head -40
+grep -q '"documentId"' <<<"$search" || fail "search found nothing"
+if g -d '{"query":"title:(unclosed"}' "$ADDR" dossier.v1.SearchService/Search >/dev/null 2>&1; then fail "a malformed query should fail"; fi
+
+echo "-- entities"
+persons=$(g -d '{"type":"PERSON","page_size":5}' "$ADDR" dossier.v1.EntityService/ListEntities)
+echo "$persons" | grep '"name"'
+grep -q '"name": "Steve Witkoff"' <<<"$persons" || fail "Witkoff should be a listed person"
+
+echo "-- claims and disputes"
+g -d '{"kind":"DIRECT_QUOTE","page_size":2}' "$ADDR" dossier.v1.ClaimService/ListClaims | grep -E '"text"|"name"'
+disputes=$(g "$ADDR" dossier.v1.ClaimService/ListDisputes)
+grep -q '"topic"' <<<"$disputes" || fail "the seeds should hold a dispute"
+grep -E '"topic"' <<<"$disputes"
 
 echo "-- unknown id"
 if out=$(g -d '{"id":"no-such-doc"}' "$ADDR" dossier.v1.CorpusService/GetDocument 2>&1); then fail "unknown id should fail"; fi

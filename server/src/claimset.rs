@@ -227,25 +227,10 @@ impl ClaimSet {
 /// in time ("11 days ago", "48 hours later", "in the past two weeks"), ranking it ("third
 /// year") or imagining it ("the meeting would last five minutes").
 fn is_measurement(text: &str, q: &crate::analysis::quantities::Quantity) -> bool {
-    let written = text.get(q.span.clone()).unwrap_or("").to_lowercase();
-    let ordinal = written.split(|c: char| !c.is_alphanumeric()).any(|w| {
-        matches!(
-            w,
-            "first"
-                | "second"
-                | "third"
-                | "fourth"
-                | "fifth"
-                | "sixth"
-                | "seventh"
-                | "eighth"
-                | "ninth"
-                | "tenth"
-        ) || ["st", "nd", "rd", "th"].iter().any(|s| {
-            w.strip_suffix(s)
-                .is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
-        })
-    });
+    let written = text.get(q.span.clone()).unwrap_or("");
+    let ordinal = written
+        .split(|c: char| !c.is_alphanumeric())
+        .any(crate::analysis::is_ordinal_word);
     let after: Vec<String> = text
         .get(q.span.end..)
         .unwrap_or("")

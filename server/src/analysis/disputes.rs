@@ -257,3 +257,84 @@ mod tests {
         .is_empty());
     }
 }
+
+#[cfg(test)]
+mod seed_tests {
+    use super::*;
+    use crate::analysis::claims::extract_claims;
+    use crate::analysis::{sentences::split_sentences, tokenize::tokenize};
+
+    fn seed(name: &str) -> String {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../seeds")
+            .join(name);
+        std::fs::read_to_string(path).unwrap_or_default()
+    }
+
+    #[test]
+    fn seeds_meeting_length_is_disputed_and_over_four_hours_is_not() {
+        // On the seed articles: "five hours" (first) vs "a four-hour meeting" (second) is a
+        // dispute; "over four hours" (second) never sides against "five hours". Subjects are
+        // what a caller would resolve: "witkoff" for claims whose sentence names him.
+        let docs = [
+            seed("000_6aec57e5ab762316.txt"),
+            seed("001_9144a43b02905b26.txt"),
+        ];
+        if docs.iter().any(String::is_empty) {
+            return; // seeds not present in this checkout
+        }
+        let claims: Vec<Vec<Claim>> = docs
+            .iter()
+            .map(|t| {
+                let tok = tokenize(t);
+                extract_claims(t, &tok, &split_sentences(t, &tok), &[])
+            })
+            .collect();
+        let witkoff = vec!["witkoff".to_string()];
+        let none: Vec<String> = Vec::new();
+        let mut refs = Vec::new();
+        for (d, cs) in claims.iter().enumerate() {
+            for c in cs {
+                let about = docs[d][c.sentence.clone()].contains("Witkoff");
+                refs.push(ClaimRef {
+                    document: if d == 0 { "000" } else { "001" },
+                    claim: c,
+                    subjects: if about { &witkoff } else { &none },
+                });
+            }
+        }
+        let values = |d: &Dispute| -> Vec<(String, &str)> {
+            d.sides
+                .iter()
+                .map(|s| {
+                    let r = &refs[s.claim];
+                    let q = &r.claim.quantities[s.quantity];
+                    (
+                        r.document.to_string(),
+                        &docs[if r.document == "000" { 0 } else { 1 }][q.span.clone()],
+                    )
+                })
+                .collect()
+        };
+        let disputes = find_disputes(&refs);
+        let meeting = disputes
+            .iter()
+            .find(|d| d.topic.contains("meeting") && d.topic.contains("duration"))
+            .map(values)
+            .unwrap_or_default();
+        assert!(
+            meeting
+                .iter()
+                .any(|(d, t)| d == "000" && t.eq_ignore_ascii_case("Five-Hour")),
+            "{meeting:?}"
+        );
+        assert!(
+            meeting.iter().any(|(d, t)| d == "001" && *t == "four-hour"),
+            "{meeting:?}"
+        );
+        assert!(
+            !meeting.iter().any(|(_, t)| t.contains("over")),
+            "{meeting:?}"
+        );
+    }
+}

@@ -123,6 +123,9 @@ pub fn analyze(text: &str, anchor: Option<chrono::NaiveDate>) -> Analysis {
         .filter(|t| tokenize::is_word(t.text(text)))
         .count();
     let mut mentions = ner::recognize(text, &tokens, &sentences);
+    for m in &mut mentions {
+        trim_leading_function_word(text, m);
+    }
     mentions.extend(temporal::find_temporal(text, &tokens, anchor));
     mentions.extend(
         quantities::find_quantities(text, &tokens)
@@ -139,30 +142,50 @@ pub fn analyze(text: &str, anchor: Option<chrono::NaiveDate>) -> Analysis {
     }
 }
 
+/// People's and places' names never start with a preposition or conjunction; in title-case
+/// headings ("Meeting With Putin") the tagger can take one in, and it is cut off here.
+fn trim_leading_function_word(text: &str, m: &mut EntityMention) {
+    if !matches!(m.entity_type, EntityType::Person | EntityType::Location) {
+        return;
+    }
+    let Some(surface) = text.get(m.start..m.end) else {
+        return;
+    };
+    let Some((first, rest)) = surface.split_once(' ') else {
+        return;
+    };
+    if matches!(
+        first,
+        "With"
+            | "And"
+            | "Of"
+            | "For"
+            | "From"
+            | "To"
+            | "In"
+            | "On"
+            | "At"
+            | "By"
+            | "As"
+            | "Into"
+            | "Against"
+            | "Between"
+            | "Versus"
+            | "Vs."
+    ) && !rest.trim().is_empty()
+    {
+        m.start += surface.len() - rest.trim_start().len();
+    }
+}
+
 /// The value mention of a quantity: MONEY, PERCENT, QUANTITY (with a unit), CARDINAL or
 /// ORDINAL, with its normalised value, unit and bounds as metadata.
 fn quantity_mention(text: &str, q: &quantities::Quantity) -> EntityMention {
-    let written = text.get(q.span.clone()).unwrap_or("").to_ascii_lowercase();
-    let ordinal = written.split_whitespace().any(|w| {
-        matches!(
-            w,
-            "first"
-                | "second"
-                | "third"
-                | "fourth"
-                | "fifth"
-                | "sixth"
-                | "seventh"
-                | "eighth"
-                | "ninth"
-                | "tenth"
-                | "eleventh"
-                | "twelfth"
-        ) || ["st", "nd", "rd", "th"].iter().any(|s| {
-            w.strip_suffix(s)
-                .is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
-        })
-    });
+    let ordinal = text
+        .get(q.span.clone())
+        .unwrap_or("")
+        .split(|c: char| !c.is_alphanumeric())
+        .any(is_ordinal_word);
     let entity_type = match quantities::dimension(q.unit).0 {
         "USD" | "EUR" | "GBP" => EntityType::Money,
         "percent" | "percentage point" => EntityType::Percent,
@@ -194,6 +217,29 @@ fn quantity_mention(text: &str, q: &quantities::Quantity) -> EntityMention {
         confidence: None,
         metadata,
     }
+}
+
+/// True for an ordinal written as a word or with a suffix ("third", "3rd"), any case.
+pub fn is_ordinal_word(w: &str) -> bool {
+    let w = w.to_ascii_lowercase();
+    matches!(
+        w.as_str(),
+        "first"
+            | "second"
+            | "third"
+            | "fourth"
+            | "fifth"
+            | "sixth"
+            | "seventh"
+            | "eighth"
+            | "ninth"
+            | "tenth"
+            | "eleventh"
+            | "twelfth"
+    ) || ["st", "nd", "rd", "th"].iter().any(|s| {
+        w.strip_suffix(s)
+            .is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
+    })
 }
 
 /// A number without a trailing ".0".

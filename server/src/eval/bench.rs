@@ -431,6 +431,7 @@ pub fn memory(docs: &[Document]) -> MemoryReport {
             text: d.text.clone(),
             source: d.source.clone(),
             published_at: d.published_at.map(|t| t.timestamp()),
+            sentences: Vec::new(),
         })
         .collect();
     if index.upsert(&batch).and_then(|_| index.commit()).is_ok() {

@@ -191,11 +191,10 @@ fn char_index(text: &str) -> impl Fn(usize) -> usize + '_ {
     move |b| starts.partition_point(|&s| s < b)
 }
 
-/// Runs the engine on an article and converts its attributions to code points.
+/// Runs the whole analysis pipeline on an article, exactly as ExtractClaims does (entity
+/// mentions included), and converts its attributions to code points.
 pub fn predict(text: &str) -> Vec<PredAttr> {
-    let tokens = tokenize(text);
-    let sentences = split_sentences(text, &tokens);
-    let claims = extract_claims(text, &tokens, &sentences, &[]);
+    let claims = crate::analysis::analyze(text, None).claims;
     let ci = char_index(text);
     claims
         .into_iter()

@@ -8,20 +8,24 @@
 //!    token *and from its byte range* ("Witkoff’s" → `witkoff` over the bytes of "Witkoff"),
 //!    and removes the remaining inner apostrophes ("O’Brien" → `obrien`).
 //! 2. tantivy's `AsciiFoldingFilter` folds diacritics ("Zelenskyy" and "Zelenskýy" meet).
-//! 3. tantivy's Snowball English `Stemmer` ("talks" and "talked" → `talk`).
+//! 3. Snowball English stemming ("talks" and "talked" → `talk`), the algorithm tantivy's
+//!    `Stemmer` runs, with a per-thread cache of stems: words repeat (Zipf), and stemming is
+//!    most of the analysis cost.
 //!
 //! Token offsets are byte offsets into the analysed text, never copies.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+
 use tantivy::tokenizer::{
-    AsciiFoldingFilter, Language, RemoveLongFilter, Stemmer, TextAnalyzer, Token, TokenStream,
-    Tokenizer,
+    AsciiFoldingFilter, RemoveLongFilter, TextAnalyzer, Token, TokenFilter, TokenStream, Tokenizer,
 };
 
 /// The name the analyzer is registered under in the index's tokenizer manager.
 pub const ANALYZER_NAME: &str = "dossier_en";
 
 /// Longest token kept, in bytes; longer ones (base64, URLs without separators) are noise.
-const MAX_TOKEN_BYTES: usize = 64;
+pub(crate) const MAX_TOKEN_BYTES: usize = 64;
 
 /// Builds the English analysis chain described in the module docs.
 ///
@@ -37,8 +41,96 @@ pub fn english() -> TextAnalyzer {
     TextAnalyzer::builder(WordTokenizer)
         .filter(RemoveLongFilter::limit(MAX_TOKEN_BYTES))
         .filter(AsciiFoldingFilter)
-        .filter(Stemmer::new(Language::English))
+        .filter(CachedStemmer)
         .build()
+}
+
+/// Stems of recently seen words, per thread; cleared when it reaches this many entries.
+const STEM_CACHE_ENTRIES: usize = 100_000;
+
+thread_local! {
+    static STEMS: RefCell<HashMap<String, String>> = RefCell::new(HashMap::new());
+}
+
+/// The Snowball English stem of a lower-cased, folded word (numbers are left alone).
+///
+/// # Examples
+///
+/// ```
+/// use dossier_server::index::analyzer::stem;
+/// assert_eq!(stem("negotiations"), "negoti");
+/// assert_eq!(stem("1,400"), "1,400");
+/// ```
+pub fn stem(word: &str) -> String {
+    if word.starts_with(|c: char| c.is_ascii_digit()) {
+        return word.to_string();
+    }
+    STEMS.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if let Some(stem) = cache.get(word) {
+            return stem.clone();
+        }
+        if cache.len() >= STEM_CACHE_ENTRIES {
+            cache.clear();
+        }
+        let stem = frostem::Stemmer::new(frostem::Algorithm::English)
+            .stem(word)
+            .into_owned();
+        cache.insert(word.to_string(), stem.clone());
+        stem
+    })
+}
+
+/// The token filter that replaces each token's text by its [`stem`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CachedStemmer;
+
+impl TokenFilter for CachedStemmer {
+    type Tokenizer<T: Tokenizer> = CachedStemmerTokenizer<T>;
+
+    fn transform<T: Tokenizer>(self, inner: T) -> CachedStemmerTokenizer<T> {
+        CachedStemmerTokenizer { inner }
+    }
+}
+
+/// The tokenizer [`CachedStemmer`] wraps around another.
+#[derive(Clone)]
+pub struct CachedStemmerTokenizer<T> {
+    inner: T,
+}
+
+impl<T: Tokenizer> Tokenizer for CachedStemmerTokenizer<T> {
+    type TokenStream<'a> = CachedStemmerStream<T::TokenStream<'a>>;
+
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> Self::TokenStream<'a> {
+        CachedStemmerStream {
+            inner: self.inner.token_stream(text),
+        }
+    }
+}
+
+/// The token stream of [`CachedStemmerTokenizer`].
+pub struct CachedStemmerStream<S> {
+    inner: S,
+}
+
+impl<S: TokenStream> TokenStream for CachedStemmerStream<S> {
+    fn advance(&mut self) -> bool {
+        if !self.inner.advance() {
+            return false;
+        }
+        let token = self.inner.token_mut();
+        token.text = stem(&token.text);
+        true
+    }
+
+    fn token(&self) -> &Token {
+        self.inner.token()
+    }
+
+    fn token_mut(&mut self) -> &mut Token {
+        self.inner.token_mut()
+    }
 }
 
 /// The same chain without stemming: what a word looks like before its suffix is cut, used to
@@ -115,74 +207,90 @@ impl Tokenizer for WordTokenizer {
     }
 }
 
-impl WordTokenStream<'_> {
-    /// Finds the next word's byte range `[start, end)` (possessive already excluded).
-    fn next_range(&mut self) -> Option<(usize, usize)> {
-        let text = self.text;
-        let bytes = text.as_bytes();
-        // Skip to the first alphanumeric character.
-        let mut start = None;
-        for (i, c) in text[self.cursor..].char_indices() {
-            if c.is_alphanumeric() {
-                start = Some(self.cursor + i);
-                break;
-            }
+/// The character at byte `i` of `text` and its length (ASCII without decoding).
+#[inline]
+fn char_at(text: &str, i: usize) -> Option<(char, usize)> {
+    let b = *text.as_bytes().get(i)?;
+    if b < 0x80 {
+        return Some((b as char, 1));
+    }
+    text[i..].chars().next().map(|c| (c, c.len_utf8()))
+}
+
+/// The byte range `(start, end)` of the next word of `text` at or after byte `from` (a
+/// possessive `'s` excluded), and the byte where scanning resumes.
+pub(crate) fn next_word(text: &str, from: usize) -> Option<(usize, usize, usize)> {
+    let mut i = from;
+    let start = loop {
+        let (c, len) = char_at(text, i)?;
+        if c.is_alphanumeric() {
+            break i;
         }
-        let Some(start) = start else {
-            self.cursor = text.len();
-            return None;
-        };
-        let mut end = start;
-        let mut chars = text[start..].char_indices().peekable();
-        while let Some((i, c)) = chars.next() {
-            let at = start + i;
-            if c.is_alphanumeric() {
-                end = at + c.len_utf8();
-                continue;
-            }
-            let next = chars.peek().map(|&(_, n)| n);
-            let prev = text[..at].chars().next_back();
-            let inner = |ok: fn(char) -> bool| prev.is_some_and(ok) && next.is_some_and(ok);
-            // "O’Brien", "don't": an apostrophe between letters stays inside the word.
-            if is_apostrophe(c) && inner(char::is_alphabetic) {
-                continue;
-            }
-            // "3.5", "1,400": a point or comma between digits stays inside the number.
-            if (c == '.' || c == ',') && inner(|d| d.is_ascii_digit()) {
-                continue;
-            }
+        i += len;
+    };
+    let mut end = start;
+    let mut prev = ' ';
+    while let Some((c, len)) = char_at(text, i) {
+        if c.is_alphanumeric() {
+            i += len;
+            end = i;
+            prev = c;
+            continue;
+        }
+        let next = char_at(text, i + len).map_or(' ', |(n, _)| n);
+        // "O’Brien", "don't": an apostrophe between letters stays inside the word;
+        // "3.5", "1,400": a point or comma between digits stays inside the number.
+        let inner = (is_apostrophe(c) && prev.is_alphabetic() && next.is_alphabetic())
+            || ((c == '.' || c == ',') && prev.is_ascii_digit() && next.is_ascii_digit());
+        if !inner {
             break;
         }
-        self.cursor = end;
-        // Drop a possessive "'s" (the apostrophe is inside the range only when a letter
-        // followed it).
-        let word = &text[start..end];
-        for suffix in ["'s", "’s", "'S", "’S", "ʼs"] {
-            if word.len() > suffix.len() && word.ends_with(suffix) {
-                return Some((start, end - suffix.len()));
-            }
+        i += len;
+        prev = c;
+    }
+    // Drop a possessive "'s" (the apostrophe is inside the range only when a letter
+    // followed it).
+    let word = &text[start..end];
+    for suffix in ["'s", "’s", "'S", "’S", "ʼs"] {
+        if word.len() > suffix.len() && word.ends_with(suffix) {
+            return Some((start, end - suffix.len(), end));
         }
-        debug_assert!(end <= bytes.len());
-        Some((start, end))
+    }
+    Some((start, end, end))
+}
+
+/// Appends the lower-cased `word` to `out`, without apostrophes and thousands commas.
+#[inline]
+pub(crate) fn push_lowercase(word: &str, out: &mut String) {
+    if word.is_ascii() {
+        out.extend(
+            word.bytes()
+                .filter(|b| !matches!(b, b'\'' | b','))
+                .map(|b| b.to_ascii_lowercase() as char),
+        );
+        return;
+    }
+    for c in word.chars() {
+        if is_apostrophe(c) || c == ',' {
+            continue;
+        }
+        out.extend(c.to_lowercase());
     }
 }
 
 impl TokenStream for WordTokenStream<'_> {
     fn advance(&mut self) -> bool {
-        let Some((start, end)) = self.next_range() else {
+        let Some((start, end, resume)) = next_word(self.text, self.cursor) else {
+            self.cursor = self.text.len();
             return false;
         };
+        self.cursor = resume;
         let token = &mut self.token;
         token.offset_from = start;
         token.offset_to = end;
         token.position = token.position.wrapping_add(1);
         token.text.clear();
-        for c in self.text[start..end].chars() {
-            if is_apostrophe(c) || c == ',' {
-                continue;
-            }
-            token.text.extend(c.to_lowercase());
-        }
+        push_lowercase(&self.text[start..end], &mut token.text);
         true
     }
 

@@ -7,17 +7,14 @@
 //! is a token the index analyzer turns into one of the query's terms, so highlights slice
 //! exactly the words that matched ("Witkoff" out of "Witkoff’s", "talks" for `talk`).
 
-use std::collections::HashSet;
 use std::ops::Range;
 
-use tantivy::tokenizer::TextAnalyzer;
+use tantivy::tokenizer::TokenStream;
 
-use super::analyzer::for_each_token;
-use crate::analysis::sentences::split_sentences;
-use crate::analysis::tokenize::tokenize;
+use super::analyzer::{english_unstemmed, next_word, push_lowercase, stem, MAX_TOKEN_BYTES};
 
 /// How to cut fragments.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct HighlightOptions {
     /// Most fragments per document (0 turns snippets off).
     pub max_fragments: usize,
@@ -54,40 +51,108 @@ pub struct Snippet {
     pub markup: String,
 }
 
-/// Cuts the highlighted fragments of `text` for the analysed query `terms`.
+/// Finds the words of a text that analyse to one of the query's terms, without running the
+/// whole analysis chain over the text: each word is lower-cased by the index tokenizer, and
+/// only words sharing their first two letters with a term are folded and stemmed (stems keep
+/// a word's first letters; the cache in [`stem`] makes repeated words free).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Matcher {
+    terms: Vec<String>,
+    /// The first one or two characters of each term.
+    heads: Vec<String>,
+    /// The first byte of each head.
+    firsts: Vec<u8>,
+}
+
+impl Matcher {
+    /// A matcher for analysed (stemmed) `terms`.
+    pub fn new(terms: impl IntoIterator<Item = String>) -> Self {
+        let mut terms: Vec<String> = terms.into_iter().collect();
+        terms.sort_unstable();
+        terms.dedup();
+        let mut heads: Vec<String> = terms.iter().map(|t| t.chars().take(2).collect()).collect();
+        heads.sort_unstable();
+        heads.dedup();
+        // Non-ASCII first bytes always pass the first-letter check (they may fold to ASCII).
+        let firsts = heads.iter().filter_map(|h| h.bytes().next()).collect();
+        Self {
+            terms,
+            heads,
+            firsts,
+        }
+    }
+
+    /// The byte ranges of matching words in `text`, each with the index of its term.
+    pub fn find(&self, text: &str) -> Vec<(Range<usize>, usize)> {
+        let mut out = Vec::new();
+        if self.terms.is_empty() {
+            return out;
+        }
+        let mut word = String::new();
+        let mut folded = String::new();
+        let mut at = 0;
+        while let Some((start, end, resume)) = next_word(text, at) {
+            at = resume;
+            // Cheap rejection on the first letter before building anything.
+            let first = text.as_bytes()[start].to_ascii_lowercase();
+            if first.is_ascii() && !self.firsts.contains(&first) {
+                continue;
+            }
+            word.clear();
+            push_lowercase(&text[start..end], &mut word);
+            let key = if word.is_ascii() {
+                word.as_str()
+            } else {
+                folded.clear();
+                fold_into(&word, &mut folded);
+                folded.as_str()
+            };
+            if key.len() > MAX_TOKEN_BYTES
+                || !self.heads.iter().any(|h| key.starts_with(h.as_str()))
+            {
+                continue;
+            }
+            if let Ok(i) = self.terms.binary_search(&stem(key)) {
+                out.push((start..end, i));
+            }
+        }
+        out
+    }
+}
+
+/// Folds diacritics the way the index analyzer does (rare: only non-ASCII words get here).
+fn fold_into(word: &str, out: &mut String) {
+    let mut analyzer = english_unstemmed();
+    let mut stream = analyzer.token_stream(word);
+    while let Some(token) = stream.next() {
+        out.push_str(&token.text);
+    }
+}
+
+/// Cuts the highlighted fragments of `text`, whose sentences are `sentences`, for the words
+/// `matcher` finds.
 ///
 /// With no match in the text (a document that matched on its title), the lead of the text
 /// is returned as one fragment without highlights.
 pub(crate) fn snippets(
     text: &str,
-    terms: &HashSet<String>,
-    analyzer: &mut TextAnalyzer,
+    sentences: &[Range<usize>],
+    matcher: &Matcher,
     options: &HighlightOptions,
 ) -> Vec<Snippet> {
     if options.max_fragments == 0 || text.trim().is_empty() {
         return Vec::new();
     }
-    let mut matches: Vec<(Range<usize>, usize)> = Vec::new();
-    let mut ids: Vec<&str> = Vec::new();
-    if !terms.is_empty() {
-        for_each_token(analyzer, text, |token| {
-            if let Some(term) = terms.get(token.text.as_str()) {
-                let id = match ids.iter().position(|t| *t == term.as_str()) {
-                    Some(i) => i,
-                    None => {
-                        ids.push(term.as_str());
-                        ids.len() - 1
-                    }
-                };
-                matches.push((token.offset_from..token.offset_to, id));
-            }
-        });
-    }
+    let matches = matcher.find(text);
+    let whole = 0..text.len();
+    let sentences = if sentences.is_empty() {
+        std::slice::from_ref(&whole)
+    } else {
+        sentences
+    };
     let width = options.fragment_chars.max(20);
-    let tokens = tokenize(text);
-    let sentences = split_sentences(text, &tokens);
     if matches.is_empty() {
-        let lead = grow(text, &sentences, 0, width);
+        let lead = grow(text, sentences, 0, width);
         return vec![make_snippet(text, lead, &[], options)];
     }
     let mut candidates: Vec<Candidate> = Vec::new();
@@ -101,8 +166,8 @@ pub(crate) fn snippets(
             continue;
         }
         let inside = &matches[first..m];
-        if char_len(&text[sentence.clone()]) <= width {
-            let range = grow(text, &sentences, s, width);
+        if fits(&text[sentence.clone()], width) {
+            let range = grow(text, sentences, s, width);
             candidates.push(Candidate::new(range, &matches));
         } else {
             // A sentence longer than a fragment: windows around its matches.
@@ -181,23 +246,28 @@ fn char_len(s: &str) -> usize {
     s.chars().count()
 }
 
+/// True when `s` has at most `width` characters (without counting long strings twice).
+fn fits(s: &str, width: usize) -> bool {
+    s.len() <= width || (s.len() <= 4 * width && char_len(s) <= width)
+}
+
 /// Sentence `s` grown by following (then preceding) whole sentences while it fits `width`.
 fn grow(text: &str, sentences: &[Range<usize>], s: usize, width: usize) -> Range<usize> {
     let Some(first) = sentences.get(s) else {
         return 0..text.len().min(byte_after_chars(text, 0, width));
     };
-    if char_len(&text[first.clone()]) > width {
+    if !fits(&text[first.clone()], width) {
         return window(text, first.clone(), first.start..first.start, width);
     }
     let (mut lo, mut hi) = (s, s);
     loop {
         let mut grew = false;
         if hi + 1 < sentences.len()
-            && char_len(&text[sentences[lo].start..sentences[hi + 1].end]) <= width
+            && fits(&text[sentences[lo].start..sentences[hi + 1].end], width)
         {
             hi += 1;
             grew = true;
-        } else if lo > 0 && char_len(&text[sentences[lo - 1].start..sentences[hi].end]) <= width {
+        } else if lo > 0 && fits(&text[sentences[lo - 1].start..sentences[hi].end], width) {
             lo -= 1;
             grew = true;
         }
@@ -278,11 +348,22 @@ fn make_snippet(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::index::analyzer::english;
+    use crate::analysis::sentences::split_sentences;
+    use crate::analysis::tokenize::tokenize;
 
     fn run(text: &str, words: &[&str], options: &HighlightOptions) -> Vec<Snippet> {
-        let terms = words.iter().map(|w| w.to_string()).collect();
-        snippets(text, &terms, &mut english(), options)
+        let matcher = Matcher::new(words.iter().map(|w| w.to_string()));
+        let sentences = split_sentences(text, &tokenize(text));
+        snippets(text, &sentences, &matcher, options)
+    }
+
+    #[test]
+    fn matcher_finds_inflections_possessives_and_accents() {
+        // Proves the fast matcher agrees with the index analyzer on tricky words.
+        let text = "Talks, talked; Witkoff’s TALK with Zelenskýy and die, dying.";
+        let m = Matcher::new(["talk", "witkoff", "zelenskyy"].map(String::from));
+        let found: Vec<&str> = m.find(text).into_iter().map(|(r, _)| &text[r]).collect();
+        assert_eq!(found, ["Talks", "talked", "Witkoff", "TALK", "Zelenskýy"]);
     }
 
     const TEXT: &str = "Steve Witkoff’s meeting lasted hours. The weather was fine. \

@@ -21,6 +21,7 @@
 //!     text: "Steve Witkoff’s talks with Vladimir Putin lasted five hours.".into(),
 //!     source: "wire".into(),
 //!     published_at: Some(1_739_836_800),
+//!     sentences: Vec::new(),
 //! }])?;
 //! let snapshot = index.commit()?;
 //! let results = snapshot.search(&SearchQuery::new("Witkoff Putin", Syntax::QueryLanguage))?;
@@ -49,7 +50,7 @@ use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 use tantivy::directory::MmapDirectory;
-use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Term};
+use tantivy::{Index, IndexReader, IndexSettings, IndexWriter, ReloadPolicy, Term};
 
 pub use highlight::{HighlightOptions, Snippet};
 pub use rank::RankParams;
@@ -109,6 +110,9 @@ pub struct IndexDoc {
     pub source: String,
     /// Publication time in seconds since the Unix epoch, when known.
     pub published_at: Option<i64>,
+    /// Sentence byte ranges of `text`, ascending, if the caller has them (the store does);
+    /// empty means "split them at indexing" with `analysis::sentences`.
+    pub sentences: Vec<std::ops::Range<usize>>,
 }
 
 /// Tuning of the writer and of snapshot retention.
@@ -122,6 +126,11 @@ pub struct IndexOptions {
     pub keep_generations: usize,
     /// How long a superseded snapshot stays searchable.
     pub keep_for: Duration,
+    /// Size of the stored-document blocks, in bytes. Fetching a hit decompresses its whole
+    /// block, so blocks of a few documents keep hit loading cheap (tantivy's default is 16 KiB).
+    pub docstore_blocksize: usize,
+    /// Bytes of recent result pages kept for identical requests (0 turns the cache off).
+    pub result_cache_bytes: usize,
     /// Ranking parameters.
     pub rank: RankParams,
 }
@@ -133,6 +142,8 @@ impl Default for IndexOptions {
             writer_memory: 40_000_000,
             keep_generations: 32,
             keep_for: Duration::from_secs(600),
+            docstore_blocksize: 4096,
+            result_cache_bytes: 16 << 20,
             rank: RankParams::default(),
         }
     }
@@ -147,6 +158,8 @@ pub struct IndexMetrics {
     pub streamed_hits: AtomicU64,
     /// [`HitStream`]s dropped (finished or abandoned).
     pub streams_closed: AtomicU64,
+    /// Searches answered from the result cache.
+    pub cache_hits: AtomicU64,
 }
 
 /// What every snapshot shares with the index.
@@ -155,6 +168,7 @@ pub(crate) struct Shared {
     rank: ArcSwap<RankParams>,
     metrics: IndexMetrics,
     analyzer: tantivy::tokenizer::TextAnalyzer,
+    cache: search::ResultCache,
 }
 
 /// The search index: a cheap `Clone` handle shared by the store and the rpc layer.
@@ -192,6 +206,11 @@ impl SearchIndex {
     /// An index in `dir` (or in memory for `None`) with explicit options.
     pub fn with_options(dir: Option<&Path>, options: IndexOptions) -> Result<Self, IndexError> {
         let (schema, _) = Fields::schema();
+        let settings = IndexSettings {
+            docstore_blocksize: options.docstore_blocksize,
+            ..IndexSettings::default()
+        };
+        let builder = Index::builder().schema(schema).settings(settings);
         let index = match dir {
             Some(dir) => {
                 std::fs::create_dir_all(dir).map_err(|e| {
@@ -200,9 +219,9 @@ impl SearchIndex {
                         dir.display()
                     )))
                 })?;
-                Index::open_or_create(MmapDirectory::open(dir)?, schema)?
+                builder.open_or_create(MmapDirectory::open(dir)?)?
             }
-            None => Index::create_in_ram(schema),
+            None => builder.create_in_ram()?,
         };
         let fields = Fields::from_schema(&index.schema())?;
         index
@@ -219,6 +238,7 @@ impl SearchIndex {
             rank: ArcSwap::from_pointee(options.rank.clone()),
             metrics: IndexMetrics::default(),
             analyzer: analyzer::english(),
+            cache: search::ResultCache::new(options.result_cache_bytes),
         });
         let first = Arc::new(Snapshot::new(0, reader.searcher(), Arc::clone(&shared)));
         Ok(Self {
@@ -307,6 +327,7 @@ impl SearchIndex {
     /// Replaces the ranking parameters for every later search (tuning and evaluation).
     pub fn set_rank_params(&self, params: RankParams) {
         self.inner.shared.rank.store(Arc::new(params));
+        self.inner.shared.cache.clear();
     }
 
     /// The current ranking parameters.

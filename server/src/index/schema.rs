@@ -1,5 +1,7 @@
 //! The index schema: which document parts are searchable, filterable, sortable and stored.
 
+use std::ops::Range;
+
 use chrono::{DateTime, Datelike};
 use tantivy::schema::{
     Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing, TextOptions, FAST, STORED,
@@ -10,12 +12,15 @@ use tantivy::TantivyDocument;
 use super::analyzer::ANALYZER_NAME;
 use super::rank::TextFields;
 use super::IndexDoc;
+use crate::analysis::sentences::split_sentences;
+use crate::analysis::tokenize::tokenize;
 
 /// Field names, shared with fast-field lookups by name.
 pub(crate) const ID: &str = "id";
 pub(crate) const SOURCE: &str = "source";
 pub(crate) const PUBLISHED_AT: &str = "published_at";
 pub(crate) const MONTH: &str = "month";
+pub(crate) const SENTENCES: &str = "sentences";
 
 /// Handles of every field.
 #[derive(Debug, Clone, Copy)]
@@ -32,6 +37,9 @@ pub(crate) struct Fields {
     pub published_at: Field,
     /// Publication month "YYYY-MM" (UTC): fast, for the "month" facet.
     pub month: Field,
+    /// The text's sentence ranges, stored (varint-encoded) so highlighting needs no
+    /// sentence splitting at query time.
+    pub sentences: Field,
 }
 
 impl Fields {
@@ -58,6 +66,7 @@ impl Fields {
                     .set_stored(),
             ),
             month: builder.add_text_field(MONTH, STRING | FAST),
+            sentences: builder.add_bytes_field(SENTENCES, STORED),
         };
         (builder.build(), fields)
     }
@@ -72,6 +81,7 @@ impl Fields {
             source: get(SOURCE)?,
             published_at: get(PUBLISHED_AT)?,
             month: get(MONTH)?,
+            sentences: get(SENTENCES)?,
         })
     }
 
@@ -90,6 +100,14 @@ impl Fields {
         out.add_text(self.title, &doc.title);
         out.add_text(self.text, &doc.text);
         out.add_text(self.source, &doc.source);
+        let computed;
+        let sentences = if doc.sentences.is_empty() {
+            computed = split_sentences(&doc.text, &tokenize(&doc.text));
+            &computed
+        } else {
+            &doc.sentences
+        };
+        out.add_bytes(self.sentences, &encode_ranges(sentences));
         if let Some(t) = doc.published_at {
             out.add_i64(self.published_at, t);
             if let Some(month) = month_of(t) {
@@ -98,6 +116,57 @@ impl Fields {
         }
         out
     }
+}
+
+/// Encodes ascending, non-overlapping ranges as varints: gap from the previous end, length.
+pub(crate) fn encode_ranges(ranges: &[Range<usize>]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(ranges.len() * 3);
+    let mut previous = 0usize;
+    for r in ranges {
+        for n in [
+            r.start.saturating_sub(previous),
+            r.end.saturating_sub(r.start),
+        ] {
+            let mut n = n as u64;
+            loop {
+                let byte = (n & 0x7f) as u8;
+                n >>= 7;
+                if n == 0 {
+                    out.push(byte);
+                    break;
+                }
+                out.push(byte | 0x80);
+            }
+        }
+        previous = r.end;
+    }
+    out
+}
+
+/// Decodes [`encode_ranges`]; stops at a truncated tail.
+pub(crate) fn decode_ranges(bytes: &[u8]) -> Vec<Range<usize>> {
+    let mut out = Vec::new();
+    let mut numbers = Vec::with_capacity(2);
+    let mut n = 0u64;
+    let mut shift = 0;
+    let mut previous = 0usize;
+    for &b in bytes {
+        n |= u64::from(b & 0x7f) << shift;
+        shift += 7;
+        if b & 0x80 != 0 && shift < 64 {
+            continue;
+        }
+        numbers.push(n as usize);
+        n = 0;
+        shift = 0;
+        if let [gap, len] = numbers[..] {
+            let start = previous + gap;
+            out.push(start..start + len);
+            previous = start + len;
+            numbers.clear();
+        }
+    }
+    out
 }
 
 /// The UTC month "YYYY-MM" of a timestamp in seconds, if it is representable.
@@ -111,4 +180,18 @@ impl Fields {
 pub fn month_of(seconds: i64) -> Option<String> {
     let t = DateTime::from_timestamp(seconds, 0)?;
     Some(format!("{:04}-{:02}", t.year(), t.month()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_round_trip_through_varints() {
+        // Proves stored sentence ranges decode to exactly what was encoded.
+        let ranges = vec![0..5, 6..300, 300..301, 100_000..100_200];
+        let bytes = encode_ranges(&ranges);
+        assert_eq!(decode_ranges(&bytes), ranges);
+        assert!(decode_ranges(&[]).is_empty());
+    }
 }

@@ -7,6 +7,7 @@ use std::ops::Bound;
 use std::sync::Arc;
 use std::time::Instant;
 
+use tantivy::index::SegmentId;
 use tantivy::query::{
     AllQuery, BooleanQuery, ConstScoreQuery, EmptyQuery, EnableScoring, Occur, PhrasePrefixQuery,
     PhraseQuery, Query, RangeQuery, TermQuery, TermSetQuery,
@@ -16,10 +17,10 @@ use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{DocAddress, DocId, DocSet, Searcher, TantivyDocument, Term, TERMINATED};
 
 use super::analyzer::{english_unstemmed, for_each_token, is_stopword};
-use super::highlight::{snippets, HighlightOptions, Snippet};
+use super::highlight::{snippets, HighlightOptions, Matcher, Snippet};
 use super::query::{parse, Node, Target};
 use super::rank::{bm25_idf, Clause, FieldSet, RankParams, RankQuery};
-use super::schema::{ID, MONTH, PUBLISHED_AT, SOURCE};
+use super::schema::{decode_ranges, ID, MONTH, PUBLISHED_AT, SOURCE};
 use super::{age, bump, IndexError, Shared};
 
 /// How the query text is read.
@@ -70,7 +71,7 @@ pub enum FacetField {
 }
 
 /// A search request.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct SearchQuery {
     /// The query text; empty (or nothing searchable) matches every document.
     pub text: String,
@@ -176,6 +177,8 @@ pub struct StoredDoc {
     pub source: String,
     /// Publication time (seconds).
     pub published_at: Option<i64>,
+    /// Sentence byte ranges of `text`, as indexed.
+    pub sentences: Vec<std::ops::Range<usize>>,
 }
 
 /// An immutable view of the index at one generation. Cheap to share (`Arc`), safe to search
@@ -199,7 +202,7 @@ impl std::fmt::Debug for Snapshot {
 /// One matching document and its sort key. Ordered so that the *better* hit is greater.
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Match {
-    /// Date key (0 for relevance order; see `date_key`).
+    /// Date key (see `date_key`); in relevance order 0, or 1 for hits re-ranked by feedback.
     date: i64,
     score: f32,
     segment: u32,
@@ -238,12 +241,6 @@ fn date_key(order: SortOrder, published: Option<i64>) -> i64 {
         (SortOrder::Newest, Some(t)) => t.max(i64::MIN + 1),
         (SortOrder::Oldest, Some(t)) => t.saturating_neg(),
     }
-}
-
-/// A compiled search: the tantivy query and the analysed terms to highlight.
-struct Plan {
-    query: Box<dyn Query>,
-    highlight: HashSet<String>,
 }
 
 /// Everything one pass over the matches gathers.
@@ -293,25 +290,30 @@ impl Snapshot {
     }
 
     /// Runs a search and returns one page.
+    ///
+    /// Results are cached per generation (a snapshot never changes, so a cached page is
+    /// exactly what the search would return again).
     pub fn search(&self, query: &SearchQuery) -> Result<SearchResults, IndexError> {
         bump(&self.shared.metrics.searches);
-        let plan = self.plan(query)?;
-        let collected = self.collect(plan.query.as_ref(), query)?;
+        if let Some(results) = self.shared.cache.get(self.generation, query) {
+            bump(&self.shared.metrics.cache_hits);
+            return Ok(SearchResults::clone(&results));
+        }
+        let results = self.search_uncached(query)?;
+        self.shared
+            .cache
+            .insert(self.generation, query, Arc::new(results.clone()));
+        Ok(results)
+    }
+
+    fn search_uncached(&self, query: &SearchQuery) -> Result<SearchResults, IndexError> {
+        let (collected, matcher) = self.run(query)?;
         let total_hits = collected.matches.len() as u64;
         let page = top_page(collected.matches, query.offset, query.limit);
-        let mut analyzer = self.shared.analyzer.clone();
         let hits = page
             .iter()
             .enumerate()
-            .map(|(i, m)| {
-                self.hit(
-                    m,
-                    query.offset + i + 1,
-                    &plan.highlight,
-                    &mut analyzer,
-                    query.highlight.as_ref(),
-                )
-            })
+            .map(|(i, m)| self.hit(m, query.offset + i + 1, &matcher, query.highlight.as_ref()))
             .collect::<Result<_, _>>()?;
         Ok(SearchResults {
             generation: self.generation,
@@ -327,18 +329,16 @@ impl Snapshot {
     /// only when the iterator reaches it, so dropping the stream stops the work.
     pub fn hits(self: &Arc<Self>, query: &SearchQuery) -> Result<HitStream, IndexError> {
         bump(&self.shared.metrics.searches);
-        let plan = self.plan(query)?;
         let mut unpaged = query.clone();
         unpaged.facets.clear();
         unpaged.with_matching_ids = false;
-        let collected = self.collect(plan.query.as_ref(), &unpaged)?;
+        let (collected, matcher) = self.run(&unpaged)?;
         Ok(HitStream {
             snapshot: Arc::clone(self),
             total: collected.matches.len() as u64,
             heap: BinaryHeap::from(collected.matches),
             rank: 0,
-            terms: plan.highlight,
-            analyzer: self.shared.analyzer.clone(),
+            matcher,
             highlight: query.highlight.clone(),
         })
     }
@@ -388,7 +388,7 @@ impl Snapshot {
                 weight: w / top,
             })
             .collect();
-        let highlight_terms = clauses.iter().map(|c| c.variants[0].clone()).collect();
+        let matcher = Matcher::new(clauses.iter().map(|c| c.variants[0].clone()));
         let ranked: Box<dyn Query> = if clauses.is_empty() {
             Box::new(EmptyQuery)
         } else {
@@ -420,15 +420,7 @@ impl Snapshot {
         let hits = page
             .iter()
             .enumerate()
-            .map(|(i, m)| {
-                self.hit(
-                    m,
-                    i + 1,
-                    &highlight_terms,
-                    &mut analyzer,
-                    highlight.as_ref(),
-                )
-            })
+            .map(|(i, m)| self.hit(m, i + 1, &matcher, highlight.as_ref()))
             .collect::<Result<_, _>>()?;
         Ok(SearchResults {
             generation: self.generation,
@@ -486,6 +478,11 @@ impl Snapshot {
             text: text(f.text),
             source: text(f.source),
             published_at: doc.get_first(f.published_at).and_then(|v| v.as_i64()),
+            sentences: doc
+                .get_first(f.sentences)
+                .and_then(|v| v.as_bytes())
+                .map(decode_ranges)
+                .unwrap_or_default(),
         })
     }
 
@@ -493,13 +490,12 @@ impl Snapshot {
         &self,
         m: &Match,
         rank: usize,
-        terms: &HashSet<String>,
-        analyzer: &mut TextAnalyzer,
+        matcher: &Matcher,
         highlight: Option<&HighlightOptions>,
     ) -> Result<Hit, IndexError> {
         let doc = self.stored(m.address())?;
         let snippets = match highlight {
-            Some(options) => snippets(&doc.text, terms, analyzer, options),
+            Some(options) => snippets(&doc.text, &doc.sentences, matcher, options),
             None => Vec::new(),
         };
         Ok(Hit {
@@ -514,8 +510,9 @@ impl Snapshot {
         })
     }
 
-    /// Parses and compiles the query, expands it with feedback when enabled, adds filters.
-    fn plan(&self, request: &SearchQuery) -> Result<Plan, IndexError> {
+    /// Parses and compiles the query, adds filters, collects every match, and re-ranks the
+    /// best with pseudo-relevance feedback when it applies (PLAIN_TEXT, relevance order).
+    fn run(&self, request: &SearchQuery) -> Result<(Collected, Matcher), IndexError> {
         let params = self.params();
         let mut compiler = Compiler::new(self, &params);
         let ranked = match request.syntax {
@@ -526,35 +523,84 @@ impl Snapshot {
             Syntax::PlainText => compiler.plain(&request.text)?,
         };
         let mut highlight = std::mem::take(&mut compiler.highlight);
-        let mut ranked = ranked.unwrap_or_else(|| Box::new(AllQuery));
+        let ranked = ranked.unwrap_or_else(|| Box::new(AllQuery));
         let filters = self.filters(&request.filter);
-        if let (Syntax::PlainText, SortOrder::Relevance, true) = (
-            request.syntax,
-            request.order,
-            params.prf_docs > 0 && params.prf_weight > 0.0,
-        ) {
-            if let Some(rank) = ranked.downcast_ref::<RankQuery>() {
-                let first = with_filters(ranked.box_clone(), &filters);
-                let top = self.top(first.as_ref(), params.prf_docs)?;
-                if let Some(expanded) = self.expand(rank, &top, &params)? {
-                    for c in expanded.clauses() {
-                        highlight.extend(c.variants.iter().cloned());
-                    }
-                    ranked = Box::new(expanded);
+        let query = with_filters(ranked.box_clone(), &filters);
+        let mut collected = self.collect(query.as_ref(), request)?;
+        let feedback = request.syntax == Syntax::PlainText
+            && request.order == SortOrder::Relevance
+            && params.prf_docs > 0
+            && params.prf_weight > 0.0;
+        if let (true, Some(rank)) = (feedback, ranked.downcast_ref::<RankQuery>()) {
+            if rank.clauses().len() < params.prf_min_terms {
+                return Ok((collected, Matcher::new(highlight)));
+            }
+            if let Some(expanded) = self.rerank(rank, &mut collected.matches, &params)? {
+                for c in expanded.clauses() {
+                    highlight.extend(c.variants.iter().cloned());
                 }
             }
         }
-        Ok(Plan {
-            query: with_filters(ranked, &filters),
-            highlight,
-        })
+        Ok((collected, Matcher::new(highlight)))
     }
 
-    /// The best `n` matches of `query` by relevance.
-    fn top(&self, query: &dyn Query, n: usize) -> Result<Vec<Match>, IndexError> {
-        let request = SearchQuery::new("", Syntax::PlainText);
-        let collected = self.collect(query, &request)?;
-        Ok(top_page(collected.matches, 0, n))
+    /// Re-ranks the best `prf_rerank` matches with the query expanded from the best
+    /// `prf_docs` (RM3). The match set, and so `total_hits`, stays the query's own: feedback
+    /// only reorders. The re-ranked documents come first; the rest keep their order, with
+    /// scores scaled below the re-ranked ones.
+    fn rerank(
+        &self,
+        rank: &RankQuery,
+        matches: &mut [Match],
+        params: &RankParams,
+    ) -> Result<Option<RankQuery>, IndexError> {
+        let k = params.prf_rerank.max(params.prf_docs).min(matches.len());
+        if k == 0 {
+            return Ok(None);
+        }
+        if k < matches.len() {
+            matches.select_nth_unstable_by(k - 1, |a, b| b.cmp(a));
+        }
+        matches[..k].sort_unstable_by(|a, b| b.cmp(a));
+        let top = &matches[..params.prf_docs.min(k)];
+        let Some(expanded) = self.expand(rank, top, params)? else {
+            return Ok(None);
+        };
+        let mut candidates: HashMap<SegmentId, Vec<DocId>> = HashMap::new();
+        for m in &matches[..k] {
+            let segment = self.searcher.segment_reader(m.segment).segment_id();
+            candidates.entry(segment).or_default().push(m.doc);
+        }
+        for docs in candidates.values_mut() {
+            docs.sort_unstable();
+        }
+        let restricted = expanded.restricted_to(candidates);
+        let weight = restricted.weight(EnableScoring::enabled_from_searcher(&self.searcher))?;
+        let mut scores: HashMap<(u32, DocId), f32> = HashMap::with_capacity(k);
+        for (ord, segment) in self.searcher.segment_readers().iter().enumerate() {
+            weight.for_each(segment, &mut |doc, score| {
+                scores.insert((ord as u32, doc), score);
+            })?;
+        }
+        let floor = matches[..k]
+            .iter()
+            .map(|m| scores.get(&(m.segment, m.doc)).copied().unwrap_or(0.0))
+            .fold(f32::MAX, f32::min);
+        let ceiling = matches[k..].iter().map(|m| m.score).fold(0.0f32, f32::max);
+        let scale = if ceiling > 0.0 {
+            0.999 * floor / ceiling
+        } else {
+            1.0
+        };
+        for (i, m) in matches.iter_mut().enumerate() {
+            if i < k {
+                m.score = scores.get(&(m.segment, m.doc)).copied().unwrap_or(0.0);
+                m.date = 1;
+            } else {
+                m.score *= scale;
+            }
+        }
+        Ok(Some(expanded))
     }
 
     /// RM3 pseudo-relevance feedback: the terms most typical of the top documents, weighted
@@ -777,8 +823,7 @@ pub struct HitStream {
     total: u64,
     heap: BinaryHeap<Match>,
     rank: usize,
-    terms: HashSet<String>,
-    analyzer: TextAnalyzer,
+    matcher: Matcher,
     highlight: Option<HighlightOptions>,
 }
 
@@ -807,13 +852,10 @@ impl Iterator for HitStream {
         let m = self.heap.pop()?;
         self.rank += 1;
         bump(&self.snapshot.shared.metrics.streamed_hits);
-        Some(self.snapshot.hit(
-            &m,
-            self.rank,
-            &self.terms,
-            &mut self.analyzer,
-            self.highlight.as_ref(),
-        ))
+        Some(
+            self.snapshot
+                .hit(&m, self.rank, &self.matcher, self.highlight.as_ref()),
+        )
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -1278,4 +1320,102 @@ mod tests {
         assert!(date_key(SortOrder::Newest, Some(2)) > date_key(SortOrder::Newest, Some(1)));
         assert!(date_key(SortOrder::Oldest, Some(1)) > date_key(SortOrder::Oldest, Some(2)));
     }
+}
+
+/// Recent search results by generation and request, bounded by an estimate of their bytes.
+/// Old generations simply age out: a snapshot never changes, so an entry is never stale.
+pub(crate) struct ResultCache {
+    capacity: usize,
+    inner: std::sync::Mutex<CacheInner>,
+}
+
+#[derive(Default)]
+struct CacheInner {
+    map: HashMap<(u64, SearchQuery), (Arc<SearchResults>, usize)>,
+    order: std::collections::VecDeque<(u64, SearchQuery)>,
+    bytes: usize,
+}
+
+impl ResultCache {
+    /// A cache holding about `capacity` bytes of results (0 disables it).
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            capacity,
+            inner: std::sync::Mutex::new(CacheInner::default()),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, CacheInner> {
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn get(&self, generation: u64, query: &SearchQuery) -> Option<Arc<SearchResults>> {
+        if self.capacity == 0 {
+            return None;
+        }
+        let key = (generation, query.clone());
+        self.lock().map.get(&key).map(|(r, _)| Arc::clone(r))
+    }
+
+    fn insert(&self, generation: u64, query: &SearchQuery, results: Arc<SearchResults>) {
+        let size = estimated_bytes(&results) + query.text.len() + 256;
+        if self.capacity == 0 || size > self.capacity / 8 {
+            return;
+        }
+        let mut inner = self.lock();
+        let key = (generation, query.clone());
+        if inner.map.contains_key(&key) {
+            return;
+        }
+        inner.bytes += size;
+        inner.order.push_back(key.clone());
+        inner.map.insert(key, (results, size));
+        while inner.bytes > self.capacity {
+            let Some(old) = inner.order.pop_front() else {
+                break;
+            };
+            if let Some((_, n)) = inner.map.remove(&old) {
+                inner.bytes -= n;
+            }
+        }
+    }
+
+    /// Forgets everything (ranking parameters changed).
+    pub fn clear(&self) {
+        *self.lock() = CacheInner::default();
+    }
+}
+
+/// Roughly the heap bytes of a result page.
+fn estimated_bytes(results: &SearchResults) -> usize {
+    let hits: usize = results
+        .hits
+        .iter()
+        .map(|h| {
+            h.id.len()
+                + h.title.len()
+                + h.source.len()
+                + h.text.len()
+                + h.snippets
+                    .iter()
+                    .map(|s| s.text.len() + s.markup.len() + 16 * s.highlights.len() + 64)
+                    .sum::<usize>()
+                + 128
+        })
+        .sum();
+    let ids: usize = results
+        .matching_ids
+        .iter()
+        .flatten()
+        .map(|id| id.len() + 24)
+        .sum();
+    let facets: usize = results
+        .facets
+        .iter()
+        .flat_map(|f| &f.values)
+        .map(|(v, _)| v.len() + 32)
+        .sum();
+    hits + ids + facets
 }

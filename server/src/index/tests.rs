@@ -15,6 +15,7 @@ fn doc(id: &str, title: &str, text: &str, source: &str, published_at: Option<i64
         text: text.into(),
         source: source.into(),
         published_at,
+        sentences: Vec::new(),
     }
 }
 
@@ -406,4 +407,21 @@ fn on_disk_index_survives_reopening() {
     assert_eq!(search(&s, "Ushakov").unwrap().total_hits, 1);
     drop(index);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn repeated_searches_come_from_the_cache_unchanged() {
+    // Proves a repeated request is answered from the result cache with identical results,
+    // and a new generation is searched afresh.
+    let (index, s) = fixture();
+    let q = SearchQuery::new("Putin talks", Syntax::QueryLanguage);
+    let first = s.search(&q).unwrap();
+    let hits = index.metrics().cache_hits.load(Ordering::Relaxed);
+    assert_eq!(s.search(&q).unwrap(), first);
+    assert_eq!(index.metrics().cache_hits.load(Ordering::Relaxed), hits + 1);
+    index
+        .upsert(&[doc("n", "Putin", "Putin talks again.", "wire", None)])
+        .unwrap();
+    let next = index.commit().unwrap();
+    assert_eq!(next.search(&q).unwrap().total_hits, first.total_hits + 1);
 }

@@ -1,7 +1,7 @@
 //! `ClaimService`: quotes, reported speech and assertions with their speakers, and disputes.
 
 use super::status::invalid_argument;
-use super::{blocking, convert, page};
+use super::{blocking, convert, page, stream_items};
 use crate::analysis::claims::{Claim, ClaimKind, SpeakerKind};
 use crate::analysis::quantities::Quantity;
 use crate::analysis::{self, EntityType};
@@ -14,7 +14,6 @@ use dossier_api::v1::{
     ExtractClaimsResponse, GetClaimRequest, ListClaimsRequest, ListClaimsResponse,
     ListDisputesRequest, ListDisputesResponse,
 };
-use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
@@ -30,8 +29,6 @@ impl ClaimApi {
         Self { store }
     }
 }
-
-const STREAM_BUFFER: usize = 32;
 
 fn kind(k: ClaimKind) -> v1::ClaimKind {
     match k {
@@ -244,13 +241,7 @@ impl ClaimService for ClaimApi {
         let request = request.into_inner();
         let size = page::page_size(request.page_size, 50, 1000)?;
         let fp = list_fingerprint(&request);
-        let offset = page::decode(&request.page_token, fp)?
-            .map(|p| {
-                p.parse::<usize>()
-                    .map_err(|_| invalid_argument("page_token", "malformed"))
-            })
-            .transpose()?
-            .unwrap_or(0);
+        let offset = page::decode_offset(&request.page_token, fp)?;
         let encoding = convert::encoding(request.encoding);
         let snapshot = self.store.snapshot();
         let (claims, total) = blocking(move || {
@@ -291,19 +282,10 @@ impl ClaimService for ClaimApi {
             move || select(&snapshot, &request)
         })
         .await??;
-        let (tx, rx) = mpsc::channel(STREAM_BUFFER);
-        tokio::spawn(async move {
-            let set = snapshot.claims().clone();
-            for k in picked {
-                let Some(message) = corpus_claim(&snapshot, &set, k, encoding) else {
-                    continue;
-                };
-                if tx.send(Ok(message)).await.is_err() {
-                    break;
-                }
-            }
-        });
-        Ok(Response::new(ReceiverStream::new(rx)))
+        let set = snapshot.claims().clone();
+        Ok(Response::new(stream_items(picked, move |k| {
+            corpus_claim(&snapshot, &set, k, encoding)
+        })))
     }
 
     async fn get_claim(
@@ -342,13 +324,7 @@ impl ClaimService for ClaimApi {
         } = request.into_inner();
         let size = page::page_size(page_size, 20, 100)?;
         let fp = page::fingerprint(&[&about_entity_id]);
-        let offset = page::decode(&page_token, fp)?
-            .map(|p| {
-                p.parse::<usize>()
-                    .map_err(|_| invalid_argument("page_token", "malformed"))
-            })
-            .transpose()?
-            .unwrap_or(0);
+        let offset = page::decode_offset(&page_token, fp)?;
         let encoding = convert::encoding(encoding);
         let snapshot = self.store.snapshot();
         blocking(move || {

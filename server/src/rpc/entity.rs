@@ -1,7 +1,7 @@
 //! `EntityService`: entities of a text and the corpus's resolved entity registry.
 
 use super::status::invalid_argument;
-use super::{blocking, convert, page};
+use super::{blocking, convert, page, stream_items};
 use crate::analysis::{self, EntityType, MentionKind};
 use crate::entities::{self, DocInput, Registry, Window};
 use crate::offsets::{Encoding, OffsetMap};
@@ -14,7 +14,6 @@ use dossier_api::v1::{
 };
 use std::collections::HashMap;
 use std::sync::Arc;
-use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
@@ -33,8 +32,6 @@ impl EntityApi {
 
 const DEFAULT_PAGE: usize = 50;
 const MAX_PAGE: usize = 1000;
-/// Bound of every stream's channel: the producer waits when the client reads slowly.
-const STREAM_BUFFER: usize = 32;
 
 /// Engine entity type → API enum value.
 pub fn entity_type(t: EntityType) -> v1::EntityType {
@@ -274,13 +271,7 @@ impl EntityService for EntityApi {
         let request = request.into_inner();
         let size = page::page_size(request.page_size, DEFAULT_PAGE, MAX_PAGE)?;
         let fp = list_fingerprint(&request);
-        let offset = page::decode(&request.page_token, fp)?
-            .map(|p| {
-                p.parse::<usize>()
-                    .map_err(|_| invalid_argument("page_token", "malformed"))
-            })
-            .transpose()?
-            .unwrap_or(0);
+        let offset = page::decode_offset(&request.page_token, fp)?;
         let snapshot = self.store.snapshot();
         let picked = blocking({
             let snapshot = snapshot.clone();
@@ -318,18 +309,16 @@ impl EntityService for EntityApi {
             move || select(&snapshot, &request)
         })
         .await??;
-        let (tx, rx) = mpsc::channel(STREAM_BUFFER);
-        tokio::spawn(async move {
-            let reg = snapshot.entities().clone();
-            for i in picked {
-                let message =
-                    entity_message(&*snapshot, &reg.entities[i], None, Encoding::Utf8, None);
-                if tx.send(Ok(message)).await.is_err() {
-                    break;
-                }
-            }
-        });
-        Ok(Response::new(ReceiverStream::new(rx)))
+        let reg = snapshot.entities().clone();
+        Ok(Response::new(stream_items(picked, move |i| {
+            Some(entity_message(
+                &*snapshot,
+                &reg.entities[i],
+                None,
+                Encoding::Utf8,
+                None,
+            ))
+        })))
     }
 
     async fn get_entity(
@@ -376,9 +365,10 @@ impl EntityService for EntityApi {
             Some(reg.doc_index(&document_id).unwrap_or(u32::MAX))
         };
         let encoding = convert::encoding(encoding);
-        let (tx, rx) = mpsc::channel(STREAM_BUFFER);
+        let (tx, rx) = tokio::sync::mpsc::channel(32);
         tokio::spawn(async move {
             let e = &reg.entities[index];
+            // One offset map per document, however many mentions it has.
             let mut maps = HashMap::new();
             for r in e
                 .mentions

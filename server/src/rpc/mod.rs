@@ -137,6 +137,34 @@ pub async fn blocking<T: Send + 'static>(
         .map_err(|e| status::internal("running a blocking task", &e))
 }
 
+/// Bound of every server stream's channel: the producer waits when the client reads slowly.
+const STREAM_BUFFER: usize = 32;
+
+/// Streams `make(item)` for every item (skipping `None`) over a bounded channel, off the
+/// request task; production stops as soon as the client goes away.
+pub fn stream_items<I, T, F>(
+    items: I,
+    mut make: F,
+) -> tokio_stream::wrappers::ReceiverStream<Result<T, Status>>
+where
+    I: IntoIterator + Send + 'static,
+    I::IntoIter: Send,
+    I::Item: Send,
+    T: Send + 'static,
+    F: FnMut(I::Item) -> Option<T> + Send + 'static,
+{
+    let (tx, rx) = tokio::sync::mpsc::channel(STREAM_BUFFER);
+    tokio::spawn(async move {
+        for item in items {
+            let Some(message) = make(item) else { continue };
+            if tx.send(Ok(message)).await.is_err() {
+                break;
+            }
+        }
+    });
+    tokio_stream::wrappers::ReceiverStream::new(rx)
+}
+
 /// The names health reports on: the whole server ("") and each `dossier.v1` service.
 const SERVICE_NAMES: [&str; 5] = [
     "",

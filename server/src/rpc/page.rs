@@ -53,6 +53,17 @@ pub fn decode(token: &str, fp: u64) -> Result<Option<String>, Status> {
     Ok(Some(position.to_string()))
 }
 
+/// Decodes a page token holding an offset into the list fingerprinted by `fp`; 0 for the
+/// first page.
+pub fn decode_offset(token: &str, fp: u64) -> Result<usize, Status> {
+    match decode(token, fp)? {
+        None => Ok(0),
+        Some(p) => p
+            .parse()
+            .map_err(|_| invalid_argument("page_token", "malformed")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

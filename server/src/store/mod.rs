@@ -250,11 +250,7 @@ impl Store {
         // resident memory after loading.
         let mut docs = docs.into_iter();
         loop {
-            let batch: Vec<IndexDoc> = docs
-                .by_ref()
-                .take(INDEX_BATCH)
-                .map(|d| index_doc(&d.doc))
-                .collect();
+            let batch: Vec<IndexDoc> = docs.by_ref().take(INDEX_BATCH).map(index_doc).collect();
             if batch.is_empty() {
                 break;
             }
@@ -370,13 +366,15 @@ impl Store {
 const INDEX_BATCH: usize = 256;
 
 /// The index's view of a document.
-fn index_doc(doc: &Document) -> IndexDoc {
+fn index_doc(stored: &StoredDoc) -> IndexDoc {
+    let doc = &stored.doc;
     IndexDoc {
         id: doc.id.clone(),
         title: doc.title.clone(),
         text: doc.text.clone(),
         source: doc.source.clone(),
         published_at: doc.published_at.map(|t| t.timestamp()),
+        sentences: stored.analysis.sentences.clone(),
     }
 }
 

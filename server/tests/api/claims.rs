@@ -1,6 +1,6 @@
 //! ClaimService end to end, on the seed articles and small texts.
 
-use crate::common::TestServer;
+use crate::common::{seeds, TestServer};
 use dossier_api::v1::{
     claim_service_client::ClaimServiceClient, extract_claims_request::Source, ClaimKind,
     EncodingType, ExtractClaimsRequest, GetClaimRequest, ListClaimsRequest, ListDisputesRequest,
@@ -8,16 +8,6 @@ use dossier_api::v1::{
 };
 use tokio_stream::StreamExt;
 use tonic::Code;
-
-async fn seeds() -> TestServer {
-    let seeds = std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../seeds"));
-    TestServer::with_docs(
-        dossier_server::corpus::load::load_paths(&[seeds])
-            .unwrap()
-            .documents,
-    )
-    .await
-}
 
 /// Every direct quote of the seeds has a speaker: a named one resolved to an entity, or an
 /// anonymous one with its description.

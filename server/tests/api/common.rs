@@ -107,3 +107,14 @@ pub fn fixture() -> Vec<Document> {
         ),
     ]
 }
+
+/// A ready server holding the five seed articles, loaded as the binary loads them.
+pub async fn seeds() -> TestServer {
+    let seeds = std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../seeds"));
+    TestServer::with_docs(
+        dossier_server::corpus::load::load_paths(&[seeds])
+            .unwrap()
+            .documents,
+    )
+    .await
+}

@@ -1,6 +1,6 @@
 //! EntityService end to end, on the seed articles.
 
-use crate::common::TestServer;
+use crate::common::seeds;
 use dossier_api::v1::{
     analyze_entities_request::Source, entity_service_client::EntityServiceClient,
     AnalyzeEntitiesRequest, EncodingType, EntityType, GetEntityRequest, ListEntitiesRequest,
@@ -8,16 +8,6 @@ use dossier_api::v1::{
 };
 use tokio_stream::StreamExt;
 use tonic::Code;
-
-async fn seeds() -> TestServer {
-    let seeds = std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../seeds"));
-    TestServer::with_docs(
-        dossier_server::corpus::load::load_paths(&[seeds])
-            .unwrap()
-            .documents,
-    )
-    .await
-}
 
 /// Each person of the seeds is listed once with its variants as aliases, and no well-known
 /// place or organisation is typed PERSON.

@@ -56,9 +56,10 @@ impl<'a> Doc<'a> {
         self.cls.get(i).is_some_and(|c| c.is(bits))
     }
 
+    /// Token `i`'s text; empty past the end, so lookahead never panics.
     #[inline]
     pub fn word(&self, i: usize) -> &'a str {
-        self.toks[i].text(self.text)
+        self.toks.get(i).map_or("", |t| t.text(self.text))
     }
 
     #[inline]

@@ -52,6 +52,73 @@ fn is_det_article(doc: &Doc, i: usize) -> bool {
     )
 }
 
+/// Words that end in a colon at the start of a line without being a speaker.
+const NOT_SPEAKER_LABELS: &[&str] = &[
+    "note",
+    "update",
+    "updated",
+    "correction",
+    "editor",
+    "photo",
+    "related",
+    "source",
+    "read",
+    "watch",
+    "share",
+    "advertisement",
+    "caption",
+    "credit",
+    "breaking",
+    "q",
+    "a",
+    "question",
+    "answer",
+    "video",
+    "listen",
+    "subscribe",
+    "follow",
+    "see",
+    "more",
+    "also",
+    "warning",
+    "disclaimer",
+    "sources",
+    "reporting",
+    "contact",
+    "email",
+    "tags",
+    "topics",
+    "posted",
+];
+
+/// A unit opening with a short name and a colon: the name speaks what follows.
+fn colon_label(doc: &Doc, lo: usize, hi: usize) -> Option<Frame> {
+    let colon = (lo + 1..(lo + 5).min(hi)).find(|&i| doc.is(i, COLON))?;
+    let name = lo..colon;
+    if !name
+        .clone()
+        .all(|i| doc.is(i, CAP) && !doc.in_quote(i) && !doc.is(i, PUNCT))
+    {
+        return None;
+    }
+    let first = doc.word(lo).to_ascii_lowercase();
+    if NOT_SPEAKER_LABELS.contains(&first.as_str()) || doc.is(lo, STOP | PREP | DET | TIME) {
+        return None;
+    }
+    if words(doc, colon + 1..hi) < 3 {
+        return None;
+    }
+    Some(Frame {
+        cue: colon..colon + 1,
+        source: Some(name),
+        content: colon + 1..hi,
+        order: Order::Svc,
+        same_speaker_as: None,
+        pending: false,
+        extra: None,
+    })
+}
+
 /// A unit that is a quote followed by a dash and a short name: the name signs the quote.
 fn dash_signature(doc: &Doc, lo: usize, hi: usize) -> Option<Frame> {
     if !doc.in_quote(lo) {
@@ -100,8 +167,14 @@ fn clause_end(doc: &Doc, cs: usize, hi: usize) -> usize {
             );
             let appos = matches!(n.as_str(), "a" | "an")
                 && (i + 2..(i + 6).min(hi)).any(|j| matches!(w(j), "that" | "which"));
-            let dash_conj = !doc.is(i, COMMA) && doc.is(i + 1, CONJ);
-            if (ing || rel || appos || dash_conj) && !has_quote(doc, i..hi) {
+            // "— a charge that …", "-- meddling …": a dash starts the writer's comment.
+            let dash = !doc.is(i, COMMA);
+            // ", but he has also …": a new clause with its own subject.
+            let new_clause = doc.is(i, COMMA)
+                && doc.is(i + 1, CONJ)
+                && (doc.is(i + 2, PRON) && !w(i + 2).eq_ignore_ascii_case("who")
+                    || doc.is(i + 2, CAP));
+            if (ing || rel || appos || dash || new_clause) && !has_quote(doc, i..hi) {
                 return i;
             }
         }
@@ -357,6 +430,11 @@ pub(crate) fn frames_in_unit(doc: &Doc, u: Range<usize>, out: &mut Vec<Frame>) {
         out.push(f);
         return;
     }
+    // "Trump: ‘I will win’", "PENCE: Well, …": a name and a colon open the unit.
+    if let Some(f) = colon_label(doc, u.start, hi) {
+        out.push(f);
+        return;
+    }
     let mut k = u.start;
     while k < hi {
         if according_last.is_some_and(|a| k < a) && !doc.is(k, ACCORDING) {
@@ -476,6 +554,25 @@ pub(crate) fn frames_in_unit(doc: &Doc, u: Range<usize>, out: &mut Vec<Frame>) {
         }
         // ", saying …" with no frame before it: the clause's subject speaks.
         if c.is(ING) && k > cstart && doc.is(k - 1, COMMA) {
+            // "“…,” Chaffetz said in a statement, adding that …": the previous speaker goes on.
+            if let Some(prev) = out.len().checked_sub(1).filter(|&p| p >= first_new) {
+                let cs = content_start(doc, k, k + 1, hi);
+                let ce = clause_end(doc, cs, hi);
+                if words(doc, cs..ce) >= 2 || has_quote(doc, cs..ce) {
+                    out.push(Frame {
+                        cue: k..k + 1,
+                        source: None,
+                        content: cs..ce,
+                        order: Order::Svc,
+                        same_speaker_as: Some(prev),
+                        pending: false,
+                        extra: None,
+                    });
+                    cstart = hi;
+                }
+                k += 1;
+                continue;
+            }
             if let Some(src) = subject_np(doc, u.start, k) {
                 let cs = content_start(doc, k, k + 1, hi);
                 if words(doc, cs..hi) >= 2 {

@@ -222,12 +222,187 @@ struct Seen {
     mention: Option<usize>,
 }
 
+/// First names common in news whose gender is unambiguous, so "he"/"she" skip an
+/// incompatible antecedent. Titles (Mr./Ms.) and the pronouns a document already used for a
+/// name are the other evidence.
+const FEMALE: &[&str] = &[
+    "Hillary",
+    "Nancy",
+    "Elizabeth",
+    "Kamala",
+    "Melania",
+    "Ivanka",
+    "Sarah",
+    "Mary",
+    "Susan",
+    "Jennifer",
+    "Karen",
+    "Lisa",
+    "Michelle",
+    "Angela",
+    "Theresa",
+    "Ursula",
+    "Kaja",
+    "Giorgia",
+    "Nikki",
+    "Amy",
+    "Maria",
+    "Anna",
+    "Olena",
+    "Yulia",
+    "Julia",
+    "Laura",
+    "Linda",
+    "Barbara",
+    "Patricia",
+    "Margaret",
+    "Jessica",
+    "Emily",
+    "Emma",
+    "Catherine",
+    "Katherine",
+    "Kate",
+    "Rachel",
+    "Rebecca",
+    "Hope",
+    "Kellyanne",
+    "Debbie",
+    "Tulsi",
+    "Carly",
+    "Megyn",
+    "Jill",
+    "Condoleezza",
+    "Madeleine",
+    "Samantha",
+    "Janet",
+    "Christine",
+    "Marianne",
+    "Liz",
+    "Ruth",
+    "Sonia",
+    "Elena",
+    "Nina",
+    "Victoria",
+    "Oksana",
+    "Iryna",
+    "Natalia",
+    "Tatiana",
+    "Irina",
+    "Huma",
+    "Cheryl",
+    "Donna",
+    "Loretta",
+    "Sheryl",
+    "Tammy",
+    "Maxine",
+    "Kirsten",
+    "Claire",
+];
+const MALE: &[&str] = &[
+    "Donald",
+    "Joe",
+    "Barack",
+    "Bill",
+    "George",
+    "John",
+    "Steve",
+    "Steven",
+    "Vladimir",
+    "Vladmir",
+    "Volodymyr",
+    "Marco",
+    "Ted",
+    "Bernie",
+    "Mike",
+    "Michael",
+    "JD",
+    "James",
+    "Robert",
+    "David",
+    "Richard",
+    "Jared",
+    "Jeb",
+    "Chris",
+    "Paul",
+    "Mitch",
+    "Dmitry",
+    "Sergei",
+    "Sergey",
+    "Andriy",
+    "Keith",
+    "Emmanuel",
+    "Olaf",
+    "Boris",
+    "Keir",
+    "Rishi",
+    "Benjamin",
+    "Recep",
+    "Antony",
+    "Jake",
+    "Lloyd",
+    "Mark",
+    "Tom",
+    "Tim",
+    "Kevin",
+    "Rudy",
+    "Rudolph",
+    "Newt",
+    "Ben",
+    "Rand",
+    "Scott",
+    "Dan",
+    "Jim",
+    "Peter",
+    "Jeff",
+    "Alexander",
+    "Avi",
+    "Rustem",
+    "Kyrylo",
+    "Andrii",
+    "Oleksandr",
+    "Dmytro",
+    "Kirill",
+    "Yuri",
+    "Alexei",
+    "Ivan",
+    "Viktor",
+    "Henry",
+    "Brian",
+    "Jonathan",
+    "Marcus",
+    "Reince",
+    "Harry",
+    "Chuck",
+    "Lindsey",
+];
+
+/// Gender evidence for a name whose run starts at token `run_start`: `Some(true)` female.
+fn name_gender(doc: &Doc, run_start: usize, name: &str) -> Option<bool> {
+    if run_start > 0 {
+        match doc.word(run_start - 1) {
+            "Mr." | "Mr" | "Sir" | "Lord" => return Some(false),
+            "Mrs." | "Ms." | "Mrs" | "Ms" | "Miss" | "Lady" | "Dame" => return Some(true),
+            _ => {}
+        }
+    }
+    let first = name.split(' ').next().unwrap_or("");
+    if FEMALE.contains(&first) {
+        Some(true)
+    } else if MALE.contains(&first) {
+        Some(false)
+    } else {
+        None
+    }
+}
+
 /// Tracks speakers across a document so pronouns and definite descriptions resolve.
 pub(crate) struct Resolver<'m> {
     seen: Vec<Seen>,
     /// Full names (two or more capitalised words) in the document, by their last word.
     full_names: Vec<(usize, String)>,
     mentions: &'m [EntityMention],
+    /// Known genders by resolved name (true: female).
+    genders: std::collections::HashMap<String, bool>,
 }
 
 fn is_name_tok(doc: &Doc, i: usize) -> bool {
@@ -270,10 +445,17 @@ impl<'m> Resolver<'m> {
                 i += 1;
             }
         }
+        let mut genders = std::collections::HashMap::new();
+        for (at, name) in &full_names {
+            if let Some(g) = name_gender(doc, *at, name) {
+                genders.entry(name.clone()).or_insert(g);
+            }
+        }
         Resolver {
             seen: Vec::new(),
             full_names,
             mentions,
+            genders,
         }
     }
 
@@ -315,7 +497,15 @@ impl<'m> Resolver<'m> {
             let w = doc.word(src.start).to_ascii_lowercase();
             let found = match w.as_str() {
                 "who" => self.before_who(doc, src.start),
-                "he" | "she" => self.nearest_person(doc, src.start),
+                "he" | "she" => {
+                    let female = w == "she";
+                    let found = self.nearest_person(doc, src.start, female);
+                    if let Some(f) = &found {
+                        // The document's own pronoun is evidence for later ones.
+                        self.genders.entry(f.name.clone()).or_insert(female);
+                    }
+                    found
+                }
                 "they" => self
                     .seen
                     .iter()
@@ -376,14 +566,23 @@ impl<'m> Resolver<'m> {
         }
         // Anonymous sources. The head noun ends before a post-modifier ("a person familiar
         // with …"), except after a quantifier ("one of the people familiar …").
-        let head_end = (src.start..src.end)
+        // "Jason Chaffetz (R-Utah)": the parenthesis is not the head.
+        let src_end = if doc.word(src.end - 1) == ")" {
+            (src.start..src.end)
+                .rev()
+                .find(|&i| doc.word(i) == "(")
+                .unwrap_or(src.end)
+        } else {
+            src.end
+        };
+        let head_end = (src.start..src_end)
             .find(|&i| {
                 i > src.start
                     && doc.is(i, PREP)
                     && !doc.is(i, CAP)
                     && !(doc.word(i).eq_ignore_ascii_case("of") && doc.is(i - 1, DET))
             })
-            .unwrap_or(src.end);
+            .unwrap_or(src_end);
         let head_tok = (src.start..head_end).rev().find(|&i| !doc.is(i, PUNCT));
         let head = head_tok
             .map(|i| doc.word(i).to_ascii_lowercase())
@@ -396,16 +595,39 @@ impl<'m> Resolver<'m> {
             let first = doc.word(src.start).to_ascii_lowercase();
             let definite = matches!(first.as_str(), "the" | "that" | "this" | "those");
             if definite {
-                // "the official": an earlier anonymous source with the same head noun.
+                // "the official": an earlier anonymous source with the same head noun; of
+                // those, the one sharing most of the phrase's words ("the second senior
+                // administration official" → "a second senior administration official", not
+                // "a second U.S. official"), the latest on a tie.
                 let sing = head.trim_end_matches('s');
+                let words: Vec<String> = text
+                    .split(|c: char| !c.is_alphanumeric() && c != '.')
+                    .map(str::to_lowercase)
+                    .filter(|w| {
+                        !w.is_empty() && !matches!(w.as_str(), "the" | "that" | "this" | "those")
+                    })
+                    .collect();
+                // (words shared, fewer words of its own): "the senior administration
+                // official" prefers "a senior administration official" to "a second senior
+                // administration official".
+                let shared = |d: &str| {
+                    let d = d.to_lowercase();
+                    let dw: Vec<&str> = d
+                        .split(|c: char| !c.is_alphanumeric() && c != '.')
+                        .filter(|w| !w.is_empty() && !matches!(*w, "a" | "an" | "the" | "one"))
+                        .collect();
+                    let common = words.iter().filter(|w| dw.contains(&w.as_str())).count();
+                    (common, std::cmp::Reverse(dw.len() - common.min(dw.len())))
+                };
                 if let Some(s) = self
                     .seen
                     .iter()
-                    .rev()
-                    .find(|s| {
+                    .enumerate()
+                    .filter(|(_, s)| {
                         s.kind == SpeakerKind::Anonymous && s.head.trim_end_matches('s') == sing
                     })
-                    .cloned()
+                    .max_by_key(|(i, s)| (shared(&s.description), *i))
+                    .map(|(_, s)| s.clone())
                 {
                     return Speaker {
                         span,
@@ -436,6 +658,11 @@ impl<'m> Resolver<'m> {
         if let Some(run) = name_run {
             let raw = join_words(doc, run.clone());
             let name = self.expand(&raw);
+            if let Some(g) =
+                name_gender(doc, run.start, &raw).or_else(|| name_gender(doc, run.start, &name))
+            {
+                self.genders.entry(name.clone()).or_insert(g);
+            }
             let mention = self.mention_at(doc, &run);
             let description = if run.start > src.start || run.end < src.end {
                 text.to_string()
@@ -487,12 +714,13 @@ impl<'m> Resolver<'m> {
 
     /// The nearest earlier named person: an earlier speaker, or a PERSON mention, or a full
     /// name, whichever is closest before `at`.
-    fn nearest_person(&self, doc: &Doc, at: usize) -> Option<Seen> {
+    fn nearest_person(&self, doc: &Doc, at: usize, female: bool) -> Option<Seen> {
+        let compatible = |name: &str| self.genders.get(name).is_none_or(|&g| g == female);
         let speaker = self
             .seen
             .iter()
             .rev()
-            .find(|s| s.at < at && s.kind == SpeakerKind::Named)
+            .find(|s| s.at < at && s.kind == SpeakerKind::Named && compatible(&s.name))
             .cloned();
         let at_byte = doc.toks[at].start;
         let mention = self
@@ -500,7 +728,8 @@ impl<'m> Resolver<'m> {
             .iter()
             .enumerate()
             .rev()
-            .find(|(_, m)| m.end <= at_byte && m.entity_type == EntityType::Person)
+            .filter(|(_, m)| m.end <= at_byte && m.entity_type == EntityType::Person)
+            .find(|(_, m)| compatible(&self.expand(&doc.text[m.start..m.end])))
             .map(|(i, m)| {
                 let t = doc.toks.partition_point(|t| t.start < m.start);
                 Seen {
@@ -516,7 +745,7 @@ impl<'m> Resolver<'m> {
             .full_names
             .iter()
             .rev()
-            .find(|(p, _)| *p < at)
+            .find(|(p, n)| *p < at && compatible(n))
             .map(|(p, n)| Seen {
                 at: *p,
                 name: n.clone(),
@@ -554,6 +783,12 @@ fn last_name_run(doc: &Doc, r: Range<usize>) -> Option<Range<usize>> {
             let mut a = s;
             while a < i && doc.is(a, TITLE | DET | STOP | PRON | PREP) {
                 a += 1;
+            }
+            // "Oversight Chairman Jason Chaffetz": the name follows the last title word.
+            if let Some(t) = (a..i).rev().find(|&t| doc.is(t, TITLE)) {
+                if t + 1 < i {
+                    a = t + 1;
+                }
             }
             if a < i {
                 best = Some(a..i);

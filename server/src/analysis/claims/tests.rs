@@ -203,3 +203,109 @@ fn mentions_refine_speakers() {
     let c = extract_claims(text, &tokens, &split_sentences(text, &tokens), &mentions);
     assert_eq!(c[0].speaker.mention, Some(0));
 }
+
+#[test]
+fn pronouns_skip_incompatible_antecedents() {
+    // "she" resolves to the nearest compatible person, not the nearest person.
+    let text = "Hillary Clinton met Donald Trump. “It went well,” she said.";
+    let c = attributed(text);
+    assert_eq!(span(text, &c[0].speaker.span), "she");
+    assert_eq!(c[0].speaker.name, "Hillary Clinton");
+}
+
+#[test]
+fn name_and_colon_label_a_speaker() {
+    // Headlines and transcripts: "Trump: ‘…’" / "PENCE: Well, …" attribute to the name;
+    // "Note: …" does not.
+    let text = "PENCE: Well, the question really should be about the debate.\nNote: this story was updated twice today.";
+    let c = attributed(text);
+    assert_eq!(c.len(), 1, "{c:#?}");
+    assert_eq!(span(text, &c[0].speaker.span), "PENCE");
+}
+
+#[test]
+fn random_marks_and_words_never_panic() {
+    // A deterministic fuzz over the characters that trip quote, cue and number rules: every
+    // claim and quantity range must be valid (a lookahead past the last token once panicked).
+    use crate::analysis::quantities::find_quantities;
+    let alphabet = [
+        "\"",
+        "'",
+        "“",
+        "”",
+        "‘",
+        "’",
+        "«",
+        "»",
+        "„",
+        "''",
+        " ",
+        " ",
+        "\n",
+        "\n\n",
+        ",",
+        ".",
+        ":",
+        "—",
+        "-",
+        "(",
+        ")",
+        "said",
+        "Trump",
+        "he",
+        "according",
+        "to",
+        "a",
+        "senior",
+        "official",
+        "five",
+        "hours",
+        "$",
+        "1,400",
+        "%",
+        "over",
+        "about",
+        "Київ",
+        "told",
+        "that",
+        "adding",
+        "who",
+        "and",
+        "3rd",
+        "between",
+        "2024",
+        "―",
+        "?",
+        "Mr.",
+        "U.S.",
+    ];
+    let mut seed: u64 = 0x1234_5678_9abc_def1;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for _ in 0..5_000 {
+        let mut s = String::new();
+        for _ in 0..next() % 60 {
+            s.push_str(alphabet[(next() % alphabet.len() as u64) as usize]);
+            if next() % 3 == 0 {
+                s.push(' ');
+            }
+        }
+        for c in claims(&s) {
+            for r in std::iter::once(&c.content)
+                .chain(&c.segments)
+                .chain(c.speaker.span.iter())
+                .chain(c.cue.iter())
+                .chain(std::iter::once(&c.sentence))
+            {
+                assert!(s.get(r.clone()).is_some(), "{s:?} {r:?}");
+            }
+        }
+        for q in find_quantities(&s, &tokenize(&s)) {
+            assert!(s.get(q.span.clone()).is_some(), "{s:?}");
+        }
+    }
+}

@@ -279,7 +279,19 @@ fn is_possessive(s: &str) -> bool {
     matches!(s, "'s" | "’s" | "'S" | "’S" | "'" | "’")
 }
 
-/// Document-level consistency: trims possessives; a one-token span or an untagged
+/// Prepositions and conjunctions, which a title-cased headline capitalises ("Meeting With
+/// Putin") but which never open a name.
+fn is_function_word(w: &str) -> bool {
+    const WORDS: &[&str] = &[
+        "with", "without", "in", "into", "at", "for", "from", "to", "on", "by", "and", "or", "but",
+        "against", "after", "before", "over", "under", "between", "amid", "about", "as", "via",
+        "versus", "vs", "vs.", "than", "if", "while", "when",
+    ];
+    w.len() <= 7 && WORDS.iter().any(|x| x.eq_ignore_ascii_case(w))
+}
+
+/// Document-level consistency: trims possessives, edge punctuation and leading function
+/// words; a one-token span or an untagged
 /// capitalised token that repeats the surname (last token) of a PERSON span elsewhere in the
 /// document becomes PERSON.
 fn consistency(text: &str, tokens: &[Token], sents: &[Range<usize>], spans: &mut Vec<Span>) {
@@ -308,7 +320,7 @@ fn consistency(text: &str, tokens: &[Token], sents: &[Range<usize>], spans: &mut
         while s.last > s.first && edge(word(s.last)) {
             s.last -= 1;
         }
-        while s.first < s.last && edge(word(s.first)) {
+        while s.first < s.last && (edge(word(s.first)) || is_function_word(word(s.first))) {
             s.first += 1;
         }
     }
@@ -632,6 +644,15 @@ mod tests {
         let found = run("Vladimir Putin spoke on Monday.\nLater, Putin left the Kremlin.");
         assert!(found.contains(&("Putin".to_string(), EntityType::Person)));
         assert!(found.contains(&("Kremlin".to_string(), EntityType::Location)));
+    }
+
+    #[test]
+    fn title_case_headlines_keep_prepositions_out_of_names() {
+        let found = run("Witkoff’s Five-Hour Meeting With Putin\nWitkoff met Vladimir Putin.");
+        assert!(
+            found.iter().all(|(s, _)| !s.starts_with("With")),
+            "{found:?}"
+        );
     }
 
     #[test]

@@ -287,12 +287,15 @@ impl Stage {
                 &mut ws.back,
                 &mut out.labels[s.clone()],
             );
-            max_marginals(
-                &self.start,
-                &self.trans,
-                &mut out.scores[s.clone()],
-                &mut ws.back_scores,
-            );
+            // Confidences are only read for spans: a sentence without one needs no marginals.
+            if out.labels[s.clone()].iter().any(|&l| l != 0) {
+                max_marginals(
+                    &self.start,
+                    &self.trans,
+                    &mut out.scores[s.clone()],
+                    &mut ws.back_scores,
+                );
+            }
         }
     }
 
