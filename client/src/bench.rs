@@ -45,6 +45,10 @@ pub struct BenchArgs {
     /// Sample this process's resident memory (e.g. the server's pid) at start and end.
     #[arg(long)]
     pub server_pid: Option<u32>,
+    /// A file of requests for `--rpc`, one JSON per line, spread evenly over the calls
+    /// (distinct search queries measure the engine, not the server's result cache).
+    #[arg(long)]
+    pub requests: Option<std::path::PathBuf>,
 }
 
 /// One RPC with its request, ready to call.
@@ -61,7 +65,15 @@ enum Call {
 }
 
 fn parse_json<M: prost::Message + Default>(json: &str, name: &str) -> anyhow::Result<M> {
-    let pool = DescriptorPool::decode(dossier_api::FILE_DESCRIPTOR_SET)?;
+    // Decoded once: a requests file can hold tens of thousands of requests.
+    static POOL: std::sync::OnceLock<DescriptorPool> = std::sync::OnceLock::new();
+    let pool = match POOL.get() {
+        Some(pool) => pool,
+        None => {
+            let pool = DescriptorPool::decode(dossier_api::FILE_DESCRIPTOR_SET)?;
+            POOL.get_or_init(|| pool)
+        }
+    };
     let full = format!("dossier.v1.{name}");
     let desc = pool
         .get_message_by_name(&full)
@@ -345,7 +357,22 @@ fn print(label: &str, r: &Report, json: bool) {
 /// Runs the benchmark described by `args` against `endpoint`.
 pub async fn run(endpoint: Endpoint, args: BenchArgs, json: bool) -> anyhow::Result<()> {
     let rss_before = args.server_pid.and_then(rss_kib);
-    let first = mix(&args.rpc, args.request.as_deref())?;
+    let first = match &args.requests {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            let calls = text
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .map(|l| Ok((args.rpc.clone(), call_for(&args.rpc, Some(l))?, 1)))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            if calls.is_empty() {
+                bail!("{} holds no request", path.display());
+            }
+            calls
+        }
+        None => mix(&args.rpc, args.request.as_deref())?,
+    };
     let a = measure(&endpoint, first, &args).await?;
     print(&args.rpc, &a, json);
     if let Some(vs) = &args.vs {
