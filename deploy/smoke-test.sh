@@ -17,7 +17,10 @@
 #      reads /metrics, prints SERVING, ingests a document, stops the server with SIGTERM (must
 #      exit 0), restarts it to find the document again in --data-dir, and cleans up.
 #
-# Usage: bash deploy/smoke-test.sh        (as root; Linux; network to the package registries only)
+# Usage: bash deploy/smoke-test.sh               (as root; Linux; network to the package registries only)
+#        bash deploy/smoke-test.sh --bases-only  steps 1-2 only: make (or find cached) the base images
+#                                                and stop; .ci/run starts this in the background while
+#                                                it compiles, since it is mostly download and disk work
 #
 # Environment (all optional):
 #   DOSSIER_SMOKE_STATE          state folder: container storage, caches, logs [/var/tmp/dossier-smoke]
@@ -33,6 +36,13 @@
 # The state folder caches the base images, the image layers (the dependency layer above all) and
 # the cargo registry between runs (about 7-8 GiB); `rm -rf /var/tmp/dossier-smoke` drops it all.
 set -Eeuo pipefail
+
+BASES_ONLY=0
+case "${1:-}" in
+    "") ;;
+    --bases-only) BASES_ONLY=1 ;;
+    *) echo "usage: $0 [--bases-only]" >&2; exit 2 ;;
+esac
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DOCKERFILE="$REPO/deploy/Dockerfile"
@@ -316,6 +326,10 @@ ensure_builder_base() {
 
 ensure_runtime_base
 ensure_builder_base
+if [ "$BASES_ONLY" = 1 ]; then
+    log "base images ready: $RUNTIME_BASE, $BUILDER_BASE (--bases-only: stopping here)"
+    exit 0
+fi
 
 # --------------------------------------------------------------------------------------------
 # Build the image
