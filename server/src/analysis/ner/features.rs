@@ -49,9 +49,12 @@ pub(crate) fn hash_bytes(bytes: &[u8]) -> u64 {
     }
     let rest = chunks.remainder();
     if !rest.is_empty() {
-        let mut b = [0u8; 8];
-        b[..rest.len()].copy_from_slice(rest);
-        h = mix(h, u64::from_le_bytes(b));
+        // The tail as a little-endian u64 padded with zeros (no memcpy call for a few bytes).
+        let tail = rest
+            .iter()
+            .rev()
+            .fold(0u64, |v, &b| (v << 8) | u64::from(b));
+        h = mix(h, tail);
     }
     finish(h)
 }
@@ -113,7 +116,7 @@ pub(crate) mod flag {
 }
 
 /// What the tagger knows about one token, before looking at its neighbours.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct TokInfo {
     /// Hash of the exact form.
     pub w: u64,
@@ -269,20 +272,22 @@ pub(crate) fn analyze_tokens(
     for info in out.iter_mut() {
         let caps_ctx = info.flags & (flag::CAPS_SENT | flag::ALL_CAPS) != 0;
         for (set, clusters) in clusters.iter().take(MAX_SETS).enumerate() {
+            // The lower-case entry is looked up at most once (it also holds the prior).
+            let mut by_lower = None;
             let entry = if caps_ctx {
-                clusters
-                    .by_lower(info.lw)
-                    .or_else(|| clusters.by_form(info.w))
+                let l = *by_lower.insert(clusters.by_lower(info.lw));
+                l.or_else(|| clusters.by_form(info.w))
             } else {
                 clusters
                     .by_form(info.w)
-                    .or_else(|| clusters.by_lower(info.lw))
+                    .or_else(|| *by_lower.insert(clusters.by_lower(info.lw)))
             };
             if let Some(e) = entry {
                 info.clusters[set * LEVELS..(set + 1) * LEVELS].copy_from_slice(&e.clusters);
             }
             if set == 0 {
-                info.cap_prior = clusters.by_lower(info.lw).map_or(0, |e| e.cap_prior);
+                let l = by_lower.unwrap_or_else(|| clusters.by_lower(info.lw));
+                info.cap_prior = l.map_or(0, |e| e.cap_prior);
             }
         }
     }
@@ -562,5 +567,268 @@ pub(crate) fn token_features(infos: &[TokInfo], sent: &Range<usize>, i: usize, o
         push(tpl::DOCLBL, d);
         push(tpl::DOCLBL_SH, mix(d, t.shape));
         push(tpl::DOCLBL_CTX, mix(d, u64::from(ctx)));
+    }
+}
+
+/// A hash of everything in `t` that its features depend on (for grouping equal descriptions;
+/// equality is checked on the whole description).
+#[inline]
+pub(crate) fn describe_key(t: &TokInfo) -> u64 {
+    let small = u64::from(t.flags) | u64::from(t.gaz) << 32 | u64::from(t.doc_label) << 48;
+    finish(mix(mix(t.w, t.lw), small))
+}
+
+/// The hash of feature `tmpl` with value `v`, as [`token_features`] computes it.
+#[inline]
+fn feature(tmpl: u64, v: u64) -> u64 {
+    finish(mix(mix(tpl::NO_NEIGHBOUR, tmpl), v))
+}
+
+/// Which neighbour of a token a group of features looks at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Near {
+    /// The token before.
+    Prev,
+    /// The token after.
+    Next,
+    /// Two tokens before.
+    Prev2,
+    /// Two tokens after.
+    Next2,
+}
+
+impl Near {
+    /// All four, in the order of the sums kept per word type.
+    pub const ALL: [Near; 4] = [Near::Prev, Near::Next, Near::Prev2, Near::Next2];
+
+    /// The token offset.
+    pub fn offset(self) -> isize {
+        match self {
+            Near::Prev => -1,
+            Near::Next => 1,
+            Near::Prev2 => -2,
+            Near::Next2 => 2,
+        }
+    }
+}
+
+/// [`token_features`] split into three groups, so a tagger can sum the weights of a group once
+/// per distinct token description and reuse the sum (integer sums do not depend on the order):
+/// the features of the token alone ([`own_features`]), those of one neighbour alone
+/// ([`neighbour_features`]) and those combining the token with a neighbour
+/// ([`pair_features`]). Together they are exactly the features of [`token_features`].
+pub(crate) fn own_features(t: &TokInfo, out: &mut Vec<u64>) {
+    let mut push = |tmpl: u64, v: u64| out.push(feature(tmpl, v));
+    push(tpl::BIAS, 0);
+    push(tpl::W, t.w);
+    push(tpl::LW, t.lw);
+    push(tpl::SHAPE, t.shape);
+    for k in 0..4 {
+        if t.pre[k] != 0 {
+            push(tpl::PRE + k as u64, t.pre[k]);
+        }
+        if t.suf[k] != 0 {
+            push(tpl::SUF + k as u64, t.suf[k]);
+        }
+    }
+    for lvl in 0..LEVELS {
+        push(tpl::CL + lvl as u64, u64::from(t.clusters[lvl]));
+    }
+    if t.clusters[LEVELS..].iter().any(|&c| c != 0) {
+        for lvl in LEVELS + 1..2 * LEVELS {
+            push(tpl::CL + lvl as u64, u64::from(t.clusters[lvl]));
+        }
+    }
+    let ctx = t.flags & (flag::SENT_START | flag::CAPS_SENT | flag::SHORT_SENT);
+    push(tpl::FLAGS, u64::from(t.flags));
+    push(tpl::FLAGS_SH, mix(u64::from(t.flags), t.shape));
+    push(tpl::CTX_LW, mix(u64::from(ctx), t.lw));
+    push(tpl::CAP_PRIOR, mix(u64::from(ctx), u64::from(t.cap_prior)));
+    push(
+        tpl::DOC_SH,
+        mix(
+            u64::from(t.flags & flag::DOC_MASK),
+            mix(u64::from(ctx), t.shape),
+        ),
+    );
+    if t.gaz != 0 {
+        let g = u64::from(t.gaz);
+        for bit in 0..16 {
+            if t.gaz & (1 << bit) != 0 {
+                push(tpl::GAZ, bit);
+            }
+        }
+        push(tpl::GAZ_ALL, g);
+        push(tpl::GAZ_SH, mix(g, t.shape));
+    }
+    if t.doc_label != 0 {
+        let d = u64::from(t.doc_label);
+        push(tpl::DOCLBL, d);
+        push(tpl::DOCLBL_SH, mix(d, t.shape));
+        push(tpl::DOCLBL_CTX, mix(d, u64::from(ctx)));
+    }
+}
+
+/// The features a token gets from the neighbour `u` at `near` alone (`None`: beyond the
+/// sentence edge). See [`own_features`].
+pub(crate) fn neighbour_features(near: Near, u: Option<&TokInfo>, out: &mut Vec<u64>) {
+    let mut push = |tmpl: u64, v: u64| out.push(feature(tmpl, v));
+    let lw = u.map_or(EDGE, |x| x.lw);
+    let sh = u.map_or(EDGE, |x| x.shape);
+    let cl = |lvl: usize| u.map_or(u64::from(u16::MAX), |x| u64::from(x.clusters[lvl]));
+    let gaz = u.map_or(0, |x| x.gaz);
+    match near {
+        Near::Prev | Near::Next => {
+            let prev = near == Near::Prev;
+            push(if prev { tpl::LW_M1 } else { tpl::LW_P1 }, lw);
+            push(if prev { tpl::SH_M1 } else { tpl::SH_P1 }, sh);
+            for lvl in 0..LEVELS {
+                let tmpl = if prev { tpl::CL_M1 } else { tpl::CL_P1 };
+                push(tmpl + lvl as u64, cl(lvl));
+            }
+            if gaz != 0 {
+                push(if prev { tpl::GAZ_M1 } else { tpl::GAZ_P1 }, u64::from(gaz));
+            }
+        }
+        Near::Prev2 | Near::Next2 => {
+            let prev = near == Near::Prev2;
+            push(if prev { tpl::LW_M2 } else { tpl::LW_P2 }, lw);
+            push(if prev { tpl::SH_M2 } else { tpl::SH_P2 }, sh);
+            push(if prev { tpl::CL_M2 } else { tpl::CL_P2 }, cl(1));
+        }
+    }
+}
+
+/// The features that combine token `t` with its neighbours `m1` (before) and `p1` (after);
+/// `None` beyond the sentence edges. See [`own_features`].
+pub(crate) fn pair_features(
+    t: &TokInfo,
+    m1: Option<&TokInfo>,
+    p1: Option<&TokInfo>,
+    out: &mut Vec<u64>,
+) {
+    let mut push = |tmpl: u64, v: u64| out.push(feature(tmpl, v));
+    let (lm1, lp1) = (m1.map_or(EDGE, |x| x.lw), p1.map_or(EDGE, |x| x.lw));
+    let (sm1, sp1) = (m1.map_or(EDGE, |x| x.shape), p1.map_or(EDGE, |x| x.shape));
+    let cl = |u: Option<&TokInfo>, lvl: usize| {
+        u.map_or(u64::from(u16::MAX), |x| u64::from(x.clusters[lvl]))
+    };
+    push(tpl::SH_M1_0, mix(sm1, t.shape));
+    push(tpl::SH_0_P1, mix(t.shape, sp1));
+    push(tpl::SH_M1_0_P1, mix(mix(sm1, t.shape), sp1));
+    push(tpl::LW_M1_0, mix(lm1, t.lw));
+    push(tpl::LW_0_P1, mix(t.lw, lp1));
+    push(tpl::LW_M1_SH0, mix(lm1, t.shape));
+    push(tpl::SH0_LW_P1, mix(t.shape, lp1));
+    if t.clusters[LEVELS..].iter().any(|&c| c != 0) {
+        for lvl in LEVELS + 1..2 * LEVELS {
+            push(tpl::CL_M1 + lvl as u64, cl(m1, lvl));
+            push(tpl::CL_P1 + lvl as u64, cl(p1, lvl));
+        }
+    }
+    push(tpl::CL_M1_0, mix(cl(m1, 1), u64::from(t.clusters[2])));
+    push(tpl::CL_0_P1, mix(u64::from(t.clusters[2]), cl(p1, 1)));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::ner::Ner;
+    use crate::analysis::{sentences::split_sentences, tokenize::tokenize};
+
+    /// The descriptions of `text`'s tokens under the shipped model's clusters and gazetteer,
+    /// with its sentences as token ranges.
+    fn describe_text(text: &str) -> (Vec<TokInfo>, Vec<Range<usize>>) {
+        let tokens = tokenize(text);
+        let model = Ner::global().model();
+        let sents = crate::analysis::ner::token_sentences(&tokens, &split_sentences(text, &tokens));
+        let mut infos = Vec::new();
+        analyze_tokens(
+            text,
+            &tokens,
+            &sents,
+            &model.clusters,
+            &model.gazetteer,
+            &mut Scratch::default(),
+            &mut infos,
+        );
+        (infos, sents)
+    }
+
+    /// Own, neighbour and pair features of token `i`, in one list.
+    fn grouped(infos: &[TokInfo], sent: &Range<usize>, i: usize) -> Vec<u64> {
+        let at = |d: isize| {
+            let j = i as isize + d;
+            (j >= sent.start as isize && j < sent.end as isize).then(|| &infos[j as usize])
+        };
+        let mut out = Vec::new();
+        own_features(&infos[i], &mut out);
+        for near in Near::ALL {
+            neighbour_features(near, at(near.offset()), &mut out);
+        }
+        pair_features(&infos[i], at(-1), at(1), &mut out);
+        out
+    }
+
+    #[test]
+    fn feature_groups_add_up_to_exactly_the_token_features() {
+        let text = "PUTIN MEETS TRUMP IN HELSINKI\nSteve Witkoff met Vladimir Putin in Moscow on \
+                    Friday, the Kremlin said. He left.\n\"Yes.\" Talks in New York and Jordan \
+                    went on for 5 hours; x X xylophone 3rd — “Zelenskyy’s” aide in Kyiv.";
+        let (mut infos, sents) = describe_text(text);
+        // A second stage's view (what the first said elsewhere), and a second cluster set.
+        let labels: Vec<u8> = (0..infos.len()).map(|i| (i % 17) as u8).collect();
+        let mut scratch = Scratch::default();
+        let mut checked = 0;
+        for round in 0..3 {
+            if round == 1 {
+                set_doc_labels(&mut infos, &labels, &mut scratch);
+            }
+            if round == 2 {
+                for (k, t) in infos.iter_mut().enumerate() {
+                    t.clusters[LEVELS + 1] = k as u16 % 3;
+                }
+            }
+            for s in &sents {
+                for i in s.clone() {
+                    let mut want = Vec::new();
+                    token_features(&infos, s, i, &mut want);
+                    let mut got = grouped(&infos, s, i);
+                    want.sort_unstable();
+                    got.sort_unstable();
+                    assert_eq!(got, want, "token {i} in round {round}");
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 150, "{checked}");
+        assert!(infos.iter().any(|t| t.gaz != 0) && infos.iter().any(|t| t.doc_label != 0));
+    }
+
+    #[test]
+    fn tail_bytes_hash_as_zero_padded_words() {
+        // The reference: the tail copied into a zeroed 8-byte word, as the model was trained.
+        fn reference(bytes: &[u8]) -> u64 {
+            let mut h = bytes.len() as u64;
+            for c in bytes.chunks(8) {
+                let mut b = [0u8; 8];
+                b[..c.len()].copy_from_slice(c);
+                h = mix(h, u64::from_le_bytes(b));
+            }
+            finish(h)
+        }
+        for s in [
+            "",
+            "a",
+            "ab",
+            "abc",
+            "abcdefg",
+            "abcdefgh",
+            "abcdefghi",
+            "Zelenskyy’s",
+            "—",
+        ] {
+            assert_eq!(hash_str(s), reference(s.as_bytes()), "{s:?}");
+        }
     }
 }

@@ -177,7 +177,7 @@ pub fn recognize(text: &str, tokens: &[Token], sentences: &[Range<usize>]) -> Ve
 /// Groups tokens into sentences (token index ranges covering every token in order) from
 /// sentence byte ranges. Tokens outside every range join the sentence they precede; tokens
 /// after the last range form one more sentence.
-fn token_sentences(tokens: &[Token], sentences: &[Range<usize>]) -> Vec<Range<usize>> {
+pub(crate) fn token_sentences(tokens: &[Token], sentences: &[Range<usize>]) -> Vec<Range<usize>> {
     let mut out = Vec::with_capacity(sentences.len() + 1);
     let mut i = 0;
     for s in sentences {
@@ -241,7 +241,8 @@ fn decode_spans(labels: &[u8], scores: &[[f32; NL]]) -> Vec<Span> {
     let mut open: Option<(usize, usize, f32)> = None;
     for (i, &l) in labels.iter().enumerate() {
         let (part, ty) = split_label(l);
-        let p = scores.get(i).map_or(0.0, |s| prob(s, l));
+        // Only tokens inside spans need their probability.
+        let p = || scores.get(i).map_or(0.0, |s| prob(s, l));
         match part {
             Part::O => open = None,
             Part::U => {
@@ -250,13 +251,13 @@ fn decode_spans(labels: &[u8], scores: &[[f32; NL]]) -> Vec<Span> {
                     first: i,
                     last: i,
                     ty,
-                    confidence: p,
+                    confidence: p(),
                 });
             }
-            Part::B => open = Some((i, ty, p)),
+            Part::B => open = Some((i, ty, p())),
             Part::I => {
                 if let Some(o) = open.as_mut() {
-                    o.2 = o.2.min(p);
+                    o.2 = o.2.min(p());
                 }
             }
             Part::L => {
@@ -265,7 +266,7 @@ fn decode_spans(labels: &[u8], scores: &[[f32; NL]]) -> Vec<Span> {
                         first,
                         last: i,
                         ty: t,
-                        confidence: c.min(p),
+                        confidence: c.min(p()),
                     });
                 }
             }

@@ -13,7 +13,10 @@
 //! i16)` pairs (weight × scale = the value).
 
 use super::clusters::WordClusters;
-use super::features::{analyze_tokens, set_doc_labels, token_features, Scratch, TokInfo};
+use super::features::{
+    analyze_tokens, describe_key, neighbour_features, own_features, pair_features, set_doc_labels,
+    IdMap, Near, Scratch, TokInfo,
+};
 use super::gazetteer::Gazetteer;
 use super::table::{Reader, Writer};
 use super::NerError;
@@ -240,9 +243,9 @@ impl Stage {
         self.keys.is_empty()
     }
 
-    /// Sums the weights of `feats` into `out`.
+    /// The sum of the weights of `feats`, per label.
     #[inline]
-    pub(crate) fn emissions(&self, feats: &[u64], out: &mut [f32; NL]) {
+    fn sum(&self, feats: &[u64]) -> [i32; NL] {
         let mut acc = [0i32; NL];
         for &f in feats {
             let fp = fingerprint(f);
@@ -264,7 +267,19 @@ impl Stage {
                 i = (i + 1) & self.mask;
             }
         }
-        for (o, a) in out.iter_mut().zip(acc) {
+        acc
+    }
+
+    /// Sums the weights of `feats` into `out`.
+    #[inline]
+    pub(crate) fn emissions(&self, feats: &[u64], out: &mut [f32; NL]) {
+        self.scores(&self.sum(feats), out);
+    }
+
+    /// Scales summed weights to scores.
+    #[inline]
+    fn scores(&self, acc: &[i32; NL], out: &mut [f32; NL]) {
+        for (o, &a) in out.iter_mut().zip(acc) {
             *o = a as f32 * self.scale;
         }
     }
@@ -275,24 +290,72 @@ impl Stage {
     }
 
     /// Tags every sentence with this stage, given the token descriptions in `ws.infos`.
+    ///
+    /// A token's score sums the weights of some fifty features, most of which depend on one
+    /// token description alone (its own, or a neighbour's); a document repeats descriptions
+    /// ("the", ",", a name), so those sums are computed once per distinct description
+    /// ([`TypeSums`]) and only the features that combine two tokens are looked up per token.
     fn tag(&self, sents: &[Range<usize>], ws: &mut Workspace, out: &mut Tagging) {
+        ws.types.build(&ws.infos);
+        ws.sums.clear();
+        for &first in &ws.types.first {
+            let t = &ws.infos[first as usize];
+            let mut sums = [[0i32; NL]; 5];
+            ws.feats.clear();
+            own_features(t, &mut ws.feats);
+            sums[0] = self.sum(&ws.feats);
+            for (k, near) in Near::ALL.into_iter().enumerate() {
+                ws.feats.clear();
+                neighbour_features(near, Some(t), &mut ws.feats);
+                sums[k + 1] = self.sum(&ws.feats);
+            }
+            ws.sums.push(sums);
+        }
+        let mut edge = [[0i32; NL]; 4];
+        for (k, near) in Near::ALL.into_iter().enumerate() {
+            ws.feats.clear();
+            neighbour_features(near, None, &mut ws.feats);
+            edge[k] = self.sum(&ws.feats);
+        }
         for s in sents {
             for i in s.clone() {
+                let at = |d: isize| {
+                    let j = i as isize + d;
+                    (j >= s.start as isize && j < s.end as isize).then_some(j as usize)
+                };
+                let type_of = |j: usize| ws.types.of[j] as usize;
+                let mut acc = ws.sums[type_of(i)][0];
+                for (k, near) in Near::ALL.into_iter().enumerate() {
+                    let add = match at(near.offset()) {
+                        Some(j) => &ws.sums[type_of(j)][k + 1],
+                        None => &edge[k],
+                    };
+                    for (a, &x) in acc.iter_mut().zip(add) {
+                        *a += x;
+                    }
+                }
                 ws.feats.clear();
-                token_features(&ws.infos, s, i, &mut ws.feats);
-                self.emissions(&ws.feats, &mut out.scores[i]);
+                let info = |j: Option<usize>| j.and_then(|j| ws.infos.get(j));
+                pair_features(&ws.infos[i], info(at(-1)), info(at(1)), &mut ws.feats);
+                for (a, x) in acc.iter_mut().zip(self.sum(&ws.feats)) {
+                    *a += x;
+                }
+                self.scores(&acc, &mut out.scores[i]);
             }
-            self.viterbi(
+            viterbi_with_forward(
+                &self.start,
+                &self.trans,
                 &out.scores[s.clone()],
                 &mut ws.back,
+                Some(&mut ws.forward),
                 &mut out.labels[s.clone()],
             );
             // Confidences are only read for spans: a sentence without one needs no marginals.
             if out.labels[s.clone()].iter().any(|&l| l != 0) {
                 max_marginals(
-                    &self.start,
                     &self.trans,
                     &mut out.scores[s.clone()],
+                    &ws.forward,
                     &mut ws.back_scores,
                 );
             }
@@ -374,8 +437,49 @@ pub(crate) struct Workspace {
     pub scratch: Scratch,
     pub infos: Vec<TokInfo>,
     pub feats: Vec<u64>,
+    /// The document's distinct token descriptions.
+    pub types: TypeSums,
+    /// Per distinct description: the weight sums of its own features and of the features it
+    /// gives its neighbours (in [`Near::ALL`] order).
+    pub sums: Vec<[[i32; NL]; 5]>,
     pub back: Vec<[u8; NL]>,
     pub back_scores: Vec<[f32; NL]>,
+    /// Forward (Viterbi) scores of the sentence being tagged.
+    pub forward: Vec<[f32; NL]>,
+}
+
+/// The distinct token descriptions of a document.
+#[derive(Default)]
+pub(crate) struct TypeSums {
+    /// Description key → index into `first`.
+    ids: IdMap<u32>,
+    /// Per distinct description, its first token.
+    pub first: Vec<u32>,
+    /// Per token, the index of its description in `first`.
+    pub of: Vec<u32>,
+}
+
+impl TypeSums {
+    /// Groups equal descriptions of `infos`.
+    fn build(&mut self, infos: &[TokInfo]) {
+        self.ids.clear();
+        self.first.clear();
+        self.of.clear();
+        for (i, t) in infos.iter().enumerate() {
+            let next = self.first.len() as u32;
+            let id = *self.ids.entry(describe_key(t)).or_insert(next);
+            let id =
+                if infos[self.first.get(id as usize).copied().unwrap_or(i as u32) as usize] == *t {
+                    id
+                } else {
+                    next // a different description with the same key: its own group
+                };
+            if id == next {
+                self.first.push(i as u32);
+            }
+            self.of.push(id);
+        }
+    }
 }
 
 /// The tagging of one document.
@@ -469,6 +573,20 @@ impl Model {
     }
 }
 
+/// Labels that may open a sentence or follow a closed label: `O`, and `B`, `U` of every type,
+/// in label order.
+const OPENERS: [usize; 9] = [0, 1, 4, 5, 8, 9, 12, 13, 16];
+/// Labels after which a span is closed (and a sentence may end): `O`, and `L`, `U` of every
+/// type, in label order. Exactly the labels that may precede an opener.
+const CLOSED: [usize; 9] = [0, 3, 4, 7, 8, 11, 12, 15, 16];
+
+/// The `B` label of type `t`; `I` is one more and `L` two more. An `I` or `L` of type `t` may
+/// follow only its `B` or `I`.
+#[inline]
+fn b_of(t: usize) -> usize {
+    1 + 4 * t
+}
+
 /// Best label sequence under the BILOU grammar for one sentence's emission scores `em`, with
 /// start scores `start` and transition scores `trans[prev * NL + cur]`; written to `out`.
 pub(crate) fn viterbi(
@@ -478,44 +596,86 @@ pub(crate) fn viterbi(
     back: &mut Vec<[u8; NL]>,
     out: &mut [u8],
 ) {
+    viterbi_with_forward(start, trans, em, back, None, out);
+}
+
+/// [`viterbi`], also keeping the forward scores (`forward[i][c]`: the best score of a labelling
+/// of tokens `0..=i` that ends on `c`) for [`max_marginals`].
+///
+/// Only the transitions the grammar allows are visited, in label order, so ties break as a
+/// scan of all labels would: the first best predecessor wins.
+fn viterbi_with_forward(
+    start: &[f32; NL],
+    trans: &[f32],
+    em: &[[f32; NL]],
+    back: &mut Vec<[u8; NL]>,
+    mut forward: Option<&mut Vec<[f32; NL]>>,
+    out: &mut [u8],
+) {
     let n = em.len().min(out.len());
-    if n == 0 || trans.len() < NL * NL {
+    let Some(trans) = trans
+        .get(..NL * NL)
+        .and_then(|t| <&[f32; NL * NL]>::try_from(t).ok())
+    else {
+        return;
+    };
+    if n == 0 {
         return;
     }
     back.clear();
     back.resize(n, [0; NL]);
-    let mut delta = [f32::NEG_INFINITY; NL];
-    for c in 0..NL {
-        if allowed(None, c as u8) {
-            delta[c] = start[c] + em[0][c];
-        }
+    if let Some(f) = forward.as_deref_mut() {
+        f.clear();
+        f.reserve(n);
     }
-    for i in 1..n {
+    let mut delta = [f32::NEG_INFINITY; NL];
+    for c in OPENERS {
+        delta[c] = start[c] + em[0][c];
+    }
+    if let Some(f) = forward.as_deref_mut() {
+        f.push(delta);
+    }
+    for (e, bk) in em[1..n].iter().zip(back[1..n].iter_mut()) {
         let mut next = [f32::NEG_INFINITY; NL];
-        for c in 0..NL {
+        for c in OPENERS {
             let mut best = f32::NEG_INFINITY;
             let mut arg = 0u8;
-            for &p in PREVS[c].iter() {
-                let p = p as usize;
-                if p >= NL {
-                    break;
-                }
+            for p in CLOSED {
                 let s = delta[p] + trans[p * NL + c];
                 if s > best {
                     best = s;
                     arg = p as u8;
                 }
             }
-            next[c] = best + em[i][c];
-            back[i][c] = arg;
+            next[c] = best + e[c];
+            bk[c] = arg;
+        }
+        for t in 0..NTYPES {
+            let (b, i) = (b_of(t), b_of(t) + 1);
+            for c in [i, i + 1] {
+                let mut best = f32::NEG_INFINITY;
+                let mut arg = 0u8;
+                for p in [b, i] {
+                    let s = delta[p] + trans[p * NL + c];
+                    if s > best {
+                        best = s;
+                        arg = p as u8;
+                    }
+                }
+                next[c] = best + e[c];
+                bk[c] = arg;
+            }
         }
         delta = next;
+        if let Some(f) = forward.as_deref_mut() {
+            f.push(delta);
+        }
     }
     let mut best = f32::NEG_INFINITY;
     let mut arg = 0u8;
-    for (c, &d) in delta.iter().enumerate() {
-        if may_end(c as u8) && d > best {
-            best = d;
+    for c in CLOSED {
+        if delta[c] > best {
+            best = delta[c];
             arg = c as u8;
         }
     }
@@ -527,84 +687,59 @@ pub(crate) fn viterbi(
 
 /// Replaces one sentence's emission scores `em` by max-marginals: for each token and label,
 /// the best score of a well-formed labelling of the whole sentence through that label
-/// (forward max + backward max). `beta` is scratch space.
+/// (forward max + backward max). `forward` holds the forward scores of the same emissions
+/// (from [`viterbi_with_forward`]); `beta` is scratch space.
 pub(crate) fn max_marginals(
-    start: &[f32; NL],
     trans: &[f32],
     em: &mut [[f32; NL]],
+    forward: &[[f32; NL]],
     beta: &mut Vec<[f32; NL]>,
 ) {
     let n = em.len();
-    if n == 0 || trans.len() < NL * NL {
+    let Some(trans) = trans
+        .get(..NL * NL)
+        .and_then(|t| <&[f32; NL * NL]>::try_from(t).ok())
+    else {
+        return;
+    };
+    if n == 0 || forward.len() < n {
         return;
     }
     beta.clear();
     beta.resize(n, [f32::NEG_INFINITY; NL]);
-    for (c, b) in beta[n - 1].iter_mut().enumerate() {
-        if may_end(c as u8) {
-            *b = 0.0;
-        }
+    for c in CLOSED {
+        beta[n - 1][c] = 0.0;
     }
     for i in (0..n - 1).rev() {
-        for p in 0..NL {
+        let (e, b1) = (&em[i + 1], beta[i + 1]);
+        let b = &mut beta[i];
+        for p in CLOSED {
             let mut best = f32::NEG_INFINITY;
-            for c in 0..NL {
-                if ALLOWED[p][c] {
-                    best = best.max(trans[p * NL + c] + em[i + 1][c] + beta[i + 1][c]);
-                }
+            for c in OPENERS {
+                best = best.max(trans[p * NL + c] + e[c] + b1[c]);
             }
-            beta[i][p] = best;
+            b[p] = best;
         }
-    }
-    // Forward, overwriting the emissions with alpha + beta as we go.
-    let mut alpha = [f32::NEG_INFINITY; NL];
-    for c in 0..NL {
-        if allowed(None, c as u8) {
-            alpha[c] = start[c] + em[0][c];
-        }
-    }
-    for i in 0..n {
-        if i > 0 {
-            let mut next = [f32::NEG_INFINITY; NL];
-            for c in 0..NL {
+        for t in 0..NTYPES {
+            let i = b_of(t) + 1;
+            for p in [i - 1, i] {
                 let mut best = f32::NEG_INFINITY;
-                for &p in PREVS[c].iter() {
-                    let p = p as usize;
-                    if p >= NL {
-                        break;
-                    }
-                    best = best.max(alpha[p] + trans[p * NL + c]);
+                for c in [i, i + 1] {
+                    best = best.max(trans[p * NL + c] + e[c] + b1[c]);
                 }
-                next[c] = best + em[i][c];
+                b[p] = best;
             }
-            alpha = next;
         }
+    }
+    for ((e, f), b) in em.iter_mut().zip(forward).zip(beta.iter()) {
         for c in 0..NL {
-            em[i][c] = alpha[c] + beta[i][c];
+            e[c] = f[c] + b[c];
         }
     }
 }
 
-/// For each label, the labels that may precede it, padded with `NL`.
-static PREVS: [[u8; 9]; NL] = {
-    let mut t = [[NL as u8; 9]; NL];
-    let mut c = 0;
-    while c < NL {
-        let mut k = 0;
-        let mut p = 0;
-        while p < NL {
-            if ALLOWED[p][c] {
-                t[c][k] = p as u8;
-                k += 1;
-            }
-            p += 1;
-        }
-        c += 1;
-    }
-    t
-};
-
-/// `ALLOWED[prev][cur]`, precomputed.
+/// `ALLOWED[prev][cur]`, precomputed (the tests check the label sets above against it).
+#[cfg(test)]
 static ALLOWED: [[bool; NL]; NL] = {
     let mut t = [[false; NL]; NL];
     let mut p = 0;
@@ -638,6 +773,188 @@ mod tests {
                 assert_eq!(ALLOWED[p as usize][c as usize], allowed(Some(p), c));
             }
         }
+    }
+
+    #[test]
+    fn label_sets_match_the_rules() {
+        for c in 0..NL {
+            assert_eq!(OPENERS.contains(&c), allowed(None, c as u8), "{c}");
+            assert_eq!(CLOSED.contains(&c), may_end(c as u8), "{c}");
+            for p in 0..NL {
+                let by_sets = if CLOSED.contains(&p) {
+                    OPENERS.contains(&c)
+                } else {
+                    let t = (p - 1) / 4;
+                    c == b_of(t) + 1 || c == b_of(t) + 2
+                };
+                assert_eq!(by_sets, ALLOWED[p][c], "{p} -> {c}");
+            }
+        }
+    }
+
+    /// Viterbi as first written: every label pair checked against `ALLOWED`.
+    fn reference_viterbi(start: &[f32; NL], trans: &[f32], em: &[[f32; NL]]) -> Vec<u8> {
+        let n = em.len();
+        let mut back = vec![[0u8; NL]; n];
+        let mut delta = [f32::NEG_INFINITY; NL];
+        for c in 0..NL {
+            if allowed(None, c as u8) {
+                delta[c] = start[c] + em[0][c];
+            }
+        }
+        for i in 1..n {
+            let mut next = [f32::NEG_INFINITY; NL];
+            for c in 0..NL {
+                let (mut best, mut arg) = (f32::NEG_INFINITY, 0u8);
+                for p in (0..NL).filter(|&p| ALLOWED[p][c]) {
+                    let s = delta[p] + trans[p * NL + c];
+                    if s > best {
+                        (best, arg) = (s, p as u8);
+                    }
+                }
+                next[c] = best + em[i][c];
+                back[i][c] = arg;
+            }
+            delta = next;
+        }
+        let mut out = vec![0u8; n];
+        let (mut best, mut arg) = (f32::NEG_INFINITY, 0u8);
+        for (c, &d) in delta.iter().enumerate() {
+            if may_end(c as u8) && d > best {
+                (best, arg) = (d, c as u8);
+            }
+        }
+        out[n - 1] = arg;
+        for i in (1..n).rev() {
+            out[i - 1] = back[i][out[i] as usize];
+        }
+        out
+    }
+
+    /// Max-marginals as first written: a forward and a backward pass over all label pairs.
+    fn reference_max_marginals(
+        start: &[f32; NL],
+        trans: &[f32],
+        em: &[[f32; NL]],
+    ) -> Vec<[f32; NL]> {
+        let n = em.len();
+        let mut beta = vec![[f32::NEG_INFINITY; NL]; n];
+        for c in 0..NL {
+            if may_end(c as u8) {
+                beta[n - 1][c] = 0.0;
+            }
+        }
+        for i in (0..n - 1).rev() {
+            for p in 0..NL {
+                let mut best = f32::NEG_INFINITY;
+                for c in (0..NL).filter(|&c| ALLOWED[p][c]) {
+                    best = best.max(trans[p * NL + c] + em[i + 1][c] + beta[i + 1][c]);
+                }
+                beta[i][p] = best;
+            }
+        }
+        let mut out = vec![[0.0; NL]; n];
+        let mut alpha = [f32::NEG_INFINITY; NL];
+        for c in 0..NL {
+            if allowed(None, c as u8) {
+                alpha[c] = start[c] + em[0][c];
+            }
+        }
+        for i in 0..n {
+            if i > 0 {
+                let mut next = [f32::NEG_INFINITY; NL];
+                for c in 0..NL {
+                    let mut best = f32::NEG_INFINITY;
+                    for p in (0..NL).filter(|&p| ALLOWED[p][c]) {
+                        best = best.max(alpha[p] + trans[p * NL + c]);
+                    }
+                    next[c] = best + em[i][c];
+                }
+                alpha = next;
+            }
+            for c in 0..NL {
+                out[i][c] = alpha[c] + beta[i][c];
+            }
+        }
+        out
+    }
+
+    /// A deterministic stream of scores in -8..8.
+    fn scores(seed: &mut u64) -> f32 {
+        *seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((*seed >> 40) as f32 / (1u64 << 24) as f32) * 16.0 - 8.0
+    }
+
+    #[test]
+    fn viterbi_and_max_marginals_match_the_full_scan_bit_for_bit() {
+        let mut seed = 7;
+        let mut back = Vec::new();
+        let mut forward = Vec::new();
+        let mut beta = Vec::new();
+        for n in (1..40).chain([1, 2, 3, 120]) {
+            let start: [f32; NL] = std::array::from_fn(|_| scores(&mut seed));
+            let trans: Vec<f32> = (0..NL * NL).map(|_| scores(&mut seed)).collect();
+            let em: Vec<[f32; NL]> = (0..n)
+                .map(|_| std::array::from_fn(|_| scores(&mut seed)))
+                .collect();
+            let mut labels = vec![0u8; n];
+            viterbi_with_forward(
+                &start,
+                &trans,
+                &em,
+                &mut back,
+                Some(&mut forward),
+                &mut labels,
+            );
+            assert_eq!(labels, reference_viterbi(&start, &trans, &em), "n = {n}");
+            let mut plain = vec![0u8; n];
+            viterbi(&start, &trans, &em, &mut back, &mut plain);
+            assert_eq!(plain, labels);
+            let mut mm = em.clone();
+            max_marginals(&trans, &mut mm, &forward, &mut beta);
+            let want = reference_max_marginals(&start, &trans, &em);
+            let bits =
+                |v: &[[f32; NL]]| -> Vec<u32> { v.iter().flatten().map(|x| x.to_bits()).collect() };
+            assert_eq!(bits(&mm), bits(&want), "n = {n}");
+        }
+    }
+
+    #[test]
+    fn tagging_by_feature_groups_scores_as_feature_by_feature() {
+        use crate::analysis::ner::{token_sentences, Ner};
+        use crate::analysis::{sentences::split_sentences, tokenize::tokenize};
+        let text = "Steve Witkoff met Vladimir Putin in Moscow on Friday, the Kremlin said.\n\
+                    PUTIN MEETS WITKOFF\nWitkoff left; Putin stayed. “It went well,” Trump said.";
+        let tokens = tokenize(text);
+        let sents = token_sentences(&tokens, &split_sentences(text, &tokens));
+        let model = Ner::global().model();
+        let Some(stage) = model.stages.last() else {
+            panic!("the shipped model has no stage");
+        };
+        let mut ws = Workspace::default();
+        let got = model.tag(text, &tokens, &sents, &mut ws);
+        // The same stage token by token: its features, their weights, Viterbi, max-marginals.
+        for s in &sents {
+            let em: Vec<[f32; NL]> = s
+                .clone()
+                .map(|i| {
+                    let mut feats = Vec::new();
+                    super::super::features::token_features(&ws.infos, s, i, &mut feats);
+                    let mut e = [0.0; NL];
+                    stage.emissions(&feats, &mut e);
+                    e
+                })
+                .collect();
+            let labels = reference_viterbi(&stage.start, &stage.trans, &em);
+            assert_eq!(got.labels[s.clone()], labels[..]);
+            if labels.iter().any(|&l| l != 0) {
+                let mm = reference_max_marginals(&stage.start, &stage.trans, &em);
+                assert_eq!(got.scores[s.clone()], mm[..]);
+            }
+        }
+        assert!(got.labels.iter().filter(|&&l| l != 0).count() >= 6);
     }
 
     #[test]
