@@ -11,6 +11,8 @@ pub mod sentences;
 pub mod temporal;
 pub mod tokenize;
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 /// The kind of thing an entity mention names (DESIGN.md's `EntityType`, minus "unspecified").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum EntityType {
@@ -116,30 +118,58 @@ pub struct Analysis {
 /// assert_eq!(a.claims.len(), 1);
 /// ```
 pub fn analyze(text: &str, anchor: Option<chrono::NaiveDate>) -> Analysis {
+    analyze_unless_stopped(text, anchor, &AtomicBool::new(false))
+        .expect("an analysis that nobody stops runs to the end")
+}
+
+/// [`analyze`] that gives up, returning `None`, once `stop` is set: it is checked between
+/// the pipeline's steps, so work whose caller has gone away (a passed deadline, a closed
+/// connection) ends within one step instead of running to the end of a long text.
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::atomic::AtomicBool;
+/// use dossier_server::analysis::analyze_unless_stopped;
+/// assert!(analyze_unless_stopped("Putin met Witkoff.", None, &AtomicBool::new(true)).is_none());
+/// assert!(analyze_unless_stopped("Putin met Witkoff.", None, &AtomicBool::new(false)).is_some());
+/// ```
+pub fn analyze_unless_stopped(
+    text: &str,
+    anchor: Option<chrono::NaiveDate>,
+    stop: &AtomicBool,
+) -> Option<Analysis> {
+    let go_on = || (!stop.load(Ordering::Relaxed)).then_some(());
+    go_on()?;
     let tokens = tokenize::tokenize(text);
+    go_on()?;
     let sentences = sentences::split_sentences(text, &tokens);
     let words = tokens
         .iter()
         .filter(|t| tokenize::is_word(t.text(text)))
         .count();
+    go_on()?;
     let mut mentions = ner::recognize(text, &tokens, &sentences);
     for m in &mut mentions {
         trim_leading_function_word(text, m);
     }
+    go_on()?;
     mentions.extend(temporal::find_temporal(text, &tokens, anchor));
+    go_on()?;
     mentions.extend(
         quantities::find_quantities(text, &tokens)
             .iter()
             .map(|q| quantity_mention(text, q)),
     );
     let mentions = without_overlaps(mentions);
+    go_on()?;
     let claims = claims::extract_claims(text, &tokens, &sentences, &mentions);
-    Analysis {
+    Some(Analysis {
         sentences,
         words,
         mentions,
         claims,
-    }
+    })
 }
 
 /// People's and places' names never start with a preposition or conjunction; in title-case

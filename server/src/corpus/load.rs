@@ -98,7 +98,23 @@ fn collect_files(
 
 fn load_file(path: &Path, source: &str) -> Result<Loaded, CorpusError> {
     let bytes = std::fs::read(path).map_err(|e| io_err(path, e))?;
-    let content = String::from_utf8_lossy(&bytes);
+    load_bytes(path, &bytes, source)
+}
+
+/// Parses the contents of one corpus file as [`load_paths`] does: `path` (which is not read)
+/// picks the format by its extension and gives the ids' stem and the error messages' file
+/// name. Any bytes are accepted (invalid UTF-8 is replaced); malformed JSON is an error.
+///
+/// # Examples
+///
+/// ```
+/// use dossier_server::corpus::load::load_bytes;
+/// let loaded = load_bytes("news.jsonl".as_ref(), b"{\"id\": \"a\", \"text\": \"Hi.\"}\n", "wire").unwrap();
+/// assert_eq!(loaded.documents[0].id, "a");
+/// assert_eq!(loaded.documents[0].source, "wire");
+/// ```
+pub fn load_bytes(path: &Path, bytes: &[u8], source: &str) -> Result<Loaded, CorpusError> {
+    let content = String::from_utf8_lossy(bytes);
     let ext = path
         .extension()
         .and_then(|e| e.to_str())

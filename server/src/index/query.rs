@@ -56,6 +56,11 @@ pub(crate) enum Node {
 /// Largest fuzzy edit distance accepted.
 const MAX_FUZZY: u8 = 2;
 
+/// Deepest nesting of parentheses, `NOT`s and fields accepted. The parser recurses once per
+/// level (and so do the query built from it and its scorers): without a bound, a query of a
+/// few thousand `(` overflowed the stack and aborted the server.
+const MAX_NESTING: usize = 32;
+
 /// Parses QUERY_LANGUAGE text.
 pub(crate) fn parse(query: &str) -> Result<Node, IndexError> {
     let tokens = lex(query)?;
@@ -63,6 +68,7 @@ pub(crate) fn parse(query: &str) -> Result<Node, IndexError> {
         query,
         tokens,
         at: 0,
+        depth: 0,
     };
     let node = parser.or_list(Target::Default)?;
     if let Some(tok) = parser.peek() {
@@ -285,9 +291,24 @@ struct Parser<'a> {
     query: &'a str,
     tokens: Vec<Tok>,
     at: usize,
+    /// Levels of nesting open at the current token (see [`MAX_NESTING`]).
+    depth: usize,
 }
 
 impl Parser<'_> {
+    /// Opens one level of nesting at byte `at`; callers close it with `self.depth -= 1`
+    /// once the nested item is parsed (an error ends the whole parse).
+    fn enter(&mut self, at: usize) -> Result<(), IndexError> {
+        self.depth += 1;
+        if self.depth > MAX_NESTING {
+            return Err(invalid(
+                format!("nested more than {MAX_NESTING} levels deep"),
+                at,
+            ));
+        }
+        Ok(())
+    }
+
     fn peek(&self) -> Option<&Tok> {
         self.tokens.get(self.at)
     }
@@ -371,7 +392,9 @@ impl Parser<'_> {
                 if !self.at_item() {
                     return Err(invalid("'NOT' must be followed by a term", tok.start));
                 }
+                self.enter(tok.start)?;
                 let (_, node) = self.unary(target)?;
+                self.depth -= 1;
                 Ok((Occur::MustNot, node))
             }
             Lex::Plus => {
@@ -393,7 +416,9 @@ impl Parser<'_> {
         };
         match tok.kind {
             Lex::Open => {
+                self.enter(tok.start)?;
                 let inner = self.or_list(target)?;
+                self.depth -= 1;
                 match self.next() {
                     Some(Tok {
                         kind: Lex::Close, ..
@@ -423,7 +448,10 @@ impl Parser<'_> {
                 {
                     return Err(invalid(format!("field '{name}' needs a value"), tok.start));
                 }
-                self.primary(field)
+                self.enter(tok.start)?;
+                let node = self.primary(field)?;
+                self.depth -= 1;
+                Ok(node)
             }
             Lex::Phrase(text, slop) => Ok(Node::Phrase { text, slop, target }),
             Lex::Word(word) => word_node(&word, tok.start, target),
@@ -508,6 +536,16 @@ mod tests {
             Err(IndexError::InvalidQuery { position, .. }) => position,
             other => panic!("{q:?} parsed: {other:?}"),
         }
+    }
+
+    #[test]
+    fn nesting_is_bounded_instead_of_overflowing_the_stack() {
+        // Proves deep nesting is a caller error at the first level too many, not a crash.
+        let ok = format!("{}a{}", "(".repeat(MAX_NESTING), ")".repeat(MAX_NESTING));
+        assert!(parse(&ok).is_ok());
+        assert_eq!(err_at(&"(".repeat(100_000)), MAX_NESTING);
+        assert_eq!(err_at(&"NOT ".repeat(100_000)), 4 * MAX_NESTING);
+        assert_eq!(err_at(&"+(".repeat(100_000)), 2 * MAX_NESTING + 1);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! `ClaimService`: quotes, reported speech and assertions with their speakers, and disputes.
 
 use super::status::invalid_argument;
-use super::{blocking, convert, page, stream_items};
+use super::{blocking, cancellable, convert, page, stream_items};
 use crate::analysis::claims::{Claim, ClaimKind, SpeakerKind};
 use crate::analysis::quantities::Quantity;
 use crate::analysis::{self, EntityType};
@@ -14,6 +14,7 @@ use dossier_api::v1::{
     ExtractClaimsResponse, GetClaimRequest, ListClaimsRequest, ListClaimsResponse,
     ListDisputesRequest, ListDisputesResponse,
 };
+use std::sync::atomic::AtomicBool;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
@@ -100,7 +101,11 @@ fn claim_message(
             .map(|q| quantity(text, map, q))
             .collect(),
         check_worthiness: c.check_worthiness,
-        sentence: Some(convert::span(text, map, c.sentence.clone())),
+        sentence: Some(convert::span(
+            text,
+            map,
+            convert::context(text, c.sentence.clone(), c.content.clone()),
+        )),
     }
 }
 
@@ -215,7 +220,7 @@ impl ClaimService for ClaimApi {
         let encoding = convert::encoding(encoding);
         let claims = match source {
             Some(Source::Text(text)) => {
-                blocking(move || extract_from_text(&text, encoding)).await?
+                cancellable(move |stop| extract_from_text(&text, encoding, stop)).await?
             }
             Some(Source::DocumentId(id)) => {
                 let snapshot = self.store.snapshot();
@@ -386,9 +391,10 @@ impl ClaimService for ClaimApi {
     }
 }
 
-/// ExtractClaims on raw text: analyse, resolve speakers within the text.
-fn extract_from_text(text: &str, encoding: Encoding) -> Vec<v1::Claim> {
-    let a = analysis::analyze(text, None);
+/// ExtractClaims on raw text: analyse, resolve speakers within the text; `None` once
+/// `stop` is set.
+fn extract_from_text(text: &str, encoding: Encoding, stop: &AtomicBool) -> Option<Vec<v1::Claim>> {
+    let a = analysis::analyze_unless_stopped(text, None, stop)?;
     let reg = Registry::build([DocInput {
         id: "",
         text,
@@ -396,7 +402,8 @@ fn extract_from_text(text: &str, encoding: Encoding) -> Vec<v1::Claim> {
         mentions: &a.mentions,
     }]);
     let map = OffsetMap::new(text, encoding);
-    a.claims
+    let claims = a
+        .claims
         .iter()
         .enumerate()
         .map(|(i, c)| {
@@ -431,5 +438,6 @@ fn extract_from_text(text: &str, encoding: Encoding) -> Vec<v1::Claim> {
                 },
             )
         })
-        .collect()
+        .collect();
+    Some(claims)
 }

@@ -16,6 +16,46 @@ pub fn encoding(value: i32) -> Encoding {
     }
 }
 
+/// Bytes of context kept on each side of a mention or claim in its `sentence` span.
+/// Sentences are usually far shorter; but text without sentence punctuation is one
+/// "sentence" however long it is, and copying it into every mention made a response grow
+/// with mentions × text length (a 100 KB request asked for a 212 MB response).
+pub const CONTEXT_BYTES: usize = 400;
+
+/// The part of `sentence` to send as the context of `inner` (a mention or a claim inside
+/// it): all of it, or at most [`CONTEXT_BYTES`] on each side of `inner`, on character
+/// boundaries of `text`.
+///
+/// # Examples
+///
+/// ```
+/// use dossier_server::rpc::convert::{context, CONTEXT_BYTES};
+/// let text = "A short sentence.";
+/// assert_eq!(context(text, 0..17, 2..7), 0..17);
+/// let long = "word ".repeat(1000);
+/// let c = context(&long, 0..long.len(), 2500..2504);
+/// assert_eq!(c, 2500 - CONTEXT_BYTES..2504 + CONTEXT_BYTES);
+/// ```
+pub fn context(text: &str, sentence: Range<usize>, inner: Range<usize>) -> Range<usize> {
+    let mut start = sentence
+        .start
+        .max(inner.start.saturating_sub(CONTEXT_BYTES))
+        .min(inner.start)
+        .min(text.len());
+    let mut end = sentence
+        .end
+        .min(inner.end.saturating_add(CONTEXT_BYTES))
+        .max(inner.end)
+        .min(text.len());
+    while !text.is_char_boundary(start) {
+        start += 1;
+    }
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    start..end.max(start)
+}
+
 /// A `TextSpan` for a byte range of `map`'s text.
 pub fn span(text: &str, map: &OffsetMap<'_>, range: Range<usize>) -> v1::TextSpan {
     let (begin, end) = map.range(range.clone());

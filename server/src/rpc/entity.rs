@@ -1,7 +1,7 @@
 //! `EntityService`: entities of a text and the corpus's resolved entity registry.
 
 use super::status::invalid_argument;
-use super::{blocking, convert, page, stream_items};
+use super::{blocking, cancellable, convert, page, stream_items};
 use crate::analysis::{self, EntityType, MentionKind};
 use crate::entities::{self, DocInput, Registry, Window};
 use crate::offsets::{Encoding, OffsetMap};
@@ -13,6 +13,7 @@ use dossier_api::v1::{
     ListRelatedEntitiesResponse, StreamMentionsRequest,
 };
 use std::collections::HashMap;
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
@@ -142,12 +143,14 @@ fn mention_message<'a>(
         .entry(doc)
         .or_insert_with(|| OffsetMap::new(d.text, encoding));
     let m = &d.mentions[mention];
+    // Sentences are in text order: the first ending after the mention's start holds it.
     let sentence = d
         .sentences
-        .iter()
-        .find(|s| s.start <= m.start && m.start < s.end)
+        .get(d.sentences.partition_point(|s| s.end <= m.start))
+        .filter(|s| s.start <= m.start)
         .cloned()
         .unwrap_or(m.start..m.end);
+    let sentence = convert::context(d.text, sentence, m.start..m.end);
     v1::Mention {
         document_id: d.id.to_string(),
         span: Some(convert::span(d.text, map, m.start..m.end)),
@@ -253,7 +256,9 @@ impl EntityService for EntityApi {
         let AnalyzeEntitiesRequest { source, encoding } = request.into_inner();
         let encoding = convert::encoding(encoding);
         let entities = match source {
-            Some(Source::Text(text)) => blocking(move || analyze_text(&text, encoding)).await?,
+            Some(Source::Text(text)) => {
+                cancellable(move |stop| analyze_text(&text, encoding, stop)).await?
+            }
             Some(Source::DocumentId(id)) => {
                 let snapshot = self.store.snapshot();
                 snapshot.get(&id)?;
@@ -452,9 +457,10 @@ impl EntityService for EntityApi {
     }
 }
 
-/// AnalyzeEntities on raw text: analyse, resolve within the text, most salient first.
-fn analyze_text(text: &str, encoding: Encoding) -> Vec<v1::Entity> {
-    let a = analysis::analyze(text, None);
+/// AnalyzeEntities on raw text: analyse, resolve within the text, most salient first;
+/// `None` once `stop` is set.
+fn analyze_text(text: &str, encoding: Encoding, stop: &AtomicBool) -> Option<Vec<v1::Entity>> {
+    let a = analysis::analyze_unless_stopped(text, None, stop)?;
     let input = DocInput {
         id: "",
         text,
@@ -475,7 +481,7 @@ fn analyze_text(text: &str, encoding: Encoding) -> Vec<v1::Entity> {
             .total_cmp(&a.salience.unwrap_or(0.0))
             .then(a.id.cmp(&b.id))
     });
-    out
+    Some(out)
 }
 
 /// AnalyzeEntities on a stored document: its corpus entities (corpus ids), with the

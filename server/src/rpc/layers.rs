@@ -5,10 +5,12 @@
 //! - **Request id**: the caller's `x-request-id` when it is a sane token, else a fresh UUID;
 //!   handlers see it in the request metadata, the caller gets it back in the response
 //!   headers, and it is a field of the call's `grpc` span.
-//! - **Deadline**: `--request-timeout-secs` bounds the time to the response headers, which
-//!   is the whole call for unary RPCs; a streaming RPC's messages flow after that and are
-//!   bounded by the client (its own deadline, or going away). On expiry the call ends
-//!   `DEADLINE_EXCEEDED`, not the `CANCELLED` that tonic's `Server::timeout` would send.
+//! - **Deadline**: `--request-timeout-secs`, or the caller's `grpc-timeout` when sooner,
+//!   bounds the time to the response headers, which is the whole call for unary RPCs; a
+//!   streaming RPC's messages flow after that and are bounded by the client (its own
+//!   deadline, or going away). On expiry the call ends `DEADLINE_EXCEEDED`, not the
+//!   `CANCELLED` that tonic's `grpc-timeout` handling and `Server::timeout` would send, and
+//!   the handler is dropped, which stops its blocking work (see [`super::blocking`]).
 //! - **Error details**: every non-OK status, wherever it was made (a handler, an
 //!   interceptor, tonic's codec, the deadline), gets a tonic-types `ErrorInfo` (reason and
 //!   domain `dossier.v1`) unless it already has one, and a `RequestInfo` with the request id.
@@ -141,22 +143,14 @@ where
         };
         let span =
             tracing::info_span!("grpc", method = %record.method, request_id = %record.request_id);
+        let deadline = Deadline::of(self.layer.timeout, request.headers());
         let call = self.inner.call(request).instrument(span);
-        let timeout = self.layer.timeout;
         Box::pin(async move {
-            let response = match timeout {
+            let response = match deadline {
                 None => call.await?,
-                Some(limit) => match tokio::time::timeout(limit, call).await {
+                Some(deadline) => match tokio::time::timeout_at(deadline.at, call).await {
                     Ok(response) => response?,
-                    Err(_) => status_with_reason(
-                        Code::DeadlineExceeded,
-                        "REQUEST_TIMEOUT",
-                        format!(
-                            "no response within the server's {} s limit",
-                            limit.as_secs_f64()
-                        ),
-                    )
-                    .into_http(),
+                    Err(_) => deadline.status().into_http(),
                 },
             };
             let (mut parts, body) = response.into_parts();
@@ -173,6 +167,78 @@ where
             Ok(http::Response::from_parts(parts, body))
         })
     }
+}
+
+/// When a call must have its response headers: the sooner of the server's limit and the
+/// caller's deadline (the `grpc-timeout` header).
+#[derive(Debug, Clone, Copy)]
+struct Deadline {
+    at: tokio::time::Instant,
+    limit: Duration,
+    /// Whether the caller's deadline is the sooner one.
+    caller: bool,
+}
+
+impl Deadline {
+    /// Taken when the call arrives, before tonic's own `grpc-timeout` timer starts (which
+    /// wraps this layer), so this one fires first and the caller gets `DEADLINE_EXCEEDED`
+    /// with details rather than tonic's bare `CANCELLED`.
+    fn of(server: Option<Duration>, headers: &HeaderMap) -> Option<Self> {
+        let caller = headers
+            .get("grpc-timeout")
+            .and_then(|v| grpc_timeout(v.as_bytes()));
+        let (limit, caller) = match (server, caller) {
+            (None, None) => return None,
+            (Some(s), Some(c)) => (s.min(c), c < s),
+            (Some(s), None) => (s, false),
+            (None, Some(c)) => (c, true),
+        };
+        Some(Self {
+            at: tokio::time::Instant::now() + limit,
+            limit,
+            caller,
+        })
+    }
+
+    fn status(self) -> Status {
+        if self.caller {
+            status_with_reason(
+                Code::DeadlineExceeded,
+                "CALLER_DEADLINE",
+                format!(
+                    "the caller's deadline of {} ms passed before the response",
+                    self.limit.as_secs_f64() * 1e3
+                ),
+            )
+        } else {
+            status_with_reason(
+                Code::DeadlineExceeded,
+                "REQUEST_TIMEOUT",
+                format!(
+                    "no response within the server's {} s limit",
+                    self.limit.as_secs_f64()
+                ),
+            )
+        }
+    }
+}
+
+/// A `grpc-timeout` value: 1 to 8 digits and a unit (`H`, `M`, `S`, `m`, `u`, `n`).
+fn grpc_timeout(value: &[u8]) -> Option<Duration> {
+    let (&unit, digits) = value.split_last()?;
+    if digits.is_empty() || digits.len() > 8 || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let n: u64 = std::str::from_utf8(digits).ok()?.parse().ok()?;
+    Some(match unit {
+        b'H' => Duration::from_secs(n * 3600),
+        b'M' => Duration::from_secs(n * 60),
+        b'S' => Duration::from_secs(n),
+        b'm' => Duration::from_millis(n),
+        b'u' => Duration::from_micros(n),
+        b'n' => Duration::from_nanos(n),
+        _ => return None,
+    })
 }
 
 /// The caller's `x-request-id` if it is 1–128 visible characters from a safe set, else a
@@ -205,15 +271,13 @@ fn finish_status(headers: &mut HeaderMap, request_id: &str) -> Option<Code> {
 }
 
 /// `status` with an `ErrorInfo` (unless it has one) and a `RequestInfo` (unless it has one),
-/// other details kept; an oversize-message `OUT_OF_RANGE` becomes `RESOURCE_EXHAUSTED`.
+/// other details kept; a status from tonic's codec is first rewritten by
+/// [`super::status::from_codec`] (an oversize message is `RESOURCE_EXHAUSTED`, an
+/// undecodable one `INVALID_ARGUMENT`).
 fn with_details(status: &Status, request_id: &str) -> Status {
-    let too_large =
-        status.code() == Code::OutOfRange && status.message().contains("message length too large");
-    let code = if too_large {
-        Code::ResourceExhausted
-    } else {
-        status.code()
-    };
+    let rewritten = super::status::from_codec(status);
+    let status = rewritten.as_ref().unwrap_or(status);
+    let code = status.code();
     let mut rpc_status = pb::Status::decode(status.details()).unwrap_or_default();
     rpc_status.code = code as i32;
     rpc_status.message = status.message().to_string();
@@ -223,11 +287,7 @@ fn with_details(status: &Status, request_id: &str) -> Status {
         has(tonic_types::RequestInfo::TYPE_URL),
     );
     if !has_error_info {
-        let reason = if too_large {
-            "MESSAGE_TOO_LARGE"
-        } else {
-            code_name(code)
-        };
+        let reason = code_name(code);
         rpc_status.details.push(prost_types::Any {
             type_url: tonic_types::ErrorInfo::TYPE_URL.to_string(),
             value: pb::ErrorInfo {
@@ -460,6 +520,40 @@ mod tests {
         assert!(details.request_info().is_some());
         let text = metrics.render(&Default::default(), true);
         assert!(text.contains(r#"grpc_method="Search",grpc_code="DEADLINE_EXCEEDED"} 1"#));
+    }
+
+    #[tokio::test]
+    async fn the_callers_sooner_deadline_wins_and_is_deadline_exceeded() {
+        let mut service = CallLayer {
+            timeout: Some(Duration::from_secs(60)),
+            ..CallLayer::default()
+        }
+        .layer(Never);
+        let mut request = search_request();
+        request
+            .headers_mut()
+            .insert("grpc-timeout", HeaderValue::from_static("5m"));
+        let response = service.call(request).await.unwrap();
+        let status = Status::from_header_map(response.headers()).unwrap();
+        assert_eq!(status.code(), Code::DeadlineExceeded);
+        assert_eq!(
+            status.get_details_error_info().unwrap().reason,
+            "CALLER_DEADLINE"
+        );
+    }
+
+    #[test]
+    fn grpc_timeout_values_parse_per_the_spec() {
+        assert_eq!(grpc_timeout(b"1m"), Some(Duration::from_millis(1)));
+        assert_eq!(grpc_timeout(b"2S"), Some(Duration::from_secs(2)));
+        assert_eq!(grpc_timeout(b"3H"), Some(Duration::from_secs(3 * 3600)));
+        assert_eq!(
+            grpc_timeout(b"99999999n"),
+            Some(Duration::from_nanos(99_999_999))
+        );
+        for bad in [&b""[..], b"m", b"123456789m", b"1x", b"-1m", b"1.5S"] {
+            assert_eq!(grpc_timeout(bad), None, "{bad:?}");
+        }
     }
 
     #[test]

@@ -21,6 +21,8 @@ use dossier_api::v1::{
     entity_service_server::EntityServiceServer, search_service_server::SearchServiceServer,
 };
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tonic::codec::CompressionEncoding;
@@ -128,13 +130,47 @@ impl TlsOptions {
     }
 }
 
-/// Runs CPU-bound work off the async runtime.
+/// Runs CPU-bound work off the async runtime. If the call is dropped first (its deadline
+/// passed, the client went away) work that has not started yet never starts.
 pub async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, Status> {
-    tokio::task::spawn_blocking(f)
-        .await
+    let task = tokio::task::spawn_blocking(f);
+    let _abort = AbortOnDrop(task.abort_handle());
+    task.await
         .map_err(|e| status::internal("running a blocking task", &e))
+}
+
+/// [`blocking`] for long work that can stop midway: `f` watches the flag it is given, which
+/// is set when the call is dropped, and returns `None` when it stopped early (the caller,
+/// being gone, never sees the `CANCELLED` this gives).
+pub async fn cancellable<T: Send + 'static>(
+    f: impl FnOnce(&AtomicBool) -> Option<T> + Send + 'static,
+) -> Result<T, Status> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let _stop_on_drop = StopOnDrop(stop.clone());
+    blocking(move || f(&stop)).await?.ok_or_else(|| {
+        tracing::debug!("abandoned work stopped");
+        Status::cancelled("the call was abandoned")
+    })
+}
+
+/// Aborts a blocking task that has not started when its caller is dropped.
+struct AbortOnDrop(tokio::task::AbortHandle);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Tells running work to stop when its caller is dropped (harmless once it has finished).
+struct StopOnDrop(Arc<AtomicBool>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
 }
 
 /// Bound of every server stream's channel: the producer waits when the client reads slowly.
@@ -260,7 +296,7 @@ pub async fn serve(
         .layer(layers::CallLayer {
             timeout: options.request_timeout,
             metrics: options.metrics.clone(),
-            known_methods: std::sync::Arc::new(layers::method_paths(&DESCRIPTOR_SETS)),
+            known_methods: Arc::new(layers::method_paths(&DESCRIPTOR_SETS)),
         })
         .add_service(health_service)
         .add_service(reflection_v1)

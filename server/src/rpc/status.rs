@@ -57,6 +57,85 @@ impl From<IndexError> for Status {
     }
 }
 
+/// What tonic's codec writes before a protobuf decoding error (`prost::DecodeError`).
+const DECODE_ERROR_PREFIX: &str = "failed to decode Protobuf message: ";
+
+/// The status a call should end with when tonic's transport or codec, not a handler, made
+/// `status`; `None` leaves it as it is. Two of tonic's choices are not gRPC's conventions:
+///
+/// - a message over the size limit is `OUT_OF_RANGE` in tonic; it becomes
+///   `RESOURCE_EXHAUSTED` (reason `MESSAGE_TOO_LARGE`);
+/// - a request that is not a valid message of its type (a string field holding invalid
+///   UTF-8, a truncated field) is `INTERNAL` in tonic, though the caller sent it; it becomes
+///   `INVALID_ARGUMENT` (reason `MALFORMED_MESSAGE`) with a `BadRequest` naming the field
+///   ("document.text") when the decoder said which.
+///
+/// # Examples
+///
+/// ```
+/// use dossier_server::rpc::status::from_codec;
+/// let tonic_says = tonic::Status::internal("failed to decode Protobuf message: \
+///     Document.text: IngestDocumentsRequest.document: invalid string value: data is not UTF-8 encoded");
+/// let status = from_codec(&tonic_says).unwrap();
+/// assert_eq!(status.code(), tonic::Code::InvalidArgument);
+/// assert_eq!(status.message(), "malformed request: document.text: invalid string value: data is not UTF-8 encoded");
+/// ```
+pub fn from_codec(status: &Status) -> Option<Status> {
+    match status.code() {
+        Code::OutOfRange if status.message().contains("message length too large") => {
+            Some(Status::with_error_details(
+                Code::ResourceExhausted,
+                status.message(),
+                ErrorDetails::with_error_info(
+                    "MESSAGE_TOO_LARGE",
+                    crate::rpc::layers::ERROR_DOMAIN,
+                    std::collections::HashMap::new(),
+                ),
+            ))
+        }
+        Code::Internal => {
+            let rest = status.message().strip_prefix(DECODE_ERROR_PREFIX)?;
+            // prost lists the fields it was in, innermost first, as `Message.field: `.
+            let mut fields = Vec::new();
+            let mut description = rest;
+            while let Some((head, tail)) = description.split_once(": ") {
+                let Some((message, field)) = head.split_once('.') else {
+                    break;
+                };
+                let ident = |s: &str| {
+                    !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+                };
+                if !ident(message) || !ident(field) {
+                    break;
+                }
+                fields.push(field);
+                description = tail;
+            }
+            fields.reverse();
+            let field = fields.join(".");
+            let message = if field.is_empty() {
+                format!("malformed request: {description}")
+            } else {
+                format!("malformed request: {field}: {description}")
+            };
+            let mut details = ErrorDetails::with_error_info(
+                "MALFORMED_MESSAGE",
+                crate::rpc::layers::ERROR_DOMAIN,
+                std::collections::HashMap::new(),
+            );
+            if !field.is_empty() {
+                details.add_bad_request_violation(field, description);
+            }
+            Some(Status::with_error_details(
+                Code::InvalidArgument,
+                message,
+                details,
+            ))
+        }
+        _ => None,
+    }
+}
+
 /// The gRPC code name of a status ("INVALID_ARGUMENT"), as per-item errors report it.
 pub fn code_name(code: Code) -> &'static str {
     match code {
@@ -95,6 +174,32 @@ mod tests {
         let details = status.get_error_details();
         let violations = &details.bad_request().unwrap().field_violations;
         assert_eq!(violations[0].field, "document.text");
+    }
+
+    #[test]
+    fn undecodable_requests_are_invalid_argument_naming_the_field() {
+        let status = from_codec(&Status::internal(
+            "failed to decode Protobuf message: SearchRequest.query: invalid string value: data is not UTF-8 encoded",
+        ))
+        .unwrap();
+        assert_eq!(status.code(), Code::InvalidArgument);
+        let details = status.get_error_details();
+        assert_eq!(details.error_info().unwrap().reason, "MALFORMED_MESSAGE");
+        let violation = &details.bad_request().unwrap().field_violations[0];
+        assert_eq!(violation.field, "query");
+        assert_eq!(
+            violation.description,
+            "invalid string value: data is not UTF-8 encoded"
+        );
+        // Without a field path, the message still says what is wrong.
+        let status = from_codec(&Status::internal(
+            "failed to decode Protobuf message: buffer underflow",
+        ))
+        .unwrap();
+        assert_eq!(status.message(), "malformed request: buffer underflow");
+        assert!(status.get_error_details().bad_request().is_none());
+        // A handler's own INTERNAL is left alone.
+        assert!(from_codec(&Status::internal("internal error while searching")).is_none());
     }
 
     #[test]

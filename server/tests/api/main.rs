@@ -6,5 +6,6 @@ mod common;
 mod corpus;
 mod entities;
 mod operations;
+mod robustness;
 mod search;
 mod security;

@@ -309,3 +309,26 @@ fn random_marks_and_words_never_panic() {
         }
     }
 }
+
+/// Proves a sentence of tens of thousands of tokens (no sentence punctuation) is analysed in
+/// time linear in its length: units are cut at `MAX_UNIT_TOKENS`.
+#[test]
+fn one_enormous_sentence_is_analysed_in_linear_time() {
+    let unit = "(“(Trump said (“yes (no)”)) officials said)” ";
+    let time = |n: usize| {
+        let text = unit.repeat(n);
+        let tokens = tokenize(&text);
+        let sentences = split_sentences(&text, &tokens);
+        let started = std::time::Instant::now();
+        let claims = extract_claims(&text, &tokens, &sentences, &[]);
+        assert!(!claims.is_empty());
+        started.elapsed()
+    };
+    time(200);
+    let (small, large) = (time(1_000), time(4_000));
+    // Quadratic work would make the 4× text take 16× as long; allow for a noisy machine.
+    assert!(
+        large < small * 9,
+        "1,000 units: {small:?}, 4,000 units: {large:?}"
+    );
+}
