@@ -345,6 +345,39 @@ impl SearchIndex {
         self.snapshot().index_bytes()
     }
 
+    /// Bytes of the current index files by part ("store", "postings", "positions",
+    /// "termdict", "fast fields", "fieldnorms", "deletes"), summed over segments: where the
+    /// index's memory goes (`dossier-eval bench-analysis --memory`).
+    pub fn space_by_part(&self) -> Vec<(&'static str, u64)> {
+        let Ok(usage) = self.inner.reader.searcher().space_usage() else {
+            return Vec::new();
+        };
+        let mut parts = [
+            ("store", 0u64),
+            ("postings", 0),
+            ("positions", 0),
+            ("termdict", 0),
+            ("fast fields", 0),
+            ("fieldnorms", 0),
+            ("deletes", 0),
+        ];
+        for s in usage.segments() {
+            let sizes = [
+                s.store().total(),
+                s.postings().total(),
+                s.positions().total(),
+                s.termdict().total(),
+                s.fast_fields().total(),
+                s.fieldnorms().total(),
+                s.deletes(),
+            ];
+            for (part, size) in parts.iter_mut().zip(sizes) {
+                part.1 += size.get_bytes();
+            }
+        }
+        parts.to_vec()
+    }
+
     fn writer(&self) -> MutexGuard<'_, WriterState> {
         lock(&self.inner.writer)
     }

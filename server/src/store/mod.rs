@@ -7,15 +7,20 @@
 //! (`Arc` per document), so a write costs a map clone of pointers, not of texts.
 
 pub mod journal;
+pub mod packed;
 
-use crate::analysis::{self, Analysis};
+use crate::analysis::claims::Claim;
+use crate::analysis::{self, Analysis, EntityMention};
 use crate::claimset::ClaimSet;
 use crate::corpus::{CorpusError, Document};
 use crate::entities::{DocInput, Registry};
 use crate::index::{IndexDoc, IndexError, SearchIndex};
 use arc_swap::ArcSwap;
 use journal::Journal;
+use packed::PackedAnalysis;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::ops::Range;
 use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
 use tokio::sync::watch;
@@ -25,44 +30,48 @@ use tokio::sync::watch;
 pub struct StoredDoc {
     /// The document as stored.
     pub doc: Document,
-    /// Sentences, entity mentions… of `doc.text`.
-    pub analysis: Analysis,
+    /// Sentences, entity mentions, claims… of `doc.text`, packed (see [`packed`]).
+    analysis: PackedAnalysis,
 }
 
 impl StoredDoc {
     /// Analyses `doc` (CPU-bound: call off the async runtime).
     pub fn analyze(mut doc: Document) -> Self {
-        let mut analysis = analysis::analyze(&doc.text, doc.published_at.map(|t| t.date_naive()));
-        compact(&mut doc, &mut analysis);
+        let analysis = analysis::analyze(&doc.text, doc.published_at.map(|t| t.date_naive()));
+        doc.text.shrink_to_fit();
+        doc.title.shrink_to_fit();
+        let analysis = PackedAnalysis::pack(&doc.text, &analysis);
         Self { doc, analysis }
     }
-}
 
-/// Gives back the spare capacity of everything a stored document keeps: its analysis lives
-/// as long as the document, and growth slack in its many small vectors and strings was a
-/// third of the analyses' heap (see `dossier-eval bench-analysis --memory`).
-fn compact(doc: &mut Document, a: &mut Analysis) {
-    doc.text.shrink_to_fit();
-    doc.title.shrink_to_fit();
-    a.sentences.shrink_to_fit();
-    a.mentions.shrink_to_fit();
-    for m in &mut a.mentions {
-        m.metadata.shrink_to_fit();
-        for (k, v) in &mut m.metadata {
-            k.shrink_to_fit();
-            v.shrink_to_fit();
-        }
+    /// The packed analysis (counts without decoding; parts decoded on demand).
+    pub fn packed(&self) -> &PackedAnalysis {
+        &self.analysis
     }
-    a.claims.shrink_to_fit();
-    for c in &mut a.claims {
-        c.segments.shrink_to_fit();
-        c.text.shrink_to_fit();
-        c.speaker.name.shrink_to_fit();
-        c.speaker.description.shrink_to_fit();
-        c.quantities.shrink_to_fit();
-        for q in &mut c.quantities {
-            q.head.shrink_to_fit();
-        }
+
+    /// The whole analysis, decoded.
+    pub fn analysis(&self) -> Analysis {
+        self.analysis.unpack(&self.doc.text)
+    }
+
+    /// Sentence byte ranges.
+    pub fn sentences(&self) -> Vec<Range<usize>> {
+        self.analysis.sentences()
+    }
+
+    /// Entity mentions, in text order.
+    pub fn mentions(&self) -> Vec<EntityMention> {
+        self.analysis.mentions()
+    }
+
+    /// Claims, in text order.
+    pub fn claims(&self) -> Vec<Claim> {
+        self.analysis.claims(&self.doc.text)
+    }
+
+    /// Claim `index` of this document.
+    pub fn claim(&self, index: usize) -> Option<Claim> {
+        self.analysis.claim(&self.doc.text, index)
     }
 }
 
@@ -118,12 +127,16 @@ impl Snapshot {
     pub fn entities(&self) -> &Arc<Registry> {
         self.entities.get_or_init(|| {
             let started = std::time::Instant::now();
-            let registry = Registry::build(self.docs.values().map(|d| DocInput {
-                id: &d.doc.id,
-                text: &d.doc.text,
-                sentences: &d.analysis.sentences,
-                mentions: &d.analysis.mentions,
-            }));
+            let docs: Vec<&StoredDoc> = self.docs.values().map(|d| &**d).collect();
+            let registry = Registry::build_from(docs.len(), |i| {
+                let d = docs[i];
+                DocInput {
+                    id: &d.doc.id,
+                    text: &d.doc.text,
+                    sentences: Cow::Owned(d.sentences()),
+                    mentions: Cow::Owned(d.mentions()),
+                }
+            });
             tracing::debug!(
                 entities = registry.entities.len(),
                 generation = self.generation,
@@ -345,10 +358,11 @@ impl Store {
         let mut counts = CorpusCounts::default();
         for d in docs.values() {
             counts.documents += 1;
-            counts.words += d.analysis.words as u64;
-            counts.sentences += d.analysis.sentences.len() as u64;
-            counts.entity_mentions += d.analysis.mentions.len() as u64;
-            counts.claims += d.analysis.claims.len() as u64;
+            let a = d.packed();
+            counts.words += a.words() as u64;
+            counts.sentences += a.sentence_count() as u64;
+            counts.entity_mentions += a.mention_count() as u64;
+            counts.claims += a.claim_count() as u64;
             counts.text_bytes += d.doc.text.len() as u64;
         }
         let generation = self.snapshot().generation + 1;
@@ -374,7 +388,7 @@ fn index_doc(stored: &StoredDoc) -> IndexDoc {
         text: doc.text.clone(),
         source: doc.source.clone(),
         published_at: doc.published_at.map(|t| t.timestamp()),
-        sentences: stored.analysis.sentences.clone(),
+        sentences: stored.sentences(),
     }
 }
 
