@@ -14,7 +14,7 @@ use crate::analysis::{self, Analysis, EntityMention};
 use crate::claimset::ClaimSet;
 use crate::corpus::{CorpusError, Document};
 use crate::entities::{DocInput, Registry};
-use crate::index::{IndexDoc, IndexError, SearchIndex};
+use crate::index::{DocText, DocTexts, IndexDoc, IndexError, IndexOptions, SearchIndex};
 use arc_swap::ArcSwap;
 use journal::Journal;
 use packed::PackedAnalysis;
@@ -92,13 +92,32 @@ pub struct CorpusCounts {
     pub text_bytes: u64,
 }
 
+/// Documents by id.
+pub type DocMap = BTreeMap<String, Arc<StoredDoc>>;
+
+/// The documents of one generation as the search index's text source: the index keeps no
+/// copy of titles and texts (see [`crate::index::DocTexts`]).
+struct Texts(Arc<DocMap>);
+
+impl DocTexts for Texts {
+    fn doc_text(&self, id: &str) -> Option<DocText> {
+        let d = self.0.get(id)?;
+        Some(DocText {
+            title: d.doc.title.clone(),
+            text: d.doc.text.clone(),
+            sentences: d.sentences(),
+        })
+    }
+}
+
 /// One consistent state of the corpus.
 #[derive(Debug, Default)]
 pub struct Snapshot {
     /// Increases by one with every write.
     pub generation: u64,
-    /// Documents by id, in id order.
-    pub docs: BTreeMap<String, Arc<StoredDoc>>,
+    /// Documents by id, in id order (shared with the search index's snapshot of the same
+    /// generation, which reads titles and texts from it).
+    pub docs: Arc<DocMap>,
     /// Counts over `docs`.
     pub counts: CorpusCounts,
     /// The entity registry, resolved on first use: a burst of writes pays for one
@@ -204,8 +223,14 @@ impl Store {
         Self {
             inner: Arc::new(Inner {
                 snapshot: ArcSwap::from_pointee(Snapshot::default()),
-                index: SearchIndex::new_in_ram()
-                    .expect("an empty in-memory index can always be created"),
+                index: SearchIndex::with_options(
+                    None,
+                    IndexOptions {
+                        store_text: false,
+                        ..IndexOptions::default()
+                    },
+                )
+                .expect("an empty in-memory index can always be created"),
                 writer: Mutex::new(None),
                 ready: watch::Sender::new(false),
             }),
@@ -217,7 +242,7 @@ impl Store {
     pub fn attach_data_dir(&self, dir: &Path) -> Result<usize, StoreError> {
         let (journal, entries) = Journal::open(dir)?;
         let mut writer = self.lock_writer();
-        let mut docs = self.snapshot().docs.clone();
+        let mut docs = DocMap::clone(&self.snapshot().docs);
         let n = entries.len();
         let analysed: Vec<journal::Entry<StoredDoc>> = {
             use rayon::prelude::*;
@@ -226,20 +251,21 @@ impl Store {
                 .map(|e| e.map_doc(StoredDoc::analyze))
                 .collect()
         };
-        let mut deleted = Vec::new();
+        let mut touched = Vec::new();
         for entry in analysed {
             match entry {
                 journal::Entry::Put(doc) => {
+                    touched.push(doc.doc.id.clone());
                     docs.insert(doc.doc.id.clone(), Arc::new(doc));
                 }
                 journal::Entry::Delete(id) => {
                     docs.remove(&id);
-                    deleted.push(id);
+                    touched.push(id);
                 }
             }
         }
-        let deleted: Vec<&str> = deleted.iter().map(String::as_str).collect();
-        self.index_write(docs.values().map(|d| &**d), &deleted)?;
+        let docs = Arc::new(docs);
+        self.index_write(&docs, touched)?;
         self.publish(docs);
         *writer = Some(journal);
         Ok(n)
@@ -250,29 +276,33 @@ impl Store {
         &self.inner.index
     }
 
-    /// Indexes `docs` and deletes `deleted`, then commits: called with the writer lock held,
-    /// before the store snapshot is published, so a document is searchable once listed.
-    fn index_write<'a>(
-        &self,
-        docs: impl IntoIterator<Item = &'a StoredDoc>,
-        deleted: &[&str],
-    ) -> Result<(), StoreError> {
+    /// Brings the index in line with `docs` for the ids in `touched` (indexed when in
+    /// `docs`, deleted otherwise), then commits with `docs` as the new generation's texts:
+    /// called with the writer lock held, before the store snapshot is published, so a
+    /// document is searchable once listed.
+    fn index_write(&self, docs: &Arc<DocMap>, mut touched: Vec<String>) -> Result<(), StoreError> {
         let index = &self.inner.index;
-        // In batches: the index takes its own copy of each document, and copies of a whole
-        // corpus at once were a transient as large as the text that the allocator kept as
-        // resident memory after loading.
-        let mut docs = docs.into_iter();
+        touched.sort_unstable();
+        touched.dedup();
+        // Deletions first: a delete removes what was added before it.
+        for id in touched.iter().filter(|id| !docs.contains_key(*id)) {
+            index.delete(id);
+        }
+        // In batches: the index takes its own copy of each document's text for indexing,
+        // and copies of a whole corpus at once were a transient as large as the text.
+        let mut present = touched.iter().filter_map(|id| docs.get(id));
         loop {
-            let batch: Vec<IndexDoc> = docs.by_ref().take(INDEX_BATCH).map(index_doc).collect();
+            let batch: Vec<IndexDoc> = present
+                .by_ref()
+                .take(INDEX_BATCH)
+                .map(|d| index_doc(d))
+                .collect();
             if batch.is_empty() {
                 break;
             }
             index.upsert(&batch)?;
         }
-        for id in deleted {
-            index.delete(id);
-        }
-        index.commit()?;
+        index.commit_with(Some(Arc::new(Texts(Arc::clone(docs)))))?;
         Ok(())
     }
 
@@ -307,12 +337,17 @@ impl Store {
         if let Some(journal) = writer.as_mut() {
             journal.append_puts(docs.iter().map(|d| &d.doc))?;
         }
-        self.index_write(&docs, &[])?;
-        let mut map = self.snapshot().docs.clone();
+        let mut map = DocMap::clone(&self.snapshot().docs);
+        let mut touched = Vec::with_capacity(docs.len());
         let created = docs
             .into_iter()
-            .map(|d| map.insert(d.doc.id.clone(), Arc::new(d)).is_none())
+            .map(|d| {
+                touched.push(d.doc.id.clone());
+                map.insert(d.doc.id.clone(), Arc::new(d)).is_none()
+            })
             .collect();
+        let map = Arc::new(map);
+        self.index_write(&map, touched)?;
         self.publish(map);
         Ok(created)
     }
@@ -323,12 +358,15 @@ impl Store {
         use rayon::prelude::*;
         let analysed: Vec<StoredDoc> = docs.into_par_iter().map(StoredDoc::analyze).collect();
         let _writer = self.lock_writer();
-        if let Err(e) = self.index_write(&analysed, &[]) {
-            tracing::error!(error = %e, "indexing the loaded corpus failed");
-        }
-        let mut map = self.snapshot().docs.clone();
+        let mut map = DocMap::clone(&self.snapshot().docs);
+        let mut touched = Vec::with_capacity(analysed.len());
         for d in analysed {
+            touched.push(d.doc.id.clone());
             map.insert(d.doc.id.clone(), Arc::new(d));
+        }
+        let map = Arc::new(map);
+        if let Err(e) = self.index_write(&map, touched) {
+            tracing::error!(error = %e, "indexing the loaded corpus failed");
         }
         let n = map.len();
         self.publish(map);
@@ -338,7 +376,7 @@ impl Store {
     /// Removes a document.
     pub fn delete(&self, id: &str) -> Result<(), StoreError> {
         let mut writer = self.lock_writer();
-        let mut map = self.snapshot().docs.clone();
+        let mut map = DocMap::clone(&self.snapshot().docs);
         if map.remove(id).is_none() {
             return Err(StoreError::NotFound {
                 kind: "document",
@@ -348,13 +386,14 @@ impl Store {
         if let Some(journal) = writer.as_mut() {
             journal.append_delete(id)?;
         }
-        self.index_write([], &[id])?;
+        let map = Arc::new(map);
+        self.index_write(&map, vec![id.to_string()])?;
         self.publish(map);
         Ok(())
     }
 
     /// Builds and swaps in the snapshot after `docs` (called with the writer lock held).
-    fn publish(&self, docs: BTreeMap<String, Arc<StoredDoc>>) {
+    fn publish(&self, docs: Arc<DocMap>) {
         let mut counts = CorpusCounts::default();
         for d in docs.values() {
             counts.documents += 1;
@@ -388,7 +427,8 @@ fn index_doc(stored: &StoredDoc) -> IndexDoc {
         text: doc.text.clone(),
         source: doc.source.clone(),
         published_at: doc.published_at.map(|t| t.timestamp()),
-        sentences: stored.sentences(),
+        // The store's index reads sentences from the store (it stores no texts).
+        sentences: Vec::new(),
     }
 }
 
