@@ -3,20 +3,34 @@
 # a base corpus (BBC, replicated under new ids into a temporary .jsonl), one run each.
 #
 #   server/benches/growth.sh [BASE_DIR] [FACTORS...]      # default: ../shared/data/news/bbc 1 4 16
+#   server/benches/growth.sh --corpus PATH [--corpus PATH…]  # one corpus as it is (no copies)
 #
-# For each size it reports the server's own load time (log line "corpus loaded; serving",
-# millis=: reading, analysing on every core, indexing), the resident set once serving (VmRSS)
-# and its peak (VmHWM, = /usr/bin/time -v's "Maximum resident set size"), and both divided by
-# the corpus's text bytes (the documents' `text` fields, as GetCorpusStats counts them).
-# Linear growth shows as flat ms/MB and RSS/MB columns down the table.
+# First the fixed base: the server's resident set on a tiny corpus (the seeds: the models,
+# the runtime, the empty index). Then for each size: the server's own load time (log line
+# "corpus loaded; serving", millis=: reading, analysing on every core, indexing), the
+# resident set once serving (VmRSS), its peak so far (VmHWM, = /usr/bin/time -v's "Maximum
+# resident set size"), and the resident set once the lazily built entity registry and claim
+# set exist (after one ListEntities and one ListDisputes call: "warm"). Memory is reported
+# as (RSS - base) / text bytes, the text bytes being the documents' `text` as GetCorpusStats
+# counts them. Linear growth shows as flat ms/MB and ratio columns down the table.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-BASE=${1:-../shared/data/news/bbc}
-shift || true
-FACTORS=("${@:-1 4 16}")
-read -r -a FACTORS <<<"${FACTORS[*]}"
 PORT=${PORT:-50391}
+CORPORA=()
+if [[ ${1:-} == --corpus ]]; then
+    while [[ $# -gt 0 ]]; do
+        [[ $1 == --corpus && $# -ge 2 ]] || { echo "usage: $0 --corpus PATH [--corpus PATH…]" >&2; exit 2; }
+        CORPORA+=("$2")
+        shift 2
+    done
+else
+    BASE=${1:-../shared/data/news/bbc}
+    shift || true
+    FACTORS=("${@:-1 4 16}")
+    read -r -a FACTORS <<<"${FACTORS[*]}"
+fi
 cargo build -q --release -p dossier-server --bin dossier-server
+cargo build -q --release -p dossier-client
 TMP=$(mktemp -d)
 SERVER_PID=
 cleanup() {
@@ -25,8 +39,67 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# The base corpus as records: BBC's category folders of .txt (title = first line), or a .jsonl.
-python3 - "$BASE" "$TMP/base.jsonl" <<'EOF'
+kib() { awk -v k="$1" '$1 == k":" {print $2}' "/proc/$SERVER_PID/status"; }
+
+# measure LABEL CORPUS_ARGS… → one line "label docs text_bytes millis rss hwm warm_rss warm_hwm maxrss"
+measure() {
+    local label=$1
+    shift
+    local log="$TMP/server-$label.log"
+    /usr/bin/time -v -o "$TMP/time-$label.txt" target/release/dossier-server --addr "127.0.0.1:$PORT" \
+        "$@" --log-format json 2>"$log" &
+    local time_pid=$!
+    SERVER_PID=
+    for _ in $(seq 1 600); do
+        SERVER_PID=$(pgrep -P "$time_pid" -x dossier-server || true)
+        [[ -n $SERVER_PID ]] && break
+        sleep 0.1
+    done
+    for _ in $(seq 1 3000); do
+        grep -q 'corpus loaded; serving' "$log" && break
+        kill -0 "$SERVER_PID" 2>/dev/null || { echo "server died:" >&2; cat "$log" >&2; exit 1; }
+        sleep 0.2
+    done
+    local millis
+    millis=$(grep 'corpus loaded; serving' "$log" | sed -E 's/.*"millis":([0-9]+).*/\1/')
+    sleep 1 # let the loader's buffers go back before reading the steady resident set
+    local rss hwm
+    rss=$(kib VmRSS)
+    hwm=$(kib VmHWM)
+    local client=(target/release/dossier --addr "127.0.0.1:$PORT" --json)
+    local stats
+    stats=$("${client[@]}" stats)
+    "${client[@]}" entities list --page-size 1 >/dev/null
+    "${client[@]}" disputes >/dev/null
+    sleep 1
+    local warm warm_hwm
+    warm=$(kib VmRSS)
+    warm_hwm=$(kib VmHWM)
+    kill -TERM "$SERVER_PID"
+    wait "$time_pid" || true
+    SERVER_PID=
+    local maxrss
+    maxrss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$TMP/time-$label.txt")
+    read -r docs bytes < <(python3 -c '
+import json, sys
+s = json.loads(sys.argv[1])
+print(s.get("documents", 0), s.get("textBytes", 0))' "$stats")
+    echo "$label $docs $bytes $millis $rss $hwm $warm $warm_hwm $maxrss"
+}
+
+echo "machine: $(nproc --all) cores; $(uptime | sed 's/.*load/load/')"
+read -r _ _ _ _ BASE_RSS BASE_HWM _ _ _ < <(measure base --corpus seeds)
+echo "base (the seeds: models, runtime, empty index): VmRSS $BASE_RSS KiB, VmHWM $BASE_HWM KiB"
+
+ROWS=()
+if [[ ${#CORPORA[@]} -gt 0 ]]; then
+    ARGS=()
+    for c in "${CORPORA[@]}"; do ARGS+=(--corpus "$c"); done
+    ROWS+=("$(measure corpus "${ARGS[@]}")")
+else
+    echo "base corpus: $BASE"
+    # The base corpus as records: BBC's category folders of .txt (title = first line), or a .jsonl.
+    python3 - "$BASE" "$TMP/base.jsonl" <<'EOF'
 import json, os, sys
 base, out = sys.argv[1], sys.argv[2]
 records = []
@@ -53,12 +126,9 @@ with open(out, "w", encoding="utf-8") as f:
     for r in records:
         f.write(json.dumps(r) + "\n")
 EOF
-
-echo "machine: $(nproc --all) cores; $(uptime | sed 's/.*load/load/'); base: $BASE"
-ROWS=()
-for k in "${FACTORS[@]}"; do
-    CORPUS="$TMP/x$k.jsonl"
-    python3 - "$TMP/base.jsonl" "$CORPUS" "$k" <<'EOF'
+    for k in "${FACTORS[@]}"; do
+        CORPUS="$TMP/x$k.jsonl"
+        python3 - "$TMP/base.jsonl" "$CORPUS" "$k" <<'EOF'
 import json, sys
 src, out, k = sys.argv[1], sys.argv[2], int(sys.argv[3])
 lines = [json.loads(l) for l in open(src, encoding="utf-8")]
@@ -67,48 +137,30 @@ with open(out, "w", encoding="utf-8") as f:
         for r in lines:
             f.write(json.dumps(dict(r, id=f"c{copy}-{r['id']}")) + "\n")
 EOF
-    read -r DOCS BYTES < <(python3 -c '
-import json, sys
-n = b = 0
-for l in open(sys.argv[1], encoding="utf-8"):
-    n += 1; b += len(json.loads(l)["text"].encode())
-print(n, b)' "$CORPUS")
-    LOG="$TMP/server-$k.log"
-    /usr/bin/time -v -o "$TMP/time-$k.txt" target/release/dossier-server --addr "127.0.0.1:$PORT" \
-        --corpus "$CORPUS" --log-format json 2>"$LOG" &
-    TIME_PID=$!
-    SERVER_PID=
-    for _ in $(seq 1 600); do
-        SERVER_PID=$(pgrep -P "$TIME_PID" -x dossier-server || true)
-        [[ -n $SERVER_PID ]] && break
-        sleep 0.1
+        ROWS+=("$(measure "${k}x" --corpus "$CORPUS")")
     done
-    for _ in $(seq 1 3000); do
-        grep -q 'corpus loaded; serving' "$LOG" && break
-        kill -0 "$SERVER_PID" 2>/dev/null || { echo "server died:"; cat "$LOG"; exit 1; }
-        sleep 0.2
-    done
-    MILLIS=$(grep 'corpus loaded; serving' "$LOG" | sed -E 's/.*"millis":([0-9]+).*/\1/')
-    sleep 1 # let the loader's buffers go back before reading the steady resident set
-    RSS=$(awk '/^VmRSS:/ {print $2}' "/proc/$SERVER_PID/status")
-    HWM=$(awk '/^VmHWM:/ {print $2}' "/proc/$SERVER_PID/status")
-    kill -TERM "$SERVER_PID"
-    wait "$TIME_PID" || true
-    SERVER_PID=
-    MAXRSS=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$TMP/time-$k.txt")
-    ROWS+=("$k $DOCS $BYTES $MILLIS $RSS $HWM $MAXRSS")
-    echo "  ${k}x: $DOCS docs, $BYTES text bytes: loaded in $MILLIS ms; VmRSS $RSS KiB, VmHWM $HWM KiB, time -v max RSS $MAXRSS KiB"
+fi
+for row in "${ROWS[@]}"; do
+    read -r label docs bytes millis rss hwm warm warm_hwm maxrss <<<"$row"
+    echo "  $label: $docs docs, $bytes text bytes: loaded in $millis ms; VmRSS $rss KiB, VmHWM $hwm KiB; warm VmRSS $warm KiB, VmHWM $warm_hwm KiB; time -v max RSS $maxrss KiB"
 done
 
-python3 - "${ROWS[@]}" <<'EOF'
+python3 - "$BASE_RSS" "${ROWS[@]}" <<'EOF'
 import sys
-rows = [list(map(int, r.split())) for r in sys.argv[1:]]
+base = int(sys.argv[1])
+rows = [r.split() for r in sys.argv[2:]]
 print()
-print("| corpus | documents | text MB | load s | load ms/MB | RSS serving MiB | peak RSS MiB | RSS / text bytes | peak / text bytes | growth vs 1x (load, RSS) |")
-print("|---|---|---|---|---|---|---|---|---|---|")
-k0, _, b0, m0, r0, h0, x0 = rows[0]
-for k, docs, b, ms, rss, hwm, mx in rows:
+print(f"base {base/1024:.0f} MiB; ratios are (RSS - base) / text bytes")
+print("| corpus | documents | text MB | load s | load ms/MB | RSS MiB | (RSS-base)/text | peak RSS MiB | (peak-base)/text | warm RSS MiB | (warm-base)/text | growth vs first (load, RSS-base) |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+first = None
+for label, docs, b, ms, rss, hwm, warm, warm_hwm, mx in rows:
+    b, ms, rss, warm, mx = int(b), int(ms), int(rss), int(warm), int(mx)
     mb = b / 1e6
-    print(f"| {k}x | {docs} | {mb:.1f} | {ms/1000:.1f} | {ms/mb:.0f} | {rss/1024:.0f} | {mx/1024:.0f} | "
-          f"{rss*1024/b:.2f} | {mx*1024/b:.2f} | {ms/m0:.1f}x, {rss/r0:.1f}x for {b/b0:.0f}x text |")
+    ratio = lambda kib: (kib - base) * 1024 / b
+    if first is None:
+        first = (b, ms, rss)
+    growth = f"{ms/first[1]:.1f}x, {(rss-base)/max(first[2]-base,1):.1f}x for {b/first[0]:.0f}x text"
+    print(f"| {label} | {docs} | {mb:.1f} | {ms/1000:.1f} | {ms/mb:.0f} | {rss/1024:.0f} | {ratio(rss):.2f} | "
+          f"{mx/1024:.0f} | {ratio(mx):.2f} | {warm/1024:.0f} | {ratio(warm):.2f} | {growth} |")
 EOF

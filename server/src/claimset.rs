@@ -78,7 +78,7 @@ impl ClaimSet {
         let mut measuring: Vec<(crate::analysis::claims::Claim, Vec<usize>)> = Vec::new();
         for (di, d) in docs.iter().enumerate() {
             let di = di as u32;
-            let a = &d.analysis;
+            let a = d.analysis();
             let first = set.claims.len();
             for (ci, c) in a.claims.iter().enumerate() {
                 let speaker = c

@@ -123,8 +123,8 @@ pub fn entities(data: &[u8]) {
     let registry = Registry::build([DocInput {
         id: "fuzz",
         text: &text,
-        sentences: &sents,
-        mentions: &mentions,
+        sentences: std::borrow::Cow::Borrowed(&sents),
+        mentions: std::borrow::Cow::Borrowed(&mentions),
     }]);
     for e in &registry.entities {
         assert!(!e.name.is_empty() || e.aliases.is_empty());

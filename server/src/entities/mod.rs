@@ -20,21 +20,36 @@ pub mod names;
 
 use crate::analysis::{EntityMention, EntityType, MentionKind};
 use names::{display_form, is_title_word, key_tokens, tokens_match};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
 use std::sync::Arc;
 
-/// The analysed text of one document, as the registry reads it.
-#[derive(Debug, Clone, Copy)]
+/// The analysed text of one document, as the registry reads it. Sentences and mentions are
+/// borrowed from an [`Analysis`](crate::analysis::Analysis) or decoded from the store's
+/// packed form for the time of the read.
+#[derive(Debug, Clone)]
 pub struct DocInput<'a> {
     /// The document id.
     pub id: &'a str,
     /// The document text the mentions point into.
     pub text: &'a str,
     /// Sentence byte ranges.
-    pub sentences: &'a [Range<usize>],
+    pub sentences: Cow<'a, [Range<usize>]>,
     /// Entity mentions.
-    pub mentions: &'a [EntityMention],
+    pub mentions: Cow<'a, [EntityMention]>,
+}
+
+impl<'a> DocInput<'a> {
+    /// The input for an analysis of `text` held by the caller.
+    pub fn of(id: &'a str, text: &'a str, a: &'a crate::analysis::Analysis) -> Self {
+        Self {
+            id,
+            text,
+            sentences: Cow::Borrowed(&a.sentences),
+            mentions: Cow::Borrowed(&a.mentions),
+        }
+    }
 }
 
 /// Where a mention is: document index (into [`Registry::doc_ids`]) and mention index.
@@ -201,14 +216,24 @@ impl Registry {
     /// Resolves the mentions of `docs` into entities.
     pub fn build<'a>(docs: impl IntoIterator<Item = DocInput<'a>>) -> Self {
         let docs: Vec<DocInput<'a>> = docs.into_iter().collect();
+        Self::build_from(docs.len(), |i| docs[i].clone())
+    }
+
+    /// Resolves the mentions of `n` documents into entities; `doc(i)` gives document `i`
+    /// (called twice per document, so a caller can decode documents as they are read
+    /// instead of holding every one decoded at once).
+    pub fn build_from<'a>(n: usize, doc: impl Fn(usize) -> DocInput<'a>) -> Self {
+        let mut doc_ids: Vec<Arc<str>> = Vec::with_capacity(n);
         let mut keys: Vec<KeyInfo> = Vec::new();
         let mut key_index: HashMap<(bool, String), usize> = HashMap::new();
         // Per document, per mention: key index.
-        let mut mention_key: Vec<Vec<u32>> = Vec::with_capacity(docs.len());
+        let mut mention_key: Vec<Vec<u32>> = Vec::with_capacity(n);
         let mut title_aliases: Vec<(usize, String)> = Vec::new();
-        for d in &docs {
+        for i in 0..n {
+            let d = doc(i);
+            doc_ids.push(Arc::from(d.id));
             let mut mk = Vec::with_capacity(d.mentions.len());
-            for m in d.mentions {
+            for m in d.mentions.iter() {
                 let Some(surface) = d.text.get(m.start..m.end) else {
                     mk.push(NONE);
                     continue;
@@ -490,11 +515,12 @@ impl Registry {
 
         // Mentions, documents, sentences, salience.
         let mut registry = Registry {
-            doc_ids: docs.iter().map(|d| Arc::from(d.id)).collect(),
+            doc_ids,
             ..Default::default()
         };
         let mut salience_sum = vec![0f32; entities.len()];
-        for (di, d) in docs.iter().enumerate() {
+        for di in 0..n {
+            let d = doc(di);
             let mut me = Vec::with_capacity(d.mentions.len());
             let mut ms = Vec::with_capacity(d.mentions.len());
             let mut weights: HashMap<u32, f32> = HashMap::new();
@@ -651,7 +677,7 @@ impl Registry {
         entity: usize,
         window: Window,
         evidence: usize,
-        sentences: impl Fn(u32) -> &'s [Range<usize>],
+        sentences: impl Fn(u32) -> Cow<'s, [Range<usize>]>,
     ) -> Vec<Related> {
         let Some(target) = self.entities.get(entity) else {
             return Vec::new();
@@ -800,14 +826,14 @@ mod tests {
             DocInput {
                 id: "d1",
                 text: t1,
-                sentences: &s1,
-                mentions: &m1,
+                sentences: Cow::Borrowed(&s1),
+                mentions: Cow::Borrowed(&m1),
             },
             DocInput {
                 id: "d2",
                 text: t2,
-                sentences: &s2,
-                mentions: &m2,
+                sentences: Cow::Borrowed(&s2),
+                mentions: Cow::Borrowed(&m2),
             },
         ]);
         let persons: Vec<&Entity> = reg
@@ -854,14 +880,14 @@ mod tests {
         let a = Registry::build([DocInput {
             id: "d",
             text: t,
-            sentences: &s,
-            mentions: &ms,
+            sentences: Cow::Borrowed(&s),
+            mentions: Cow::Borrowed(&ms),
         }]);
         let b = Registry::build([DocInput {
             id: "d",
             text: t,
-            sentences: &s,
-            mentions: &ms,
+            sentences: Cow::Borrowed(&s),
+            mentions: Cow::Borrowed(&ms),
         }]);
         assert_eq!(
             a.entities.iter().map(|e| &e.id).collect::<Vec<_>>(),
@@ -882,8 +908,8 @@ mod tests {
         let reg = Registry::build([DocInput {
             id: "d",
             text: t,
-            sentences: &s,
-            mentions: &ms,
+            sentences: Cow::Borrowed(&s),
+            mentions: Cow::Borrowed(&ms),
         }]);
         assert_eq!(reg.entities.len(), 3);
     }
@@ -906,15 +932,15 @@ mod tests {
         let reg = Registry::build([DocInput {
             id: "d",
             text: t,
-            sentences: &sents,
-            mentions: &ms,
+            sentences: Cow::Borrowed(&sents),
+            mentions: Cow::Borrowed(&ms),
         }]);
         let w = reg
             .entities
             .iter()
             .position(|e| e.name == "Witkoff")
             .unwrap();
-        let related = reg.related(w, Window::Sentence, 2, |_| &sents);
+        let related = reg.related(w, Window::Sentence, 2, |_| Cow::Borrowed(&sents));
         let names: Vec<(&str, u32)> = related
             .iter()
             .map(|r| (reg.entities[r.entity].name.as_str(), r.count))

@@ -328,8 +328,9 @@ pub fn run(docs: &[Document], runs: usize) -> BenchReport {
     }
 }
 
-/// Heap bytes the stored analyses hold, by part (what `Store` keeps per document beside its
-/// text), from `size_of` and capacities: where the memory of a loaded corpus goes.
+/// Heap bytes the analyses would hold unpacked, by part, from `size_of` and capacities;
+/// beside them what the store keeps instead (the packed form) and the index's bytes by
+/// part: where the memory of a loaded corpus goes.
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct MemoryReport {
     /// Bytes of document text.
@@ -350,8 +351,14 @@ pub struct MemoryReport {
     pub claim_parts: usize,
     /// Number of claims.
     pub claim_count: usize,
+    /// Bytes of the packed analyses the store actually keeps (`store::packed`).
+    pub packed: usize,
+    /// Whether every packed analysis decodes to exactly the analysis it was packed from.
+    pub packed_exact: bool,
     /// Bytes of the in-memory search index over the same documents (tantivy's space usage).
     pub index_bytes: u64,
+    /// The index's bytes by part (stored documents, postings, positions…).
+    pub index_parts: Vec<(String, u64)>,
 }
 
 impl std::fmt::Display for MemoryReport {
@@ -386,17 +393,40 @@ impl std::fmt::Display for MemoryReport {
             + self.claim_texts
             + self.claim_parts;
         row(f, "analyses in all", total)?;
-        row(f, "search index", self.index_bytes as usize)
+        writeln!(
+            f,
+            "as the store keeps them (packed; decoding {}):",
+            if self.packed_exact {
+                "gives back every analysis exactly"
+            } else {
+                "DIFFERS from the analyses"
+            }
+        )?;
+        row(f, "packed analyses", self.packed)?;
+        row(f, "search index", self.index_bytes as usize)?;
+        for (part, n) in &self.index_parts {
+            row(f, &format!("  {part}"), *n as usize)?;
+        }
+        Ok(())
     }
 }
 
 /// Measures what the analyses of `docs` hold on the heap.
 pub fn memory(docs: &[Document]) -> MemoryReport {
     use std::mem::size_of;
-    let mut m = MemoryReport::default();
+    let mut m = MemoryReport {
+        packed_exact: true,
+        ..Default::default()
+    };
     for d in docs {
-        // As the store keeps it.
-        let a = crate::store::StoredDoc::analyze(d.clone()).analysis;
+        // As the analysis gives it, without spare capacity (what the store kept before it
+        // packed analyses).
+        let mut a = analysis::analyze(&d.text, d.published_at.map(|t| t.date_naive()));
+        shrink(&mut a);
+        let stored = crate::store::StoredDoc::analyze(d.clone());
+        m.packed +=
+            stored.packed().heap_bytes() + size_of::<crate::store::packed::PackedAnalysis>();
+        m.packed_exact &= format!("{a:?}") == format!("{:?}", stored.analysis());
         m.text_bytes += d.text.len();
         m.analysis_structs += size_of::<analysis::Analysis>();
         m.sentences += a.sentences.capacity() * size_of::<Range<usize>>();
@@ -436,8 +466,37 @@ pub fn memory(docs: &[Document]) -> MemoryReport {
         .collect();
     if index.upsert(&batch).and_then(|_| index.commit()).is_ok() {
         m.index_bytes = index.index_bytes();
+        m.index_parts = index
+            .space_by_part()
+            .into_iter()
+            .map(|(part, n)| (part.to_string(), n))
+            .collect();
     }
     m
+}
+
+/// Gives back the spare capacity of an analysis's vectors and strings.
+fn shrink(a: &mut analysis::Analysis) {
+    a.sentences.shrink_to_fit();
+    a.mentions.shrink_to_fit();
+    for m in &mut a.mentions {
+        m.metadata.shrink_to_fit();
+        for (k, v) in &mut m.metadata {
+            k.shrink_to_fit();
+            v.shrink_to_fit();
+        }
+    }
+    a.claims.shrink_to_fit();
+    for c in &mut a.claims {
+        c.segments.shrink_to_fit();
+        c.text.shrink_to_fit();
+        c.speaker.name.shrink_to_fit();
+        c.speaker.description.shrink_to_fit();
+        c.quantities.shrink_to_fit();
+        for q in &mut c.quantities {
+            q.head.shrink_to_fit();
+        }
+    }
 }
 
 #[cfg(test)]

@@ -115,6 +115,26 @@ pub struct IndexDoc {
     pub sentences: Vec<std::ops::Range<usize>>,
 }
 
+/// A document's title, text and sentences, from outside the index.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DocText {
+    /// The title.
+    pub title: String,
+    /// The body text.
+    pub text: String,
+    /// Sentence byte ranges of `text`.
+    pub sentences: Vec<std::ops::Range<usize>>,
+}
+
+/// Where an index that does not store its documents' texts ([`IndexOptions::store_text`]
+/// off) reads them for hits, highlights and more-like-this: the store, which keeps every
+/// text anyway, so the index need not hold a second, compressed copy. Each commit binds
+/// the texts of its generation ([`SearchIndex::commit_with`]).
+pub trait DocTexts: Send + Sync {
+    /// The title, text and sentences of the document with this id.
+    fn doc_text(&self, id: &str) -> Option<DocText>;
+}
+
 /// Tuning of the writer and of snapshot retention.
 #[derive(Debug, Clone)]
 pub struct IndexOptions {
@@ -133,6 +153,9 @@ pub struct IndexOptions {
     pub result_cache_bytes: usize,
     /// Ranking parameters.
     pub rank: RankParams,
+    /// Whether the index stores titles, texts and sentences itself. Off, every commit must
+    /// come with the texts ([`SearchIndex::commit_with`]).
+    pub store_text: bool,
 }
 
 impl Default for IndexOptions {
@@ -145,6 +168,7 @@ impl Default for IndexOptions {
             docstore_blocksize: 4096,
             result_cache_bytes: 16 << 20,
             rank: RankParams::default(),
+            store_text: true,
         }
     }
 }
@@ -205,7 +229,7 @@ impl SearchIndex {
 
     /// An index in `dir` (or in memory for `None`) with explicit options.
     pub fn with_options(dir: Option<&Path>, options: IndexOptions) -> Result<Self, IndexError> {
-        let (schema, _) = Fields::schema();
+        let (schema, _) = Fields::schema(options.store_text);
         let settings = IndexSettings {
             docstore_blocksize: options.docstore_blocksize,
             ..IndexSettings::default()
@@ -240,7 +264,12 @@ impl SearchIndex {
             analyzer: analyzer::english(),
             cache: search::ResultCache::new(options.result_cache_bytes),
         });
-        let first = Arc::new(Snapshot::new(0, reader.searcher(), Arc::clone(&shared)));
+        let first = Arc::new(Snapshot::new(
+            0,
+            reader.searcher(),
+            Arc::clone(&shared),
+            None,
+        ));
         Ok(Self {
             inner: Arc::new(Inner {
                 index,
@@ -284,6 +313,15 @@ impl SearchIndex {
 
     /// Makes every write so far visible and returns the new current snapshot.
     pub fn commit(&self) -> Result<Arc<Snapshot>, IndexError> {
+        self.commit_with(None)
+    }
+
+    /// [`Self::commit`], the new snapshot reading titles and texts from `texts` (for an
+    /// index that does not store them).
+    pub fn commit_with(
+        &self,
+        texts: Option<Arc<dyn DocTexts>>,
+    ) -> Result<Arc<Snapshot>, IndexError> {
         let mut state = self.writer();
         state.writer.commit()?;
         self.inner.reader.reload()?;
@@ -292,6 +330,7 @@ impl SearchIndex {
             state.generation,
             self.inner.reader.searcher(),
             Arc::clone(&self.inner.shared),
+            texts,
         ));
         self.inner.current.store(Arc::clone(&snapshot));
         let mut recent = lock(&self.inner.recent);
@@ -343,6 +382,39 @@ impl SearchIndex {
     /// Bytes the index files take (in memory or on disk) at the current snapshot.
     pub fn index_bytes(&self) -> u64 {
         self.snapshot().index_bytes()
+    }
+
+    /// Bytes of the current index files by part ("store", "postings", "positions",
+    /// "termdict", "fast fields", "fieldnorms", "deletes"), summed over segments: where the
+    /// index's memory goes (`dossier-eval bench-analysis --memory`).
+    pub fn space_by_part(&self) -> Vec<(&'static str, u64)> {
+        let Ok(usage) = self.inner.reader.searcher().space_usage() else {
+            return Vec::new();
+        };
+        let mut parts = [
+            ("store", 0u64),
+            ("postings", 0),
+            ("positions", 0),
+            ("termdict", 0),
+            ("fast fields", 0),
+            ("fieldnorms", 0),
+            ("deletes", 0),
+        ];
+        for s in usage.segments() {
+            let sizes = [
+                s.store().total(),
+                s.postings().total(),
+                s.positions().total(),
+                s.termdict().total(),
+                s.fast_fields().total(),
+                s.fieldnorms().total(),
+                s.deletes(),
+            ];
+            for (part, size) in parts.iter_mut().zip(sizes) {
+                part.1 += size.get_bytes();
+            }
+        }
+        parts.to_vec()
     }
 
     fn writer(&self) -> MutexGuard<'_, WriterState> {

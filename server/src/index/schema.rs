@@ -40,19 +40,24 @@ pub(crate) struct Fields {
     /// The text's sentence ranges, stored (varint-encoded) so highlighting needs no
     /// sentence splitting at query time.
     pub sentences: Field,
+    /// Whether title, text and sentences are stored (else they come from a
+    /// [`DocTexts`](super::DocTexts) source).
+    pub store_text: bool,
 }
 
 impl Fields {
-    /// Builds the schema and returns it with the field handles.
-    pub fn schema() -> (Schema, Self) {
+    /// Builds the schema and returns it with the field handles; `store_text` keeps titles,
+    /// texts and sentences in the index's document store.
+    pub fn schema(store_text: bool) -> (Schema, Self) {
         let mut builder = Schema::builder();
-        let analysed = TextOptions::default()
-            .set_indexing_options(
-                TextFieldIndexing::default()
-                    .set_tokenizer(ANALYZER_NAME)
-                    .set_index_option(IndexRecordOption::WithFreqsAndPositions),
-            )
-            .set_stored();
+        let mut analysed = TextOptions::default().set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer(ANALYZER_NAME)
+                .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+        );
+        if store_text {
+            analysed = analysed.set_stored();
+        }
         let fields = Self {
             id: builder.add_text_field(ID, STRING | STORED | FAST),
             title: builder.add_text_field("title", analysed.clone()),
@@ -66,7 +71,15 @@ impl Fields {
                     .set_stored(),
             ),
             month: builder.add_text_field(MONTH, STRING | FAST),
-            sentences: builder.add_bytes_field(SENTENCES, STORED),
+            sentences: builder.add_bytes_field(
+                SENTENCES,
+                if store_text {
+                    STORED.into()
+                } else {
+                    tantivy::schema::BytesOptions::default()
+                },
+            ),
+            store_text,
         };
         (builder.build(), fields)
     }
@@ -82,6 +95,7 @@ impl Fields {
             published_at: get(PUBLISHED_AT)?,
             month: get(MONTH)?,
             sentences: get(SENTENCES)?,
+            store_text: schema.get_field_entry(get("text")?).is_stored(),
         })
     }
 
@@ -100,6 +114,20 @@ impl Fields {
         out.add_text(self.title, &doc.title);
         out.add_text(self.text, &doc.text);
         out.add_text(self.source, &doc.source);
+        if self.store_text {
+            self.add_sentences(&mut out, doc);
+        }
+        if let Some(t) = doc.published_at {
+            out.add_i64(self.published_at, t);
+            if let Some(month) = month_of(t) {
+                out.add_text(self.month, month);
+            }
+        }
+        out
+    }
+
+    /// Stores the sentence ranges of `doc` (split here when the caller has none).
+    fn add_sentences(&self, out: &mut TantivyDocument, doc: &IndexDoc) {
         let computed;
         let sentences = if doc.sentences.is_empty() {
             computed = split_sentences(&doc.text, &tokenize(&doc.text));
@@ -108,13 +136,6 @@ impl Fields {
             &doc.sentences
         };
         out.add_bytes(self.sentences, &encode_ranges(sentences));
-        if let Some(t) = doc.published_at {
-            out.add_i64(self.published_at, t);
-            if let Some(month) = month_of(t) {
-                out.add_text(self.month, month);
-            }
-        }
-        out
     }
 }
 

@@ -188,6 +188,9 @@ pub struct Snapshot {
     created: Instant,
     searcher: Searcher,
     shared: Arc<Shared>,
+    /// Titles, texts and sentences of this generation's documents when the index does not
+    /// store them (see [`super::DocTexts`]).
+    texts: Option<Arc<dyn super::DocTexts>>,
 }
 
 impl std::fmt::Debug for Snapshot {
@@ -257,12 +260,18 @@ const MAX_EXPANSIONS: usize = 64;
 const STEM_CUT: usize = 3;
 
 impl Snapshot {
-    pub(crate) fn new(generation: u64, searcher: Searcher, shared: Arc<Shared>) -> Self {
+    pub(crate) fn new(
+        generation: u64,
+        searcher: Searcher,
+        shared: Arc<Shared>,
+        texts: Option<Arc<dyn super::DocTexts>>,
+    ) -> Self {
         Self {
             generation,
             created: Instant::now(),
             searcher,
             shared,
+            texts,
         }
     }
 
@@ -472,6 +481,14 @@ impl Snapshot {
                 .unwrap_or_default()
                 .to_string()
         };
+        if let Some(external) = self.external_text(&text(f.id)) {
+            return Ok(StoredDoc {
+                id: text(f.id),
+                source: text(f.source),
+                published_at: doc.get_first(f.published_at).and_then(|v| v.as_i64()),
+                ..external
+            });
+        }
         Ok(StoredDoc {
             id: text(f.id),
             title: text(f.title),
@@ -483,6 +500,20 @@ impl Snapshot {
                 .and_then(|v| v.as_bytes())
                 .map(decode_ranges)
                 .unwrap_or_default(),
+        })
+    }
+
+    /// Title, text and sentences of document `id` from the snapshot's text source, when
+    /// the index does not store them.
+    fn external_text(&self, id: &str) -> Option<StoredDoc> {
+        let t = self.texts.as_ref()?.doc_text(id)?;
+        Some(StoredDoc {
+            id: String::new(),
+            title: t.title,
+            text: t.text,
+            source: String::new(),
+            published_at: None,
+            sentences: t.sentences,
         })
     }
 

@@ -120,7 +120,7 @@ fn corpus_claim(
     let r = &set.claims[k];
     let doc_id = reg.doc_ids.get(r.doc as usize)?;
     let stored = snapshot.docs.get(doc_id.as_ref())?;
-    let c = stored.analysis.claims.get(r.index as usize)?;
+    let c = stored.claim(r.index as usize)?;
     let map = OffsetMap::new(&stored.doc.text, encoding);
     let resolved = Resolved {
         speaker: r.speaker.map(|e| &reg.entities[e]),
@@ -135,7 +135,7 @@ fn corpus_claim(
         doc_id,
         &stored.doc.text,
         &map,
-        c,
+        &c,
         resolved,
     ))
 }
@@ -173,6 +173,8 @@ fn select(snapshot: &Snapshot, request: &ListClaimsRequest) -> Result<Vec<usize>
         reg.doc_index(document_id).map_or(0..0, |d| set.of_doc(d))
     };
     let words: Vec<String> = query.split_whitespace().map(str::to_lowercase).collect();
+    // Claims of one document are consecutive: each document's claims are decoded once.
+    let mut decoded: Option<(u32, Vec<Claim>)> = None;
     Ok(range
         .filter(|&k| {
             let r = &set.claims[k];
@@ -181,11 +183,18 @@ fn select(snapshot: &Snapshot, request: &ListClaimsRequest) -> Result<Vec<usize>
             {
                 return false;
             }
-            let Some(c) = reg
-                .doc_ids
-                .get(r.doc as usize)
-                .and_then(|id| snapshot.docs.get(id.as_ref()))
-                .and_then(|d| d.analysis.claims.get(r.index as usize))
+            if decoded.as_ref().is_none_or(|(doc, _)| *doc != r.doc) {
+                let claims = reg
+                    .doc_ids
+                    .get(r.doc as usize)
+                    .and_then(|id| snapshot.docs.get(id.as_ref()))
+                    .map(|d| d.claims())
+                    .unwrap_or_default();
+                decoded = Some((r.doc, claims));
+            }
+            let Some(c) = decoded
+                .as_ref()
+                .and_then(|(_, claims)| claims.get(r.index as usize))
             else {
                 return false;
             };
@@ -395,12 +404,7 @@ impl ClaimService for ClaimApi {
 /// `stop` is set.
 fn extract_from_text(text: &str, encoding: Encoding, stop: &AtomicBool) -> Option<Vec<v1::Claim>> {
     let a = analysis::analyze_unless_stopped(text, None, stop)?;
-    let reg = Registry::build([DocInput {
-        id: "",
-        text,
-        sentences: &a.sentences,
-        mentions: &a.mentions,
-    }]);
+    let reg = Registry::build([DocInput::of("", text, &a)]);
     let map = OffsetMap::new(text, encoding);
     let claims = a
         .claims

@@ -93,7 +93,7 @@ pub fn document(stored: &StoredDoc, include_text: bool) -> v1::Document {
         labels,
         removed_chars,
     } = &stored.doc;
-    let a = &stored.analysis;
+    let a = stored.packed();
     v1::Document {
         id: id.clone(),
         title: title.clone(),
@@ -108,10 +108,10 @@ pub fn document(stored: &StoredDoc, include_text: bool) -> v1::Document {
         authors: authors.clone(),
         labels: labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
         stats: Some(v1::DocumentStats {
-            words: a.words as i64,
-            sentences: a.sentences.len() as i64,
-            entity_mentions: a.mentions.len() as i64,
-            claims: a.claims.len() as i64,
+            words: a.words() as i64,
+            sentences: a.sentence_count() as i64,
+            entity_mentions: a.mention_count() as i64,
+            claims: a.claim_count() as i64,
             removed_chars: *removed_chars as i64,
         }),
     }

@@ -12,6 +12,7 @@ use dossier_api::v1::{
     ListEntitiesRequest, ListEntitiesResponse, ListRelatedEntitiesRequest,
     ListRelatedEntitiesResponse, StreamMentionsRequest,
 };
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -76,8 +77,8 @@ impl DocTexts for Snapshot {
         Some(DocInput {
             id: &d.doc.id,
             text: &d.doc.text,
-            sentences: &d.analysis.sentences,
-            mentions: &d.analysis.mentions,
+            sentences: Cow::Owned(d.sentences()),
+            mentions: Cow::Owned(d.mentions()),
         })
     }
 }
@@ -87,7 +88,7 @@ struct OneText<'a>(DocInput<'a>);
 
 impl DocTexts for OneText<'_> {
     fn doc(&self, index: u32) -> Option<DocInput<'_>> {
-        (index == 0).then_some(self.0)
+        (index == 0).then(|| self.0.clone())
     }
 }
 
@@ -103,14 +104,19 @@ fn entity_message(
     let mut mentions = Vec::new();
     if let Some(only_doc) = mentions_of {
         let mut maps: HashMap<u32, OffsetMap<'_>> = HashMap::new();
+        // Mentions come in document order: each document is decoded once.
+        let mut current: Option<(u32, DocInput<'_>)> = None;
         for r in &e.mentions {
             if only_doc.is_some_and(|d| d != r.doc) {
                 continue;
             }
-            let Some(d) = texts.doc(r.doc) else { continue };
+            if current.as_ref().is_none_or(|(doc, _)| *doc != r.doc) {
+                current = texts.doc(r.doc).map(|d| (r.doc, d));
+            }
+            let Some((_, d)) = &current else { continue };
             mentions.push(mention_message(
                 &mut maps,
-                &d,
+                d,
                 r.doc,
                 r.mention as usize,
                 &e.id,
@@ -375,16 +381,20 @@ impl EntityService for EntityApi {
             let e = &reg.entities[index];
             // One offset map per document, however many mentions it has.
             let mut maps = HashMap::new();
+            let mut current: Option<(u32, DocInput<'_>)> = None;
             for r in e
                 .mentions
                 .iter()
                 .filter(|r| only_doc.is_none_or(|d| d == r.doc))
             {
-                let Some(d) = snapshot.doc(r.doc) else {
+                if current.as_ref().is_none_or(|(doc, _)| *doc != r.doc) {
+                    current = snapshot.doc(r.doc).map(|d| (r.doc, d));
+                }
+                let Some((_, d)) = &current else {
                     continue;
                 };
                 let message =
-                    mention_message(&mut maps, &d, r.doc, r.mention as usize, &e.id, encoding);
+                    mention_message(&mut maps, d, r.doc, r.mention as usize, &e.id, encoding);
                 if tx.send(Ok(message)).await.is_err() {
                     break;
                 }
@@ -415,9 +425,10 @@ impl EntityService for EntityApi {
             let index = reg
                 .index_of(&entity_id)
                 .ok_or_else(|| Status::not_found(format!("entity {entity_id:?} not found")))?;
-            let empty: &[std::ops::Range<usize>] = &[];
             let related = reg.related(index, window, 3, |d| {
-                snapshot.doc(d).map_or(empty, |x| x.sentences)
+                snapshot
+                    .doc(d)
+                    .map_or(Cow::Borrowed(&[][..]), |x| x.sentences)
             });
             let encoding = convert::encoding(encoding);
             let out: Vec<v1::RelatedEntity> = related
@@ -461,13 +472,8 @@ impl EntityService for EntityApi {
 /// `None` once `stop` is set.
 fn analyze_text(text: &str, encoding: Encoding, stop: &AtomicBool) -> Option<Vec<v1::Entity>> {
     let a = analysis::analyze_unless_stopped(text, None, stop)?;
-    let input = DocInput {
-        id: "",
-        text,
-        sentences: &a.sentences,
-        mentions: &a.mentions,
-    };
-    let reg = Registry::build([input]);
+    let input = DocInput::of("", text, &a);
+    let reg = Registry::build([input.clone()]);
     let texts = OneText(input);
     let mut out: Vec<v1::Entity> = reg
         .entities

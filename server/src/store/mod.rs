@@ -7,15 +7,20 @@
 //! (`Arc` per document), so a write costs a map clone of pointers, not of texts.
 
 pub mod journal;
+pub mod packed;
 
-use crate::analysis::{self, Analysis};
+use crate::analysis::claims::Claim;
+use crate::analysis::{self, Analysis, EntityMention};
 use crate::claimset::ClaimSet;
 use crate::corpus::{CorpusError, Document};
 use crate::entities::{DocInput, Registry};
-use crate::index::{IndexDoc, IndexError, SearchIndex};
+use crate::index::{DocText, DocTexts, IndexDoc, IndexError, IndexOptions, SearchIndex};
 use arc_swap::ArcSwap;
 use journal::Journal;
+use packed::PackedAnalysis;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::ops::Range;
 use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
 use tokio::sync::watch;
@@ -25,44 +30,48 @@ use tokio::sync::watch;
 pub struct StoredDoc {
     /// The document as stored.
     pub doc: Document,
-    /// Sentences, entity mentions… of `doc.text`.
-    pub analysis: Analysis,
+    /// Sentences, entity mentions, claims… of `doc.text`, packed (see [`packed`]).
+    analysis: PackedAnalysis,
 }
 
 impl StoredDoc {
     /// Analyses `doc` (CPU-bound: call off the async runtime).
     pub fn analyze(mut doc: Document) -> Self {
-        let mut analysis = analysis::analyze(&doc.text, doc.published_at.map(|t| t.date_naive()));
-        compact(&mut doc, &mut analysis);
+        let analysis = analysis::analyze(&doc.text, doc.published_at.map(|t| t.date_naive()));
+        doc.text.shrink_to_fit();
+        doc.title.shrink_to_fit();
+        let analysis = PackedAnalysis::pack(&doc.text, &analysis);
         Self { doc, analysis }
     }
-}
 
-/// Gives back the spare capacity of everything a stored document keeps: its analysis lives
-/// as long as the document, and growth slack in its many small vectors and strings was a
-/// third of the analyses' heap (see `dossier-eval bench-analysis --memory`).
-fn compact(doc: &mut Document, a: &mut Analysis) {
-    doc.text.shrink_to_fit();
-    doc.title.shrink_to_fit();
-    a.sentences.shrink_to_fit();
-    a.mentions.shrink_to_fit();
-    for m in &mut a.mentions {
-        m.metadata.shrink_to_fit();
-        for (k, v) in &mut m.metadata {
-            k.shrink_to_fit();
-            v.shrink_to_fit();
-        }
+    /// The packed analysis (counts without decoding; parts decoded on demand).
+    pub fn packed(&self) -> &PackedAnalysis {
+        &self.analysis
     }
-    a.claims.shrink_to_fit();
-    for c in &mut a.claims {
-        c.segments.shrink_to_fit();
-        c.text.shrink_to_fit();
-        c.speaker.name.shrink_to_fit();
-        c.speaker.description.shrink_to_fit();
-        c.quantities.shrink_to_fit();
-        for q in &mut c.quantities {
-            q.head.shrink_to_fit();
-        }
+
+    /// The whole analysis, decoded.
+    pub fn analysis(&self) -> Analysis {
+        self.analysis.unpack(&self.doc.text)
+    }
+
+    /// Sentence byte ranges.
+    pub fn sentences(&self) -> Vec<Range<usize>> {
+        self.analysis.sentences()
+    }
+
+    /// Entity mentions, in text order.
+    pub fn mentions(&self) -> Vec<EntityMention> {
+        self.analysis.mentions()
+    }
+
+    /// Claims, in text order.
+    pub fn claims(&self) -> Vec<Claim> {
+        self.analysis.claims(&self.doc.text)
+    }
+
+    /// Claim `index` of this document.
+    pub fn claim(&self, index: usize) -> Option<Claim> {
+        self.analysis.claim(&self.doc.text, index)
     }
 }
 
@@ -83,13 +92,32 @@ pub struct CorpusCounts {
     pub text_bytes: u64,
 }
 
+/// Documents by id.
+pub type DocMap = BTreeMap<String, Arc<StoredDoc>>;
+
+/// The documents of one generation as the search index's text source: the index keeps no
+/// copy of titles and texts (see [`crate::index::DocTexts`]).
+struct Texts(Arc<DocMap>);
+
+impl DocTexts for Texts {
+    fn doc_text(&self, id: &str) -> Option<DocText> {
+        let d = self.0.get(id)?;
+        Some(DocText {
+            title: d.doc.title.clone(),
+            text: d.doc.text.clone(),
+            sentences: d.sentences(),
+        })
+    }
+}
+
 /// One consistent state of the corpus.
 #[derive(Debug, Default)]
 pub struct Snapshot {
     /// Increases by one with every write.
     pub generation: u64,
-    /// Documents by id, in id order.
-    pub docs: BTreeMap<String, Arc<StoredDoc>>,
+    /// Documents by id, in id order (shared with the search index's snapshot of the same
+    /// generation, which reads titles and texts from it).
+    pub docs: Arc<DocMap>,
     /// Counts over `docs`.
     pub counts: CorpusCounts,
     /// The entity registry, resolved on first use: a burst of writes pays for one
@@ -118,12 +146,16 @@ impl Snapshot {
     pub fn entities(&self) -> &Arc<Registry> {
         self.entities.get_or_init(|| {
             let started = std::time::Instant::now();
-            let registry = Registry::build(self.docs.values().map(|d| DocInput {
-                id: &d.doc.id,
-                text: &d.doc.text,
-                sentences: &d.analysis.sentences,
-                mentions: &d.analysis.mentions,
-            }));
+            let docs: Vec<&StoredDoc> = self.docs.values().map(|d| &**d).collect();
+            let registry = Registry::build_from(docs.len(), |i| {
+                let d = docs[i];
+                DocInput {
+                    id: &d.doc.id,
+                    text: &d.doc.text,
+                    sentences: Cow::Owned(d.sentences()),
+                    mentions: Cow::Owned(d.mentions()),
+                }
+            });
             tracing::debug!(
                 entities = registry.entities.len(),
                 generation = self.generation,
@@ -191,8 +223,14 @@ impl Store {
         Self {
             inner: Arc::new(Inner {
                 snapshot: ArcSwap::from_pointee(Snapshot::default()),
-                index: SearchIndex::new_in_ram()
-                    .expect("an empty in-memory index can always be created"),
+                index: SearchIndex::with_options(
+                    None,
+                    IndexOptions {
+                        store_text: false,
+                        ..IndexOptions::default()
+                    },
+                )
+                .expect("an empty in-memory index can always be created"),
                 writer: Mutex::new(None),
                 ready: watch::Sender::new(false),
             }),
@@ -204,7 +242,7 @@ impl Store {
     pub fn attach_data_dir(&self, dir: &Path) -> Result<usize, StoreError> {
         let (journal, entries) = Journal::open(dir)?;
         let mut writer = self.lock_writer();
-        let mut docs = self.snapshot().docs.clone();
+        let mut docs = DocMap::clone(&self.snapshot().docs);
         let n = entries.len();
         let analysed: Vec<journal::Entry<StoredDoc>> = {
             use rayon::prelude::*;
@@ -213,20 +251,21 @@ impl Store {
                 .map(|e| e.map_doc(StoredDoc::analyze))
                 .collect()
         };
-        let mut deleted = Vec::new();
+        let mut touched = Vec::new();
         for entry in analysed {
             match entry {
                 journal::Entry::Put(doc) => {
+                    touched.push(doc.doc.id.clone());
                     docs.insert(doc.doc.id.clone(), Arc::new(doc));
                 }
                 journal::Entry::Delete(id) => {
                     docs.remove(&id);
-                    deleted.push(id);
+                    touched.push(id);
                 }
             }
         }
-        let deleted: Vec<&str> = deleted.iter().map(String::as_str).collect();
-        self.index_write(docs.values().map(|d| &**d), &deleted)?;
+        let docs = Arc::new(docs);
+        self.index_write(&docs, touched)?;
         self.publish(docs);
         *writer = Some(journal);
         Ok(n)
@@ -237,29 +276,33 @@ impl Store {
         &self.inner.index
     }
 
-    /// Indexes `docs` and deletes `deleted`, then commits: called with the writer lock held,
-    /// before the store snapshot is published, so a document is searchable once listed.
-    fn index_write<'a>(
-        &self,
-        docs: impl IntoIterator<Item = &'a StoredDoc>,
-        deleted: &[&str],
-    ) -> Result<(), StoreError> {
+    /// Brings the index in line with `docs` for the ids in `touched` (indexed when in
+    /// `docs`, deleted otherwise), then commits with `docs` as the new generation's texts:
+    /// called with the writer lock held, before the store snapshot is published, so a
+    /// document is searchable once listed.
+    fn index_write(&self, docs: &Arc<DocMap>, mut touched: Vec<String>) -> Result<(), StoreError> {
         let index = &self.inner.index;
-        // In batches: the index takes its own copy of each document, and copies of a whole
-        // corpus at once were a transient as large as the text that the allocator kept as
-        // resident memory after loading.
-        let mut docs = docs.into_iter();
+        touched.sort_unstable();
+        touched.dedup();
+        // Deletions first: a delete removes what was added before it.
+        for id in touched.iter().filter(|id| !docs.contains_key(*id)) {
+            index.delete(id);
+        }
+        // In batches: the index takes its own copy of each document's text for indexing,
+        // and copies of a whole corpus at once were a transient as large as the text.
+        let mut present = touched.iter().filter_map(|id| docs.get(id));
         loop {
-            let batch: Vec<IndexDoc> = docs.by_ref().take(INDEX_BATCH).map(index_doc).collect();
+            let batch: Vec<IndexDoc> = present
+                .by_ref()
+                .take(INDEX_BATCH)
+                .map(|d| index_doc(d))
+                .collect();
             if batch.is_empty() {
                 break;
             }
             index.upsert(&batch)?;
         }
-        for id in deleted {
-            index.delete(id);
-        }
-        index.commit()?;
+        index.commit_with(Some(Arc::new(Texts(Arc::clone(docs)))))?;
         Ok(())
     }
 
@@ -294,12 +337,17 @@ impl Store {
         if let Some(journal) = writer.as_mut() {
             journal.append_puts(docs.iter().map(|d| &d.doc))?;
         }
-        self.index_write(&docs, &[])?;
-        let mut map = self.snapshot().docs.clone();
+        let mut map = DocMap::clone(&self.snapshot().docs);
+        let mut touched = Vec::with_capacity(docs.len());
         let created = docs
             .into_iter()
-            .map(|d| map.insert(d.doc.id.clone(), Arc::new(d)).is_none())
+            .map(|d| {
+                touched.push(d.doc.id.clone());
+                map.insert(d.doc.id.clone(), Arc::new(d)).is_none()
+            })
             .collect();
+        let map = Arc::new(map);
+        self.index_write(&map, touched)?;
         self.publish(map);
         Ok(created)
     }
@@ -310,12 +358,15 @@ impl Store {
         use rayon::prelude::*;
         let analysed: Vec<StoredDoc> = docs.into_par_iter().map(StoredDoc::analyze).collect();
         let _writer = self.lock_writer();
-        if let Err(e) = self.index_write(&analysed, &[]) {
-            tracing::error!(error = %e, "indexing the loaded corpus failed");
-        }
-        let mut map = self.snapshot().docs.clone();
+        let mut map = DocMap::clone(&self.snapshot().docs);
+        let mut touched = Vec::with_capacity(analysed.len());
         for d in analysed {
+            touched.push(d.doc.id.clone());
             map.insert(d.doc.id.clone(), Arc::new(d));
+        }
+        let map = Arc::new(map);
+        if let Err(e) = self.index_write(&map, touched) {
+            tracing::error!(error = %e, "indexing the loaded corpus failed");
         }
         let n = map.len();
         self.publish(map);
@@ -325,7 +376,7 @@ impl Store {
     /// Removes a document.
     pub fn delete(&self, id: &str) -> Result<(), StoreError> {
         let mut writer = self.lock_writer();
-        let mut map = self.snapshot().docs.clone();
+        let mut map = DocMap::clone(&self.snapshot().docs);
         if map.remove(id).is_none() {
             return Err(StoreError::NotFound {
                 kind: "document",
@@ -335,20 +386,22 @@ impl Store {
         if let Some(journal) = writer.as_mut() {
             journal.append_delete(id)?;
         }
-        self.index_write([], &[id])?;
+        let map = Arc::new(map);
+        self.index_write(&map, vec![id.to_string()])?;
         self.publish(map);
         Ok(())
     }
 
     /// Builds and swaps in the snapshot after `docs` (called with the writer lock held).
-    fn publish(&self, docs: BTreeMap<String, Arc<StoredDoc>>) {
+    fn publish(&self, docs: Arc<DocMap>) {
         let mut counts = CorpusCounts::default();
         for d in docs.values() {
             counts.documents += 1;
-            counts.words += d.analysis.words as u64;
-            counts.sentences += d.analysis.sentences.len() as u64;
-            counts.entity_mentions += d.analysis.mentions.len() as u64;
-            counts.claims += d.analysis.claims.len() as u64;
+            let a = d.packed();
+            counts.words += a.words() as u64;
+            counts.sentences += a.sentence_count() as u64;
+            counts.entity_mentions += a.mention_count() as u64;
+            counts.claims += a.claim_count() as u64;
             counts.text_bytes += d.doc.text.len() as u64;
         }
         let generation = self.snapshot().generation + 1;
@@ -374,7 +427,8 @@ fn index_doc(stored: &StoredDoc) -> IndexDoc {
         text: doc.text.clone(),
         source: doc.source.clone(),
         published_at: doc.published_at.map(|t| t.timestamp()),
-        sentences: stored.analysis.sentences.clone(),
+        // The store's index reads sentences from the store (it stores no texts).
+        sentences: Vec::new(),
     }
 }
 
