@@ -737,6 +737,150 @@ mod tests {
         find_quantities(text, &tokenize(text))
     }
 
+    /// A sample of words: number words in every case, near misses, digits, odd bytes.
+    fn sample_words() -> Vec<String> {
+        let mut words: Vec<String> = [
+            "zero",
+            "One",
+            "TWO",
+            "three",
+            "Four",
+            "fifteen",
+            "Twenty",
+            "ninety",
+            "dozen",
+            "Dozen",
+            "twenty-five",
+            "Ninety-Nine",
+            "twenty-ten",
+            "ten-one",
+            "one-two",
+            "first",
+            "Second",
+            "TWELFTH",
+            "thirteenth",
+            "3rd",
+            "21st",
+            "22ND",
+            "4th",
+            "th",
+            "1st2",
+            "tens",
+            "on",
+            "nine-",
+            "-nine",
+            "twenty--five",
+            "seventy-seven-long",
+            "a",
+            "an",
+            "",
+            "—",
+            "Київ",
+            "fïve",
+            "sixty-six",
+            "forty-four",
+            "fourty",
+            "eleven",
+            "",
+            "x",
+        ]
+        .iter()
+        .map(|w| w.to_string())
+        .collect();
+        words.push("seventeen".repeat(3));
+        words
+    }
+
+    #[test]
+    fn number_words_read_as_the_lists_say() {
+        // The word lists as first written, compared case-insensitively one by one.
+        const ONES: [&str; 20] = [
+            "zero",
+            "one",
+            "two",
+            "three",
+            "four",
+            "five",
+            "six",
+            "seven",
+            "eight",
+            "nine",
+            "ten",
+            "eleven",
+            "twelve",
+            "thirteen",
+            "fourteen",
+            "fifteen",
+            "sixteen",
+            "seventeen",
+            "eighteen",
+            "nineteen",
+        ];
+        const TENS: [&str; 8] = [
+            "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety",
+        ];
+        const ORD: [&str; 12] = [
+            "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth",
+            "tenth", "eleventh", "twelfth",
+        ];
+        let pos = |list: &[&str], w: &str| list.iter().position(|o| w.eq_ignore_ascii_case(o));
+        let reference_small = |w: &str| -> Option<f64> {
+            if let Some(i) = pos(&ONES, w) {
+                return Some(i as f64);
+            }
+            if let Some(i) = pos(&TENS, w) {
+                return Some(20.0 + 10.0 * i as f64);
+            }
+            if w.eq_ignore_ascii_case("dozen") {
+                return Some(12.0);
+            }
+            let (a, b) = w.split_once('-')?;
+            let t = pos(&TENS, a)?;
+            let o = pos(&ONES[1..10], b)?;
+            Some(20.0 + 10.0 * t as f64 + 1.0 + o as f64)
+        };
+        for w in sample_words() {
+            assert_eq!(small_number(&w), reference_small(&w), "{w:?}");
+            if let Some(i) = pos(&ORD, &w) {
+                assert_eq!(ordinal(&w), Some(i as f64 + 1.0), "{w:?}");
+            }
+        }
+        for (i, w) in ONES.iter().chain(&TENS).enumerate() {
+            assert!(
+                small_number(w).is_some() && small_number(&w.to_uppercase()).is_some(),
+                "{i}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_first_letter_filter_skips_no_number_word() {
+        // `number_at` gives up on a word (not led by a digit) whose first letter is not in
+        // "adefnostz": such a word is none of the words it goes on to look for.
+        let words = sample_words().into_iter().chain(
+            ["Apple", "bread", "Cup", "hours", "Kyiv", "million", "Zebra"].map(String::from),
+        );
+        let mut skipped = 0;
+        for w in words.filter(|w| !w.starts_with(|c: char| c.is_ascii_digit())) {
+            let first = w.bytes().next().map(|b| b.to_ascii_lowercase());
+            if first.is_some_and(|b| b"adefnostz".contains(&b)) {
+                continue;
+            }
+            skipped += 1;
+            assert!(
+                !w.eq_ignore_ascii_case("a") && !w.eq_ignore_ascii_case("an"),
+                "{w:?}"
+            );
+            assert_eq!(ordinal(&w), None, "{w:?}");
+            assert_eq!(small_number(&w), None, "{w:?}");
+            let head = w.split_once('-').map_or(w.as_str(), |(a, _)| a);
+            assert_eq!(small_number(head), None, "{w:?}");
+            let text = format!("{w} hours");
+            assert!(number_at(&text, &tokenize(&text), 0).is_none(), "{w:?}");
+        }
+        assert!(skipped >= 8, "{skipped}");
+    }
+
     #[test]
     fn exact_words_and_hyphenated_units() {
         // "five hours" = [5,5] hour; "a four-hour meeting" = [4,4] hour measuring a meeting.

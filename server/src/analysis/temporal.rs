@@ -435,6 +435,30 @@ mod tests {
     use super::*;
     use crate::analysis::tokenize::tokenize;
 
+    #[test]
+    fn no_expression_starts_where_the_filter_skips() {
+        // Every position of a text with all kinds of expressions, and with odd words:
+        // wherever `match_at` finds something, `may_start` lets it look.
+        let text = "Today, yesterday and tomorrow; last week, next month, this year, past \
+                    year. On Friday, June 2, 2025 and 28 October 2025 at 4:18 AM or 3 p.m., \
+                    noon and midnight, two weeks ago, an hour ago, 11 days ago, a year ago, \
+                    in 2024, since 2014, the 2024 election, May 2025, in May. +5 May, -3, \
+                    TODAY, Yesterday, NEXT WEEK, Twelve days ago, 12:30 pm, ten months ago.";
+        let tokens = tokenize(text);
+        let words: Vec<&str> = tokens.iter().map(|t| t.text(text)).collect();
+        let lowered = text.to_ascii_lowercase();
+        let lower: Vec<&str> = tokens.iter().map(|t| t.text(&lowered)).collect();
+        let anchor = NaiveDate::from_ymd_opt(2025, 10, 28);
+        let mut found = 0;
+        for i in 0..words.len() {
+            if match_at(&words, &lower, i, anchor).is_some() {
+                found += 1;
+                assert!(may_start(words[i], lower[i]), "{}", words[i]);
+            }
+        }
+        assert!(found >= 25, "{found}");
+    }
+
     /// A mention as (text, type, metadata).
     type Found = (String, EntityType, Vec<(String, String)>);
 

@@ -856,6 +856,43 @@ mod tests {
     }
 
     #[test]
+    fn cached_word_descriptions_equal_fresh_ones() {
+        let words = [
+            "the",
+            "The",
+            "THE",
+            "Zelenskyy’s",
+            "Witkoff",
+            "x",
+            "X",
+            "3rd",
+            "1,400",
+            "—",
+            "“",
+            "a-very-long-hyphenated-word-indeed",
+            "Київ",
+            "",
+            "'s",
+            "U.S.",
+            "co-operate",
+        ];
+        let mut scratch = Scratch::default();
+        // Twice over, so the second round reads the cache; and a word between every two, so
+        // entries get replaced.
+        for round in 0..2 {
+            for (k, w) in words.iter().enumerate() {
+                let mut fresh = TokInfo::default();
+                describe(w, &mut Scratch::default(), &mut fresh);
+                let mut cached = TokInfo::default();
+                describe_cached(w, &mut scratch, &mut cached);
+                assert_eq!(cached, fresh, "round {round}: {w:?}");
+                describe_cached(&format!("w{k}"), &mut scratch, &mut TokInfo::default());
+            }
+        }
+        assert!(scratch.words.iter().any(|e| e.len > 0));
+    }
+
+    #[test]
     fn tail_bytes_hash_as_zero_padded_words() {
         // The reference: the tail copied into a zeroed 8-byte word, as the model was trained.
         fn reference(bytes: &[u8]) -> u64 {

@@ -95,6 +95,18 @@ struct Slot {
     row: u32,
 }
 
+/// The word of [`Stage::filter`] for feature hash `key`.
+#[inline]
+fn filter_word(key: u64, mask: usize) -> usize {
+    (key >> 40) as usize & mask
+}
+
+/// The three bits of [`Stage::filter`] for feature hash `key`.
+#[inline]
+fn filter_bits(key: u64) -> u64 {
+    1 << ((key >> 1) & 63) | 1 << ((key >> 7) & 63) | 1 << ((key >> 13) & 63)
+}
+
 #[inline]
 fn fingerprint(key: u64) -> u32 {
     ((key >> 32) as u32) | 1
@@ -112,6 +124,10 @@ pub struct Stage {
     id: u64,
     slots: Vec<Slot>,
     mask: usize,
+    /// A Bloom filter over the feature hashes (one 64-bit word per key, three bits set), small
+    /// enough to stay in cache: a quarter of the features looked up are not in the model,
+    /// and this answers most of those without touching the index.
+    filter: Vec<u64>,
     /// Full feature hash per row (for writing the model).
     keys: Vec<u64>,
     /// `NL` quantised weights per row.
@@ -174,8 +190,14 @@ impl Stage {
             kept_keys.push(k);
             kept_weights.extend_from_slice(&weights[r * NL..r * NL + NL]);
         }
+        let words = (kept_keys.len() / 8).max(1).next_power_of_two();
+        let mut filter = vec![0u64; words];
+        for &k in &kept_keys {
+            filter[filter_word(k, words - 1)] |= filter_bits(k);
+        }
         static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         Stage {
+            filter,
             id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             slots,
             mask,
@@ -252,7 +274,12 @@ impl Stage {
     #[inline]
     fn sum(&self, feats: &[u64]) -> [i32; NL] {
         let mut acc = [0i32; NL];
+        let fmask = self.filter.len() - 1;
         for &f in feats {
+            let bits = filter_bits(f);
+            if self.filter[filter_word(f, fmask)] & bits != bits {
+                continue;
+            }
             let fp = fingerprint(f);
             let mut i = f as usize & self.mask;
             loop {
@@ -504,8 +531,9 @@ const CACHE_SIZE: usize = 4096;
 /// The weight sums of token descriptions met in earlier documents, per thread: a news corpus
 /// has a few tens of thousands of distinct descriptions ("the" after a capital, "said",
 /// ","), which come back document after document, so most descriptions' sums are found here
-/// instead of summed again from some forty features. Direct-mapped on the description key;
-/// an entry is used only for the very same description under the very same stage.
+/// instead of summed again from some forty features. Two-way set-associative on the
+/// description key; an entry is used only for the very same description under the very same
+/// stage.
 #[derive(Default)]
 pub(crate) struct SumCache {
     entries: Vec<CacheEntry>,
@@ -520,13 +548,24 @@ struct CacheEntry {
 }
 
 impl SumCache {
-    /// The sums of description `t` (whose key is `key`) under stage `stage`, if cached.
-    fn get(&self, stage: u64, key: u64, t: &TokInfo) -> Option<&[[i32; NL]; 5]> {
-        let e = self.entries.get(key as usize % CACHE_SIZE)?;
-        (e.stage == stage && e.info == *t).then_some(&e.sums)
+    /// The first of the two entries description key `key` may live in (bit 0 of a key is
+    /// always set, so it is skipped).
+    fn set(key: u64) -> usize {
+        (key >> 1) as usize % (CACHE_SIZE / 2) * 2
     }
 
-    /// Caches the sums of description `t` under stage `stage`.
+    /// The sums of description `t` (whose key is `key`) under stage `stage`, if cached.
+    fn get(&self, stage: u64, key: u64, t: &TokInfo) -> Option<&[[i32; NL]; 5]> {
+        let set = Self::set(key);
+        self.entries
+            .get(set..set + 2)?
+            .iter()
+            .find(|e| e.stage == stage && e.info == *t)
+            .map(|e| &e.sums)
+    }
+
+    /// Caches the sums of description `t` under stage `stage`, in the first entry of its set
+    /// (the entry there moves to the second, whose entry is dropped).
     fn put(&mut self, stage: u64, key: u64, t: &TokInfo, sums: &[[i32; NL]; 5]) {
         if self.entries.is_empty() {
             let empty = CacheEntry {
@@ -536,7 +575,9 @@ impl SumCache {
             };
             self.entries = vec![empty; CACHE_SIZE];
         }
-        self.entries[key as usize % CACHE_SIZE] = CacheEntry {
+        let set = Self::set(key);
+        self.entries[set + 1] = self.entries[set];
+        self.entries[set] = CacheEntry {
             stage,
             info: *t,
             sums: *sums,
@@ -1061,6 +1102,64 @@ mod tests {
             }
         }
         assert!(got.labels.iter().filter(|&&l| l != 0).count() >= 6);
+    }
+
+    #[test]
+    fn cached_sums_tag_exactly_as_fresh_ones() {
+        use crate::analysis::ner::{token_sentences, Ner};
+        use crate::analysis::{sentences::split_sentences, tokenize::tokenize};
+        let model = Ner::global().model();
+        let texts = [
+            "Steve Witkoff met Vladimir Putin in Moscow on Friday, the Kremlin said.",
+            "PUTIN MEETS WITKOFF\nWitkoff left; Putin stayed in Moscow.",
+            "The talks in Geneva lasted five hours, said Marco Rubio. Rubio left Geneva.",
+        ];
+        let tag = |ws: &mut Workspace, text: &str| {
+            let tokens = tokenize(text);
+            let sents = token_sentences(&tokens, &split_sentences(text, &tokens));
+            let t = model.tag(text, &tokens, &sents, ws);
+            let bits: Vec<u32> = t.scores.iter().flatten().map(|x| x.to_bits()).collect();
+            (t.labels, bits)
+        };
+        // One workspace carries its caches from text to text and round to round; the
+        // other starts afresh for every text.
+        let mut warm = Workspace::default();
+        for round in 0..3 {
+            for text in texts {
+                let fresh = tag(&mut Workspace::default(), text);
+                assert_eq!(tag(&mut warm, text), fresh, "round {round}: {text}");
+            }
+        }
+        assert!(warm.cache.entries.iter().filter(|e| e.stage != 0).count() > 20);
+        // A different stage never reads the first one's sums.
+        let other = Stage::default();
+        let t = &warm.infos[0];
+        let key = describe_key(t);
+        assert!(warm.cache.get(other.id, key, t).is_none());
+    }
+
+    #[test]
+    fn the_filter_keeps_every_feature_of_the_shipped_model() {
+        let model = crate::analysis::ner::Ner::global().model();
+        for stage in &model.stages {
+            let mask = stage.filter.len() - 1;
+            for &k in &stage.keys {
+                let bits = filter_bits(k);
+                assert_eq!(stage.filter[filter_word(k, mask)] & bits, bits);
+                let mut e = [0.0; NL];
+                stage.emissions(&[k], &mut e);
+                assert!(e.iter().any(|&x| x != 0.0), "{k:x}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_shipped_model_reads_and_writes_back_byte_for_byte() {
+        // Every feature of the file is indexed (none lost to a fingerprint clash) and its
+        // weights come back exactly.
+        let bytes = super::super::MODEL_BYTES;
+        let model = Model::from_bytes(bytes).expect("shipped model");
+        assert!(model.to_bytes() == bytes);
     }
 
     #[test]
