@@ -17,8 +17,11 @@ use std::ops::Range;
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
+/// A fuzz target's entry point.
+pub type Target = fn(&[u8]);
+
 /// The targets, by name, for the regression replay.
-pub const TARGETS: [(&str, fn(&[u8])); 6] = [
+pub const TARGETS: [(&str, Target); 6] = [
     ("corpus", corpus),
     ("clean", clean),
     ("tokenize", tokenize),

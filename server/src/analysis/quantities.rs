@@ -95,55 +95,88 @@ pub fn dimension(unit: &str) -> (&'static str, f64) {
     }
 }
 
+/// `w` with its ASCII letters lower-cased, in `buf`, when it fits: the number words are all
+/// short, so a longer word is none of them.
+fn short_lower<'a>(w: &str, buf: &'a mut [u8; 16]) -> Option<&'a str> {
+    let b = buf.get_mut(..w.len())?;
+    b.copy_from_slice(w.as_bytes());
+    b.make_ascii_lowercase();
+    std::str::from_utf8(b).ok()
+}
+
+/// Value of a number word below 100 ("seven", "Twenty-Five", "dozen"), any ASCII case.
 fn small_number(w: &str) -> Option<f64> {
-    const ONES: [&str; 20] = [
-        "zero",
-        "one",
-        "two",
-        "three",
-        "four",
-        "five",
-        "six",
-        "seven",
-        "eight",
-        "nine",
-        "ten",
-        "eleven",
-        "twelve",
-        "thirteen",
-        "fourteen",
-        "fifteen",
-        "sixteen",
-        "seventeen",
-        "eighteen",
-        "nineteen",
-    ];
-    const TENS: [&str; 8] = [
-        "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety",
-    ];
-    if let Some(i) = ONES.iter().position(|o| w.eq_ignore_ascii_case(o)) {
-        return Some(i as f64);
+    let mut buf = [0u8; 16];
+    let lower = short_lower(w, &mut buf)?;
+    if let Some(v) = ones_or_tens(lower) {
+        return Some(v);
     }
-    if let Some(i) = TENS.iter().position(|o| w.eq_ignore_ascii_case(o)) {
-        return Some(20.0 + 10.0 * i as f64);
-    }
-    if w.eq_ignore_ascii_case("dozen") {
+    if lower == "dozen" {
         return Some(12.0);
     }
     // "twenty-five"
-    let (a, b) = w.split_once('-')?;
-    let t = TENS.iter().position(|o| a.eq_ignore_ascii_case(o))?;
-    let o = ONES[1..10].iter().position(|o| b.eq_ignore_ascii_case(o))?;
-    Some(20.0 + 10.0 * t as f64 + 1.0 + o as f64)
+    let (a, b) = lower.split_once('-')?;
+    let t = ones_or_tens(a).filter(|&t| t >= 20.0)?;
+    let o = ones_or_tens(b).filter(|&o| (1.0..10.0).contains(&o))?;
+    Some(t + o)
+}
+
+/// "zero" to "nineteen", and the tens to "ninety", in lower case.
+fn ones_or_tens(lower: &str) -> Option<f64> {
+    Some(match lower {
+        "zero" => 0.0,
+        "one" => 1.0,
+        "two" => 2.0,
+        "three" => 3.0,
+        "four" => 4.0,
+        "five" => 5.0,
+        "six" => 6.0,
+        "seven" => 7.0,
+        "eight" => 8.0,
+        "nine" => 9.0,
+        "ten" => 10.0,
+        "eleven" => 11.0,
+        "twelve" => 12.0,
+        "thirteen" => 13.0,
+        "fourteen" => 14.0,
+        "fifteen" => 15.0,
+        "sixteen" => 16.0,
+        "seventeen" => 17.0,
+        "eighteen" => 18.0,
+        "nineteen" => 19.0,
+        "twenty" => 20.0,
+        "thirty" => 30.0,
+        "forty" => 40.0,
+        "fifty" => 50.0,
+        "sixty" => 60.0,
+        "seventy" => 70.0,
+        "eighty" => 80.0,
+        "ninety" => 90.0,
+        _ => return None,
+    })
 }
 
 fn ordinal(w: &str) -> Option<f64> {
-    const ORD: [&str; 12] = [
-        "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth",
-        "tenth", "eleventh", "twelfth",
-    ];
-    if let Some(i) = ORD.iter().position(|o| w.eq_ignore_ascii_case(o)) {
-        return Some(i as f64 + 1.0);
+    let mut buf = [0u8; 16];
+    let word = short_lower(w, &mut buf).and_then(|l| {
+        Some(match l {
+            "first" => 1.0,
+            "second" => 2.0,
+            "third" => 3.0,
+            "fourth" => 4.0,
+            "fifth" => 5.0,
+            "sixth" => 6.0,
+            "seventh" => 7.0,
+            "eighth" => 8.0,
+            "ninth" => 9.0,
+            "tenth" => 10.0,
+            "eleventh" => 11.0,
+            "twelfth" => 12.0,
+            _ => return None,
+        })
+    });
+    if word.is_some() {
+        return word;
     }
     let digits = w.trim_end_matches(|c: char| c.is_ascii_alphabetic());
     let suffix = &w[digits.len()..];
@@ -352,7 +385,14 @@ fn number_at(text: &str, toks: &[Token], i: usize) -> Option<Num> {
             ordinal: false,
         });
     }
-    // Words: "five", "twenty-five", "Five-Hour", "four-hour-long", "a dozen".
+    // Words: "five", "twenty-five", "Five-Hour", "four-hour-long", "a dozen". Every number
+    // word (and "a", "an") starts with one of these letters: skip the rest cheaply.
+    if !matches!(
+        w.as_bytes().first().map(u8::to_ascii_lowercase),
+        Some(b'a' | b'd' | b'e' | b'f' | b'n' | b'o' | b's' | b't' | b'z')
+    ) {
+        return None;
+    }
     if w.eq_ignore_ascii_case("a") || w.eq_ignore_ascii_case("an") {
         let n = next(i + 1);
         if n.eq_ignore_ascii_case("dozen")
@@ -657,11 +697,15 @@ fn sentence_event(text: &str, tokens: &[Token], start: usize, end: usize) -> Str
     };
     let mut best: Option<(usize, String)> = None;
     let mut l = start;
+    // The nouns are lower-case ASCII, so a case-insensitive match is the lower-cased word.
+    let event_noun = |j: usize| {
+        let w = tokens[j].text(text);
+        EVENT_NOUNS.iter().find(|n| n.eq_ignore_ascii_case(w))
+    };
     while l > 0 && start - l < 25 && !is_stop(l - 1) {
         l -= 1;
-        let w = tokens[l].text(text).to_ascii_lowercase();
-        if EVENT_NOUNS.contains(&w.as_str()) {
-            best = Some((start - l, w));
+        if let Some(w) = event_noun(l) {
+            best = Some((start - l, w.to_string()));
             break;
         }
     }
@@ -670,10 +714,9 @@ fn sentence_event(text: &str, tokens: &[Token], start: usize, end: usize) -> Str
         && r - end < 25
         && !is_stop(r.saturating_sub(1).max(end.saturating_sub(1)))
     {
-        let w = tokens[r].text(text).to_ascii_lowercase();
-        if EVENT_NOUNS.contains(&w.as_str()) {
+        if let Some(w) = event_noun(r) {
             if best.as_ref().is_none_or(|(d, _)| r - end < *d) {
-                best = Some((r - end, w));
+                best = Some((r - end, w.to_string()));
             }
             break;
         }
@@ -692,6 +735,150 @@ mod tests {
 
     fn q(text: &str) -> Vec<Quantity> {
         find_quantities(text, &tokenize(text))
+    }
+
+    /// A sample of words: number words in every case, near misses, digits, odd bytes.
+    fn sample_words() -> Vec<String> {
+        let mut words: Vec<String> = [
+            "zero",
+            "One",
+            "TWO",
+            "three",
+            "Four",
+            "fifteen",
+            "Twenty",
+            "ninety",
+            "dozen",
+            "Dozen",
+            "twenty-five",
+            "Ninety-Nine",
+            "twenty-ten",
+            "ten-one",
+            "one-two",
+            "first",
+            "Second",
+            "TWELFTH",
+            "thirteenth",
+            "3rd",
+            "21st",
+            "22ND",
+            "4th",
+            "th",
+            "1st2",
+            "tens",
+            "on",
+            "nine-",
+            "-nine",
+            "twenty--five",
+            "seventy-seven-long",
+            "a",
+            "an",
+            "",
+            "—",
+            "Київ",
+            "fïve",
+            "sixty-six",
+            "forty-four",
+            "fourty",
+            "eleven",
+            "",
+            "x",
+        ]
+        .iter()
+        .map(|w| w.to_string())
+        .collect();
+        words.push("seventeen".repeat(3));
+        words
+    }
+
+    #[test]
+    fn number_words_read_as_the_lists_say() {
+        // The word lists as first written, compared case-insensitively one by one.
+        const ONES: [&str; 20] = [
+            "zero",
+            "one",
+            "two",
+            "three",
+            "four",
+            "five",
+            "six",
+            "seven",
+            "eight",
+            "nine",
+            "ten",
+            "eleven",
+            "twelve",
+            "thirteen",
+            "fourteen",
+            "fifteen",
+            "sixteen",
+            "seventeen",
+            "eighteen",
+            "nineteen",
+        ];
+        const TENS: [&str; 8] = [
+            "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety",
+        ];
+        const ORD: [&str; 12] = [
+            "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth",
+            "tenth", "eleventh", "twelfth",
+        ];
+        let pos = |list: &[&str], w: &str| list.iter().position(|o| w.eq_ignore_ascii_case(o));
+        let reference_small = |w: &str| -> Option<f64> {
+            if let Some(i) = pos(&ONES, w) {
+                return Some(i as f64);
+            }
+            if let Some(i) = pos(&TENS, w) {
+                return Some(20.0 + 10.0 * i as f64);
+            }
+            if w.eq_ignore_ascii_case("dozen") {
+                return Some(12.0);
+            }
+            let (a, b) = w.split_once('-')?;
+            let t = pos(&TENS, a)?;
+            let o = pos(&ONES[1..10], b)?;
+            Some(20.0 + 10.0 * t as f64 + 1.0 + o as f64)
+        };
+        for w in sample_words() {
+            assert_eq!(small_number(&w), reference_small(&w), "{w:?}");
+            if let Some(i) = pos(&ORD, &w) {
+                assert_eq!(ordinal(&w), Some(i as f64 + 1.0), "{w:?}");
+            }
+        }
+        for (i, w) in ONES.iter().chain(&TENS).enumerate() {
+            assert!(
+                small_number(w).is_some() && small_number(&w.to_uppercase()).is_some(),
+                "{i}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_first_letter_filter_skips_no_number_word() {
+        // `number_at` gives up on a word (not led by a digit) whose first letter is not in
+        // "adefnostz": such a word is none of the words it goes on to look for.
+        let words = sample_words().into_iter().chain(
+            ["Apple", "bread", "Cup", "hours", "Kyiv", "million", "Zebra"].map(String::from),
+        );
+        let mut skipped = 0;
+        for w in words.filter(|w| !w.starts_with(|c: char| c.is_ascii_digit())) {
+            let first = w.bytes().next().map(|b| b.to_ascii_lowercase());
+            if first.is_some_and(|b| b"adefnostz".contains(&b)) {
+                continue;
+            }
+            skipped += 1;
+            assert!(
+                !w.eq_ignore_ascii_case("a") && !w.eq_ignore_ascii_case("an"),
+                "{w:?}"
+            );
+            assert_eq!(ordinal(&w), None, "{w:?}");
+            assert_eq!(small_number(&w), None, "{w:?}");
+            let head = w.split_once('-').map_or(w.as_str(), |(a, _)| a);
+            assert_eq!(small_number(head), None, "{w:?}");
+            let text = format!("{w} hours");
+            assert!(number_at(&text, &tokenize(&text), 0).is_none(), "{w:?}");
+        }
+        assert!(skipped >= 8, "{skipped}");
     }
 
     #[test]

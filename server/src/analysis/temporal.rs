@@ -90,6 +90,10 @@ pub fn find_temporal(
     let mut out = Vec::new();
     let mut i = 0;
     while i < words.len() {
+        if !may_start(words[i], lower_words[i]) {
+            i += 1;
+            continue;
+        }
         if let Some((len, ty, metadata)) = match_at(&words, &lower_words, i, anchor) {
             out.push(EntityMention {
                 start: tokens[i].start,
@@ -105,6 +109,42 @@ pub fn find_temporal(
         }
     }
     out
+}
+
+/// False for a word no date or time expression starts with, so [`match_at`] is skipped for
+/// most words: every expression starts with a capital (month and weekday names), a digit or
+/// sign (days, years, clock times, counts) or one of a few lower-case words.
+fn may_start(word: &str, lower: &str) -> bool {
+    match word.as_bytes().first() {
+        Some(b) if b.is_ascii_uppercase() || b.is_ascii_digit() || !b.is_ascii() => true,
+        Some(b'+' | b'-') => true,
+        _ => matches!(
+            lower,
+            "today"
+                | "yesterday"
+                | "tomorrow"
+                | "last"
+                | "next"
+                | "this"
+                | "past"
+                | "noon"
+                | "midnight"
+                | "a"
+                | "an"
+                | "one"
+                | "two"
+                | "three"
+                | "four"
+                | "five"
+                | "six"
+                | "seven"
+                | "eight"
+                | "nine"
+                | "ten"
+                | "eleven"
+                | "twelve"
+        ),
+    }
 }
 
 type Match = (usize, EntityType, Vec<(String, String)>);
@@ -127,9 +167,8 @@ fn match_at(w: &[&str], lw: &[&str], i: usize, anchor: Option<NaiveDate>) -> Opt
     let lower = |k: usize| lw.get(i + k).copied().unwrap_or("");
 
     // Month-led: "October 28, 2025", "Oct. 28", "May 2025", "June".
-    if let Some(month) =
-        month_number(at(0)).filter(|_| at(0).chars().next().is_some_and(char::is_uppercase))
-    {
+    let capital = |k: usize| at(k).chars().next().is_some_and(char::is_uppercase);
+    if let Some(month) = capital(0).then(|| month_number(at(0))).flatten() {
         // "May" and "March" are also ordinary words: require a day or year after them, or a
         // full month name that is not a common verb.
         if let Some(day) = day_of_month(at(1)) {
@@ -207,10 +246,9 @@ fn match_at(w: &[&str], lw: &[&str], i: usize, anchor: Option<NaiveDate>) -> Opt
         }
     }
     // Day-led: "28 October 2025", "28 October".
-    if let (Some(day), Some(month)) = (
-        day_of_month(at(0)),
-        month_number(at(1)).filter(|_| at(1).chars().next().is_some_and(char::is_uppercase)),
-    ) {
+    if let Some((day, month)) = day_of_month(at(0))
+        .and_then(|day| Some((day, capital(1).then(|| month_number(at(1))).flatten()?)))
+    {
         let sep = usize::from(at(2) == ",");
         let (len, year) = match is_year(at(2 + sep)) {
             Some(y) => (3 + sep, Some(y)),
@@ -222,9 +260,7 @@ fn match_at(w: &[&str], lw: &[&str], i: usize, anchor: Option<NaiveDate>) -> Opt
         return Some((len, EntityType::Date, date_meta(value, false)));
     }
     // Weekdays.
-    if let Some(day) =
-        weekday(at(0)).filter(|_| at(0).chars().next().is_some_and(char::is_uppercase))
-    {
+    if let Some(day) = capital(0).then(|| weekday(at(0))).flatten() {
         let value = anchor.map(|a| iso(nearest_weekday(a, day)));
         return Some((
             1,
@@ -398,6 +434,30 @@ fn nearest_weekday(anchor: NaiveDate, day: Weekday) -> NaiveDate {
 mod tests {
     use super::*;
     use crate::analysis::tokenize::tokenize;
+
+    #[test]
+    fn no_expression_starts_where_the_filter_skips() {
+        // Every position of a text with all kinds of expressions, and with odd words:
+        // wherever `match_at` finds something, `may_start` lets it look.
+        let text = "Today, yesterday and tomorrow; last week, next month, this year, past \
+                    year. On Friday, June 2, 2025 and 28 October 2025 at 4:18 AM or 3 p.m., \
+                    noon and midnight, two weeks ago, an hour ago, 11 days ago, a year ago, \
+                    in 2024, since 2014, the 2024 election, May 2025, in May. +5 May, -3, \
+                    TODAY, Yesterday, NEXT WEEK, Twelve days ago, 12:30 pm, ten months ago.";
+        let tokens = tokenize(text);
+        let words: Vec<&str> = tokens.iter().map(|t| t.text(text)).collect();
+        let lowered = text.to_ascii_lowercase();
+        let lower: Vec<&str> = tokens.iter().map(|t| t.text(&lowered)).collect();
+        let anchor = NaiveDate::from_ymd_opt(2025, 10, 28);
+        let mut found = 0;
+        for i in 0..words.len() {
+            if match_at(&words, &lower, i, anchor).is_some() {
+                found += 1;
+                assert!(may_start(words[i], lower[i]), "{}", words[i]);
+            }
+        }
+        assert!(found >= 25, "{found}");
+    }
 
     /// A mention as (text, type, metadata).
     type Found = (String, EntityType, Vec<(String, String)>);

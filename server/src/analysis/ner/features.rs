@@ -153,6 +153,24 @@ pub(crate) struct Scratch {
     /// Per document: lower-case hash → (length, type, first token) of the longest
     /// multi-token span holding the word.
     longest: IdMap<(usize, usize, usize)>,
+    /// Descriptions of words met before.
+    words: Vec<WordEntry>,
+}
+
+/// Entries of the word cache.
+const WORD_CACHE: usize = 4096;
+/// Longest word (in bytes) the word cache keeps.
+const CACHED_WORD: usize = 23;
+
+/// A word and its [`describe`] output. Words come back all the time ("the", ",", "said",
+/// names), and describing one costs a dozen string hashes, so the descriptions of recent
+/// words are kept per thread (direct-mapped on the word's hash; the word itself is compared).
+#[derive(Clone, Copy)]
+struct WordEntry {
+    /// Length of the word (0: empty entry).
+    len: u8,
+    bytes: [u8; CACHED_WORD],
+    info: TokInfo,
 }
 
 /// Records, for each word, how the first stage labelled the same word elsewhere in the
@@ -231,7 +249,7 @@ pub(crate) fn analyze_tokens(
     out.resize(tokens.len(), TokInfo::default());
     for (t, info) in tokens.iter().zip(out.iter_mut()) {
         let word = text.get(t.start..t.end).unwrap_or("");
-        describe(word, scratch, info);
+        describe_cached(word, scratch, info);
     }
     // Sentence flags.
     for s in sents {
@@ -329,6 +347,38 @@ pub(crate) fn analyze_tokens(
             info.flags |= doc.get(&info.lw).copied().unwrap_or(0);
         }
     }
+}
+
+/// [`describe`] through the word cache.
+fn describe_cached(word: &str, scratch: &mut Scratch, info: &mut TokInfo) {
+    if word.is_empty() || word.len() > CACHED_WORD {
+        describe(word, scratch, info);
+        return;
+    }
+    let w = hash_str(word);
+    let slot = (w >> 1) as usize % WORD_CACHE;
+    if let Some(e) = scratch.words.get(slot) {
+        if usize::from(e.len) == word.len() && e.bytes[..word.len()] == *word.as_bytes() {
+            *info = e.info;
+            return;
+        }
+    }
+    describe(word, scratch, info);
+    if scratch.words.is_empty() {
+        let empty = WordEntry {
+            len: 0,
+            bytes: [0; CACHED_WORD],
+            info: TokInfo::default(),
+        };
+        scratch.words = vec![empty; WORD_CACHE];
+    }
+    let mut bytes = [0; CACHED_WORD];
+    bytes[..word.len()].copy_from_slice(word.as_bytes());
+    scratch.words[slot] = WordEntry {
+        len: word.len() as u8,
+        bytes,
+        info: *info,
+    };
 }
 
 /// Describes one token on its own.
@@ -803,6 +853,43 @@ mod tests {
         }
         assert!(checked > 150, "{checked}");
         assert!(infos.iter().any(|t| t.gaz != 0) && infos.iter().any(|t| t.doc_label != 0));
+    }
+
+    #[test]
+    fn cached_word_descriptions_equal_fresh_ones() {
+        let words = [
+            "the",
+            "The",
+            "THE",
+            "Zelenskyy’s",
+            "Witkoff",
+            "x",
+            "X",
+            "3rd",
+            "1,400",
+            "—",
+            "“",
+            "a-very-long-hyphenated-word-indeed",
+            "Київ",
+            "",
+            "'s",
+            "U.S.",
+            "co-operate",
+        ];
+        let mut scratch = Scratch::default();
+        // Twice over, so the second round reads the cache; and a word between every two, so
+        // entries get replaced.
+        for round in 0..2 {
+            for (k, w) in words.iter().enumerate() {
+                let mut fresh = TokInfo::default();
+                describe(w, &mut Scratch::default(), &mut fresh);
+                let mut cached = TokInfo::default();
+                describe_cached(w, &mut scratch, &mut cached);
+                assert_eq!(cached, fresh, "round {round}: {w:?}");
+                describe_cached(&format!("w{k}"), &mut scratch, &mut TokInfo::default());
+            }
+        }
+        assert!(scratch.words.iter().any(|e| e.len > 0));
     }
 
     #[test]

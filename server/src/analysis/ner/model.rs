@@ -95,6 +95,18 @@ struct Slot {
     row: u32,
 }
 
+/// The word of [`Stage::filter`] for feature hash `key`.
+#[inline]
+fn filter_word(key: u64, mask: usize) -> usize {
+    (key >> 40) as usize & mask
+}
+
+/// The three bits of [`Stage::filter`] for feature hash `key`.
+#[inline]
+fn filter_bits(key: u64) -> u64 {
+    1 << ((key >> 1) & 63) | 1 << ((key >> 7) & 63) | 1 << ((key >> 13) & 63)
+}
+
 #[inline]
 fn fingerprint(key: u64) -> u32 {
     ((key >> 32) as u32) | 1
@@ -107,8 +119,15 @@ fn fingerprint(key: u64) -> u32 {
 /// the ~45 lookups per token stay in cache as much as possible.
 #[derive(Debug, Clone)]
 pub struct Stage {
+    /// Tells this stage's weights from any other's (a clone shares them, and the id) in the
+    /// per-thread [`SumCache`].
+    id: u64,
     slots: Vec<Slot>,
     mask: usize,
+    /// A Bloom filter over the feature hashes (one 64-bit word per key, three bits set), small
+    /// enough to stay in cache: a quarter of the features looked up are not in the model,
+    /// and this answers most of those without touching the index.
+    filter: Vec<u64>,
     /// Full feature hash per row (for writing the model).
     keys: Vec<u64>,
     /// `NL` quantised weights per row.
@@ -171,7 +190,15 @@ impl Stage {
             kept_keys.push(k);
             kept_weights.extend_from_slice(&weights[r * NL..r * NL + NL]);
         }
+        let words = (kept_keys.len() / 8).max(1).next_power_of_two();
+        let mut filter = vec![0u64; words];
+        for &k in &kept_keys {
+            filter[filter_word(k, words - 1)] |= filter_bits(k);
+        }
+        static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         Stage {
+            filter,
+            id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             slots,
             mask,
             keys: kept_keys,
@@ -247,7 +274,12 @@ impl Stage {
     #[inline]
     fn sum(&self, feats: &[u64]) -> [i32; NL] {
         let mut acc = [0i32; NL];
+        let fmask = self.filter.len() - 1;
         for &f in feats {
+            let bits = filter_bits(f);
+            if self.filter[filter_word(f, fmask)] & bits != bits {
+                continue;
+            }
             let fp = fingerprint(f);
             let mut i = f as usize & self.mask;
             loop {
@@ -285,8 +317,8 @@ impl Stage {
     }
 
     /// Best label sequence for one sentence's emission scores.
-    pub(crate) fn viterbi(&self, em: &[[f32; NL]], back: &mut Vec<[u8; NL]>, out: &mut [u8]) {
-        viterbi(&self.start, &self.trans, em, back, out);
+    pub(crate) fn viterbi(&self, em: &[[f32; NL]], forward: &mut Vec<[f32; NL]>, out: &mut [u8]) {
+        viterbi(&self.start, &self.trans, em, forward, out);
     }
 
     /// Tags every sentence with this stage, given the token descriptions in `ws.infos`.
@@ -298,8 +330,12 @@ impl Stage {
     fn tag(&self, sents: &[Range<usize>], ws: &mut Workspace, out: &mut Tagging) {
         ws.types.build(&ws.infos);
         ws.sums.clear();
-        for &first in &ws.types.first {
+        for (&first, &key) in ws.types.first.iter().zip(&ws.types.keys) {
             let t = &ws.infos[first as usize];
+            if let Some(sums) = ws.cache.get(self.id, key, t) {
+                ws.sums.push(*sums);
+                continue;
+            }
             let mut sums = [[0i32; NL]; 5];
             ws.feats.clear();
             own_features(t, &mut ws.feats);
@@ -309,6 +345,7 @@ impl Stage {
                 neighbour_features(near, Some(t), &mut ws.feats);
                 sums[k + 1] = self.sum(&ws.feats);
             }
+            ws.cache.put(self.id, key, t, &sums);
             ws.sums.push(sums);
         }
         let mut edge = [[0i32; NL]; 4];
@@ -342,17 +379,17 @@ impl Stage {
                 }
                 self.scores(&acc, &mut out.scores[i]);
             }
-            viterbi_with_forward(
+            viterbi(
                 &self.start,
                 &self.trans,
                 &out.scores[s.clone()],
-                &mut ws.back,
-                Some(&mut ws.forward),
+                &mut ws.forward,
                 &mut out.labels[s.clone()],
             );
             // Confidences are only read for spans: a sentence without one needs no marginals.
             if out.labels[s.clone()].iter().any(|&l| l != 0) {
                 max_marginals(
+                    &self.start,
                     &self.trans,
                     &mut out.scores[s.clone()],
                     &ws.forward,
@@ -442,7 +479,8 @@ pub(crate) struct Workspace {
     /// Per distinct description: the weight sums of its own features and of the features it
     /// gives its neighbours (in [`Near::ALL`] order).
     pub sums: Vec<[[i32; NL]; 5]>,
-    pub back: Vec<[u8; NL]>,
+    /// Sums of descriptions met in earlier documents.
+    pub cache: SumCache,
     pub back_scores: Vec<[f32; NL]>,
     /// Forward (Viterbi) scores of the sentence being tagged.
     pub forward: Vec<[f32; NL]>,
@@ -455,6 +493,8 @@ pub(crate) struct TypeSums {
     ids: IdMap<u32>,
     /// Per distinct description, its first token.
     pub first: Vec<u32>,
+    /// Per distinct description, its key ([`describe_key`]).
+    pub keys: Vec<u64>,
     /// Per token, the index of its description in `first`.
     pub of: Vec<u32>,
 }
@@ -464,10 +504,12 @@ impl TypeSums {
     fn build(&mut self, infos: &[TokInfo]) {
         self.ids.clear();
         self.first.clear();
+        self.keys.clear();
         self.of.clear();
         for (i, t) in infos.iter().enumerate() {
             let next = self.first.len() as u32;
-            let id = *self.ids.entry(describe_key(t)).or_insert(next);
+            let key = describe_key(t);
+            let id = *self.ids.entry(key).or_insert(next);
             let id =
                 if infos[self.first.get(id as usize).copied().unwrap_or(i as u32) as usize] == *t {
                     id
@@ -476,9 +518,70 @@ impl TypeSums {
                 };
             if id == next {
                 self.first.push(i as u32);
+                self.keys.push(key);
             }
             self.of.push(id);
         }
+    }
+}
+
+/// Entries of a [`SumCache`].
+const CACHE_SIZE: usize = 4096;
+
+/// The weight sums of token descriptions met in earlier documents, per thread: a news corpus
+/// has a few tens of thousands of distinct descriptions ("the" after a capital, "said",
+/// ","), which come back document after document, so most descriptions' sums are found here
+/// instead of summed again from some forty features. Two-way set-associative on the
+/// description key; an entry is used only for the very same description under the very same
+/// stage.
+#[derive(Default)]
+pub(crate) struct SumCache {
+    entries: Vec<CacheEntry>,
+}
+
+#[derive(Clone, Copy)]
+struct CacheEntry {
+    /// [`Stage::id`] (0: empty).
+    stage: u64,
+    info: TokInfo,
+    sums: [[i32; NL]; 5],
+}
+
+impl SumCache {
+    /// The first of the two entries description key `key` may live in (bit 0 of a key is
+    /// always set, so it is skipped).
+    fn set(key: u64) -> usize {
+        (key >> 1) as usize % (CACHE_SIZE / 2) * 2
+    }
+
+    /// The sums of description `t` (whose key is `key`) under stage `stage`, if cached.
+    fn get(&self, stage: u64, key: u64, t: &TokInfo) -> Option<&[[i32; NL]; 5]> {
+        let set = Self::set(key);
+        self.entries
+            .get(set..set + 2)?
+            .iter()
+            .find(|e| e.stage == stage && e.info == *t)
+            .map(|e| &e.sums)
+    }
+
+    /// Caches the sums of description `t` under stage `stage`, in the first entry of its set
+    /// (the entry there moves to the second, whose entry is dropped).
+    fn put(&mut self, stage: u64, key: u64, t: &TokInfo, sums: &[[i32; NL]; 5]) {
+        if self.entries.is_empty() {
+            let empty = CacheEntry {
+                stage: 0,
+                info: TokInfo::default(),
+                sums: [[0; NL]; 5],
+            };
+            self.entries = vec![empty; CACHE_SIZE];
+        }
+        let set = Self::set(key);
+        self.entries[set + 1] = self.entries[set];
+        self.entries[set] = CacheEntry {
+            stage,
+            info: *t,
+            sums: *sums,
+        };
     }
 }
 
@@ -587,89 +690,164 @@ fn b_of(t: usize) -> usize {
     1 + 4 * t
 }
 
+/// Lanes of the rearranged transition scores: the nine openers (or closed labels), padded to
+/// whole vectors.
+const W: usize = 12;
+
+/// The larger of `a` and `b`, `b` on a tie (a plain comparison: the scores are never NaN).
+#[inline]
+fn larger(a: f32, b: f32) -> f32 {
+    if a > b {
+        a
+    } else {
+        b
+    }
+}
+
+/// A stage's start and transition scores, rearranged so that the recursions over the 81
+/// closed → opener transitions run over fixed-size arrays, which the compiler turns into
+/// vector code.
+struct Grammar<'a> {
+    start: &'a [f32; NL],
+    trans: &'a [f32; NL * NL],
+    /// `into_open[k][j]`: the score of `CLOSED[k]` → `OPENERS[j]` (padding: -∞).
+    into_open: [[f32; W]; 9],
+    /// `from_closed[j][k]`: the same scores, opener first.
+    from_closed: [[f32; W]; 9],
+}
+
+impl<'a> Grammar<'a> {
+    /// `None` when `trans` is not `NL × NL` scores.
+    fn new(start: &'a [f32; NL], trans: &'a [f32]) -> Option<Self> {
+        let trans = <&[f32; NL * NL]>::try_from(trans.get(..NL * NL)?).ok()?;
+        let mut into_open = [[f32::NEG_INFINITY; W]; 9];
+        let mut from_closed = [[f32::NEG_INFINITY; W]; 9];
+        for (k, &p) in CLOSED.iter().enumerate() {
+            for (j, &c) in OPENERS.iter().enumerate() {
+                into_open[k][j] = trans[p * NL + c];
+                from_closed[j][k] = trans[p * NL + c];
+            }
+        }
+        Some(Grammar {
+            start,
+            trans,
+            into_open,
+            from_closed,
+        })
+    }
+
+    /// The forward scores of the first token.
+    fn first(&self, e: &[f32; NL]) -> [f32; NL] {
+        let mut delta = [f32::NEG_INFINITY; NL];
+        for c in OPENERS {
+            delta[c] = self.start[c] + e[c];
+        }
+        delta
+    }
+
+    /// The forward scores of a token with emissions `e` after a token with forward scores
+    /// `delta`: per label, the best predecessor's score plus the transition, plus `e`.
+    fn step(&self, delta: &[f32; NL], e: &[f32; NL]) -> [f32; NL] {
+        let mut best = [f32::NEG_INFINITY; W];
+        for (&p, row) in CLOSED.iter().zip(&self.into_open) {
+            let d = delta[p];
+            for (b, &t) in best.iter_mut().zip(row) {
+                *b = larger(d + t, *b);
+            }
+        }
+        let mut next = [f32::NEG_INFINITY; NL];
+        for (&c, &b) in OPENERS.iter().zip(&best) {
+            next[c] = b + e[c];
+        }
+        for t in 0..NTYPES {
+            let i = b_of(t) + 1;
+            for c in [i, i + 1] {
+                let from_b = delta[i - 1] + self.trans[(i - 1) * NL + c];
+                let from_i = delta[i] + self.trans[i * NL + c];
+                next[c] = larger(from_i, larger(from_b, f32::NEG_INFINITY)) + e[c];
+            }
+        }
+        next
+    }
+
+    /// The predecessor of label `c` on the best path, given the previous token's forward
+    /// scores: the first (in label order) of the best-scoring allowed labels.
+    fn best_prev(&self, delta: &[f32; NL], c: usize) -> u8 {
+        let mut best = f32::NEG_INFINITY;
+        let mut arg = 0u8;
+        let mut consider = |p: usize| {
+            let s = delta[p] + self.trans[p * NL + c];
+            if s > best {
+                best = s;
+                arg = p as u8;
+            }
+        };
+        if OPENERS.contains(&c) {
+            CLOSED.into_iter().for_each(&mut consider);
+        } else {
+            let b = b_of((c - 1) / 4);
+            consider(b);
+            consider(b + 1);
+        }
+        arg
+    }
+
+    /// The backward scores of a token followed by a token with emissions `e` and backward
+    /// scores `b1`: per label, the best (transition + `e` + `b1`) over the labels that may
+    /// follow it.
+    fn back(&self, e: &[f32; NL], b1: &[f32; NL]) -> [f32; NL] {
+        let mut best = [f32::NEG_INFINITY; W];
+        for (&c, col) in OPENERS.iter().zip(&self.from_closed) {
+            let (ec, bc) = (e[c], b1[c]);
+            for (b, &t) in best.iter_mut().zip(col) {
+                *b = larger(t + ec + bc, *b);
+            }
+        }
+        let mut out = [f32::NEG_INFINITY; NL];
+        for (&p, &b) in CLOSED.iter().zip(&best) {
+            out[p] = b;
+        }
+        for t in 0..NTYPES {
+            let i = b_of(t) + 1;
+            for p in [i - 1, i] {
+                let to_i = self.trans[p * NL + i] + e[i] + b1[i];
+                let to_l = self.trans[p * NL + i + 1] + e[i + 1] + b1[i + 1];
+                out[p] = larger(to_l, larger(to_i, f32::NEG_INFINITY));
+            }
+        }
+        out
+    }
+}
+
 /// Best label sequence under the BILOU grammar for one sentence's emission scores `em`, with
 /// start scores `start` and transition scores `trans[prev * NL + cur]`; written to `out`.
+/// `forward` is scratch space: it ends holding the forward scores ([`max_marginals`] needs
+/// them).
+///
+/// The recursion keeps only the best scores; the best path's predecessors are recovered from
+/// them afterwards, breaking ties as a scan of all labels in order would (the first best
+/// predecessor wins).
 pub(crate) fn viterbi(
     start: &[f32; NL],
     trans: &[f32],
     em: &[[f32; NL]],
-    back: &mut Vec<[u8; NL]>,
-    out: &mut [u8],
-) {
-    viterbi_with_forward(start, trans, em, back, None, out);
-}
-
-/// [`viterbi`], also keeping the forward scores (`forward[i][c]`: the best score of a labelling
-/// of tokens `0..=i` that ends on `c`) for [`max_marginals`].
-///
-/// Only the transitions the grammar allows are visited, in label order, so ties break as a
-/// scan of all labels would: the first best predecessor wins.
-fn viterbi_with_forward(
-    start: &[f32; NL],
-    trans: &[f32],
-    em: &[[f32; NL]],
-    back: &mut Vec<[u8; NL]>,
-    mut forward: Option<&mut Vec<[f32; NL]>>,
+    forward: &mut Vec<[f32; NL]>,
     out: &mut [u8],
 ) {
     let n = em.len().min(out.len());
-    let Some(trans) = trans
-        .get(..NL * NL)
-        .and_then(|t| <&[f32; NL * NL]>::try_from(t).ok())
-    else {
+    let Some(g) = Grammar::new(start, trans) else {
         return;
     };
     if n == 0 {
         return;
     }
-    back.clear();
-    back.resize(n, [0; NL]);
-    if let Some(f) = forward.as_deref_mut() {
-        f.clear();
-        f.reserve(n);
-    }
-    let mut delta = [f32::NEG_INFINITY; NL];
-    for c in OPENERS {
-        delta[c] = start[c] + em[0][c];
-    }
-    if let Some(f) = forward.as_deref_mut() {
-        f.push(delta);
-    }
-    for (e, bk) in em[1..n].iter().zip(back[1..n].iter_mut()) {
-        let mut next = [f32::NEG_INFINITY; NL];
-        for c in OPENERS {
-            let mut best = f32::NEG_INFINITY;
-            let mut arg = 0u8;
-            for p in CLOSED {
-                let s = delta[p] + trans[p * NL + c];
-                if s > best {
-                    best = s;
-                    arg = p as u8;
-                }
-            }
-            next[c] = best + e[c];
-            bk[c] = arg;
-        }
-        for t in 0..NTYPES {
-            let (b, i) = (b_of(t), b_of(t) + 1);
-            for c in [i, i + 1] {
-                let mut best = f32::NEG_INFINITY;
-                let mut arg = 0u8;
-                for p in [b, i] {
-                    let s = delta[p] + trans[p * NL + c];
-                    if s > best {
-                        best = s;
-                        arg = p as u8;
-                    }
-                }
-                next[c] = best + e[c];
-                bk[c] = arg;
-            }
-        }
-        delta = next;
-        if let Some(f) = forward.as_deref_mut() {
-            f.push(delta);
-        }
+    forward.clear();
+    forward.reserve(n);
+    let mut delta = g.first(&em[0]);
+    forward.push(delta);
+    for e in &em[1..n] {
+        delta = g.step(&delta, e);
+        forward.push(delta);
     }
     let mut best = f32::NEG_INFINITY;
     let mut arg = 0u8;
@@ -681,25 +859,23 @@ fn viterbi_with_forward(
     }
     out[n - 1] = arg;
     for i in (1..n).rev() {
-        out[i - 1] = back[i][out[i] as usize];
+        out[i - 1] = g.best_prev(&forward[i - 1], usize::from(out[i]));
     }
 }
 
 /// Replaces one sentence's emission scores `em` by max-marginals: for each token and label,
 /// the best score of a well-formed labelling of the whole sentence through that label
 /// (forward max + backward max). `forward` holds the forward scores of the same emissions
-/// (from [`viterbi_with_forward`]); `beta` is scratch space.
+/// (from [`viterbi`]); `beta` is scratch space.
 pub(crate) fn max_marginals(
+    start: &[f32; NL],
     trans: &[f32],
     em: &mut [[f32; NL]],
     forward: &[[f32; NL]],
     beta: &mut Vec<[f32; NL]>,
 ) {
     let n = em.len();
-    let Some(trans) = trans
-        .get(..NL * NL)
-        .and_then(|t| <&[f32; NL * NL]>::try_from(t).ok())
-    else {
+    let Some(g) = Grammar::new(start, trans) else {
         return;
     };
     if n == 0 || forward.len() < n {
@@ -711,25 +887,7 @@ pub(crate) fn max_marginals(
         beta[n - 1][c] = 0.0;
     }
     for i in (0..n - 1).rev() {
-        let (e, b1) = (&em[i + 1], beta[i + 1]);
-        let b = &mut beta[i];
-        for p in CLOSED {
-            let mut best = f32::NEG_INFINITY;
-            for c in OPENERS {
-                best = best.max(trans[p * NL + c] + e[c] + b1[c]);
-            }
-            b[p] = best;
-        }
-        for t in 0..NTYPES {
-            let i = b_of(t) + 1;
-            for p in [i - 1, i] {
-                let mut best = f32::NEG_INFINITY;
-                for c in [i, i + 1] {
-                    best = best.max(trans[p * NL + c] + e[c] + b1[c]);
-                }
-                b[p] = best;
-            }
-        }
+        beta[i] = g.back(&em[i + 1], &beta[i + 1]);
     }
     for ((e, f), b) in em.iter_mut().zip(forward).zip(beta.iter()) {
         for c in 0..NL {
@@ -890,7 +1048,6 @@ mod tests {
     #[test]
     fn viterbi_and_max_marginals_match_the_full_scan_bit_for_bit() {
         let mut seed = 7;
-        let mut back = Vec::new();
         let mut forward = Vec::new();
         let mut beta = Vec::new();
         for n in (1..40).chain([1, 2, 3, 120]) {
@@ -900,20 +1057,10 @@ mod tests {
                 .map(|_| std::array::from_fn(|_| scores(&mut seed)))
                 .collect();
             let mut labels = vec![0u8; n];
-            viterbi_with_forward(
-                &start,
-                &trans,
-                &em,
-                &mut back,
-                Some(&mut forward),
-                &mut labels,
-            );
+            viterbi(&start, &trans, &em, &mut forward, &mut labels);
             assert_eq!(labels, reference_viterbi(&start, &trans, &em), "n = {n}");
-            let mut plain = vec![0u8; n];
-            viterbi(&start, &trans, &em, &mut back, &mut plain);
-            assert_eq!(plain, labels);
             let mut mm = em.clone();
-            max_marginals(&trans, &mut mm, &forward, &mut beta);
+            max_marginals(&start, &trans, &mut mm, &forward, &mut beta);
             let want = reference_max_marginals(&start, &trans, &em);
             let bits =
                 |v: &[[f32; NL]]| -> Vec<u32> { v.iter().flatten().map(|x| x.to_bits()).collect() };
@@ -955,6 +1102,64 @@ mod tests {
             }
         }
         assert!(got.labels.iter().filter(|&&l| l != 0).count() >= 6);
+    }
+
+    #[test]
+    fn cached_sums_tag_exactly_as_fresh_ones() {
+        use crate::analysis::ner::{token_sentences, Ner};
+        use crate::analysis::{sentences::split_sentences, tokenize::tokenize};
+        let model = Ner::global().model();
+        let texts = [
+            "Steve Witkoff met Vladimir Putin in Moscow on Friday, the Kremlin said.",
+            "PUTIN MEETS WITKOFF\nWitkoff left; Putin stayed in Moscow.",
+            "The talks in Geneva lasted five hours, said Marco Rubio. Rubio left Geneva.",
+        ];
+        let tag = |ws: &mut Workspace, text: &str| {
+            let tokens = tokenize(text);
+            let sents = token_sentences(&tokens, &split_sentences(text, &tokens));
+            let t = model.tag(text, &tokens, &sents, ws);
+            let bits: Vec<u32> = t.scores.iter().flatten().map(|x| x.to_bits()).collect();
+            (t.labels, bits)
+        };
+        // One workspace carries its caches from text to text and round to round; the
+        // other starts afresh for every text.
+        let mut warm = Workspace::default();
+        for round in 0..3 {
+            for text in texts {
+                let fresh = tag(&mut Workspace::default(), text);
+                assert_eq!(tag(&mut warm, text), fresh, "round {round}: {text}");
+            }
+        }
+        assert!(warm.cache.entries.iter().filter(|e| e.stage != 0).count() > 20);
+        // A different stage never reads the first one's sums.
+        let other = Stage::default();
+        let t = &warm.infos[0];
+        let key = describe_key(t);
+        assert!(warm.cache.get(other.id, key, t).is_none());
+    }
+
+    #[test]
+    fn the_filter_keeps_every_feature_of_the_shipped_model() {
+        let model = crate::analysis::ner::Ner::global().model();
+        for stage in &model.stages {
+            let mask = stage.filter.len() - 1;
+            for &k in &stage.keys {
+                let bits = filter_bits(k);
+                assert_eq!(stage.filter[filter_word(k, mask)] & bits, bits);
+                let mut e = [0.0; NL];
+                stage.emissions(&[k], &mut e);
+                assert!(e.iter().any(|&x| x != 0.0), "{k:x}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_shipped_model_reads_and_writes_back_byte_for_byte() {
+        // Every feature of the file is indexed (none lost to a fingerprint clash) and its
+        // weights come back exactly.
+        let bytes = super::super::MODEL_BYTES;
+        let model = Model::from_bytes(bytes).expect("shipped model");
+        assert!(model.to_bytes() == bytes);
     }
 
     #[test]

@@ -136,7 +136,7 @@ pub fn train_stage(
     let mut order: Vec<usize> = (0..examples.len()).collect();
     let mut rng = Rng(cfg.seed | 1);
     let mut em: Vec<[f32; NL]> = Vec::new();
-    let mut back = Vec::new();
+    let mut forward = Vec::new();
     let mut pred = Vec::new();
     let mut best: Option<(Stage, usize, f64)> = None;
     let mut since_best = 0;
@@ -162,7 +162,7 @@ pub fn train_stage(
             }
             pred.clear();
             pred.resize(n, 0u8);
-            viterbi(&start, &trans, &em, &mut back, &mut pred);
+            viterbi(&start, &trans, &em, &mut forward, &mut pred);
             if pred != ex.gold {
                 errors += 1;
                 for t in 0..n {
