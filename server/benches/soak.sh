@@ -10,7 +10,8 @@
 #
 # Environment: DURATION (600 s), WARMUP (5 s), CONCURRENCY (8), MIX
 # ("search:8,stream-search:1,analyze:1,ingest:1"), PORT (50393), METRICS_PORT (50394),
-# CORPUS (space-separated --corpus paths), DATA_DIR (optional --data-dir).
+# CORPUS (space-separated --corpus paths), DATA_DIR (optional --data-dir), BUILD (1; 0 runs
+# the binaries already in target/release).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 DURATION=${DURATION:-600}
@@ -20,7 +21,9 @@ MIX=${MIX:-"search:8,stream-search:1,analyze:1,ingest:1"}
 PORT=${PORT:-50393}
 METRICS_PORT=${METRICS_PORT:-50394}
 CORPUS=${CORPUS:-"seeds ../shared/data/news/bbc"}
-cargo build -q --release -p dossier-server --bin dossier-server -p dossier-client --bin dossier
+if [[ ${BUILD:-1} == 1 ]]; then
+  cargo build -q --release -p dossier-server --bin dossier-server -p dossier-client --bin dossier
+fi
 
 ARGS=()
 for c in $CORPUS; do ARGS+=(--corpus "$c"); done

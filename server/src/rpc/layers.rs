@@ -194,7 +194,8 @@ impl Deadline {
             (None, Some(c)) => (c, true),
         };
         Some(Self {
-            at: tokio::time::Instant::now() + limit,
+            // A deadline too far to represent is no deadline.
+            at: tokio::time::Instant::now().checked_add(limit)?,
             limit,
             caller,
         })

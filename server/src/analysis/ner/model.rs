@@ -302,8 +302,9 @@ impl Stage {
         acc
     }
 
-    /// Sums the weights of `feats` into `out`.
-    #[inline]
+    /// Sums the weights of `feats` into `out` (the scores of one token, feature by feature:
+    /// what the tests compare the tagger's grouped sums with).
+    #[cfg(test)]
     pub(crate) fn emissions(&self, feats: &[u64], out: &mut [f32; NL]) {
         self.scores(&self.sum(feats), out);
     }
@@ -314,11 +315,6 @@ impl Stage {
         for (o, &a) in out.iter_mut().zip(acc) {
             *o = a as f32 * self.scale;
         }
-    }
-
-    /// Best label sequence for one sentence's emission scores.
-    pub(crate) fn viterbi(&self, em: &[[f32; NL]], forward: &mut Vec<[f32; NL]>, out: &mut [u8]) {
-        viterbi(&self.start, &self.trans, em, forward, out);
     }
 
     /// Tags every sentence with this stage, given the token descriptions in `ws.infos`.
@@ -934,6 +930,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::needless_range_loop)]
     fn label_sets_match_the_rules() {
         for c in 0..NL {
             assert_eq!(OPENERS.contains(&c), allowed(None, c as u8), "{c}");
@@ -951,6 +948,7 @@ mod tests {
     }
 
     /// Viterbi as first written: every label pair checked against `ALLOWED`.
+    #[allow(clippy::needless_range_loop)]
     fn reference_viterbi(start: &[f32; NL], trans: &[f32], em: &[[f32; NL]]) -> Vec<u8> {
         let n = em.len();
         let mut back = vec![[0u8; NL]; n];
@@ -990,6 +988,7 @@ mod tests {
     }
 
     /// Max-marginals as first written: a forward and a backward pass over all label pairs.
+    #[allow(clippy::needless_range_loop)]
     fn reference_max_marginals(
         start: &[f32; NL],
         trans: &[f32],
@@ -1178,7 +1177,7 @@ mod tests {
         em[0][label(Part::I, 1) as usize] = 10.0; // I without B: not allowed at the start
         em[1][label(Part::B, 0) as usize] = 10.0; // B that must be closed
         let mut out = vec![0; 3];
-        m.viterbi(&em, &mut Vec::new(), &mut out);
+        viterbi(&m.start, &m.trans, &em, &mut Vec::new(), &mut out);
         let mut prev = None;
         for &l in &out {
             assert!(allowed(prev, l));
