@@ -7,10 +7,11 @@
 #
 # First the fixed base: the server's resident set on a tiny corpus (the seeds: the models,
 # the runtime, the empty index). Then for each size: the server's own load time (log line
-# "corpus loaded; serving", millis=: reading, analysing on every core, indexing), the
-# resident set once serving (VmRSS), its peak so far (VmHWM, = /usr/bin/time -v's "Maximum
-# resident set size"), and the resident set once the lazily built entity registry and claim
-# set exist (after one ListEntities and one ListDisputes call: "warm"). Memory is reported
+# "corpus loaded; serving", millis=: reading, analysing on every core, indexing), the peak
+# of loading (VmHWM once serving), the resident set once serving and settled (VmRSS, $SETTLE
+# = 12 s later), the resident set once the lazily built entity registry and claim set exist
+# (after one ListEntities and one ListDisputes call, settled: "warm"), and the overall peak
+# (/usr/bin/time -v's "Maximum resident set size"). Memory is reported
 # as (RSS - base) / text bytes, the text bytes being the documents' `text` as GetCorpusStats
 # counts them. Linear growth shows as flat ms/MB and ratio columns down the table.
 set -euo pipefail
@@ -62,19 +63,23 @@ measure() {
     done
     local millis
     millis=$(grep 'corpus loaded; serving' "$log" | sed -E 's/.*"millis":([0-9]+).*/\1/')
-    sleep 1 # let the loader's buffers go back before reading the steady resident set
-    local rss hwm
+    local hwm
+    hwm=$(kib VmHWM) # the peak of loading
+    # The steady resident set: jemalloc's background threads give freed pages back after
+    # its 10 s decay.
+    sleep "${SETTLE:-12}"
+    local rss
     rss=$(kib VmRSS)
-    hwm=$(kib VmHWM)
     local client=(target/release/dossier --addr "127.0.0.1:$PORT" --json)
     local stats
     stats=$("${client[@]}" stats)
     "${client[@]}" entities list --page-size 1 >/dev/null
     "${client[@]}" disputes >/dev/null
-    sleep 1
-    local warm warm_hwm
-    warm=$(kib VmRSS)
+    local warm_hwm
     warm_hwm=$(kib VmHWM)
+    sleep "${SETTLE:-12}"
+    local warm
+    warm=$(kib VmRSS)
     kill -TERM "$SERVER_PID"
     wait "$time_pid" || true
     SERVER_PID=
@@ -151,16 +156,16 @@ base = int(sys.argv[1])
 rows = [r.split() for r in sys.argv[2:]]
 print()
 print(f"base {base/1024:.0f} MiB; ratios are (RSS - base) / text bytes")
-print("| corpus | documents | text MB | load s | load ms/MB | RSS MiB | (RSS-base)/text | peak RSS MiB | (peak-base)/text | warm RSS MiB | (warm-base)/text | growth vs first (load, RSS-base) |")
-print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+print("| corpus | documents | text MB | load s | load ms/MB | RSS MiB | (RSS-base)/text | load peak MiB | (peak-base)/text | warm RSS MiB | (warm-base)/text | overall peak MiB | (peak-base)/text | growth vs first (load, RSS-base) |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 first = None
 for label, docs, b, ms, rss, hwm, warm, warm_hwm, mx in rows:
-    b, ms, rss, warm, mx = int(b), int(ms), int(rss), int(warm), int(mx)
+    b, ms, rss, hwm, warm, mx = int(b), int(ms), int(rss), int(hwm), int(warm), int(mx)
     mb = b / 1e6
     ratio = lambda kib: (kib - base) * 1024 / b
     if first is None:
         first = (b, ms, rss)
     growth = f"{ms/first[1]:.1f}x, {(rss-base)/max(first[2]-base,1):.1f}x for {b/first[0]:.0f}x text"
     print(f"| {label} | {docs} | {mb:.1f} | {ms/1000:.1f} | {ms/mb:.0f} | {rss/1024:.0f} | {ratio(rss):.2f} | "
-          f"{mx/1024:.0f} | {ratio(mx):.2f} | {warm/1024:.0f} | {ratio(warm):.2f} | {growth} |")
+          f"{hwm/1024:.0f} | {ratio(hwm):.2f} | {warm/1024:.0f} | {ratio(warm):.2f} | {mx/1024:.0f} | {ratio(mx):.2f} | {growth} |")
 EOF

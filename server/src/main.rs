@@ -8,6 +8,11 @@ use clap::Parser;
 use dossier_server::{config::Config, corpus, metrics, rpc, shutdown, store::Store, telemetry};
 use std::time::Instant;
 
+/// jemalloc gives the transients of loading back instead of keeping them as fragments
+/// (see `server/Cargo.toml`).
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let config = Config::parse();
