@@ -55,7 +55,7 @@ READY_TIMEOUT="${DOSSIER_SMOKE_READY_TIMEOUT:-180}"
 QUERY="${DOSSIER_SMOKE_QUERY:-Putin}"
 SUITE=""   # the Debian release, read from the Dockerfile's debian:<suite>-slim FROM line
 # Bump when the way base images are made changes, so cached ones are remade.
-BASE_RECIPE=1
+BASE_RECIPE=2
 LOGS="$STATE/logs"
 STORAGE=(--root "$STATE/storage" --runroot "$STATE/runroot" --storage-driver vfs)
 B=(buildah "${STORAGE[@]}")
@@ -270,8 +270,9 @@ ensure_builder_base() {
         return 0
     fi
     local t0=$SECONDS dir="$STATE/rootfs/builder"
-    # What the official rust:*-slim images install on top of Debian.
-    make_rootfs "$dir" builder ca-certificates,gcc,libc6-dev
+    # What the official rust:*-slim images install on top of Debian, plus make (the Dockerfile
+    # installs it with apt when missing; here it comes with the base, so the build needs no apt).
+    make_rootfs "$dir" builder ca-certificates,gcc,libc6-dev,make
 
     # The machine's extra CA certificates (registries are reached through a TLS proxy whose CA
     # this machine trusts): without them cargo cannot fetch crates inside the build.
