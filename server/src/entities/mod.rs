@@ -519,7 +519,7 @@ impl Registry {
             ..Default::default()
         };
         let mut salience_sum = vec![0f32; entities.len()];
-        for di in 0..n {
+        for (di, keys_of_doc) in mention_key.iter().enumerate() {
             let d = doc(di);
             let mut me = Vec::with_capacity(d.mentions.len());
             let mut ms = Vec::with_capacity(d.mentions.len());
@@ -527,7 +527,7 @@ impl Registry {
             let mut sentence_seen: std::collections::HashSet<(u32, u32)> =
                 std::collections::HashSet::new();
             for (mi, m) in d.mentions.iter().enumerate() {
-                let k = mention_key[di][mi];
+                let k = keys_of_doc[mi];
                 let sentence = d.sentences.partition_point(|s| s.end <= m.start) as u32;
                 ms.push(sentence);
                 if k == NONE {

@@ -704,7 +704,7 @@ mod tests {
         assert_eq!(packed.claim(text, a.claims.len()), None);
         let mut odd = a.clone();
         odd.claims[0].text = "not derived".into();
-        odd.claims[0].sentence = 10..3;
+        odd.claims[0].sentence = std::ops::Range { start: 10, end: 3 };
         odd.mentions[0].confidence = None;
         let p = PackedAnalysis::pack(text, &odd);
         assert_eq!(format!("{odd:?}"), format!("{:?}", p.unpack(text)));
