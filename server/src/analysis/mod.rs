@@ -132,8 +132,9 @@ pub fn analyze(text: &str, anchor: Option<chrono::NaiveDate>) -> Analysis {
             .iter()
             .map(|q| quantity_mention(text, q)),
     );
-    let mentions = without_overlaps(mentions);
+    let mut mentions = without_overlaps(mentions);
     let claims = claims::extract_claims(text, &tokens, &sentences, &mentions);
+    claims::retype_speakers(text, &claims, &mut mentions);
     Analysis {
         sentences,
         words,
