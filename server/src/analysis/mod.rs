@@ -161,9 +161,10 @@ pub fn analyze_unless_stopped(
             .iter()
             .map(|q| quantity_mention(text, q)),
     );
-    let mentions = without_overlaps(mentions);
+    let mut mentions = without_overlaps(mentions);
     go_on()?;
     let claims = claims::extract_claims(text, &tokens, &sentences, &mentions);
+    claims::retype_speakers(text, &claims, &mut mentions);
     Some(Analysis {
         sentences,
         words,

@@ -2,9 +2,9 @@
 
 use crate::common::{seeds, TestServer};
 use dossier_api::v1::{
-    claim_service_client::ClaimServiceClient, extract_claims_request::Source, ClaimKind,
-    EncodingType, ExtractClaimsRequest, GetClaimRequest, ListClaimsRequest, ListDisputesRequest,
-    SpeakerKind,
+    claim_service_client::ClaimServiceClient, entity_service_client::EntityServiceClient,
+    extract_claims_request::Source, ClaimKind, EncodingType, EntityType, ExtractClaimsRequest,
+    GetClaimRequest, GetEntityRequest, ListClaimsRequest, ListDisputesRequest, SpeakerKind,
 };
 use tokio_stream::StreamExt;
 use tonic::Code;
@@ -62,6 +62,244 @@ async fn seed_quotes_come_with_speakers() {
         anonymous.speaker.as_ref().unwrap().description,
         "a person familiar with the diplomatic effort"
     );
+}
+
+/// Who says each quote of the seeds, read off the articles by hand: the document (id
+/// prefix), words of the quote, and the speaker: a person (the entity's canonical name) or an
+/// anonymous source (its description as first introduced).
+const SEED_QUOTES: &[(&str, &str, Said)] = &[
+    ("000_", "a great businessman", Said::Person("Donald Trump")),
+    ("000_", "Everybody loves him", Said::Person("Donald Trump")),
+    (
+        "000_",
+        "Most people I’d send in",
+        Said::Person("Donald Trump"),
+    ),
+    (
+        "000_",
+        "Henry Kissinger, who doesn’t leak",
+        Said::Person("Donald Trump"),
+    ),
+    (
+        "000_",
+        "the gift of the room",
+        Said::Anonymous("old-school diplomats"),
+    ),
+    (
+        "000_",
+        "would’ve never happened",
+        Said::Person("Donald Trump"),
+    ),
+    (
+        "000_",
+        "the most challenging breakthrough",
+        Said::Person("Donald Trump"),
+    ),
+    ("000_", "get the job done", Said::Person("Donald Trump")),
+    (
+        "001_",
+        "reasonably good meeting",
+        Said::Person("Donald Trump"),
+    ),
+    ("001_", "no breakthrough", Said::Person("Donald Trump")),
+    ("001_", "24 hours", Said::Person("Donald Trump")),
+    (
+        "002_",
+        "What we’re trying to do",
+        Said::Person("Steve Witkoff"),
+    ),
+    (
+        "002_",
+        "His inexperience shines through",
+        Said::Anonymous("a person familiar with the diplomatic effort"),
+    ),
+    (
+        "002_",
+        "speak for themselves",
+        Said::Anonymous("A second senior administration official"),
+    ),
+    (
+        "002_",
+        "He’s kind of a rogue actor",
+        Said::Anonymous("a U.S. official familiar with Witkoff’s diplomatic style"),
+    ),
+    // "… the official pointed to comments from Finnish President Alexander Stubb, who said …"
+    (
+        "002_",
+        "in the past two weeks",
+        Said::Person("Alexander Stubb"),
+    ),
+    (
+        "002_",
+        "has been able to open doors",
+        Said::Person("Jonathan Powell"),
+    ),
+    (
+        "002_",
+        "Witkoff has made more progress",
+        Said::Person("JD Vance"),
+    ),
+    (
+        "002_",
+        "Witkoff isn’t consistently engaged",
+        Said::Anonymous("a U.S. official familiar with Witkoff’s diplomatic style"),
+    ),
+    (
+        "002_",
+        "I have tremendous support",
+        Said::Person("Steve Witkoff"),
+    ),
+    // "the senior administration official": the first one, not "a second senior …".
+    (
+        "002_",
+        "Never before had there been any discussion",
+        Said::Anonymous("a senior administration official"),
+    ),
+    (
+        "002_",
+        "There’s what Russia says",
+        Said::Anonymous("one person familiar with Witkoff’s role in the process"),
+    ),
+    (
+        "002_",
+        "understands all the complexities",
+        Said::Anonymous("A second senior administration official"),
+    ),
+    (
+        "002_",
+        "He seems to have bought into",
+        Said::Anonymous("another one of the people familiar with the discussions"),
+    ),
+    ("002_", "What I’m here to do", Said::Person("Steve Witkoff")),
+    (
+        "002_",
+        "Our main focus is to reiterate",
+        Said::Anonymous("A Ukrainian official"),
+    ),
+    (
+        "003_",
+        "significant progress",
+        Said::Person("Steve Witkoff"),
+    ),
+    (
+        "003_",
+        "we’re not far away from",
+        Said::Person("Steve Witkoff"),
+    ),
+    ("003_", "bad guy", Said::Person("Steve Witkoff")),
+    (
+        "003_",
+        "the war didn’t need to happen",
+        Said::Person("Steve Witkoff"),
+    ),
+    ("003_", "Russian-speaking", Said::Person("Steve Witkoff")),
+    ("003_", "deep state", Said::Person("Donald Trump")),
+    ("004_", "ownership", Said::Person("Steve Witkoff")),
+    (
+        "004_",
+        "no breakthrough anticipated",
+        Said::Person("Peskov"),
+    ),
+    ("004_", "make a move", Said::Person("Donald Trump")),
+];
+
+/// A speaker in [`SEED_QUOTES`].
+#[derive(Debug)]
+enum Said {
+    /// A PERSON of the entity registry, by canonical name.
+    Person(&'static str),
+    /// An anonymous source, by description.
+    Anonymous(&'static str),
+}
+
+/// Every direct quote of the seeds, and no other, comes with the speaker a reader gives it:
+/// named speakers resolved to PERSON entities, anonymous ones with their description, later
+/// references ("the official", "the senior administration official") tied to the source they
+/// refer to.
+#[tokio::test]
+async fn seed_quotes_have_the_right_speakers() {
+    let server = seeds().await;
+    let mut claims = ClaimServiceClient::new(server.channel.clone());
+    let mut entities = EntityServiceClient::new(server.channel.clone());
+    let quotes = claims
+        .list_claims(ListClaimsRequest {
+            kind: ClaimKind::DirectQuote as i32,
+            page_size: 1000,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .claims;
+    let gold_of = |q: &dossier_api::v1::Claim| {
+        SEED_QUOTES
+            .iter()
+            .position(|(doc, words, _)| q.document_id.starts_with(doc) && q.text.contains(words))
+    };
+    let mut found = vec![0; SEED_QUOTES.len()];
+    for q in &quotes {
+        let Some(g) = gold_of(q) else {
+            panic!("a direct quote no reader would list: {:?}", q.text);
+        };
+        found[g] += 1;
+        let s = q.speaker.as_ref().unwrap();
+        match SEED_QUOTES[g].2 {
+            Said::Person(name) => {
+                assert_eq!(
+                    SpeakerKind::try_from(s.kind),
+                    Ok(SpeakerKind::Named),
+                    "{:?}: {s:?}",
+                    q.text
+                );
+                assert!(!s.entity_id.is_empty(), "{:?}: {s:?}", q.text);
+                let e = entities
+                    .get_entity(GetEntityRequest {
+                        id: s.entity_id.clone(),
+                        encoding: 0,
+                    })
+                    .await
+                    .unwrap()
+                    .into_inner();
+                assert_eq!(
+                    (e.name.as_str(), EntityType::try_from(e.r#type)),
+                    (name, Ok(EntityType::Person)),
+                    "{:?}",
+                    q.text
+                );
+                assert_eq!(s.name, name);
+            }
+            Said::Anonymous(description) => {
+                assert_eq!(
+                    SpeakerKind::try_from(s.kind),
+                    Ok(SpeakerKind::Anonymous),
+                    "{:?}: {s:?}",
+                    q.text
+                );
+                assert_eq!(s.description, description, "{:?}", q.text);
+                assert!(s.entity_id.is_empty());
+            }
+        }
+    }
+    for (g, n) in found.iter().enumerate() {
+        assert_eq!(*n, 1, "{:?} found {n} times", SEED_QUOTES[g]);
+    }
+    // Per seed: 8, 3, 15, 6 and 3 quotes.
+    for (doc, n) in [
+        ("000_", 8),
+        ("001_", 3),
+        ("002_", 15),
+        ("003_", 6),
+        ("004_", 3),
+    ] {
+        assert_eq!(
+            quotes
+                .iter()
+                .filter(|q| q.document_id.starts_with(doc))
+                .count(),
+            n,
+            "{doc}"
+        );
+    }
 }
 
 /// "five hours" (first seed) against "a four-hour meeting" (second seed) is a dispute; "over

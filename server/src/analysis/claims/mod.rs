@@ -455,6 +455,54 @@ pub fn extract_claims_with(
     claims.into_iter().map(|(_, c)| c).collect()
 }
 
+/// Retypes as PERSON the ORGANIZATION mentions that the claims show to be people: the named
+/// source of a claim whose name follows a person's title ("Vice President JD Vance said",
+/// "U.K. National Security Adviser Jonathan Powell said"), trimming the title off the
+/// mention. The tagger reads a run of capitalised words after "Security Adviser" as an
+/// organisation; that it speaks, under a personal title, settles it.
+pub fn retype_speakers(text: &str, claims: &[Claim], mentions: &mut [EntityMention]) {
+    use crate::analysis::EntityType;
+    for c in claims {
+        let (Some(mi), Some(span)) = (c.speaker.mention, c.speaker.span.clone()) else {
+            continue;
+        };
+        let name = c.speaker.name.as_str();
+        let words = name.split(' ').count();
+        if c.speaker.kind != SpeakerKind::Named || !(2..=3).contains(&words) {
+            continue;
+        }
+        let Some(m) = mentions.get_mut(mi) else {
+            continue;
+        };
+        if m.entity_type != EntityType::Organization {
+            continue;
+        }
+        let Some(surface) = text.get(m.start..m.end) else {
+            continue;
+        };
+        // The name as written inside the mention, and the word before it in the source.
+        let Some(at) = surface
+            .rfind(name)
+            .filter(|&a| a + name.len() == surface.len())
+        else {
+            continue;
+        };
+        let name_start = m.start + at;
+        if name_start < span.start || m.end > span.end {
+            continue;
+        }
+        let before = text[span.start..name_start].trim_end();
+        let title = before
+            .rsplit(|ch: char| ch.is_whitespace())
+            .next()
+            .is_some_and(|w| lexicon::classify(w).is(TITLE));
+        if title {
+            m.entity_type = EntityType::Person;
+            m.start = name_start;
+        }
+    }
+}
+
 /// The quantities lying inside any of `segments`.
 fn quantities_in(all: &[Quantity], segments: &[Range<usize>]) -> Vec<Quantity> {
     all.iter()

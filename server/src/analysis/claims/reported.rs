@@ -12,7 +12,7 @@
 use super::doc::Doc;
 use super::lexicon::flags::*;
 use super::lexicon::MIN_CUE_PROB;
-use super::speakers::{left_np, right_np};
+use super::speakers::{left_np, right_np, statement_owner};
 use std::ops::Range;
 
 /// How the parts of a frame are ordered.
@@ -148,6 +148,50 @@ fn dash_signature(doc: &Doc, lo: usize, hi: usize) -> Option<Frame> {
     })
 }
 
+/// True when a comma ends right before token `i`: a comma of the sentence, or one a closing
+/// quote took in (`… “win this race,” adding that …`).
+fn after_comma(doc: &Doc, i: usize) -> bool {
+    if i == 0 {
+        return false;
+    }
+    if doc.is(i - 1, COMMA) && !doc.in_quote(i - 1) {
+        return true;
+    }
+    i >= 2
+        && !doc.in_quote(i)
+        && doc.in_quote(i - 1)
+        && doc.is(i - 1, QUOTE)
+        && doc.is(i - 2, COMMA)
+        && doc.quote_of[i - 2] == doc.quote_of[i - 1]
+}
+
+/// A unit opening with a cue verb, then its source and a quote ("Said Ellis: “…”").
+fn said_first(doc: &Doc, lo: usize, hi: usize) -> Option<Frame> {
+    if doc.in_quote(lo) || !doc.is(lo, CUE | CAP) || !doc.is(lo, CUE) || !doc.is(lo, CAP) {
+        return None;
+    }
+    if doc.is(lo, ING) || doc.cls[lo].cue < 0.5 {
+        return None;
+    }
+    let src = right_np(doc, lo + 1, hi)?;
+    if !(src.clone()).any(|i| doc.is(i, CAP | PRON)) {
+        return None;
+    }
+    let q = (src.end..hi.min(src.end + 30)).find(|&i| doc.in_quote(i))?;
+    if !doc.is(q - 1, COMMA | COLON) {
+        return None;
+    }
+    Some(Frame {
+        cue: lo..lo + 1,
+        source: Some(src),
+        content: q..quote_end(doc, q, hi),
+        order: Order::Cvs,
+        same_speaker_as: None,
+        pending: false,
+        extra: None,
+    })
+}
+
 /// Where reported content starting at `cs` ends: at `hi`, or before a trailing comment on it
 /// (", which …", ", sparking …", ", a move that …", "— and …", "but did not …").
 fn clause_end(doc: &Doc, cs: usize, hi: usize) -> usize {
@@ -158,31 +202,38 @@ fn clause_end(doc: &Doc, cs: usize, hi: usize) -> usize {
             continue;
         }
         let w = |j: usize| if j < hi { doc.word(j) } else { "" };
-        if doc.is(i, COMMA) || matches!(w(i), "—" | "―" | "--") {
-            let n = w(i + 1).to_ascii_lowercase();
-            let ing = doc.is(i + 1, LOWER) && n.ends_with("ing") && n.len() > 5;
+        // A comma or dash here (`i` is the mark), or a comma inside the quote that just
+        // closed (`i` is the next word).
+        let mark = if doc.is(i, COMMA) || matches!(w(i), "—" | "―" | "--") {
+            Some((i, i + 1))
+        } else if after_comma(doc, i) && !doc.is(i - 1, COMMA) {
+            Some((i, i))
+        } else {
+            None
+        };
+        if let Some((cut, nx)) = mark {
+            let n = w(nx).to_ascii_lowercase();
+            let ing = doc.is(nx, LOWER) && n.ends_with("ing") && n.len() > 5;
             let rel = matches!(
                 n.as_str(),
                 "which" | "while" | "whereas" | "although" | "though"
             );
             let appos = matches!(n.as_str(), "a" | "an")
-                && (i + 2..(i + 6).min(hi)).any(|j| matches!(w(j), "that" | "which"));
+                && (nx + 1..(nx + 5).min(hi)).any(|j| matches!(w(j), "that" | "which"));
             // "— a charge that …", "-- meddling …": a dash starts the writer's comment.
-            let dash = !doc.is(i, COMMA);
+            let dash = cut == nx - 1 && !doc.is(cut, COMMA);
             // ", but he has also …": a new clause with its own subject.
-            let new_clause = doc.is(i, COMMA)
-                && doc.is(i + 1, CONJ)
-                && (doc.is(i + 2, PRON) && !w(i + 2).eq_ignore_ascii_case("who")
-                    || doc.is(i + 2, CAP));
-            if (ing || rel || appos || dash || new_clause) && !has_quote(doc, i..hi) {
-                return i;
+            let new_clause = doc.is(nx, CONJ)
+                && (doc.is(nx + 1, PRON) && !w(nx + 1).eq_ignore_ascii_case("who")
+                    || doc.is(nx + 1, CAP));
+            if (ing || rel || appos || dash || new_clause) && !has_quote(doc, nx..hi) {
+                return cut;
             }
         }
         // "… but did not suggest …": a second verb phrase of the subject.
         if doc.is(i, CONJ)
             && w(i).eq_ignore_ascii_case("but")
-            && doc.is(i + 1, AUX)
-            && !doc.is(i + 1, PRON)
+            && (is_verb_aux(doc, i + 1) || matches!(w(i + 1), "not" | "never"))
         {
             return i;
         }
@@ -214,6 +265,28 @@ fn quote_after_intro(doc: &Doc, cs: usize, ce: usize) -> usize {
     }
 }
 
+/// True when the quote ending right before `i` is a title inside a phrase ("In an interview
+/// on CBS's “Face the Nation,” Ryan said …"): a few words after a possessive, preposition
+/// or article.
+fn title_before(doc: &Doc, lo: usize, i: usize) -> bool {
+    let mut p = i;
+    while p > lo && doc.is(p - 1, COMMA) && !doc.in_quote(p - 1) {
+        p -= 1;
+    }
+    if p <= lo || !doc.in_quote(p - 1) {
+        return false;
+    }
+    let q = doc.quote_of[p - 1];
+    let mut s = p - 1;
+    while s > lo && doc.quote_of[s - 1] == q {
+        s -= 1;
+    }
+    s > lo
+        && words(doc, s..p) <= 6
+        && (doc.is(s - 1, POSS | PREP) || is_det_article(doc, s - 1))
+        && !doc.is(s - 1, COMMA | COLON)
+}
+
 /// True when a quote ends right before `i` (possibly followed by a comma).
 fn quote_before(doc: &Doc, lo: usize, i: usize) -> bool {
     let mut p = i;
@@ -228,6 +301,21 @@ fn quote_before(doc: &Doc, lo: usize, i: usize) -> bool {
 fn tail(doc: &Doc, r: usize, hi: usize) -> (usize, Option<Range<usize>>) {
     let mut i = r;
     while i < hi {
+        // "… Blige sings to Clinton before asking her, “…”": another cue in the tail starts
+        // a frame of its own.
+        if i > r
+            && doc.is(i, CUE)
+            && !doc.in_quote(i)
+            && doc.cls[i].cue >= MIN_CUE_PROB
+            && (doc.is(i, ING) || doc.is(i - 1, CONJ))
+        {
+            let b = if is_subord(doc.word(i - 1)) || doc.is(i - 1, CONJ) {
+                i - 1
+            } else {
+                i
+            };
+            return (b, None);
+        }
         if doc.is(i, COMMA | COLON) && !doc.in_quote(i) {
             if doc.is(i + 1, ING) {
                 return (i, None);
@@ -259,6 +347,14 @@ fn tail(doc: &Doc, r: usize, hi: usize) -> (usize, Option<Range<usize>>) {
         i += 1;
     }
     (hi, None)
+}
+
+/// Words that open an adverbial clause before a participle ("before asking her").
+fn is_subord(w: &str) -> bool {
+    matches!(
+        w.to_ascii_lowercase().as_str(),
+        "by" | "while" | "after" | "before" | "when"
+    )
 }
 
 /// The subject at the start of the clause before `k`: a pronoun or a name/description up to
@@ -293,6 +389,32 @@ pub(crate) fn subject_np(doc: &Doc, lo: usize, k: usize) -> Option<Range<usize>>
     }
 }
 
+/// Forms of "be", "have", "do" and the modals: a verb of its own clause.
+fn is_verb_aux(doc: &Doc, i: usize) -> bool {
+    matches!(
+        doc.word(i).to_ascii_lowercase().as_str(),
+        "is" | "are"
+            | "was"
+            | "were"
+            | "be"
+            | "been"
+            | "has"
+            | "have"
+            | "had"
+            | "will"
+            | "would"
+            | "can"
+            | "could"
+            | "may"
+            | "might"
+            | "should"
+            | "must"
+            | "do"
+            | "does"
+            | "did"
+    )
+}
+
 fn skip_back_aux(doc: &Doc, lo: usize, mut j: usize) -> usize {
     loop {
         if j > lo && doc.is(j - 1, AUX) && !doc.is(j - 1, CAP) {
@@ -306,6 +428,24 @@ fn skip_back_aux(doc: &Doc, lo: usize, mut j: usize) -> usize {
             && doc.word(j - 1).len() > 4
         {
             j -= 1;
+            continue;
+        }
+        // "He’s claimed": the clitic after a pronoun is "has" or "is".
+        if j > lo + 1 && doc.is(j - 1, POSS) && !doc.is(j - 1, PUNCT) && doc.is(j - 2, PRON) {
+            j -= 1;
+            continue;
+        }
+        // "what diplomats used to call …".
+        if j > lo + 2
+            && doc.word(j - 1).eq_ignore_ascii_case("to")
+            && doc.word(j - 2).eq_ignore_ascii_case("used")
+        {
+            j -= 2;
+            continue;
+        }
+        // "who in 2010 said".
+        if j > lo + 2 && doc.is(j - 1, NUM) && doc.word(j - 1).len() == 4 && doc.is(j - 2, PREP) {
+            j -= 2;
             continue;
         }
         // "Trump on Tuesday said", "Trump last week said".
@@ -336,6 +476,69 @@ fn skip_fwd_adverbials(doc: &Doc, mut r: usize, hi: usize) -> usize {
     r
 }
 
+/// The end of S V C content starting at `cs` after the cue at `k`: the quote that a comma or
+/// colon opens ("He said, “…”": what follows it is the writer's again), else [`clause_end`].
+fn svc_content_end(doc: &Doc, k: usize, cs: usize, hi: usize) -> usize {
+    if cs > k + 1
+        && cs < hi
+        && doc.in_quote(cs)
+        && doc.is(cs - 1, COMMA | COLON)
+        && !doc.in_quote(cs - 1)
+    {
+        quote_end(doc, cs, hi)
+    } else {
+        clause_end(doc, cs, hi)
+    }
+}
+
+/// "what NP calls “…”" at the cue `k`: NP (a pronoun or up to four words) says the quote
+/// that follows within a few words; the frame's content ends with that quote.
+fn what_np_calls(doc: &Doc, lo: usize, k: usize, hi: usize) -> Option<Frame> {
+    let j = skip_back_aux(doc, lo, k);
+    let w = (j.saturating_sub(5).max(lo)..j.saturating_sub(1))
+        .rev()
+        .find(|&i| {
+            !doc.in_quote(i)
+                && (doc.word(i).eq_ignore_ascii_case("what")
+                    || doc.word(i).eq_ignore_ascii_case("which"))
+        })?;
+    let np = w + 1..j;
+    if np.is_empty()
+        || np.clone().any(|i| {
+            doc.in_quote(i)
+                || doc.is(i, PUNCT) && !doc.is(i, POSS) && doc.word(i) != "-"
+                || is_verb_aux(doc, i)
+        })
+        || np.len() > 1 && doc.is(np.start, PRON)
+    {
+        return None;
+    }
+    let q = (k + 1..(k + 5).min(hi)).find(|&i| doc.in_quote(i))?;
+    if (k + 1..q).any(|i| doc.is(i, PUNCT) && !doc.is(i, POSS)) {
+        return None;
+    }
+    let e = quote_end(doc, q, hi);
+    Some(Frame {
+        cue: j..k + 1,
+        source: Some(np),
+        content: w..e,
+        order: Order::Svc,
+        same_speaker_as: None,
+        pending: false,
+        extra: None,
+    })
+}
+
+/// The end (exclusive) of the quote chain holding token `i`, at most `hi`.
+fn quote_end(doc: &Doc, i: usize, hi: usize) -> usize {
+    let q = doc.quote_of[i];
+    let mut e = i;
+    while e < hi && doc.quote_of[e] == q {
+        e += 1;
+    }
+    e
+}
+
 /// True when tokens `a..b` hold a quote chain.
 fn has_quote(doc: &Doc, r: Range<usize>) -> bool {
     r.into_iter().any(|i| doc.in_quote(i))
@@ -350,6 +553,18 @@ fn words(doc: &Doc, r: Range<usize>) -> usize {
 /// to a nearby "that"; or at a quote after a comma or colon.
 fn content_start(doc: &Doc, k: usize, cue_end: usize, hi: usize) -> usize {
     let mut r = cue_end;
+    // "told a town hall in Salem, New Hampshire on Monday that …": the hearer may run over
+    // commas; the content starts at "that".
+    if doc.is(k, OBJCUE) {
+        if let Some(t) = (r..hi.min(r + 20))
+            .take_while(|&i| !doc.in_quote(i) && !doc.is(i, FINAL | CUE) && !is_verb_aux(doc, i))
+            .find(|&i| doc.is(i, THAT))
+        {
+            if t > r {
+                return t;
+            }
+        }
+    }
     if doc.is(k, OBJCUE) && r < hi {
         if doc.is(r, OBJPRON) {
             r += 1;
@@ -365,7 +580,12 @@ fn content_start(doc: &Doc, k: usize, cue_end: usize, hi: usize) -> usize {
     let mut j = r;
     while j < hi && j < r + 10 && !doc.in_quote(j) && !doc.is(j, FINAL | BREAK) {
         if doc.is(j, THAT) {
-            if j > r && (r..j).all(|i| !doc.is(i, CUE) || doc.is(i, PREP)) {
+            // Adverbials only ("in a statement", "Tuesday"), not a clause of its own ("said
+            // Thursday his biggest worry is that …").
+            let adverbial = |i: usize| {
+                (!doc.is(i, CUE) || doc.is(i, PREP)) && !doc.is(i, PRON) && !is_verb_aux(doc, i)
+            };
+            if j > r && (r..j).all(adverbial) {
                 return j;
             }
             break;
@@ -403,6 +623,15 @@ fn clause_start(doc: &Doc, lo: usize, i: usize) -> bool {
         return true;
     }
     let p = i - 1;
+    // "Witkoff’s role as an errant diplomat underscores …": "as" after a noun is a
+    // preposition inside the subject, not a clause opening.
+    if doc.word(p).eq_ignore_ascii_case("as")
+        && p > lo
+        && doc.is(p - 1, LOWER)
+        && !doc.is(p - 1, STOP | PREP | AUX | CUE)
+    {
+        return false;
+    }
     if doc.is(p, CONJ | THAT | STOP) && !doc.is(p, CUE) {
         return true;
     }
@@ -410,6 +639,11 @@ fn clause_start(doc: &Doc, lo: usize, i: usize) -> bool {
         return true;
     }
     false
+}
+
+/// True when `l` is the subject found for a coordinated verb (it opens the unit).
+fn subject_first(doc: &Doc, lo: usize, l: &Range<usize>) -> bool {
+    l.start == lo || doc.is(l.start, PRON) && l.len() == 1
 }
 
 /// Finds the frames of one unit `u`, pushing them to `out`.
@@ -435,7 +669,20 @@ pub(crate) fn frames_in_unit(doc: &Doc, u: Range<usize>, out: &mut Vec<Frame>) {
         out.push(f);
         return;
     }
+    // "Said Ellis: “…”", "Said Dorothy Poynter, who grew up with Ali, “…”".
+    if let Some(f) = said_first(doc, u.start, hi) {
+        out.push(f);
+        return;
+    }
     let mut k = u.start;
+    // "“…,” Blige sings to Clinton before asking her, “…”": a verb the lexicon does not know,
+    // then the main loop goes on after it.
+    if let Some(f) = quote_then_any_verb(doc, u.start, hi).filter(|f| !doc.is(f.cue.start, CUE)) {
+        let (tail_end, _) = tail(doc, f.cue.end, hi);
+        cstart = tail_end;
+        k = tail_end;
+        out.push(f);
+    }
     while k < hi {
         if according_last.is_some_and(|a| k < a) && !doc.is(k, ACCORDING) {
             k += 1;
@@ -443,6 +690,15 @@ pub(crate) fn frames_in_unit(doc: &Doc, u: Range<usize>, out: &mut Vec<Frame>) {
         }
         let c = doc.cls[k];
         let is_according = c.is(ACCORDING) && doc.word(k + 1).eq_ignore_ascii_case("to");
+        // "what old-school diplomats used to call “the gift of the room”": a verb of naming
+        // the lexicon does not count as a cue (it is mostly "call for") still is one here.
+        if !doc.in_quote(k) && !c.is(CUE) && is_characterizing(doc, k) {
+            if let Some(f) = what_np_calls(doc, u.start, k, hi) {
+                out.push(f);
+                k += 1;
+                continue;
+            }
+        }
         if doc.in_quote(k) || !(is_according || c.is(CUE) && c.cue >= MIN_CUE_PROB) {
             k += 1;
             continue;
@@ -452,11 +708,172 @@ pub(crate) fn frames_in_unit(doc: &Doc, u: Range<usize>, out: &mut Vec<Frame>) {
             k += 1;
             continue;
         }
+        // "what Trump disparagingly calls the “deep state”": a frame of its own, nested in
+        // whatever content holds it, its content ending with the quote.
+        if !is_according {
+            if let Some(f) = what_np_calls(doc, u.start, k, hi) {
+                // "…, which he declared “a total disaster”": the relative clause is not part
+                // of the content around it.
+                let w = f.source.as_ref().map_or(k, |s| s.start.saturating_sub(1));
+                if let Some(pf) = out[first_new..].last_mut() {
+                    if pf.content.contains(&w)
+                        && w > pf.content.start + 1
+                        && doc.word(w).eq_ignore_ascii_case("which")
+                        && doc.is(w - 1, COMMA)
+                    {
+                        pf.content.end = w - 1;
+                    }
+                }
+                out.push(f);
+                k += 1;
+                continue;
+            }
+        }
         // A cue inside the previous frame's content: a participle or coordinated verb starts
         // a new frame with the same speaker; anything else is part of that content.
         if let Some(prev) = out.len().checked_sub(1).filter(|&p| p >= first_new) {
             let pf = &out[prev];
-            if pf.content.contains(&k) {
+            if pf.content.contains(&k) && !is_according {
+                let pstart = pf.content.start;
+                let j = skip_back_aux(doc, pstart, k);
+                // "…, are expected to cover …, a senior administration official said.": an
+                // attribution closing the sentence governs all of it; the cue before is
+                // nested in its content.
+                if let Some(l) = left_np(doc, pstart + 1, j).filter(|l| {
+                    after_comma(doc, l.start) && !doc.in_quote(l.start - 1) && {
+                        let t = hi - (k + 1);
+                        t <= 8
+                            && !has_quote(doc, k + 1..hi)
+                            && !(k + 1..hi).any(|i| doc.is(i, THAT))
+                            && (t == 0 || doc.is(k + 1, PREP | TIME) && !doc.is(k + 1, CAP))
+                    }
+                }) {
+                    let mut ce = l.start;
+                    while ce > pstart && doc.is(ce - 1, COMMA) {
+                        ce -= 1;
+                    }
+                    let mut cs = u.start;
+                    while cs < ce && doc.is(cs, CONJ | PUNCT) && !doc.in_quote(cs) {
+                        cs += 1;
+                    }
+                    if words(doc, cs..ce) >= 3 {
+                        out[prev].content.end = ce;
+                        out.push(Frame {
+                            cue: j..k + 1,
+                            source: Some(l),
+                            content: cs..ce,
+                            order: Order::Csv,
+                            same_speaker_as: None,
+                            pending: false,
+                            extra: None,
+                        });
+                        cstart = hi;
+                        k = hi;
+                        continue;
+                    }
+                }
+                // "… comments from Finnish President Alexander Stubb, who said …, “…”": the
+                // relative clause has its own speaker (the name before "who"), and the outer
+                // content ends before it.
+                if j >= pstart + 3
+                    && doc.word(j - 1).eq_ignore_ascii_case("who")
+                    && doc.is(j - 2, COMMA)
+                {
+                    let cs = content_start(doc, k, k + 1, hi);
+                    let ce = svc_content_end(doc, k, cs, hi);
+                    if cs < hi && (words(doc, cs..ce) >= 2 || has_quote(doc, cs..ce)) {
+                        out[prev].content.end = j - 2;
+                        out.push(Frame {
+                            cue: k..k + 1,
+                            source: Some(j - 1..j),
+                            content: cs..ce,
+                            order: Order::Svc,
+                            same_speaker_as: None,
+                            pending: false,
+                            extra: None,
+                        });
+                        cstart = ce;
+                        k += 1;
+                        continue;
+                    }
+                }
+                // "…, Trump boasted, “That makes me smart.”", "… before asking her, “…”": a cue
+                // in the content opening a quote of its own (after a comma or colon) is a
+                // frame of its own, by the name just before it or, for a participle, by the
+                // same speaker; the outer content ends before it.
+                let qs = content_start(doc, k, k + 1, hi);
+                if qs > k + 1
+                    && qs < hi
+                    && doc.in_quote(qs)
+                    && doc.is(qs - 1, COMMA | COLON)
+                    && !doc.in_quote(qs - 1)
+                {
+                    let l = left_np(doc, pstart, j).filter(|l| {
+                        l.start > pstart
+                            && (doc.is(l.start, PRON) || (l.clone()).any(|t| doc.is(t, CAP | ROLE)))
+                    });
+                    let (source, same, mut cut) = match l {
+                        Some(l) => (Some(l.clone()), None, l.start),
+                        None if c.is(ING) => (None, Some(prev), j),
+                        None => (None, None, pstart),
+                    };
+                    while cut > pstart
+                        && (doc.is(cut - 1, COMMA | CONJ)
+                            || doc.is(cut - 1, PREP) && source.is_none()
+                            || matches!(
+                                doc.word(cut - 1).to_ascii_lowercase().as_str(),
+                                "before" | "after" | "while" | "when" | "then"
+                            ))
+                        && !doc.in_quote(cut - 1)
+                    {
+                        cut -= 1;
+                    }
+                    if (source.is_some() || same.is_some()) && words(doc, pstart..cut) >= 2 {
+                        let ce = quote_end(doc, qs, hi);
+                        out[prev].content.end = cut;
+                        out.push(Frame {
+                            cue: j..k + 1,
+                            source,
+                            content: qs..ce,
+                            order: Order::Svc,
+                            same_speaker_as: same,
+                            pending: false,
+                            extra: None,
+                        });
+                        cstart = ce;
+                        k = ce;
+                        continue;
+                    }
+                }
+                // "… likened to the Star of David, Speaker Paul Ryan said “…”": a new clause
+                // with its own named source after a comma.
+                if pf.order == Order::Svc {
+                    if let Some(l) = left_np(doc, pstart, j).filter(|l| {
+                        l.start > pstart + 2
+                            && doc.is(l.start - 1, COMMA)
+                            && !doc.in_quote(l.start - 1)
+                            && (doc.is(l.start, PRON) && l.len() == 1
+                                || (l.clone()).any(|t| doc.is(t, CAP)) && doc.is(l.end - 1, CAP))
+                    }) {
+                        let cs = content_start(doc, k, k + 1, hi);
+                        if cs < hi && (doc.is(cs, THAT) || doc.in_quote(cs)) {
+                            let ce = svc_content_end(doc, k, cs, hi);
+                            out[prev].content.end = l.start - 1;
+                            out.push(Frame {
+                                cue: j..k + 1,
+                                source: Some(l),
+                                content: cs..ce,
+                                order: Order::Svc,
+                                same_speaker_as: None,
+                                pending: false,
+                                extra: None,
+                            });
+                            cstart = ce;
+                            k = ce.max(k + 1);
+                            continue;
+                        }
+                    }
+                }
                 // "… and has said that …": look past auxiliaries for the conjunction.
                 let mut b = k;
                 while b > pf.content.start + 1 && doc.is(b - 1, AUX) && !doc.is(b - 1, CAP) {
@@ -465,7 +882,7 @@ pub(crate) fn frames_in_unit(doc: &Doc, u: Range<usize>, out: &mut Vec<Frame>) {
                 let aux_conj = b < k && doc.is(b - 1, CONJ) && pf.order == Order::Svc;
                 let split = k > 0
                     && (aux_conj
-                        || c.is(ING) && doc.is(k - 1, COMMA)
+                        || c.is(ING) && after_comma(doc, k)
                         || doc.is(k - 1, CONJ) && k >= 2 && doc.is(k - 2, COMMA) && !c.is(ING)
                         || doc.is(k - 1, CONJ) && pf.order == Order::Svc
                         // "…, suggested that …": another verb of the same subject.
@@ -553,7 +970,7 @@ pub(crate) fn frames_in_unit(doc: &Doc, u: Range<usize>, out: &mut Vec<Frame>) {
             continue;
         }
         // ", saying …" with no frame before it: the clause's subject speaks.
-        if c.is(ING) && k > cstart && doc.is(k - 1, COMMA) {
+        if c.is(ING) && k > cstart && after_comma(doc, k) {
             // "“…,” Chaffetz said in a statement, adding that …": the previous speaker goes on.
             if let Some(prev) = out.len().checked_sub(1).filter(|&p| p >= first_new) {
                 let cs = content_start(doc, k, k + 1, hi);
@@ -591,9 +1008,60 @@ pub(crate) fn frames_in_unit(doc: &Doc, u: Range<usize>, out: &mut Vec<Frame>) {
             k += 1;
             continue;
         }
+        // "He augmented the narrative by telling Carlson that …": the clause's subject
+        // speaks through the participle.
+        if c.is(ING) && k > u.start && is_subord(doc.word(k - 1)) {
+            // The subject of the clause, or the speaker of the frame just before ("“…,”
+            // Blige sings to Clinton before asking her, “…”").
+            let prev = out.len().checked_sub(1).filter(|&p| p >= first_new);
+            let src = subject_np(doc, u.start, k - 1).map(Ok).or(prev.map(Err));
+            if let Some(src) = src {
+                let (source, same_speaker_as) = match src {
+                    Ok(s) => (Some(s), None),
+                    Err(p) => (None, Some(p)),
+                };
+                let cs = content_start(doc, k, k + 1, hi);
+                let ce = svc_content_end(doc, k, cs, hi);
+                if words(doc, cs..ce) >= 2 || has_quote(doc, cs..ce) {
+                    out.push(Frame {
+                        cue: k..k + 1,
+                        source,
+                        content: cs..ce,
+                        order: Order::Svc,
+                        same_speaker_as,
+                        pending: false,
+                        extra: None,
+                    });
+                    cstart = ce;
+                    k = ce.max(k + 1);
+                    continue;
+                }
+            }
+            k += 1;
+            continue;
+        }
         // Source on the left?
         let j = skip_back_aux(doc, cstart, k);
         let mut left = left_np(doc, cstart, j);
+        // "Gov. John Kasich (R-OH), said": the comma after a party label.
+        if left.is_none() && j > cstart + 2 && doc.is(j - 1, COMMA) && doc.word(j - 2) == ")" {
+            left = left_np(doc, cstart, j - 1);
+        }
+        // "Jason Sims — a teacher from Mount Pleasant — says": the name and the apposition
+        // between dashes.
+        if left.is_none() && j > cstart + 3 && matches!(doc.word(j - 1), "—" | "―" | "–" | "--")
+        {
+            if let Some(d) = (j.saturating_sub(14).max(cstart + 1)..j - 1)
+                .rev()
+                .find(|&i| doc.word(i) == doc.word(j - 1))
+            {
+                if let Some(l) =
+                    left_np(doc, cstart, d).filter(|l| (l.clone()).any(|t| doc.is(t, CAP)))
+                {
+                    left = Some(l.start..j - 1);
+                }
+            }
+        }
         if left.is_none() && j > cstart + 2 && doc.is(j - 1, COMMA) {
             // "Beruff, a Scott ally, said" / "Trump, who leads, said": the name and its
             // apposition together are the source.
@@ -611,24 +1079,28 @@ pub(crate) fn frames_in_unit(doc: &Doc, u: Range<usize>, out: &mut Vec<Frame>) {
         }
         // Tail after the cue: where this frame stops (before ", adding …" or a new quote).
         let (tail_end, extra) = tail(doc, k + 1, hi);
-        let quoted_before = left
-            .as_ref()
-            .is_some_and(|l| quote_before(doc, cstart, l.start));
+        let quoted_before = left.as_ref().is_some_and(|l| {
+            quote_before(doc, cstart, l.start) && !title_before(doc, cstart, l.start)
+        });
         let tail_ok = {
             let t = extra
                 .as_ref()
                 .map_or(tail_end, |x| x.start)
                 .saturating_sub(k + 1);
             let no_that = !(k + 1..tail_end).any(|i| doc.is(i, THAT) && !doc.in_quote(i));
+            // "In his tribute, Elliott said “there is …”": a quote after the cue is what was
+            // said; what comes before the source is no content.
+            let quote_follows = tail_end < hi && doc.in_quote(tail_end);
             if quoted_before {
                 // "“…,” Merkel told reporters after the meeting that was held …": a relative
                 // "that" is fine; "said that …" is reported speech of its own.
-                t <= 30 && !doc.is(k + 1, THAT)
+                !doc.is(k + 1, THAT)
             } else {
                 // Unquoted content before: only adverbials may follow the cue ("…, he said
                 // on Tuesday"), not an object ("Within minutes, he called Rubio …").
                 t <= 8
                     && no_that
+                    && !quote_follows
                     && (t == 0 || doc.is(k + 1, PREP | TIME | COMMA) && !doc.is(k + 1, CAP))
             }
         };
@@ -643,11 +1115,17 @@ pub(crate) fn frames_in_unit(doc: &Doc, u: Range<usize>, out: &mut Vec<Frame>) {
             }
             let cs = quote_after_intro(doc, cstart, ce);
             if words(doc, cs..ce) >= if quoted_before { 1 } else { 3 } {
+                // "Asked what …, Adelson said, “…”": with no quote before it, the words before
+                // the source set the scene; the quote after the cue is what was said.
+                let (content, order, extra) = match extra {
+                    Some(x) if !quoted_before => (x, Order::Svc, None),
+                    x => (cs..ce, Order::Csv, x),
+                };
                 out.push(Frame {
                     cue: j..k + 1,
                     source: Some(l),
-                    content: cs..ce,
-                    order: Order::Csv,
+                    content,
+                    order,
                     same_speaker_as: None,
                     pending: false,
                     extra,
@@ -685,13 +1163,31 @@ pub(crate) fn frames_in_unit(doc: &Doc, u: Range<usize>, out: &mut Vec<Frame>) {
             }
         }
         // S V C: "Trump said (that) …".
-        if let Some(l) = left.filter(|l| clause_start(doc, cstart, l.start) || l.start == cstart) {
+        let left = left.or_else(|| {
+            // "She then urges her husband to … and repeatedly says, “…”": a second verb of
+            // the sentence's subject.
+            (out.len() == first_new
+                && j > u.start + 2
+                && doc.word(j - 1).eq_ignore_ascii_case("and")
+                && !doc.is(j - 2, COMMA))
+            .then(|| subject_np(doc, u.start, j - 1))
+            .flatten()
+            .filter(|l| l.start == u.start || doc.is(l.start, PRON))
+        });
+        if let Some(l) = left.filter(|l| {
+            clause_start(doc, cstart, l.start)
+                || l.start == cstart
+                || subject_first(doc, u.start, l)
+        }) {
             let cs = content_start(doc, k, k + 1, hi);
             let pending = cs >= hi
                 && (doc.is(hi.saturating_sub(1), COLON)
                     || hi == k + 1
                     || u.end > hi && doc.is(u.end - 1, COLON));
-            let ce = clause_end(doc, cs, hi);
+            // "He said, “…”" / "She wrote: “…”": the quote the punctuation opens is the
+            // content; what follows it ("…,” and shared a link") is the writer's again.
+            let ce = svc_content_end(doc, k, cs, hi);
+            let quote_only = ce < hi && cs < hi && doc.in_quote(cs) && ce == quote_end(doc, cs, hi);
             if pending || words(doc, cs..ce) >= 2 || has_quote(doc, cs..ce) {
                 out.push(Frame {
                     cue: j..k + 1,
@@ -702,16 +1198,216 @@ pub(crate) fn frames_in_unit(doc: &Doc, u: Range<usize>, out: &mut Vec<Frame>) {
                     pending,
                     extra: None,
                 });
-                cstart = hi;
+                cstart = if quote_only { ce } else { hi };
             }
         }
         k += 1;
     }
+    as_quote_frames(doc, u.start, hi, first_new, out);
     if out.len() == first_new {
-        if let Some(f) = quote_with_any_verb(doc, u.start, hi) {
+        if let Some(f) =
+            quote_with_any_verb(doc, u.start, hi).or_else(|| possessive_quote(doc, u.start, hi))
+        {
             out.push(f);
         }
     }
+    for f in &mut out[first_new..] {
+        f.content.end = before_tail(doc, f.content.clone());
+    }
+}
+
+/// Direct content ends with its last quote when what follows it is the writer's comment:
+/// after a dash, or an apposition after a comma ("…, a swipe at …"). Adverbials and clauses
+/// after the quote stay: reported speech runs to the end of its clause.
+fn before_tail(doc: &Doc, c: Range<usize>) -> usize {
+    let Some(last) = c.clone().rev().find(|&i| doc.in_quote(i)) else {
+        return c.end;
+    };
+    let e = last + 1;
+    if e >= c.end || words(doc, e..c.end) < 2 {
+        return c.end;
+    }
+    let mut n = e;
+    let punct = doc.is(n, COMMA | BREAK) || after_comma(doc, n);
+    while n < c.end && doc.is(n, COMMA | BREAK) {
+        n += 1;
+    }
+    // "… “a prayer” — a nod to …", "… “not get beat up” at his rally, a swipe at …".
+    let dash = doc.is(e, BREAK) && !doc.is(e, COLON);
+    let appos = punct && (is_det_article(doc, n) || doc.is(n, ING));
+    // "… “What curfew?” and kept going …", "… “true,” but in the course of …": a second
+    // verb or clause of the writer's.
+    let conj = doc.is(n, CONJ)
+        && (verb_like(doc, n + 1) && doc.word(n + 1).ends_with("ed")
+            || doc.is(n + 1, PREP | PRON | AUX)
+            || is_verb_aux(doc, n + 1));
+    // "… “a disgrace” Wednesday on …".
+    let time = n == e && doc.is(n, TIME) && doc.is(n, CAP);
+    let ok = dash || appos || conj || time;
+    if ok {
+        e
+    } else {
+        c.end
+    }
+}
+
+/// Verbs that characterise someone or something in the speaker's words ("hailed X as",
+/// "introduced X as", "branded X as"), and the cue verbs.
+fn is_characterizing(doc: &Doc, v: usize) -> bool {
+    if doc.is(v, CAP) || doc.in_quote(v) {
+        return false;
+    }
+    if doc.is(v, CUE) {
+        return true;
+    }
+    let w = doc.word(v).to_ascii_lowercase();
+    let stem = w
+        .strip_suffix("ed")
+        .or_else(|| w.strip_suffix("ing"))
+        .or_else(|| w.strip_suffix('s'))
+        .unwrap_or(&w);
+    matches!(
+        stem,
+        "introduc"
+            | "call"
+            | "term"
+            | "describ"
+            | "hail"
+            | "prais"
+            | "criticiz"
+            | "brand"
+            | "label"
+            | "labell"
+            | "dubb"
+            | "cast"
+            | "portray"
+            | "characteriz"
+            | "dismiss"
+            | "denounc"
+            | "derid"
+            | "mock"
+            | "blast"
+            | "slamm"
+            | "attack"
+            | "condemn"
+            | "tout"
+            | "defend"
+            | "pound"
+            | "paint"
+            | "present"
+            | "depict"
+            | "frame"
+            | "fram"
+            | "refer"
+            | "referr"
+            | "regard"
+            | "view"
+            | "see"
+            | "welcom"
+            | "rebuk"
+            | "lambast"
+            | "hit"
+    )
+}
+
+/// "He introduced Witkoff as “a great businessman”", "criticized the Affordable Care Act as
+/// a “crazy system”": a verb, its object and a quote after "as" characterise what someone
+/// said; the verb need not be a cue. The content is the object through the quote(s).
+fn as_quote_frames(doc: &Doc, lo: usize, hi: usize, first_new: usize, out: &mut Vec<Frame>) {
+    let mut i = lo + 2;
+    while i + 1 < hi {
+        if doc.in_quote(i) || !doc.word(i).eq_ignore_ascii_case("as") {
+            i += 1;
+            continue;
+        }
+        let mut q = i + 1;
+        if is_det_article(doc, q) && !doc.in_quote(q) {
+            q += 1;
+        }
+        if q >= hi || !doc.in_quote(q) {
+            i += 1;
+            continue;
+        }
+        // The object, back to the verb.
+        let mut v = i;
+        let mut found = None;
+        while v > lo && i - v < 10 {
+            v -= 1;
+            if doc.in_quote(v) || doc.is(v, PUNCT) && !doc.is(v, POSS) || doc.is(v, CONJ) {
+                break;
+            }
+            let verbish =
+                is_characterizing(doc, v) && !doc.is(v - 1, POSS) && !is_det_article(doc, v - 1);
+            if verbish && v + 1 < i {
+                found = Some(v);
+                break;
+            }
+        }
+        let Some(v) = found else {
+            i += 1;
+            continue;
+        };
+        if out[first_new..].iter().any(|f| f.cue.contains(&v)) {
+            i += 1;
+            continue;
+        }
+        let j = skip_back_aux(doc, lo, v);
+        let Some(src) = left_np(doc, lo, j).filter(|l| clause_start(doc, lo, l.start)) else {
+            i += 1;
+            continue;
+        };
+        if !doc.is(src.start, PRON) && !(src.clone()).any(|t| doc.is(t, CAP | ROLE)) {
+            i += 1;
+            continue;
+        }
+        // Through "… and “a great negotiator,”".
+        let mut e = quote_end(doc, q, hi);
+        loop {
+            let mut n = e;
+            while n < hi && (doc.is(n, CONJ | COMMA) || is_det_article(doc, n)) && !doc.in_quote(n)
+            {
+                n += 1;
+            }
+            if n > e && n < hi && doc.in_quote(n) && doc.quote_of[n] != doc.quote_of[e - 1] {
+                e = quote_end(doc, n, hi);
+            } else {
+                break;
+            }
+        }
+        out.push(Frame {
+            cue: j..v + 1,
+            source: Some(src),
+            content: v + 1..e,
+            order: Order::Svc,
+            same_speaker_as: None,
+            pending: false,
+            extra: None,
+        });
+        i = e;
+    }
+}
+
+/// "Kremlin spokesman Peskov’s deliberate downplaying of expectations—”no breakthrough
+/// anticipated”—": a quote set off by a dash or colon after someone's statement-like noun.
+fn possessive_quote(doc: &Doc, lo: usize, hi: usize) -> Option<Frame> {
+    let q = (lo + 2..hi).find(|&i| doc.in_quote(i))?;
+    if !doc.is(q - 1, BREAK) || doc.in_quote(q - 1) {
+        return None;
+    }
+    let src = left_np(doc, lo, q - 1)?;
+    let head_end = (src.start + 1..src.end)
+        .find(|&i| doc.is(i, PREP) && !doc.is(i, CAP))
+        .unwrap_or(src.end);
+    statement_owner(doc, src.start..head_end)?;
+    Some(Frame {
+        cue: head_end - 1..head_end,
+        source: Some(src),
+        content: q..quote_end(doc, q, hi),
+        order: Order::Svc,
+        same_speaker_as: None,
+        pending: false,
+        extra: None,
+    })
 }
 
 /// A plain word that can be a verb: lower case letters, not a function word.
@@ -724,7 +1420,11 @@ fn verb_like(doc: &Doc, i: usize) -> bool {
 /// Quotes attributed with a verb the lexicon does not know ("“Go back,” Trump barked.",
 /// "a spokesman could only quip: “…”"): the quote next to a subject and a verb.
 fn quote_with_any_verb(doc: &Doc, lo: usize, hi: usize) -> Option<Frame> {
-    // C S V: a quote at the start, then ", NP verb …".
+    quote_then_any_verb(doc, lo, hi).or_else(|| any_verb_then_quote(doc, lo, hi))
+}
+
+/// C S V with any verb: a quote at the start, then ", NP verb …" ("“…,” Trump barked.").
+fn quote_then_any_verb(doc: &Doc, lo: usize, hi: usize) -> Option<Frame> {
     if doc.in_quote(lo) {
         let q = doc.quote_of[lo];
         let mut e = lo;
@@ -754,7 +1454,9 @@ fn quote_with_any_verb(doc: &Doc, lo: usize, hi: usize) -> Option<Frame> {
                 && (doc.word(v).ends_with('s') || doc.word(v).ends_with("ed"))
             {
                 let (tail_end, extra) = tail(doc, v + 1, hi);
-                if tail_end >= hi || extra.is_some() {
+                let cue_next =
+                    tail_end < hi && (doc.is(tail_end, CUE) || doc.is(tail_end + 1, CUE));
+                if tail_end >= hi || extra.is_some() || cue_next {
                     return Some(Frame {
                         cue: v..v + 1,
                         source: Some(s..np_end),
@@ -768,7 +1470,11 @@ fn quote_with_any_verb(doc: &Doc, lo: usize, hi: usize) -> Option<Frame> {
             }
         }
     }
-    // S V C: "NP verb …: “quote”" with the quote running to the end.
+    None
+}
+
+/// S V C with any verb: "NP verb …: “quote”" with the quote running to the end.
+fn any_verb_then_quote(doc: &Doc, lo: usize, hi: usize) -> Option<Frame> {
     if hi == 0 || !doc.in_quote(hi - 1) {
         return None;
     }

@@ -114,6 +114,8 @@ fn is_article(doc: &Doc, i: usize) -> bool {
 /// Capitalised words that start many runs but are not first names.
 fn not_a_first_name(w: &str) -> bool {
     w.contains('.')
+        // "Following Trump’s inauguration", "According …": a participle opening a sentence.
+        || w.len() > 5 && w.ends_with("ing")
         || matches!(
             w,
             "Eastern"
@@ -215,11 +217,161 @@ struct Seen {
     /// Token position of the mention.
     at: usize,
     name: String,
-    /// Head noun of an anonymous description ("official").
-    head: String,
+    /// The parts of an anonymous description ("a second senior administration official").
+    described: Described,
     description: String,
     kind: SpeakerKind,
     mention: Option<usize>,
+}
+
+impl Seen {
+    fn named(at: usize, name: String, mention: Option<usize>) -> Self {
+        Seen {
+            at,
+            name,
+            described: Described::default(),
+            description: String::new(),
+            kind: SpeakerKind::Named,
+            mention,
+        }
+    }
+}
+
+/// An anonymous source's description taken apart: "a second senior administration official
+/// familiar with the talks" is head "official", ordinal 2, modifiers "senior",
+/// "administration", and the words after the head.
+#[derive(Debug, Clone, Default)]
+struct Described {
+    /// The head noun, singular ("official", "person" for "people").
+    head: String,
+    /// "second" → 2, "another" → 2, "first" → 1; `None` when the phrase has no ordinal.
+    ordinal: Option<u8>,
+    /// Content words before the head, lower case.
+    modifiers: Vec<String>,
+    /// Content words after the head ("familiar", "talks").
+    rest: Vec<String>,
+}
+
+/// Words of a description that say nothing of who the source is.
+fn is_function_word(w: &str) -> bool {
+    matches!(
+        w,
+        "a" | "an"
+            | "the"
+            | "that"
+            | "this"
+            | "those"
+            | "these"
+            | "one"
+            | "of"
+            | "some"
+            | "many"
+            | "several"
+            | "two"
+            | "three"
+            | "four"
+            | "five"
+            | "six"
+            | "seven"
+            | "both"
+            | "other"
+            | "his"
+            | "her"
+            | "their"
+            | "its"
+            | "with"
+            | "in"
+            | "on"
+            | "to"
+            | "and"
+    )
+}
+
+fn singular_head(w: &str) -> String {
+    match w {
+        "people" | "persons" => "person".to_string(),
+        _ => w.strip_suffix('s').unwrap_or(w).to_string(),
+    }
+}
+
+impl Described {
+    /// Takes apart the description `text` whose head noun is `head`.
+    fn of(text: &str, head: &str) -> Self {
+        let head = singular_head(head);
+        let mut out = Described {
+            head: head.clone(),
+            ..Described::default()
+        };
+        let mut before = true;
+        for w in text
+            .split(|c: char| !c.is_alphanumeric() && c != '.' && c != '-')
+            .map(|w| w.trim_end_matches('.').to_lowercase())
+            .filter(|w| !w.is_empty())
+        {
+            if before && singular_head(&w) == head {
+                before = false;
+                continue;
+            }
+            let ordinal = match w.as_str() {
+                "first" => Some(1),
+                "second" | "another" => Some(2),
+                "third" => Some(3),
+                "fourth" => Some(4),
+                _ => None,
+            };
+            if before && ordinal.is_some() {
+                out.ordinal = ordinal;
+            } else if !is_function_word(&w) {
+                if before {
+                    out.modifiers.push(w);
+                } else {
+                    out.rest.push(w);
+                }
+            }
+        }
+        out
+    }
+}
+
+/// "Trump’s social media statement", "Peskov’s deliberate downplaying": the name owning a
+/// statement-like noun (the head of `r`), as a token range.
+pub(crate) fn statement_owner(doc: &Doc, r: Range<usize>) -> Option<Range<usize>> {
+    let head = r.end.checked_sub(1).filter(|&h| h > r.start)?;
+    let w = doc.word(head).to_ascii_lowercase();
+    let statement = matches!(
+        w.as_str(),
+        "statement"
+            | "statements"
+            | "remarks"
+            | "remark"
+            | "comments"
+            | "comment"
+            | "words"
+            | "tweet"
+            | "tweets"
+            | "post"
+            | "posts"
+            | "message"
+            | "letter"
+            | "speech"
+            | "interview"
+            | "testimony"
+            | "announcement"
+            | "response"
+            | "reply"
+            | "op-ed"
+            | "memo"
+            | "warning"
+            | "claim"
+            | "claims"
+            | "assertion"
+            | "account"
+    ) || w.ends_with("ing") && w.len() > 5 && doc.is(head, LOWER);
+    if !statement {
+        return None;
+    }
+    let poss = (r.start + 1..head).rev().find(|&i| doc.is(i, POSS))?;
+    last_name_run(doc, r.start..poss).filter(|run| run.end == poss)
 }
 
 /// First names common in news whose gender is unambiguous, so "he"/"she" skip an
@@ -403,6 +555,8 @@ pub(crate) struct Resolver<'m> {
     mentions: &'m [EntityMention],
     /// Known genders by resolved name (true: female).
     genders: std::collections::HashMap<String, bool>,
+    /// Byte offset of every token (to match full names against mentions).
+    doc_offsets: Vec<usize>,
 }
 
 fn is_name_tok(doc: &Doc, i: usize) -> bool {
@@ -430,6 +584,10 @@ impl<'m> Resolver<'m> {
                 while a < i && doc.is(a, TITLE | DET | STOP | PREP) {
                     a += 1;
                 }
+                // "U.S. President Donald Trump": the name follows the last title word.
+                if let Some(t) = (a..i).rev().find(|&t| doc.is(t, TITLE)) {
+                    a = t + 1;
+                }
                 if i - a >= 2
                     && i - a <= 3
                     && !not_a_first_name(doc.word(a))
@@ -456,6 +614,7 @@ impl<'m> Resolver<'m> {
             full_names,
             mentions,
             genders,
+            doc_offsets: doc.toks.iter().map(|t| t.start).collect(),
         }
     }
 
@@ -465,12 +624,24 @@ impl<'m> Resolver<'m> {
         if name.contains(' ') {
             return name.to_string();
         }
-        for (_, full) in &self.full_names {
-            if full.rsplit(' ').next() == Some(name) {
-                return full.clone();
-            }
-        }
-        name.to_string()
+        let mut fulls = self
+            .full_names
+            .iter()
+            .filter(|(_, full)| full.rsplit(' ').next() == Some(name));
+        let first = fulls.clone().next();
+        // A spelling the tagger also saw as a person's name wins over the earliest one.
+        fulls
+            .find(|(at, full)| {
+                let b = self.doc_offsets.get(*at).copied().unwrap_or(usize::MAX);
+                self.mentions.iter().any(|m| {
+                    m.entity_type == EntityType::Person
+                        && m.start <= b
+                        && b < m.end
+                        && m.end - m.start >= full.len()
+                })
+            })
+            .or(first)
+            .map_or_else(|| name.to_string(), |(_, full)| full.clone())
     }
 
     fn mention_at(&self, doc: &Doc, r: &Range<usize>) -> Option<usize> {
@@ -538,34 +709,6 @@ impl<'m> Resolver<'m> {
                 },
             };
         }
-        // "Trump, never shy of grand comparisons": the name before the apposition.
-        if let Some(c) = (src.start + 1..src.end).find(|&i| doc.is(i, COMMA)) {
-            let first = src.start..c;
-            if let Some(run) = last_name_run(doc, first.clone()).filter(|r| r.end == c) {
-                let name = self.expand(&join_words(doc, run.clone()));
-                let mention = self.mention_at(doc, &run);
-                let description = doc.text[doc.bytes(&(c + 1..src.end))]
-                    .trim_matches(|ch: char| ch == ',' || ch.is_whitespace())
-                    .to_string();
-                self.seen.push(Seen {
-                    at: src.start,
-                    name: name.clone(),
-                    head: String::new(),
-                    description: description.clone(),
-                    kind: SpeakerKind::Named,
-                    mention,
-                });
-                return Speaker {
-                    span,
-                    kind: SpeakerKind::Named,
-                    name,
-                    description,
-                    mention,
-                };
-            }
-        }
-        // Anonymous sources. The head noun ends before a post-modifier ("a person familiar
-        // with …"), except after a quantifier ("one of the people familiar …").
         // "Jason Chaffetz (R-Utah)": the parenthesis is not the head.
         let src_end = if doc.word(src.end - 1) == ")" {
             (src.start..src.end)
@@ -575,14 +718,39 @@ impl<'m> Resolver<'m> {
         } else {
             src.end
         };
-        let head_end = (src.start..src_end)
-            .find(|&i| {
-                i > src.start
-                    && doc.is(i, PREP)
-                    && !doc.is(i, CAP)
-                    && !(doc.word(i).eq_ignore_ascii_case("of") && doc.is(i - 1, DET))
-            })
-            .unwrap_or(src_end);
+        // The head noun ends before a post-modifier ("a person familiar with …", "Rep. Tom
+        // Cole of Oklahoma"), except after a quantifier ("one of the people familiar …").
+        let head_end_in = |end: usize| {
+            (src.start..end)
+                .find(|&i| {
+                    i > src.start
+                        && doc.is(i, PREP)
+                        && !doc.is(i, CAP)
+                        && !(doc.word(i).eq_ignore_ascii_case("of") && doc.is(i - 1, DET))
+                })
+                .unwrap_or(end)
+        };
+        // "Trump, never shy of grand comparisons": the name before the apposition.
+        if let Some(c) = (src.start + 1..src_end).find(|&i| doc.is(i, COMMA)) {
+            let first = src.start..head_end_in(c);
+            if let Some(run) = last_name_run(doc, first.clone()).filter(|r| r.end == first.end) {
+                let name = self.expand(&join_words(doc, run.clone()));
+                let mention = self.mention_at(doc, &run);
+                let description = doc.text[doc.bytes(&(c + 1..src.end))]
+                    .trim_matches(|ch: char| ch == ',' || ch.is_whitespace())
+                    .to_string();
+                self.seen
+                    .push(Seen::named(src.start, name.clone(), mention));
+                return Speaker {
+                    span,
+                    kind: SpeakerKind::Named,
+                    name,
+                    description,
+                    mention,
+                };
+            }
+        }
+        let head_end = head_end_in(src_end);
         let head_tok = (src.start..head_end).rev().find(|&i| !doc.is(i, PUNCT));
         let head = head_tok
             .map(|i| doc.word(i).to_ascii_lowercase())
@@ -594,41 +762,14 @@ impl<'m> Resolver<'m> {
         if is_role && name_run.is_none() {
             let first = doc.word(src.start).to_ascii_lowercase();
             let definite = matches!(first.as_str(), "the" | "that" | "this" | "those");
+            let this = Described::of(text, &head);
             if definite {
-                // "the official": an earlier anonymous source with the same head noun; of
-                // those, the one sharing most of the phrase's words ("the second senior
-                // administration official" → "a second senior administration official", not
-                // "a second U.S. official"), the latest on a tie.
-                let sing = head.trim_end_matches('s');
-                let words: Vec<String> = text
-                    .split(|c: char| !c.is_alphanumeric() && c != '.')
-                    .map(str::to_lowercase)
-                    .filter(|w| {
-                        !w.is_empty() && !matches!(w.as_str(), "the" | "that" | "this" | "those")
-                    })
-                    .collect();
-                // (words shared, fewer words of its own): "the senior administration
-                // official" prefers "a senior administration official" to "a second senior
-                // administration official".
-                let shared = |d: &str| {
-                    let d = d.to_lowercase();
-                    let dw: Vec<&str> = d
-                        .split(|c: char| !c.is_alphanumeric() && c != '.')
-                        .filter(|w| !w.is_empty() && !matches!(*w, "a" | "an" | "the" | "one"))
-                        .collect();
-                    let common = words.iter().filter(|w| dw.contains(&w.as_str())).count();
-                    (common, std::cmp::Reverse(dw.len() - common.min(dw.len())))
-                };
-                if let Some(s) = self
-                    .seen
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, s)| {
-                        s.kind == SpeakerKind::Anonymous && s.head.trim_end_matches('s') == sing
-                    })
-                    .max_by_key(|(i, s)| (shared(&s.description), *i))
-                    .map(|(_, s)| s.clone())
-                {
+                if let Some(s) = self.antecedent(&this).cloned() {
+                    // The reference is now the most recent mention of that source.
+                    self.seen.push(Seen {
+                        at: src.start,
+                        ..s.clone()
+                    });
                     return Speaker {
                         span,
                         kind: SpeakerKind::Anonymous,
@@ -642,7 +783,7 @@ impl<'m> Resolver<'m> {
             self.seen.push(Seen {
                 at: src.start,
                 name: String::new(),
-                head,
+                described: this,
                 description: description.clone(),
                 kind: SpeakerKind::Anonymous,
                 mention: None,
@@ -653,6 +794,20 @@ impl<'m> Resolver<'m> {
                 name: String::new(),
                 description,
                 mention: None,
+            };
+        }
+        // "Trump’s social media statement": a statement's owner is its speaker.
+        if let Some(owner) = statement_owner(doc, src.start..head_end) {
+            let name = self.expand(&join_words(doc, owner.clone()));
+            let mention = self.mention_at(doc, &owner);
+            self.seen
+                .push(Seen::named(src.start, name.clone(), mention));
+            return Speaker {
+                span,
+                kind: SpeakerKind::Named,
+                name,
+                description: text.to_string(),
+                mention,
             };
         }
         if let Some(run) = name_run {
@@ -672,7 +827,7 @@ impl<'m> Resolver<'m> {
             self.seen.push(Seen {
                 at: src.start,
                 name: name.clone(),
-                head: String::new(),
+                described: Described::default(),
                 description: description.clone(),
                 kind: SpeakerKind::Named,
                 mention,
@@ -694,6 +849,42 @@ impl<'m> Resolver<'m> {
         }
     }
 
+    /// The earlier anonymous source a definite description ("the official", "the senior
+    /// administration official", "the second U.S. official") refers to.
+    ///
+    /// Candidates share its head noun, carry every modifier it has, and agree with its
+    /// ordinal: "the second X" is the one introduced as "a second X"; "the first X" and a bare
+    /// "the X" with modifiers are the one introduced without an ordinal (a later source of
+    /// the same kind is "a second X" and stays "the second X"). A bare "the official" is the
+    /// most recently mentioned official. Ties go to more shared words, then recency.
+    fn antecedent(&self, this: &Described) -> Option<&Seen> {
+        let candidates = self.seen.iter().enumerate().filter(|(_, s)| {
+            s.kind == SpeakerKind::Anonymous
+                && s.described.head == this.head
+                && this
+                    .modifiers
+                    .iter()
+                    .all(|m| s.described.modifiers.contains(m))
+                && match this.ordinal {
+                    Some(1) => s.described.ordinal.is_none_or(|o| o == 1),
+                    Some(o) => s.described.ordinal == Some(o),
+                    None => true,
+                }
+        });
+        let prefer_first = this.ordinal.is_none() && !this.modifiers.is_empty();
+        candidates
+            .max_by_key(|(i, s)| {
+                let first = prefer_first && s.described.ordinal.is_none_or(|o| o == 1);
+                let shared = this
+                    .rest
+                    .iter()
+                    .filter(|w| s.described.rest.contains(w))
+                    .count();
+                (first, shared, *i)
+            })
+            .map(|(_, s)| s)
+    }
+
     /// "Sanders, who endorsed Canova": the name before ", who".
     fn before_who(&mut self, doc: &Doc, who: usize) -> Option<Seen> {
         if who < 2 || !doc.is(who - 1, COMMA) {
@@ -705,7 +896,7 @@ impl<'m> Resolver<'m> {
         Some(Seen {
             at: run.start,
             name,
-            head: String::new(),
+            described: Described::default(),
             description: String::new(),
             kind: SpeakerKind::Named,
             mention: self.mention_at(doc, &run),
@@ -735,7 +926,7 @@ impl<'m> Resolver<'m> {
                 Seen {
                     at: t,
                     name: self.expand(&doc.text[m.start..m.end]),
-                    head: String::new(),
+                    described: Described::default(),
                     description: String::new(),
                     kind: SpeakerKind::Named,
                     mention: Some(i),
@@ -749,7 +940,7 @@ impl<'m> Resolver<'m> {
             .map(|(p, n)| Seen {
                 at: *p,
                 name: n.clone(),
-                head: String::new(),
+                described: Described::default(),
                 description: String::new(),
                 kind: SpeakerKind::Named,
                 mention: None,

@@ -332,3 +332,164 @@ fn one_enormous_sentence_is_analysed_in_linear_time() {
         "1,000 units: {small:?}, 4,000 units: {large:?}"
     );
 }
+
+#[test]
+fn definite_descriptions_follow_the_ordinal_rule() {
+    // "the senior administration official" is the one introduced without an ordinal, not the
+    // later "second" one; "the second …" is the second; a bare "the official" is the most
+    // recently mentioned official.
+    let text = "Talks could resume soon, a senior administration official said. \
+                “It worked,” said a second senior administration official. \
+                The second senior administration official said that the deal holds. \
+                “Nothing was agreed,” the senior administration official said. \
+                “We will see,” the official said. \
+                The second senior administration official rejected this, saying it was false. \
+                “It is over,” the official said.";
+    let c = attributed(text);
+    let by = |words: &str| {
+        c.iter()
+            .find(|c| c.text.contains(words))
+            .unwrap_or_else(|| panic!("{words}: {c:#?}"))
+    };
+    let first = "a senior administration official";
+    let second = "a second senior administration official";
+    assert_eq!(by("Talks could resume").speaker.description, first);
+    assert_eq!(by("It worked").speaker.description, second);
+    assert_eq!(by("the deal holds").speaker.description, second);
+    assert_eq!(by("Nothing was agreed").speaker.description, first);
+    assert_eq!(by("We will see").speaker.description, first);
+    assert_eq!(by("It is over").speaker.description, second);
+    assert!(c.iter().all(|c| c.speaker.kind == SpeakerKind::Anonymous));
+}
+
+#[test]
+fn modifiers_must_agree_with_the_antecedent() {
+    // "the U.S. official" skips a later "Ukrainian official"; "the first U.S. official" is
+    // the one introduced without an ordinal.
+    let text = "“Go,” said a U.S. official familiar with the talks. \
+                “Stop,” said a second U.S. official. \
+                “Wait,” said a Ukrainian official. \
+                “Again,” the U.S. official said. \
+                “Later,” the first U.S. official said.";
+    let c = attributed(text);
+    assert_eq!(c.len(), 5, "{c:#?}");
+    assert_eq!(
+        c[3].speaker.description,
+        "a U.S. official familiar with the talks"
+    );
+    assert_eq!(
+        c[4].speaker.description,
+        "a U.S. official familiar with the talks"
+    );
+}
+
+#[test]
+fn relative_who_said_has_its_own_speaker() {
+    // "… pointed to comments from X, who said …, “…”": the quote is X's, not the official's.
+    let text = "As a sign of success, the official pointed to comments from Finnish President \
+                Alexander Stubb, who said during the meeting, “we have had more progress than \
+                in three years.”";
+    let c = attributed(text);
+    let quote = c
+        .iter()
+        .find(|c| c.kind == ClaimKind::Direct)
+        .expect("the quote");
+    assert_eq!(span(text, &quote.speaker.span), "who");
+    assert_eq!(quote.speaker.name, "Alexander Stubb");
+    assert_eq!(quote.speaker.kind, SpeakerKind::Named);
+    assert!(!quote.text.contains("pointed"));
+}
+
+#[test]
+fn a_closing_attribution_governs_its_sentence() {
+    // "…, are expected to cover …, a senior official said.": the official reports the whole
+    // sentence, and is on record for later references.
+    let text = "The talks, should they happen, are expected to cover territory, a senior \
+                official said. “Never before,” the senior official said.";
+    let c = attributed(text);
+    let outer = c
+        .iter()
+        .find(|c| span(text, &c.speaker.span) == "a senior official")
+        .unwrap_or_else(|| panic!("{c:#?}"));
+    assert!(text[outer.content.clone()].starts_with("The talks"));
+    let quote = c.iter().find(|c| c.kind == ClaimKind::Direct).unwrap();
+    assert_eq!(quote.speaker.description, "a senior official");
+}
+
+#[test]
+fn naming_verbs_and_statements_attribute_quotes() {
+    // "what X calls “…”", "introduced X as “…”", "X’s statement urging … “…”" and a quote
+    // after a dash following someone's words.
+    let text = "Civil servants—what Trump disparagingly calls the “deep state”—stay on. \
+                He introduced Witkoff as “a great businessman” and “a great negotiator,” but \
+                added that this was not all. \
+                Noteworthy is Trump’s social media statement urging Russia to “make a move” now. \
+                Kremlin spokesman Peskov’s deliberate downplaying of expectations—”no \
+                breakthrough anticipated”—is classic rhetoric.";
+    let c = attributed(text);
+    let by = |words: &str| {
+        c.iter()
+            .find(|c| c.kind == ClaimKind::Direct && c.text.contains(words))
+            .unwrap_or_else(|| panic!("{words}: {c:#?}"))
+    };
+    let deep = by("deep state");
+    assert_eq!(span(text, &deep.speaker.span), "Trump");
+    assert_eq!(
+        &text[deep.content.clone()],
+        "what Trump disparagingly calls the “deep state”"
+    );
+    let intro = by("a great businessman");
+    assert_eq!(span(text, &intro.speaker.span), "He");
+    assert!(intro.text.contains("a great negotiator"));
+    let statement = by("make a move");
+    assert_eq!(statement.speaker.kind, SpeakerKind::Named);
+    assert_eq!(statement.speaker.name, "Trump");
+    let peskov = by("no breakthrough anticipated");
+    assert_eq!(peskov.speaker.name, "Peskov");
+}
+
+#[test]
+fn scene_setting_before_the_source_is_not_content() {
+    // "Asked …, X said, “…”" and "In his tribute, X said “…”": the quote is the content; a
+    // clitic "He’s claimed" still has its subject.
+    let text = "Asked what he wanted, Adelson said, “They have got to be able to win.” \
+                In his tribute, Elliott said “there is no greater man than Ali.” \
+                He’s famously claimed he could end the war in “24 hours.”";
+    let c = attributed(text);
+    assert_eq!(c.len(), 3, "{c:#?}");
+    assert_eq!(
+        &text[c[0].content.clone()],
+        "“They have got to be able to win.”"
+    );
+    assert_eq!(
+        &text[c[1].content.clone()],
+        "“there is no greater man than Ali.”"
+    );
+    assert_eq!(span(text, &c[2].speaker.span), "He");
+}
+
+#[test]
+fn titled_speakers_tagged_as_organisations_become_people() {
+    // "Vice President JD Vance said “…”" with "JD Vance" tagged ORGANIZATION: the speaking,
+    // titled name is a PERSON; an organisation that speaks stays one.
+    use crate::analysis::{EntityMention, EntityType, MentionKind};
+    let text = "Vice President JD Vance said “it worked.” The Kremlin said “no.”";
+    let mention = |name: &str| {
+        let start = text.find(name).unwrap();
+        EntityMention {
+            start,
+            end: start + name.len(),
+            entity_type: EntityType::Organization,
+            kind: MentionKind::Proper,
+            confidence: None,
+            metadata: Vec::new(),
+        }
+    };
+    let mut mentions = vec![mention("JD Vance"), mention("Kremlin")];
+    let tokens = tokenize(text);
+    let c = extract_claims(text, &tokens, &split_sentences(text, &tokens), &mentions);
+    retype_speakers(text, &c, &mut mentions);
+    assert_eq!(mentions[0].entity_type, EntityType::Person);
+    assert_eq!(&text[mentions[0].start..mentions[0].end], "JD Vance");
+    assert_eq!(mentions[1].entity_type, EntityType::Organization);
+}
