@@ -325,7 +325,9 @@ fn one_enormous_sentence_is_analysed_in_linear_time() {
         started.elapsed()
     };
     time(200);
-    let (small, large) = (time(1_000), time(4_000));
+    // The fastest of three runs each: other tests run on the same cores at the same time.
+    let best = |n: usize| (0..3).map(|_| time(n)).min().expect("three runs");
+    let (small, large) = (best(1_000), best(4_000));
     // Quadratic work would make the 4× text take 16× as long; allow for a noisy machine.
     assert!(
         large < small * 9,
