@@ -20,16 +20,17 @@ pub struct Loaded {
 
 /// Loads every supported file under `paths` (files or folders, walked recursively in name
 /// order). Unsupported extensions inside folders are ignored; a path that does not exist is an
-/// error.
+/// error. A page's id is its file stem, prefixed by its subfolders below the folder named
+/// (`business/001.txt` → `business-001`), so equal file names in sibling folders stay apart.
 pub fn load_paths(paths: &[PathBuf]) -> Result<Loaded, CorpusError> {
     let mut files = Vec::new();
     for path in paths {
         let source = source_name(path);
-        collect_files(path, &source, &mut files, true)?;
+        collect_files(path, &source, &mut files, true, "")?;
     }
     let results: Vec<Result<Loaded, CorpusError>> = files
         .par_iter()
-        .map(|(path, source)| load_file(path, source))
+        .map(|(path, source, prefix)| load_file(path, source, prefix))
         .collect();
     let mut loaded = Loaded::default();
     for result in results {
@@ -72,8 +73,9 @@ fn is_supported(path: &Path) -> bool {
 fn collect_files(
     path: &Path,
     source: &str,
-    out: &mut Vec<(PathBuf, String)>,
+    out: &mut Vec<(PathBuf, String, String)>,
     top: bool,
+    prefix: &str,
 ) -> Result<(), CorpusError> {
     let meta = std::fs::metadata(path).map_err(|e| io_err(path, e))?;
     if meta.is_dir() {
@@ -87,18 +89,43 @@ fn collect_files(
             .collect();
         entries.sort();
         for entry in entries {
-            collect_files(&entry, source, out, false)?;
+            // The folder named on the command line adds nothing to ids; each folder below it
+            // adds its name.
+            let sub = if top {
+                String::new()
+            } else {
+                let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+                match (prefix.is_empty(), name) {
+                    (_, None) => prefix.to_string(),
+                    (true, Some(n)) => n,
+                    (false, Some(n)) => format!("{prefix}-{n}"),
+                }
+            };
+            collect_files(&entry, source, out, false, &sub)?;
         }
     } else if top || is_supported(path) {
         // A file named explicitly is loaded whatever its extension (read as text).
-        out.push((path.to_path_buf(), source.to_string()));
+        out.push((path.to_path_buf(), source.to_string(), prefix.to_string()));
     }
     Ok(())
 }
 
-fn load_file(path: &Path, source: &str) -> Result<Loaded, CorpusError> {
+fn load_file(path: &Path, source: &str, prefix: &str) -> Result<Loaded, CorpusError> {
     let bytes = std::fs::read(path).map_err(|e| io_err(path, e))?;
-    load_bytes(path, &bytes, source)
+    let mut loaded = load_bytes(path, &bytes, source)?;
+    let one_page = !matches!(
+        path.extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .as_deref(),
+        Some("jsonl" | "json")
+    );
+    if one_page && !prefix.is_empty() {
+        for doc in &mut loaded.documents {
+            doc.id = sanitize_id(&format!("{prefix}-{}", doc.id));
+        }
+    }
+    Ok(loaded)
 }
 
 /// Parses the contents of one corpus file as [`load_paths`] does: `path` (which is not read)
@@ -330,6 +357,30 @@ mod tests {
             [("a", "Title A", "Text A."), ("b", "Title B", "Text B.")]
         );
         assert!(loaded.documents[0].source.starts_with("dossier-load-txt"));
+    }
+
+    #[test]
+    fn pages_in_sibling_folders_with_equal_names_keep_apart() {
+        let dir = temp_dir("siblings");
+        for (sub, text) in [("business", "Shares rose."), ("tech", "Chips fell.")] {
+            std::fs::create_dir_all(dir.join(sub).join("deep")).unwrap();
+            std::fs::write(dir.join(sub).join("001.txt"), format!("T\n{text}")).unwrap();
+            std::fs::write(dir.join(sub).join("deep").join("001.txt"), "D\nDeep.").unwrap();
+        }
+        std::fs::write(dir.join("001.txt"), "Top\nTop text.").unwrap();
+        let loaded = load_paths(std::slice::from_ref(&dir)).unwrap();
+        let mut ids: Vec<&str> = loaded.documents.iter().map(|d| d.id.as_str()).collect();
+        ids.sort();
+        assert_eq!(
+            ids,
+            [
+                "001",
+                "business-001",
+                "business-deep-001",
+                "tech-001",
+                "tech-deep-001"
+            ]
+        );
     }
 
     #[test]
