@@ -34,6 +34,7 @@
 //! ```
 
 pub mod analyzer;
+mod exclude;
 mod highlight;
 mod query;
 mod rank;

@@ -17,6 +17,7 @@ use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{DocAddress, DocId, DocSet, Searcher, TantivyDocument, Term, TERMINATED};
 
 use super::analyzer::{english_unstemmed, for_each_token, is_stopword};
+use super::exclude::Excluded;
 use super::highlight::{snippets, HighlightOptions, Matcher, Snippet};
 use super::query::{parse, Node, Target};
 use super::rank::{bm25_idf, Clause, FieldSet, RankParams, RankQuery};
@@ -995,6 +996,10 @@ impl<'a> Compiler<'a> {
             }
             let child_positive = positive && *occur != Occur::MustNot;
             if let Some(q) = self.compile(node, child_positive)? {
+                let q: Box<dyn Query> = match occur {
+                    Occur::MustNot => Box::new(Excluded(q)),
+                    _ => q,
+                };
                 out.push((*occur, q));
             }
         }

@@ -425,3 +425,33 @@ fn repeated_searches_come_from_the_cache_unchanged() {
     let next = index.commit().unwrap();
     assert_eq!(next.search(&q).unwrap().total_hits, first.total_hits + 1);
 }
+
+/// Proves an excluded phrase whose first match comes after the first candidate document
+/// excludes correctly and does not trip tantivy's backwards-seek assertion (a fuzz find).
+#[test]
+fn excluding_a_phrase_that_matches_later_documents_works() {
+    let index = SearchIndex::new_in_ram().unwrap();
+    index
+        .upsert(&[
+            doc("a", "One", "talks began; prices of oil", "wire", None),
+            doc("b", "Two", "talks ended; oil prices rose", "wire", None),
+            doc("c", "Three", "talks paused; oil prices fell", "wire", None),
+        ])
+        .unwrap();
+    let snapshot = index.commit().unwrap();
+    let results = snapshot
+        .search(&SearchQuery::new(
+            "talks -\"oil prices\"",
+            Syntax::QueryLanguage,
+        ))
+        .unwrap();
+    let ids: Vec<&str> = results.hits.iter().map(|h| h.id.as_str()).collect();
+    assert_eq!(ids, ["a"]);
+    let results = snapshot
+        .search(&SearchQuery::new(
+            "talks AND NOT \"oil prices\"",
+            Syntax::QueryLanguage,
+        ))
+        .unwrap();
+    assert_eq!(results.total_hits, 1);
+}
