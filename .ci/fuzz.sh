@@ -22,7 +22,11 @@ fi
 fuzz=(cargo fuzz)
 # No sanitizer: Dossier forbids unsafe code, so AddressSanitizer would mostly slow the
 # search down; panics, overflows (debug assertions are on) and hangs are what it finds.
-opts=(--fuzz-dir server/fuzz --sanitizer none --target-dir "$target_dir")
+# CI's runs are brief, so the build is what costs: unoptimised by default (cargo-fuzz's release
+# build uses one codegen unit and took 20+ minutes cold on two busy cores). For long runs:
+# DOSSIER_FUZZ_BUILD=--release.
+build_mode=${DOSSIER_FUZZ_BUILD:---dev}
+opts=(--fuzz-dir server/fuzz --sanitizer none "$build_mode" --target-dir "$target_dir")
 
 started=$(date +%s)
 "${fuzz[@]}" build "${opts[@]}"
