@@ -13,11 +13,15 @@
 //!    follow it directly (interrupted and multi-paragraph quotes); short quoted fragments
 //!    outside any frame are scare quotes or titles and are not claims;
 //! 4. `speakers` turns each source phrase into a [`Speaker`]: a name (surnames expanded to
-//!    the full name the document uses), a pronoun resolved to the nearest person, or an
-//!    anonymous description ("a senior administration official"), later references ("the
-//!    official") tied back to it;
+//!    the full name the document uses), a pronoun resolved to the nearest person, the owner
+//!    of a statement ("Trump’s statement"), or an anonymous description ("a senior
+//!    administration official"), later references ("the official", "the second senior
+//!    administration official") tied back to it by head noun, modifiers and ordinal;
 //! 5. every remaining sentence is an [`ClaimKind::Assertion`] by the author, and every claim
 //!    gets its [`Quantity`]s and a check-worthiness score from [`checkworthy`].
+//!
+//! [`retype_speakers`] then lets the claims correct the tagger: a titled speaker it typed
+//! ORGANIZATION ("Vice President JD Vance said") is a PERSON.
 //!
 //! A claim's kind follows PolNeAR: content holding quoted words is [`ClaimKind::Direct`]
 //! (including reported speech that quotes a phrase: `said the deal was “terrible”`), other

@@ -5,7 +5,12 @@
 //! - S V C: "Trump said (that) …", "Witkoff told reporters …", "He said: “…”";
 //! - C S V: "“…,” Trump said.", "…, the official said in a statement.";
 //! - C V S: "“…,” said a senior administration official.";
-//! - V S C / C V S with "according to": "According to the poll, …", "…, according to X."
+//! - V S C / C V S with "according to": "According to the poll, …", "…, according to X.";
+//! - frames nested in another's content: "…, Stubb, who said …", "what Trump calls “…”",
+//!   "which he declared “…”", "…, Trump boasted, “…”", and a closing "…, X said." that
+//!   governs the cues before it;
+//! - quotes characterised by any verb of naming ("introduced X as “…”", "branded X an
+//!   “…”") or set off after someone's statement ("Peskov’s downplaying—”…”—").
 //!
 //! Quotes are opaque here: a cue inside a quote is never a frame of the quoting sentence.
 
@@ -692,7 +697,7 @@ pub(crate) fn frames_in_unit(doc: &Doc, u: Range<usize>, out: &mut Vec<Frame>) {
         let is_according = c.is(ACCORDING) && doc.word(k + 1).eq_ignore_ascii_case("to");
         // "what old-school diplomats used to call “the gift of the room”": a verb of naming
         // the lexicon does not count as a cue (it is mostly "call for") still is one here.
-        if !doc.in_quote(k) && !c.is(CUE) && is_characterizing(doc, k) {
+        if c.is(LOWER) && !c.is(CUE) && !doc.in_quote(k) && is_characterizing(doc, k) {
             if let Some(f) = what_np_calls(doc, u.start, k, hi) {
                 out.push(f);
                 k += 1;
@@ -1260,12 +1265,15 @@ fn is_characterizing(doc: &Doc, v: usize) -> bool {
     if doc.is(v, CUE) {
         return true;
     }
-    let w = doc.word(v).to_ascii_lowercase();
+    let w = doc.word(v);
+    if !doc.is(v, LOWER) || w.len() > 16 || !w.is_ascii() {
+        return false;
+    }
     let stem = w
         .strip_suffix("ed")
         .or_else(|| w.strip_suffix("ing"))
         .or_else(|| w.strip_suffix('s'))
-        .unwrap_or(&w);
+        .unwrap_or(w);
     matches!(
         stem,
         "introduc"
@@ -1310,54 +1318,86 @@ fn is_characterizing(doc: &Doc, v: usize) -> bool {
     )
 }
 
-/// "He introduced Witkoff as “a great businessman”", "criticized the Affordable Care Act as
-/// a “crazy system”": a verb, its object and a quote after "as" characterise what someone
-/// said; the verb need not be a cue. The content is the object through the quote(s).
+/// Quotes a verb characterises someone or something with, the verb need not be a cue: "He
+/// introduced Witkoff as “a great businessman”", "criticized the Affordable Care Act as a
+/// “crazy system”", "Japan branded North Korea an “outlaw nation”", "Trump has used the
+/// phrase “Islamic terrorism”". The content is the object through the quote(s) (the quote
+/// alone after "the phrase"). A verb off the characterising list counts only when its
+/// subject ends in a name, a pronoun or a role ("Witkoff’s engagement burnishes Trump’s
+/// image as a “peacemaker”" is the writer's).
 fn as_quote_frames(doc: &Doc, lo: usize, hi: usize, first_new: usize, out: &mut Vec<Frame>) {
-    let mut i = lo + 2;
-    while i + 1 < hi {
-        if doc.in_quote(i) || !doc.word(i).eq_ignore_ascii_case("as") {
-            i += 1;
-            continue;
-        }
-        let mut q = i + 1;
-        if is_det_article(doc, q) && !doc.in_quote(q) {
+    let mut q = lo + 2;
+    while q < hi {
+        // The first token of a quote.
+        if !doc.in_quote(q) || doc.in_quote(q - 1) {
             q += 1;
-        }
-        if q >= hi || !doc.in_quote(q) {
-            i += 1;
             continue;
         }
+        let mut p = q - 1;
+        let article = is_det_article(doc, p);
+        if article {
+            p -= 1;
+        }
+        if p <= lo || doc.in_quote(p) {
+            q += 1;
+            continue;
+        }
+        let w = doc.word(p).to_ascii_lowercase();
+        // "X as “…”", "the phrase “…”", or (after an article) "branded North Korea an “…”".
+        let (obj_end, content_from_quote) = if w == "as" {
+            (p, false)
+        } else if matches!(
+            w.as_str(),
+            "phrase" | "term" | "word" | "words" | "slogan" | "label" | "nickname" | "moniker"
+        ) {
+            (p + 1, true)
+        } else if article && (doc.is(p, CAP) || doc.is(p, OBJPRON)) {
+            (p + 1, false)
+        } else {
+            q += 1;
+            continue;
+        };
         // The object, back to the verb.
-        let mut v = i;
+        let mut v = obj_end;
         let mut found = None;
-        while v > lo && i - v < 10 {
+        while v > lo && obj_end - v < 10 {
             v -= 1;
             if doc.in_quote(v) || doc.is(v, PUNCT) && !doc.is(v, POSS) || doc.is(v, CONJ) {
                 break;
             }
-            let verbish =
-                is_characterizing(doc, v) && !doc.is(v - 1, POSS) && !is_det_article(doc, v - 1);
-            if verbish && v + 1 < i {
-                found = Some(v);
+            // "Trump’s desired image": a participle after a determiner is an adjective.
+            if v > 0 && (doc.is(v - 1, POSS) || is_det_article(doc, v - 1)) {
+                continue;
+            }
+            let generic =
+                verb_like(doc, v) && ["ed", "es", "ing"].iter().any(|e| doc.word(v).ends_with(e));
+            if (is_characterizing(doc, v) || generic) && v + 1 < obj_end {
+                found = Some((v, !is_characterizing(doc, v)));
                 break;
             }
         }
-        let Some(v) = found else {
-            i += 1;
+        let Some((v, generic)) = found else {
+            q += 1;
             continue;
         };
         if out[first_new..].iter().any(|f| f.cue.contains(&v)) {
-            i += 1;
+            q += 1;
             continue;
         }
         let j = skip_back_aux(doc, lo, v);
         let Some(src) = left_np(doc, lo, j).filter(|l| clause_start(doc, lo, l.start)) else {
-            i += 1;
+            q += 1;
             continue;
         };
-        if !doc.is(src.start, PRON) && !(src.clone()).any(|t| doc.is(t, CAP | ROLE)) {
-            i += 1;
+        // A person or a named source; for a verb off the list, the phrase must end in one.
+        let person = |t: usize| doc.is(t, PRON) || doc.is(t, CAP) || doc.is(t, ROLE);
+        let ok = if generic {
+            person(src.end - 1)
+        } else {
+            doc.is(src.start, PRON) || (src.clone()).any(|t| doc.is(t, CAP | ROLE))
+        };
+        if !ok {
+            q += 1;
             continue;
         }
         // Through "… and “a great negotiator,”".
@@ -1377,13 +1417,13 @@ fn as_quote_frames(doc: &Doc, lo: usize, hi: usize, first_new: usize, out: &mut 
         out.push(Frame {
             cue: j..v + 1,
             source: Some(src),
-            content: v + 1..e,
+            content: if content_from_quote { q } else { v + 1 }..e,
             order: Order::Svc,
             same_speaker_as: None,
             pending: false,
             extra: None,
         });
-        i = e;
+        q = e.max(q + 1);
     }
 }
 

@@ -736,9 +736,13 @@ impl<'m> Resolver<'m> {
             if let Some(run) = last_name_run(doc, first.clone()).filter(|r| r.end == first.end) {
                 let name = self.expand(&join_words(doc, run.clone()));
                 let mention = self.mention_at(doc, &run);
-                let description = doc.text[doc.bytes(&(c + 1..src.end))]
-                    .trim_matches(|ch: char| ch == ',' || ch.is_whitespace())
-                    .to_string();
+                let description = if c + 1 < src.end {
+                    doc.text[doc.bytes(&(c + 1..src.end))]
+                        .trim_matches(|ch: char| ch == ',' || ch.is_whitespace())
+                        .to_string()
+                } else {
+                    String::new()
+                };
                 self.seen
                     .push(Seen::named(src.start, name.clone(), mention));
                 return Speaker {

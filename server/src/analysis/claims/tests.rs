@@ -278,7 +278,28 @@ fn random_marks_and_words_never_panic() {
         "?",
         "Mr.",
         "U.S.",
+        "what",
+        "which",
+        "as",
+        "the",
+        "phrase",
+        "calls",
+        "called",
+        "’s",
+        "He",
+        "by",
+        "telling",
+        "Said",
+        "before",
+        "asking",
+        "Asked",
+        "second",
+        "introduced",
+        "statement",
+        "”no",
+        "(R-Ky.)",
     ];
+    const ITER: usize = 5_000;
     let mut seed: u64 = 0x1234_5678_9abc_def1;
     let mut next = move || {
         seed ^= seed << 13;
@@ -286,7 +307,7 @@ fn random_marks_and_words_never_panic() {
         seed ^= seed << 17;
         seed
     };
-    for _ in 0..5_000 {
+    for _ in 0..ITER {
         let mut s = String::new();
         for _ in 0..next() % 60 {
             s.push_str(alphabet[(next() % alphabet.len() as u64) as usize]);
