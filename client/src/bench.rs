@@ -3,6 +3,12 @@
 //! duration; it reports QPS, latency percentiles and errors by code. With `--vs` it runs a
 //! second RPC the same way right after and prints the ratio of the two (Search against
 //! Health/Check gives the cost of search over the RPC floor).
+//!
+//! All workers share one call sequence, so a requests file (`--requests`) is walked in
+//! order, each request sent once before any is sent again. With `--server-pid` the report
+//! also gives the server's CPU time per call, and always this client's own: on a machine
+//! shared with other work, or with server and client pinned to cores, CPU per call says
+//! what a call costs and whether the client is the bottleneck.
 
 use anyhow::{bail, Context};
 use dossier_api::v1::{
@@ -12,6 +18,8 @@ use dossier_api::v1::{
 use hdrhistogram::Histogram;
 use prost_reflect::{DescriptorPool, DynamicMessage};
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio_stream::StreamExt;
 use tonic::transport::{Channel, Endpoint};
@@ -237,6 +245,17 @@ pub struct Report {
     pub latency: Histogram<u64>,
     /// Failed calls by code.
     pub errors: BTreeMap<String, u64>,
+    /// Server CPU time (user + system) per measured call, in microseconds, with
+    /// `--server-pid`: on a shared or pinned machine this, not wall time, says what a call
+    /// costs the server.
+    pub server_cpu_micros: Option<f64>,
+    /// This load generator's CPU time per measured call, in microseconds: when it nears
+    /// the time a call takes, the client, not the server, sets the pace.
+    pub client_cpu_micros: Option<f64>,
+    /// Distinct calls the run cycles through (the lines of a requests file).
+    pub requests: usize,
+    /// Calls sent, warm-up included.
+    pub sent: u64,
 }
 
 fn rss_kib(pid: u32) -> Option<u64> {
@@ -250,12 +269,47 @@ fn rss_kib(pid: u32) -> Option<u64> {
         .ok()
 }
 
+/// Total CPU time (user + system) of a process so far, in seconds, from `/proc/PID/stat`.
+fn cpu_seconds(pid: &str) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which may hold spaces) start after the last ')'.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / CLOCK_TICKS_PER_SECOND)
+}
+
+/// `sysconf(_SC_CLK_TCK)`: 100 on every Linux platform Rust supports.
+const CLOCK_TICKS_PER_SECOND: f64 = 100.0;
+
+/// CPU seconds of the server (when its pid is known) and of this process.
+fn cpu_sample(server_pid: Option<u32>) -> (Option<f64>, Option<f64>) {
+    (
+        server_pid.and_then(|p| cpu_seconds(&p.to_string())),
+        cpu_seconds("self"),
+    )
+}
+
 async fn measure(
     endpoint: &Endpoint,
     calls: Vec<(String, Call, u32)>,
     args: &BenchArgs,
 ) -> anyhow::Result<Report> {
-    let total_weight: u32 = calls.iter().map(|c| c.2).sum();
+    // Cumulative weights: call `i` owns the picks in `bounds[i - 1]..bounds[i]`.
+    let bounds: Arc<Vec<u64>> = Arc::new(
+        calls
+            .iter()
+            .scan(0u64, |sum, c| {
+                *sum += u64::from(c.2);
+                Some(*sum)
+            })
+            .collect(),
+    );
+    let total_weight = bounds.last().copied().unwrap_or(0).max(1);
+    let calls = Arc::new(calls);
+    // One sequence shared by all workers: with a requests file every request is sent once
+    // before any is sent again (per-worker sequences would send the same requests from
+    // every worker, one call apart, and measure the server's result cache).
+    let sequence = Arc::new(AtomicU64::new(0));
     let warm_until = Instant::now() + Duration::from_secs(args.warmup);
     let end = warm_until + Duration::from_secs(args.duration);
     let mut workers = Vec::new();
@@ -264,7 +318,7 @@ async fn measure(
             .connect()
             .await
             .with_context(|| format!("connecting to {}", endpoint.uri()))?;
-        let calls = calls.clone();
+        let (calls, bounds, sequence) = (calls.clone(), bounds.clone(), sequence.clone());
         workers.push(tokio::spawn(async move {
             let mut clients = Clients {
                 search: SearchServiceClient::new(channel.clone())
@@ -278,25 +332,24 @@ async fn measure(
                 .expect("valid histogram bounds");
             let mut errors: BTreeMap<String, u64> = BTreeMap::new();
             let mut done = 0u64;
-            let mut seq = worker as u64;
             loop {
                 let now = Instant::now();
                 if now >= end {
                     break;
                 }
-                // Spread the mix deterministically over each worker's sequence.
-                let mut pick = ((seq * 2_654_435_761) % u64::from(total_weight)) as u32;
-                let call = &calls.iter().find(|c| {
-                    if pick < c.2 {
-                        true
-                    } else {
-                        pick -= c.2;
-                        false
-                    }
-                });
-                let Some((_, call, _)) = call else { break };
+                let seq = sequence.fetch_add(1, Ordering::Relaxed);
+                // A single-request run or a requests file walks the calls in order; a
+                // weighted mix spreads its calls deterministically over the sequence.
+                let pick = if calls.len() == total_weight as usize {
+                    seq % total_weight
+                } else {
+                    seq.wrapping_mul(2_654_435_761) % total_weight
+                };
+                let index = bounds.partition_point(|&b| b <= pick);
+                let Some((_, call, _)) = calls.get(index) else {
+                    break;
+                };
                 let result = run_call(&mut clients, call, seq, worker).await;
-                seq += 1;
                 if now < warm_until {
                     continue;
                 }
@@ -311,6 +364,11 @@ async fn measure(
             (hist, errors, done)
         }));
     }
+    let server_pid = args.server_pid;
+    let cpu_at_start = tokio::spawn(async move {
+        tokio::time::sleep_until(warm_until.into()).await;
+        cpu_sample(server_pid)
+    });
     let mut latency =
         Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("valid histogram bounds");
     let mut errors = BTreeMap::new();
@@ -323,10 +381,20 @@ async fn measure(
         }
         done += d;
     }
+    let (server_end, client_end) = cpu_sample(server_pid);
+    let (server_start, client_start) = cpu_at_start.await?;
+    let per_call = |a: Option<f64>, b: Option<f64>| match (a, b) {
+        (Some(a), Some(b)) if done > 0 => Some((b - a) * 1e6 / done as f64),
+        _ => None,
+    };
     Ok(Report {
         qps: done as f64 / args.duration.max(1) as f64,
         latency,
         errors,
+        server_cpu_micros: per_call(server_start, server_end),
+        client_cpu_micros: per_call(client_start, client_end),
+        requests: calls.len(),
+        sent: sequence.load(Ordering::Relaxed),
     })
 }
 
@@ -334,22 +402,35 @@ fn print(label: &str, r: &Report, json: bool) {
     let l = &r.latency;
     let ms = |q: f64| l.value_at_quantile(q) as f64 / 1000.0;
     let errors: u64 = r.errors.values().sum();
+    // How many times each request of a requests file was sent (above 1, repeats may be
+    // answered from the server's result cache).
+    let passes = r.sent as f64 / r.requests.max(1) as f64;
     if json {
         let value = serde_json::json!({
             "rpc": label, "qps": r.qps, "calls": l.len(), "errors": errors, "errors_by_code": r.errors,
             "p50_ms": ms(0.5), "p90_ms": ms(0.9), "p99_ms": ms(0.99), "max_ms": l.max() as f64 / 1000.0,
+            "server_cpu_us_per_call": r.server_cpu_micros, "client_cpu_us_per_call": r.client_cpu_micros,
+            "requests": r.requests, "passes_over_requests": passes,
         });
         println!("{value}");
     } else {
+        let cpu = |v: Option<f64>| v.map_or_else(|| "-".to_string(), |v| format!("{v:.1}"));
+        let requests = if r.requests > 1 {
+            format!("  requests {} (x{passes:.2})", r.requests)
+        } else {
+            String::new()
+        };
         println!(
-            "{label:<32} qps {:>9.1}  p50 {:>7.3} ms  p90 {:>7.3} ms  p99 {:>7.3} ms  max {:>8.3} ms  calls {}  errors {errors} {:?}",
+            "{label:<32} qps {:>9.1}  p50 {:>7.3} ms  p90 {:>7.3} ms  p99 {:>7.3} ms  max {:>8.3} ms  calls {}  errors {errors} {:?}  cpu/call: server {} us, client {} us{requests}",
             r.qps,
             ms(0.5),
             ms(0.9),
             ms(0.99),
             l.max() as f64 / 1000.0,
             l.len(),
-            r.errors
+            r.errors,
+            cpu(r.server_cpu_micros),
+            cpu(r.client_cpu_micros),
         );
     }
 }

@@ -11,6 +11,7 @@ use dossier_server::eval::bench;
 use dossier_server::eval::claims;
 use dossier_server::eval::ir;
 use dossier_server::eval::ner::{self, TrainOptions};
+use dossier_server::eval::search_bench;
 use std::path::PathBuf;
 
 /// Training and evaluation commands for Dossier's analysis engine.
@@ -158,6 +159,8 @@ enum Command {
         #[arg(long, default_value = "server/models/checkworthy.tsv")]
         out: PathBuf,
     },
+    /// The search engine alone (no gRPC): CPU time and latency per query over a query file.
+    BenchSearch(search_bench::BenchSearchArgs),
     /// Search ranking on a BEIR collection: nDCG@10 and Recall@100 of PLAIN_TEXT queries.
     Ir(ir::IrArgs),
 }
@@ -348,6 +351,7 @@ fn main() -> Result<()> {
             data.settings(),
         )?),
         Command::Ir(args) => print!("{}", ir::run(&args)?),
+        Command::BenchSearch(args) => print!("{}", search_bench::run(&args)?),
     }
     Ok(())
 }

@@ -162,7 +162,7 @@ fn count_words(text: &str, tokens: &[tokenize::Token]) -> usize {
 }
 
 /// 64-bit FNV-1a.
-struct Fnv(u64);
+pub(crate) struct Fnv(pub(crate) u64);
 
 impl Default for Fnv {
     fn default() -> Self {
@@ -171,7 +171,7 @@ impl Default for Fnv {
 }
 
 impl Fnv {
-    fn write(&mut self, bytes: &[u8]) {
+    pub(crate) fn write(&mut self, bytes: &[u8]) {
         for &b in bytes {
             self.0 ^= u64::from(b);
             self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
@@ -180,7 +180,7 @@ impl Fnv {
 }
 
 /// The calling thread's on-CPU time in seconds (Linux schedstat; falls back to `None`).
-fn thread_cpu_seconds() -> Option<f64> {
+pub(crate) fn thread_cpu_seconds() -> Option<f64> {
     let stat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
     let ns: u64 = stat.split_whitespace().next()?.parse().ok()?;
     Some(ns as f64 / 1e9)

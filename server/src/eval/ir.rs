@@ -187,7 +187,11 @@ pub fn run(args: &IrArgs) -> Result<IrReport, IrError> {
             let results = snapshot.search(&query)?;
             run.insert(
                 qid,
-                results.hits.into_iter().map(|h| (h.id, h.score)).collect(),
+                results
+                    .hits
+                    .iter()
+                    .map(|h| (h.id.clone(), h.score))
+                    .collect(),
             );
         }
         let took = started.elapsed();

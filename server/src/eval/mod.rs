@@ -7,6 +7,7 @@ pub mod bench;
 pub mod claims;
 pub mod ir;
 pub mod ner;
+pub mod search_bench;
 
 use crate::analysis::ner::NerError;
 use std::path::PathBuf;
@@ -28,4 +29,10 @@ pub enum EvalError {
     /// A model or cluster file did not read.
     #[error(transparent)]
     Model(#[from] NerError),
+    /// A corpus did not load.
+    #[error(transparent)]
+    Corpus(#[from] crate::corpus::CorpusError),
+    /// The search index failed.
+    #[error(transparent)]
+    Index(#[from] crate::index::IndexError),
 }

@@ -62,13 +62,18 @@ thread_local! {
 /// assert_eq!(stem("1,400"), "1,400");
 /// ```
 pub fn stem(word: &str) -> String {
+    with_stem(word, str::to_string)
+}
+
+/// Calls `f` with the [`stem`] of `word`, without copying a cached stem.
+pub(crate) fn with_stem<R>(word: &str, f: impl FnOnce(&str) -> R) -> R {
     if word.starts_with(|c: char| c.is_ascii_digit()) {
-        return word.to_string();
+        return f(word);
     }
     STEMS.with(|cache| {
         let mut cache = cache.borrow_mut();
         if let Some(stem) = cache.get(word) {
-            return stem.clone();
+            return f(stem);
         }
         if cache.len() >= STEM_CACHE_ENTRIES {
             cache.clear();
@@ -76,8 +81,9 @@ pub fn stem(word: &str) -> String {
         let stem = frostem::Stemmer::new(frostem::Algorithm::English)
             .stem(word)
             .into_owned();
-        cache.insert(word.to_string(), stem.clone());
-        stem
+        let result = f(&stem);
+        cache.insert(word.to_string(), stem);
+        result
     })
 }
 
@@ -105,6 +111,7 @@ impl<T: Tokenizer> Tokenizer for CachedStemmerTokenizer<T> {
     fn token_stream<'a>(&'a mut self, text: &'a str) -> Self::TokenStream<'a> {
         CachedStemmerStream {
             inner: self.inner.token_stream(text),
+            spare: String::new(),
         }
     }
 }
@@ -112,6 +119,9 @@ impl<T: Tokenizer> Tokenizer for CachedStemmerTokenizer<T> {
 /// The token stream of [`CachedStemmerTokenizer`].
 pub struct CachedStemmerStream<S> {
     inner: S,
+    /// The buffer the next stem is written to (swapped with the token's), so stemming a
+    /// token allocates nothing once the buffers have grown.
+    spare: String,
 }
 
 impl<S: TokenStream> TokenStream for CachedStemmerStream<S> {
@@ -119,8 +129,13 @@ impl<S: TokenStream> TokenStream for CachedStemmerStream<S> {
         if !self.inner.advance() {
             return false;
         }
-        let token = self.inner.token_mut();
-        token.text = stem(&token.text);
+        let Self { inner, spare } = self;
+        let token = inner.token_mut();
+        with_stem(&token.text, |stem| {
+            spare.clear();
+            spare.push_str(stem);
+        });
+        std::mem::swap(&mut token.text, spare);
         true
     }
 
@@ -220,8 +235,18 @@ fn char_at(text: &str, i: usize) -> Option<(char, usize)> {
 /// The byte range `(start, end)` of the next word of `text` at or after byte `from` (a
 /// possessive `'s` excluded), and the byte where scanning resumes.
 pub(crate) fn next_word(text: &str, from: usize) -> Option<(usize, usize, usize)> {
+    let bytes = text.as_bytes();
     let mut i = from;
     let start = loop {
+        let b = *bytes.get(i)?;
+        // ASCII separators are skipped without decoding a character.
+        if b < 0x80 {
+            if b.is_ascii_alphanumeric() {
+                break i;
+            }
+            i += 1;
+            continue;
+        }
         let (c, len) = char_at(text, i)?;
         if c.is_alphanumeric() {
             break i;
@@ -230,7 +255,20 @@ pub(crate) fn next_word(text: &str, from: usize) -> Option<(usize, usize, usize)
     };
     let mut end = start;
     let mut prev = ' ';
-    while let Some((c, len)) = char_at(text, i) {
+    let mut apostrophe = false;
+    loop {
+        // The common case first: a run of ASCII letters and digits.
+        let run = i;
+        while bytes.get(i).is_some_and(u8::is_ascii_alphanumeric) {
+            i += 1;
+        }
+        if i > run {
+            end = i;
+            prev = char::from(bytes[i - 1]);
+        }
+        let Some((c, len)) = char_at(text, i) else {
+            break;
+        };
         if c.is_alphanumeric() {
             i += len;
             end = i;
@@ -240,20 +278,24 @@ pub(crate) fn next_word(text: &str, from: usize) -> Option<(usize, usize, usize)
         let next = char_at(text, i + len).map_or(' ', |(n, _)| n);
         // "O’Brien", "don't": an apostrophe between letters stays inside the word;
         // "3.5", "1,400": a point or comma between digits stays inside the number.
-        let inner = (is_apostrophe(c) && prev.is_alphabetic() && next.is_alphabetic())
+        let inner_apostrophe = is_apostrophe(c) && prev.is_alphabetic() && next.is_alphabetic();
+        let inner = inner_apostrophe
             || ((c == '.' || c == ',') && prev.is_ascii_digit() && next.is_ascii_digit());
         if !inner {
             break;
         }
+        apostrophe |= inner_apostrophe;
         i += len;
         prev = c;
     }
     // Drop a possessive "'s" (the apostrophe is inside the range only when a letter
     // followed it).
-    let word = &text[start..end];
-    for suffix in ["'s", "’s", "'S", "’S", "ʼs"] {
-        if word.len() > suffix.len() && word.ends_with(suffix) {
-            return Some((start, end - suffix.len(), end));
+    if apostrophe {
+        let word = &text[start..end];
+        for suffix in ["'s", "’s", "'S", "’S", "ʼs"] {
+            if word.len() > suffix.len() && word.ends_with(suffix) {
+                return Some((start, end - suffix.len(), end));
+            }
         }
     }
     Some((start, end, end))

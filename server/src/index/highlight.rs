@@ -11,7 +11,7 @@ use std::ops::Range;
 
 use tantivy::tokenizer::TokenStream;
 
-use super::analyzer::{english_unstemmed, next_word, push_lowercase, stem, MAX_TOKEN_BYTES};
+use super::analyzer::{english_unstemmed, next_word, push_lowercase, with_stem, MAX_TOKEN_BYTES};
 
 /// How to cut fragments.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -112,7 +112,9 @@ impl Matcher {
             {
                 continue;
             }
-            if let Ok(i) = self.terms.binary_search(&stem(key)) {
+            if let Ok(i) = with_stem(key, |stem| {
+                self.terms.binary_search_by(|t| t.as_str().cmp(stem))
+            }) {
                 out.push((start..end, i));
             }
         }

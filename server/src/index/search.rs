@@ -249,9 +249,58 @@ fn date_key(order: SortOrder, published: Option<i64>) -> i64 {
 
 /// Everything one pass over the matches gathers.
 struct Collected {
+    /// The matches kept (see [`Keep`]), in no particular order.
     matches: Vec<Match>,
+    /// How many documents matched: `matches.len()` when all are kept.
+    total: u64,
     facets: Vec<FacetCounts>,
     ids: Option<Vec<String>>,
+}
+
+/// Which matches a pass keeps: a page needs only the best few (and the count), a stream
+/// every one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Keep {
+    All,
+    Best(usize),
+}
+
+/// The matches kept so far: all of them, or a min-heap of the best `n`, so that a page of
+/// ten out of thousands of matches never holds (or sorts) the thousands.
+enum Kept {
+    All(Vec<Match>),
+    Best(usize, BinaryHeap<std::cmp::Reverse<Match>>),
+}
+
+impl Kept {
+    fn new(keep: Keep) -> Self {
+        match keep {
+            Keep::All => Self::All(Vec::new()),
+            Keep::Best(n) => Self::Best(n, BinaryHeap::with_capacity(n.min(4096))),
+        }
+    }
+
+    fn push(&mut self, m: Match) {
+        match self {
+            Self::All(all) => all.push(m),
+            Self::Best(n, heap) => {
+                if heap.len() < *n {
+                    heap.push(std::cmp::Reverse(m));
+                } else if let Some(mut worst) = heap.peek_mut() {
+                    if m > worst.0 {
+                        *worst = std::cmp::Reverse(m);
+                    }
+                }
+            }
+        }
+    }
+
+    fn into_vec(self) -> Vec<Match> {
+        match self {
+            Self::All(all) => all,
+            Self::Best(_, heap) => heap.into_iter().map(|m| m.0).collect(),
+        }
+    }
 }
 
 /// Largest number of terms a prefix or fuzzy word expands to (the most frequent are kept).
@@ -286,6 +335,11 @@ impl Snapshot {
         self.searcher.num_docs()
     }
 
+    /// Index segments in this snapshot (each search visits every one).
+    pub fn num_segments(&self) -> usize {
+        self.searcher.segment_readers().len()
+    }
+
     /// How long ago this snapshot was published.
     pub(crate) fn age(&self) -> std::time::Duration {
         age(self.created)
@@ -302,23 +356,33 @@ impl Snapshot {
     /// Runs a search and returns one page.
     ///
     /// Results are cached per generation (a snapshot never changes, so a cached page is
-    /// exactly what the search would return again).
-    pub fn search(&self, query: &SearchQuery) -> Result<SearchResults, IndexError> {
-        bump(&self.shared.metrics.searches);
-        if let Some(results) = self.shared.cache.get(self.generation, query) {
-            bump(&self.shared.metrics.cache_hits);
-            return Ok(SearchResults::clone(&results));
+    /// exactly what the search would return again) and shared, not copied: a page holds the
+    /// texts of its hits.
+    pub fn search(&self, query: &SearchQuery) -> Result<Arc<SearchResults>, IndexError> {
+        if let Some(results) = self.cached(query) {
+            return Ok(results);
         }
-        let results = self.search_uncached(query)?;
+        bump(&self.shared.metrics.searches);
+        let results = Arc::new(self.search_uncached(query)?);
         self.shared
             .cache
-            .insert(self.generation, query, Arc::new(results.clone()));
+            .insert(self.generation, query, Arc::clone(&results));
         Ok(results)
     }
 
+    /// The page [`Self::search`] would return, if it is in the result cache: a lookup that
+    /// does no search work, cheap enough for an async task.
+    pub fn cached(&self, query: &SearchQuery) -> Option<Arc<SearchResults>> {
+        let results = self.shared.cache.get(self.generation, query)?;
+        bump(&self.shared.metrics.searches);
+        bump(&self.shared.metrics.cache_hits);
+        Some(results)
+    }
+
     fn search_uncached(&self, query: &SearchQuery) -> Result<SearchResults, IndexError> {
-        let (collected, matcher) = self.run(query)?;
-        let total_hits = collected.matches.len() as u64;
+        let keep = Keep::Best(query.offset.saturating_add(query.limit));
+        let (collected, matcher) = self.run(query, keep)?;
+        let total_hits = collected.total;
         let page = top_page(collected.matches, query.offset, query.limit);
         let hits = page
             .iter()
@@ -342,10 +406,10 @@ impl Snapshot {
         let mut unpaged = query.clone();
         unpaged.facets.clear();
         unpaged.with_matching_ids = false;
-        let (collected, matcher) = self.run(&unpaged)?;
+        let (collected, matcher) = self.run(&unpaged, Keep::All)?;
         Ok(HitStream {
             snapshot: Arc::clone(self),
-            total: collected.matches.len() as u64,
+            total: collected.total,
             heap: BinaryHeap::from(collected.matches),
             rank: 0,
             matcher,
@@ -424,8 +488,8 @@ impl Snapshot {
             highlight: highlight.clone(),
             ..SearchQuery::new("", Syntax::PlainText)
         };
-        let collected = self.collect(&query, &request)?;
-        let total_hits = collected.matches.len() as u64;
+        let collected = self.collect(&query, &request, Keep::Best(limit))?;
+        let total_hits = collected.total;
         let page = top_page(collected.matches, 0, limit);
         let hits = page
             .iter()
@@ -542,9 +606,10 @@ impl Snapshot {
         })
     }
 
-    /// Parses and compiles the query, adds filters, collects every match, and re-ranks the
-    /// best with pseudo-relevance feedback when it applies (PLAIN_TEXT, relevance order).
-    fn run(&self, request: &SearchQuery) -> Result<(Collected, Matcher), IndexError> {
+    /// Parses and compiles the query, adds filters, collects the matches (`keep`), and
+    /// re-ranks the best with pseudo-relevance feedback when it applies (PLAIN_TEXT,
+    /// relevance order, enough query terms).
+    fn run(&self, request: &SearchQuery, keep: Keep) -> Result<(Collected, Matcher), IndexError> {
         let params = self.params();
         let mut compiler = Compiler::new(self, &params);
         let ranked = match request.syntax {
@@ -558,15 +623,20 @@ impl Snapshot {
         let ranked = ranked.unwrap_or_else(|| Box::new(AllQuery));
         let filters = self.filters(&request.filter);
         let query = with_filters(ranked.box_clone(), &filters);
-        let mut collected = self.collect(query.as_ref(), request)?;
-        let feedback = request.syntax == Syntax::PlainText
+        let feedback = (request.syntax == Syntax::PlainText
             && request.order == SortOrder::Relevance
             && params.prf_docs > 0
-            && params.prf_weight > 0.0;
-        if let (true, Some(rank)) = (feedback, ranked.downcast_ref::<RankQuery>()) {
-            if rank.clauses().len() < params.prf_min_terms {
-                return Ok((collected, Matcher::new(highlight)));
-            }
+            && params.prf_weight > 0.0)
+            .then(|| ranked.downcast_ref::<RankQuery>())
+            .flatten()
+            .filter(|rank| rank.clauses().len() >= params.prf_min_terms);
+        // Feedback re-ranks the best `prf_rerank` matches: keep at least those.
+        let keep = match (keep, feedback) {
+            (Keep::Best(n), Some(_)) => Keep::Best(n.max(params.prf_rerank).max(params.prf_docs)),
+            (keep, _) => keep,
+        };
+        let mut collected = self.collect(query.as_ref(), request, keep)?;
+        if let Some(rank) = feedback {
             if let Some(expanded) = self.rerank(rank, &mut collected.matches, &params)? {
                 for c in expanded.clauses() {
                     highlight.extend(c.variants.iter().cloned());
@@ -735,10 +805,17 @@ impl Snapshot {
         out
     }
 
-    /// One pass over every match: sort keys, facet counts and ids as requested.
-    fn collect(&self, query: &dyn Query, request: &SearchQuery) -> Result<Collected, IndexError> {
+    /// One pass over every match: the count, the matches to `keep` with their sort keys,
+    /// facet counts and ids as requested.
+    fn collect(
+        &self,
+        query: &dyn Query,
+        request: &SearchQuery,
+        keep: Keep,
+    ) -> Result<Collected, IndexError> {
         let weight = query.weight(EnableScoring::enabled_from_searcher(&self.searcher))?;
-        let mut matches = Vec::new();
+        let mut kept = Kept::new(keep);
+        let mut total = 0u64;
         let want_source = request.facets.contains(&FacetField::Source);
         let want_month = request.facets.contains(&FacetField::Month);
         let mut source_counts: HashMap<String, u64> = HashMap::new();
@@ -762,7 +839,8 @@ impl Snapshot {
                     return;
                 }
                 let published = dates.as_ref().and_then(|c| c.first(doc));
-                matches.push(Match {
+                total += 1;
+                kept.push(Match {
                     date: date_key(request.order, published),
                     score,
                     segment: ord as u32,
@@ -812,7 +890,8 @@ impl Snapshot {
             });
         }
         Ok(Collected {
-            matches,
+            matches: kept.into_vec(),
+            total,
             facets,
             ids,
         })

@@ -67,7 +67,7 @@ fn id_set(results: SearchResults) -> Vec<String> {
     v
 }
 
-fn search(snapshot: &Snapshot, text: &str) -> Result<SearchResults, IndexError> {
+fn search(snapshot: &Snapshot, text: &str) -> Result<Arc<SearchResults>, IndexError> {
     snapshot.search(&SearchQuery::new(text, Syntax::QueryLanguage))
 }
 

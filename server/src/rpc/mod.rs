@@ -11,6 +11,7 @@ pub mod corpus;
 pub mod entity;
 pub mod layers;
 pub mod page;
+pub mod pool;
 pub mod search;
 pub mod status;
 

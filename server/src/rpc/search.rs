@@ -19,8 +19,9 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::metadata::MetadataMap;
 use tonic::{Request, Response, Status};
 
+use super::pool::Pool;
 use super::status::invalid_argument;
-use super::{blocking, convert, page};
+use super::{convert, page};
 use crate::index::{
     FacetCounts, FacetField, Filter, HighlightOptions, Hit, IndexError, SearchQuery, SearchResults,
     Snapshot, SortOrder, Syntax,
@@ -32,12 +33,17 @@ use crate::store::{self, Store};
 #[derive(Clone)]
 pub struct SearchApi {
     store: Store,
+    /// Where searches run: one thread per core (see [`Pool`]).
+    pool: Pool,
 }
 
 impl SearchApi {
     /// An adapter over `store`.
     pub fn new(store: Store) -> Self {
-        Self { store }
+        Self {
+            store,
+            pool: Pool::per_core("search"),
+        }
     }
 }
 
@@ -60,6 +66,17 @@ struct Prepared {
     facet_order: Vec<String>,
     /// Whether hits carry the whole text.
     include_text: bool,
+    /// `filter.entity_ids`, resolved into `query.filter.allowed_ids` by [`resolve_entities`]
+    /// (off the async runtime: it intersects the entities' document lists).
+    entity_ids: Vec<String>,
+}
+
+impl Prepared {
+    /// True when the response is cheap to build once the results are known: no registry
+    /// work for entity filters or entity facets.
+    fn is_light(&self) -> bool {
+        self.entity_ids.is_empty() && self.entity_facets.is_empty()
+    }
 }
 
 #[tonic::async_trait]
@@ -74,16 +91,27 @@ impl SearchService for SearchApi {
         let request = request.into_inner();
         let page_size = page::page_size(request.page_size, DEFAULT_PAGE, MAX_PAGE)?;
         let page_token = request.page_token.clone();
+        let mut prepared = prepare(request)?;
+        let (snapshot, offset) = resume(&self.store, &page_token, prepared.fingerprint)?;
+        prepared.query.offset = offset;
+        prepared.query.limit = page_size;
         let store = self.store.clone();
-        let response = blocking(move || {
-            let mut prepared = prepare(&store, request)?;
-            let (snapshot, offset) = resume(&store, &page_token, prepared.fingerprint)?;
-            prepared.query.offset = offset;
-            prepared.query.limit = page_size;
-            let results = run(&snapshot, &prepared, |s, q| s.search(q))?;
-            Ok::<_, Status>(response(&store, &prepared, results, started))
-        })
-        .await??;
+        if prepared.is_light() {
+            // A repeated request is answered here: no search work, no thread hand-off.
+            if let Some(results) = snapshot.cached(&prepared.query) {
+                return Ok(Response::new(response(
+                    &store, &prepared, &results, started,
+                )));
+            }
+        }
+        let response = self
+            .pool
+            .run(move || {
+                resolve_entities(&store, &mut prepared)?;
+                let results = run(&snapshot, &prepared, |s, q| s.search(q))?;
+                Ok::<_, Status>(response(&store, &prepared, &results, started))
+            })
+            .await??;
         Ok(Response::new(response))
     }
 
@@ -94,13 +122,18 @@ impl SearchService for SearchApi {
         let deadline = deadline(request.metadata());
         let request = request.into_inner();
         let store = self.store.clone();
-        let (hits, encoding, include_text) = blocking(move || {
-            let prepared = prepare(&store, request)?;
-            let snapshot = store.index().snapshot();
-            let hits = run(&snapshot, &prepared, |s, q| s.hits(q))?;
-            Ok::<_, Status>((hits, prepared.encoding, prepared.include_text))
-        })
-        .await??;
+        let (hits, encoding, include_text) = self
+            .pool
+            .run(move || {
+                let mut prepared = prepare(request)?;
+                resolve_entities(&store, &mut prepared)?;
+                let snapshot = store.index().snapshot();
+                let hits = run(&snapshot, &prepared, |s, q| s.hits(q))?;
+                Ok::<_, Status>((hits, prepared.encoding, prepared.include_text))
+            })
+            .await??;
+        // Hits are loaded (and sent) one by one as the client reads: that waits on the client,
+        // so it runs on tokio's blocking pool, not on a search worker.
         let (tx, rx) = mpsc::channel(STREAM_BUFFER);
         tokio::task::spawn_blocking(move || {
             for hit in hits {
@@ -111,7 +144,7 @@ impl SearchService for SearchApi {
                     break;
                 }
                 let message = hit
-                    .map(|h| hit_message(h, encoding, include_text))
+                    .map(|h| hit_message(&h, encoding, include_text))
                     .map_err(Status::from);
                 // A failed send means the client went away: stop producing.
                 if tx.blocking_send(message).is_err() {
@@ -138,15 +171,17 @@ impl SearchService for SearchApi {
         let page_size = page::page_size(page_size, DEFAULT_PAGE, MAX_PAGE)?;
         let encoding = convert::encoding(encoding);
         let snapshot = self.store.index().snapshot();
-        let results = blocking(move || {
-            snapshot.more_like_this(&document_id, page_size, Some(HighlightOptions::default()))
-        })
-        .await??;
+        let results = self
+            .pool
+            .run(move || {
+                snapshot.more_like_this(&document_id, page_size, Some(HighlightOptions::default()))
+            })
+            .await??;
         Ok(Response::new(SearchResponse {
             total_hits: results.total_hits as i64,
             hits: results
                 .hits
-                .into_iter()
+                .iter()
                 .map(|h| hit_message(h, encoding, false))
                 .collect(),
             next_page_token: String::new(),
@@ -156,8 +191,9 @@ impl SearchService for SearchApi {
     }
 }
 
-/// Validates a request and builds the engine query (without page position).
-fn prepare(store: &Store, request: SearchRequest) -> Result<Prepared, Status> {
+/// Validates a request and builds the engine query (without page position and without
+/// resolving entity filters: see [`resolve_entities`]). Cheap: no index or registry work.
+fn prepare(request: SearchRequest) -> Result<Prepared, Status> {
     let SearchRequest {
         query,
         syntax,
@@ -200,7 +236,7 @@ fn prepare(store: &Store, request: SearchRequest) -> Result<Prepared, Status> {
             }
         }
     }
-    let mut query = SearchQuery {
+    let query = SearchQuery {
         syntax: match v1::QuerySyntax::try_from(syntax) {
             Ok(v1::QuerySyntax::PlainText) => Syntax::PlainText,
             _ => Syntax::QueryLanguage,
@@ -225,9 +261,6 @@ fn prepare(store: &Store, request: SearchRequest) -> Result<Prepared, Status> {
     let mut parts = vec![query.fingerprint().to_string()];
     parts.extend(entity_ids.iter().cloned());
     let fingerprint = page::fingerprint(&parts.iter().map(String::as_str).collect::<Vec<_>>());
-    if !entity_ids.is_empty() {
-        query.filter.allowed_ids = Some(entity_documents(&store.snapshot(), &entity_ids)?);
-    }
     Ok(Prepared {
         query,
         fingerprint,
@@ -235,7 +268,17 @@ fn prepare(store: &Store, request: SearchRequest) -> Result<Prepared, Status> {
         entity_facets,
         facet_order: facets,
         include_text,
+        entity_ids,
     })
+}
+
+/// Restricts the query to the documents mentioning every entity of `filter.entity_ids`.
+fn resolve_entities(store: &Store, prepared: &mut Prepared) -> Result<(), Status> {
+    if !prepared.entity_ids.is_empty() {
+        let allowed = entity_documents(&store.snapshot(), &prepared.entity_ids)?;
+        prepared.query.filter.allowed_ids = Some(allowed);
+    }
+    Ok(())
 }
 
 /// The documents mentioning every one of `entity_ids` (through any alias).
@@ -350,7 +393,7 @@ fn run<T>(
 fn response(
     store: &Store,
     prepared: &Prepared,
-    results: SearchResults,
+    results: &SearchResults,
     started: Instant,
 ) -> SearchResponse {
     let SearchResults {
@@ -361,24 +404,24 @@ fn response(
         matching_ids,
     } = results;
     let next = prepared.query.offset + hits.len();
-    let next_page_token = if !hits.is_empty() && (next as u64) < total_hits {
+    let next_page_token = if !hits.is_empty() && (next as u64) < *total_hits {
         page::encode(prepared.fingerprint, &format!("{generation}:{next}"))
     } else {
         String::new()
     };
     let mut by_name: HashMap<String, v1::Facet> = facets
-        .into_iter()
-        .map(|f| (facet_name(&f).to_string(), facet_message(f)))
+        .iter()
+        .map(|f| (facet_name(f).to_string(), facet_message(f)))
         .collect();
     if let Some(ids) = matching_ids {
-        by_name.extend(entity_facets(store, &prepared.entity_facets, &ids));
+        by_name.extend(entity_facets(store, &prepared.entity_facets, ids));
     }
     SearchResponse {
         hits: hits
-            .into_iter()
+            .iter()
             .map(|h| hit_message(h, prepared.encoding, prepared.include_text))
             .collect(),
-        total_hits: total_hits as i64,
+        total_hits: *total_hits as i64,
         next_page_token,
         facets: prepared
             .facet_order
@@ -396,15 +439,15 @@ fn facet_name(f: &FacetCounts) -> &'static str {
     }
 }
 
-fn facet_message(f: FacetCounts) -> v1::Facet {
+fn facet_message(f: &FacetCounts) -> v1::Facet {
     v1::Facet {
-        name: facet_name(&f).to_string(),
+        name: facet_name(f).to_string(),
         values: f
             .values
-            .into_iter()
+            .iter()
             .map(|(value, count)| v1::FacetValue {
-                value,
-                count: count as i64,
+                value: value.clone(),
+                count: *count as i64,
                 label: String::new(),
             })
             .collect(),
@@ -476,7 +519,7 @@ fn entity_facets(store: &Store, names: &[String], ids: &[String]) -> Vec<(String
 }
 
 /// The message for a hit, with offsets in `encoding` and the text when `include_text`.
-fn hit_message(hit: Hit, encoding: Encoding, include_text: bool) -> SearchHit {
+fn hit_message(hit: &Hit, encoding: Encoding, include_text: bool) -> SearchHit {
     let Hit {
         id,
         score,
@@ -487,38 +530,42 @@ fn hit_message(hit: Hit, encoding: Encoding, include_text: bool) -> SearchHit {
         snippets,
         text,
     } = hit;
-    let snippets = snippet_messages(&text, snippets, encoding);
     SearchHit {
-        document_id: id,
-        score,
-        rank: rank as i32,
-        title,
-        source,
+        document_id: id.clone(),
+        score: *score,
+        rank: *rank as i32,
+        title: title.clone(),
+        source: source.clone(),
         published_at: published_at
             .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
             .map(convert::timestamp),
-        snippets,
-        text: if include_text { text } else { String::new() },
+        snippets: snippet_messages(text, snippets, encoding),
+        text: if include_text {
+            text.clone()
+        } else {
+            String::new()
+        },
     }
 }
 
+/// The messages for a hit's snippets, with offsets in `encoding`.
 fn snippet_messages(
     text: &str,
-    snippets: Vec<crate::index::Snippet>,
+    snippets: &[crate::index::Snippet],
     encoding: Encoding,
 ) -> Vec<v1::Snippet> {
     let map = OffsetMap::new(text, encoding);
     snippets
-        .into_iter()
+        .iter()
         .map(|s| v1::Snippet {
             span: Some(convert::span(text, &map, s.range.clone())),
             highlights: s
                 .highlights
-                .into_iter()
-                .map(|h| convert::span(text, &map, h))
+                .iter()
+                .map(|h| convert::span(text, &map, h.clone()))
                 .collect(),
-            text: s.text,
-            markup: s.markup,
+            text: s.text.clone(),
+            markup: s.markup.clone(),
         })
         .collect()
 }

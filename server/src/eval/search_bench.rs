@@ -1,0 +1,215 @@
+//! `dossier-eval bench-search`: the search engine alone, without gRPC — the cost of one
+//! `Snapshot::search` call (query compilation, ranking, paging, stored fields, snippets) on
+//! one thread, over a file of queries.
+//!
+//! The corpus is loaded as the server loads it (`corpus::load`) and indexed in memory
+//! without the entity and claim analysis; the result cache is off, so every query runs the
+//! engine. Each query is timed by wall clock (percentiles) and every pass by the thread's own
+//! CPU time (mean per query: other processes on a shared machine do not inflate it). The
+//! output digest hashes every page (ids, scores, snippets) and total: equal digests before
+//! and after a speed change show that the change altered no result.
+
+use std::io::BufRead;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use super::EvalError;
+use crate::corpus::load;
+use crate::index::{IndexDoc, IndexOptions, SearchIndex, SearchQuery, Syntax};
+
+/// `dossier-eval bench-search`: engine-only search latency over a query file.
+#[derive(Debug, Clone, clap::Args)]
+pub struct BenchSearchArgs {
+    /// Corpus files or folders, as the server's `--corpus` (repeatable).
+    #[arg(long, default_values = ["../shared/data/news/bbc", "../shared/data/news/reuters21578/reuters21578_flat.jsonl"])]
+    pub corpus: Vec<PathBuf>,
+    /// Queries, one JSON object per line with `query` and optionally `page_size` and
+    /// `syntax` ("PLAIN_TEXT"); the file `server/benches/search-load.sh` writes.
+    #[arg(long)]
+    pub queries: PathBuf,
+    /// Use at most this many queries.
+    #[arg(long, default_value_t = 5000)]
+    pub limit: usize,
+    /// Timed passes over the queries (after one warm-up pass); the best is reported.
+    #[arg(long, default_value_t = 3)]
+    pub runs: usize,
+    /// Cut no snippets (highlights off), to see their share.
+    #[arg(long)]
+    pub no_highlight: bool,
+    /// Print this many of the slowest queries.
+    #[arg(long, default_value_t = 5)]
+    pub slowest: usize,
+}
+
+/// The benchmark's result.
+#[derive(Debug, Clone)]
+pub struct BenchSearchReport {
+    /// Documents indexed.
+    pub documents: u64,
+    /// Bytes of the index files (postings, fast fields, doc store…).
+    pub index_bytes: u64,
+    /// Index segments.
+    pub segments: usize,
+    /// Queries per pass.
+    pub queries: usize,
+    /// Mean on-CPU time per query in the best pass, in microseconds.
+    pub cpu_micros: f64,
+    /// Wall-clock percentiles per query (p50, p90, p99, max) in the best pass, microseconds.
+    pub wall_micros: [f64; 4],
+    /// Mean total hits per query.
+    pub mean_total_hits: f64,
+    /// FNV-1a over every result page (see the module docs).
+    pub digest: String,
+    /// The slowest queries of the best pass: (wall microseconds, total hits, query text).
+    pub slowest: Vec<(f64, u64, String)>,
+}
+
+impl std::fmt::Display for BenchSearchReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let [p50, p90, p99, max] = self.wall_micros;
+        writeln!(
+            f,
+            "{} documents ({:.1} MB index, {} segments), {} queries, one thread, result cache off; mean total hits {:.0}",
+            self.documents,
+            self.index_bytes as f64 / 1e6,
+            self.segments,
+            self.queries,
+            self.mean_total_hits
+        )?;
+        writeln!(
+            f,
+            "engine search: cpu {:.1} us/query; wall p50 {p50:.1} us  p90 {p90:.1} us  p99 {p99:.1} us  max {max:.1} us",
+            self.cpu_micros
+        )?;
+        writeln!(f, "output digest {}", self.digest)?;
+        for (micros, hits, text) in &self.slowest {
+            writeln!(f, "slow: {micros:>9.1} us  {hits:>6} hits  {text:?}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Loads and indexes the corpus, then times the queries.
+pub fn run(args: &BenchSearchArgs) -> Result<BenchSearchReport, EvalError> {
+    let queries = read_queries(args)?;
+    let loaded = load::load_paths(&args.corpus)?;
+    let options = IndexOptions {
+        result_cache_bytes: 0,
+        ..IndexOptions::default()
+    };
+    let index = SearchIndex::with_options(None, options)?;
+    for batch in loaded.documents.chunks(1000) {
+        let docs: Vec<IndexDoc> = batch
+            .iter()
+            .map(|d| IndexDoc {
+                id: d.id.clone(),
+                title: d.title.clone(),
+                text: d.text.clone(),
+                source: d.source.clone(),
+                published_at: d.published_at.map(|t| t.timestamp()),
+                sentences: Vec::new(),
+            })
+            .collect();
+        index.upsert(&docs)?;
+    }
+    let snapshot = index.commit()?;
+    let pass = || -> Result<(f64, Vec<(f64, u64)>, u64, String), EvalError> {
+        let mut digest = super::bench::Fnv::default();
+        let mut wall = Vec::with_capacity(queries.len());
+        let mut hits = 0;
+        let cpu0 = super::bench::thread_cpu_seconds();
+        let t0 = Instant::now();
+        for q in &queries {
+            let started = Instant::now();
+            let results = snapshot.search(q)?;
+            wall.push((started.elapsed().as_secs_f64() * 1e6, results.total_hits));
+            hits += results.total_hits;
+            digest.write(&results.total_hits.to_le_bytes());
+            for hit in &results.hits {
+                digest.write(hit.id.as_bytes());
+                digest.write(&hit.score.to_le_bytes());
+                for s in &hit.snippets {
+                    digest.write(s.markup.as_bytes());
+                }
+            }
+        }
+        let elapsed = t0.elapsed().as_secs_f64();
+        let cpu = match (cpu0, super::bench::thread_cpu_seconds()) {
+            (Some(a), Some(b)) => b - a,
+            _ => elapsed,
+        };
+        Ok((cpu, wall, hits, format!("{:016x}", digest.0)))
+    };
+    pass()?;
+    let mut best: Option<(f64, Vec<(f64, u64)>, u64, String)> = None;
+    for _ in 0..args.runs.max(1) {
+        let run = pass()?;
+        if best.as_ref().is_none_or(|b| run.0 < b.0) {
+            best = Some(run);
+        }
+    }
+    let (cpu, per_query, hits, digest) = best.unwrap_or_default();
+    let mut order: Vec<usize> = (0..per_query.len()).collect();
+    order.sort_by(|&a, &b| per_query[b].0.total_cmp(&per_query[a].0));
+    let slowest = order
+        .iter()
+        .take(args.slowest)
+        .map(|&i| (per_query[i].0, per_query[i].1, queries[i].text.clone()))
+        .collect();
+    let mut wall: Vec<f64> = per_query.iter().map(|q| q.0).collect();
+    wall.sort_by(f64::total_cmp);
+    let at = |q: f64| {
+        wall.get(((wall.len() as f64 * q) as usize).min(wall.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or(0.0)
+    };
+    let n = queries.len().max(1) as f64;
+    Ok(BenchSearchReport {
+        documents: snapshot.num_docs(),
+        index_bytes: snapshot.index_bytes(),
+        segments: snapshot.num_segments(),
+        queries: queries.len(),
+        cpu_micros: cpu * 1e6 / n,
+        wall_micros: [
+            at(0.5),
+            at(0.9),
+            at(0.99),
+            wall.last().copied().unwrap_or(0.0),
+        ],
+        mean_total_hits: hits as f64 / n,
+        digest,
+        slowest,
+    })
+}
+
+fn read_queries(args: &BenchSearchArgs) -> Result<Vec<SearchQuery>, EvalError> {
+    let io = |source| EvalError::Io {
+        path: args.queries.clone(),
+        source,
+    };
+    let file = std::fs::File::open(&args.queries).map_err(io)?;
+    let mut out = Vec::new();
+    for line in std::io::BufReader::new(file).lines() {
+        let line = line.map_err(io)?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let value: serde_json::Value = serde_json::from_str(&line)?;
+        let syntax = match value["syntax"].as_str() {
+            Some("PLAIN_TEXT") => Syntax::PlainText,
+            _ => Syntax::QueryLanguage,
+        };
+        let mut query = SearchQuery::new(value["query"].as_str().unwrap_or_default(), syntax);
+        if let Some(n) = value["page_size"].as_u64() {
+            query.limit = n as usize;
+        }
+        if args.no_highlight {
+            query.highlight = None;
+        }
+        out.push(query);
+        if out.len() == args.limit {
+            break;
+        }
+    }
+    Ok(out)
+}
