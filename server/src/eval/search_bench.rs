@@ -39,6 +39,9 @@ pub struct BenchSearchArgs {
     /// Print this many of the slowest queries.
     #[arg(long, default_value_t = 5)]
     pub slowest: usize,
+    /// Doc store block size in bytes (default: the index's); a hit decompresses its block.
+    #[arg(long)]
+    pub docstore_blocksize: Option<usize>,
 }
 
 /// The benchmark's result.
@@ -93,9 +96,13 @@ impl std::fmt::Display for BenchSearchReport {
 pub fn run(args: &BenchSearchArgs) -> Result<BenchSearchReport, EvalError> {
     let queries = read_queries(args)?;
     let loaded = load::load_paths(&args.corpus)?;
+    let defaults = IndexOptions::default();
     let options = IndexOptions {
         result_cache_bytes: 0,
-        ..IndexOptions::default()
+        docstore_blocksize: args
+            .docstore_blocksize
+            .unwrap_or(defaults.docstore_blocksize),
+        ..defaults
     };
     let index = SearchIndex::with_options(None, options)?;
     for batch in loaded.documents.chunks(1000) {

@@ -11,7 +11,9 @@ use std::ops::Range;
 
 use tantivy::tokenizer::TokenStream;
 
-use super::analyzer::{english_unstemmed, next_word, push_lowercase, with_stem, MAX_TOKEN_BYTES};
+use super::analyzer::{
+    english_unstemmed, is_word_start, next_word, push_lowercase, with_stem, MAX_TOKEN_BYTES,
+};
 
 /// How to cut fragments.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -52,16 +54,24 @@ pub struct Snippet {
 }
 
 /// Finds the words of a text that analyse to one of the query's terms, without running the
-/// whole analysis chain over the text: each word is lower-cased by the index tokenizer, and
-/// only words sharing their first two letters with a term are folded and stemmed (stems keep
-/// a word's first letters; the cache in [`stem`] makes repeated words free).
-#[derive(Debug, Clone, Default)]
+/// whole analysis chain over the text: the scan jumps from byte to byte that can start a
+/// term's word (a term's first letter in either case, or any non-ASCII character, which may
+/// fold to anything), and only words starting there and sharing their first two letters
+/// with a term are lower-cased, folded and stemmed (stems keep a word's first letters; the
+/// stem cache makes repeated words free).
+#[derive(Debug, Clone)]
 pub(crate) struct Matcher {
     terms: Vec<String>,
     /// The first one or two characters of each term.
     heads: Vec<String>,
-    /// The first byte of each head.
-    firsts: Vec<u8>,
+    /// Bytes at which a matching word may start.
+    starts: [bool; 256],
+}
+
+impl Default for Matcher {
+    fn default() -> Self {
+        Self::new(std::iter::empty())
+    }
 }
 
 impl Matcher {
@@ -73,12 +83,19 @@ impl Matcher {
         let mut heads: Vec<String> = terms.iter().map(|t| t.chars().take(2).collect()).collect();
         heads.sort_unstable();
         heads.dedup();
-        // Non-ASCII first bytes always pass the first-letter check (they may fold to ASCII).
-        let firsts = heads.iter().filter_map(|h| h.bytes().next()).collect();
+        let mut starts = [false; 256];
+        for b in heads.iter().filter_map(|h| h.bytes().next()) {
+            starts[usize::from(b.to_ascii_lowercase())] = true;
+            starts[usize::from(b.to_ascii_uppercase())] = true;
+        }
+        // The first byte of any non-ASCII character (it may fold to an ASCII letter).
+        for slot in &mut starts[0xC0..] {
+            *slot = true;
+        }
         Self {
             terms,
             heads,
-            firsts,
+            starts,
         }
     }
 
@@ -88,16 +105,23 @@ impl Matcher {
         if self.terms.is_empty() {
             return out;
         }
+        let bytes = text.as_bytes();
         let mut word = String::new();
         let mut folded = String::new();
         let mut at = 0;
-        while let Some((start, end, resume)) = next_word(text, at) {
-            at = resume;
-            // Cheap rejection on the first letter before building anything.
-            let first = text.as_bytes()[start].to_ascii_lowercase();
-            if first.is_ascii() && !self.firsts.contains(&first) {
+        while let Some(skip) = bytes[at..]
+            .iter()
+            .position(|&b| self.starts[usize::from(b)])
+        {
+            let candidate = at + skip;
+            at = candidate + 1;
+            if !is_word_start(text, candidate) {
                 continue;
             }
+            let Some((start, end, resume)) = next_word(text, candidate) else {
+                break;
+            };
+            at = resume;
             word.clear();
             push_lowercase(&text[start..end], &mut word);
             let key = if word.is_ascii() {

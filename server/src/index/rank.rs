@@ -21,7 +21,7 @@ use std::sync::Arc;
 
 use tantivy::fieldnorm::FieldNormReader;
 use tantivy::index::SegmentId;
-use tantivy::postings::{Postings, SegmentPostings};
+use tantivy::postings::Postings;
 use tantivy::query::{EnableScoring, Explanation, Query, Scorer, Weight};
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{DocId, DocSet, Score, SegmentReader, Term, TERMINATED};
@@ -382,12 +382,7 @@ impl RankWeight {
                 let norm = &self.norms[i];
                 for variant in &clause.variants {
                     let term = Term::from_field_text(*field, variant);
-                    let Some(mut postings) =
-                        inverted.read_postings(&term, IndexRecordOption::WithFreqs)?
-                    else {
-                        continue;
-                    };
-                    let mut add = |doc: DocId, postings: &SegmentPostings| {
+                    let mut add = |doc: DocId, freq: u32| {
                         let d = doc as usize;
                         if seen[d] != mark {
                             if seen[d] == 0 {
@@ -397,24 +392,36 @@ impl RankWeight {
                             clause_docs.push(doc);
                         }
                         let n = norm[fieldnorm.fieldnorm_id(doc) as usize];
-                        tf[d] += field_weights[i] * postings.term_freq() as f32 / n;
+                        tf[d] += field_weights[i] * freq as f32 / n;
                     };
                     match allowed {
                         Some(allowed) => {
+                            let Some(mut postings) =
+                                inverted.read_postings(&term, IndexRecordOption::WithFreqs)?
+                            else {
+                                continue;
+                            };
                             for &doc in allowed {
                                 if postings.doc() < doc && postings.seek(doc) == TERMINATED {
                                     break;
                                 }
                                 if postings.doc() == doc {
-                                    add(doc, &postings);
+                                    add(doc, postings.term_freq());
                                 }
                             }
                         }
                         None => {
-                            let mut doc = postings.doc();
-                            while doc != TERMINATED {
-                                add(doc, &postings);
-                                doc = postings.advance();
+                            // Every posting: a block (128 documents) at a time.
+                            let Some(mut block) = inverted
+                                .read_block_postings(&term, IndexRecordOption::WithFreqs)?
+                            else {
+                                continue;
+                            };
+                            while !block.docs().is_empty() {
+                                for (&doc, &freq) in block.docs().iter().zip(block.freqs()) {
+                                    add(doc, freq);
+                                }
+                                block.advance();
                             }
                         }
                     }

@@ -12,9 +12,13 @@ use tantivy::query::{
     AllQuery, BooleanQuery, ConstScoreQuery, EmptyQuery, EnableScoring, Occur, PhrasePrefixQuery,
     PhraseQuery, Query, RangeQuery, TermQuery, TermSetQuery,
 };
-use tantivy::schema::{Field, IndexRecordOption, Value};
+use tantivy::schema::document::{
+    DeserializeError, DocumentDeserialize, DocumentDeserializer, ValueDeserialize,
+    ValueDeserializer, ValueVisitor,
+};
+use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::tokenizer::TextAnalyzer;
-use tantivy::{DocAddress, DocId, DocSet, Searcher, TantivyDocument, Term, TERMINATED};
+use tantivy::{DocAddress, DocId, DocSet, Searcher, Term, TERMINATED};
 
 use super::analyzer::{english_unstemmed, for_each_token, is_stopword};
 use super::exclude::Excluded;
@@ -355,9 +359,9 @@ impl Snapshot {
 
     /// Runs a search and returns one page.
     ///
-    /// Results are cached per generation (a snapshot never changes, so a cached page is
-    /// exactly what the search would return again) and shared, not copied: a page holds the
-    /// texts of its hits.
+    /// Results of requests that repeat are cached per generation (a snapshot never changes,
+    /// so a cached page is exactly what the search would return again) and shared, not
+    /// copied: a page holds the texts of its hits.
     pub fn search(&self, query: &SearchQuery) -> Result<Arc<SearchResults>, IndexError> {
         if let Some(results) = self.cached(query) {
             return Ok(results);
@@ -538,34 +542,51 @@ impl Snapshot {
     }
 
     fn stored(&self, address: DocAddress) -> Result<StoredDoc, IndexError> {
-        let doc: TantivyDocument = self.searcher.doc(address)?;
+        let StoredFields(values) = self.searcher.doc(address)?;
         let f = &self.shared.fields;
-        let text = |field: Field| {
-            doc.get_first(field)
-                .and_then(|v| v.as_str())
-                .unwrap_or_default()
-                .to_string()
+        let mut doc = StoredDoc {
+            id: String::new(),
+            title: String::new(),
+            text: String::new(),
+            source: String::new(),
+            published_at: None,
+            sentences: Vec::new(),
         };
-        if let Some(external) = self.external_text(&text(f.id)) {
-            return Ok(StoredDoc {
-                id: text(f.id),
-                source: text(f.source),
-                published_at: doc.get_first(f.published_at).and_then(|v| v.as_i64()),
-                ..external
-            });
+        // The first value of each field, as `get_first` would take it.
+        let mut seen = [false; 6];
+        for (field, value) in values {
+            let (slot, first) = match field {
+                x if x == f.id => (0, &mut doc.id),
+                x if x == f.title => (1, &mut doc.title),
+                x if x == f.text => (2, &mut doc.text),
+                x if x == f.source => (3, &mut doc.source),
+                x if x == f.published_at => {
+                    if let (false, StoredValue::I64(t)) = (seen[4], value) {
+                        doc.published_at = Some(t);
+                        seen[4] = true;
+                    }
+                    continue;
+                }
+                x if x == f.sentences => {
+                    if let (false, StoredValue::Bytes(b)) = (seen[5], value) {
+                        doc.sentences = decode_ranges(&b);
+                        seen[5] = true;
+                    }
+                    continue;
+                }
+                _ => continue,
+            };
+            if let (false, StoredValue::Str(text)) = (seen[slot], value) {
+                *first = text;
+                seen[slot] = true;
+            }
         }
-        Ok(StoredDoc {
-            id: text(f.id),
-            title: text(f.title),
-            text: text(f.text),
-            source: text(f.source),
-            published_at: doc.get_first(f.published_at).and_then(|v| v.as_i64()),
-            sentences: doc
-                .get_first(f.sentences)
-                .and_then(|v| v.as_bytes())
-                .map(decode_ranges)
-                .unwrap_or_default(),
-        })
+        if let Some(external) = self.external_text(&doc.id) {
+            doc.title = external.title;
+            doc.text = external.text;
+            doc.sentences = external.sentences;
+        }
+        Ok(doc)
     }
 
     /// Title, text and sentences of document `id` from the snapshot's text source, when
@@ -926,6 +947,75 @@ fn top_page(mut matches: Vec<Match>, offset: usize, limit: usize) -> Vec<Match> 
     matches.sort_unstable_by(|a, b| b.cmp(a));
     matches.drain(..offset);
     matches
+}
+
+/// A stored document as (field, value) pairs, read straight from the doc store: each value
+/// is copied once into its own `String`/`Vec`, with no intermediate `TantivyDocument`
+/// (loading the hits of a page is a good part of a search's cost).
+struct StoredFields(Vec<(Field, StoredValue)>);
+
+/// A stored value of the kinds the schema stores (text, i64, bytes); others are skipped.
+enum StoredValue {
+    Str(String),
+    I64(i64),
+    Bytes(Vec<u8>),
+    Other,
+}
+
+impl DocumentDeserialize for StoredFields {
+    fn deserialize<'de, D>(mut deserializer: D) -> Result<Self, DeserializeError>
+    where
+        D: DocumentDeserializer<'de>,
+    {
+        let mut values = Vec::with_capacity(deserializer.size_hint());
+        while let Some(pair) = deserializer.next_field::<StoredValue>()? {
+            values.push(pair);
+        }
+        Ok(Self(values))
+    }
+}
+
+impl ValueDeserialize for StoredValue {
+    fn deserialize<'de, D>(deserializer: D) -> Result<Self, DeserializeError>
+    where
+        D: ValueDeserializer<'de>,
+    {
+        deserializer.deserialize_any(StoredValueVisitor)
+    }
+}
+
+struct StoredValueVisitor;
+
+impl ValueVisitor for StoredValueVisitor {
+    type Value = StoredValue;
+
+    fn visit_null(&self) -> Result<StoredValue, DeserializeError> {
+        Ok(StoredValue::Other)
+    }
+
+    fn visit_string(&self, value: String) -> Result<StoredValue, DeserializeError> {
+        Ok(StoredValue::Str(value))
+    }
+
+    fn visit_u64(&self, _: u64) -> Result<StoredValue, DeserializeError> {
+        Ok(StoredValue::Other)
+    }
+
+    fn visit_i64(&self, value: i64) -> Result<StoredValue, DeserializeError> {
+        Ok(StoredValue::I64(value))
+    }
+
+    fn visit_f64(&self, _: f64) -> Result<StoredValue, DeserializeError> {
+        Ok(StoredValue::Other)
+    }
+
+    fn visit_bool(&self, _: bool) -> Result<StoredValue, DeserializeError> {
+        Ok(StoredValue::Other)
+    }
+
+    fn visit_bytes(&self, value: Vec<u8>) -> Result<StoredValue, DeserializeError> {
+        Ok(StoredValue::Bytes(value))
+    }
 }
 
 /// Every hit of a search, in rank order, loaded lazily (see [`Snapshot::hits`]).
@@ -1439,15 +1529,35 @@ mod tests {
 
 /// Recent search results by generation and request, bounded by an estimate of their bytes.
 /// Old generations simply age out: a snapshot never changes, so an entry is never stale.
+///
+/// A request is admitted only when it comes a second time (a small "doorkeeper" table
+/// remembers the hashes of recent requests): one-off queries, most of them in a stream of
+/// distinct searches, would otherwise each evict an entry and free it later on a cold cache,
+/// costing every search without ever being read back.
 pub(crate) struct ResultCache {
     capacity: usize,
+    hasher: std::hash::RandomState,
     inner: std::sync::Mutex<CacheInner>,
 }
 
+/// Slots of the doorkeeper table (direct-mapped by hash).
+const DOORKEEPER_SLOTS: usize = 4096;
+
 #[derive(Default)]
 struct CacheInner {
-    map: HashMap<(u64, SearchQuery), (Arc<SearchResults>, usize)>,
-    order: std::collections::VecDeque<(u64, SearchQuery)>,
+    /// Entries by the hash of (generation, request); the request is kept to confirm a hit.
+    map: HashMap<u64, CacheEntry>,
+    /// Hashes in insertion order, oldest first (eviction order).
+    order: std::collections::VecDeque<u64>,
+    bytes: usize,
+    /// Hashes of requests seen once, by `hash % DOORKEEPER_SLOTS`.
+    doorkeeper: Vec<u64>,
+}
+
+struct CacheEntry {
+    generation: u64,
+    query: SearchQuery,
+    results: Arc<SearchResults>,
     bytes: usize,
 }
 
@@ -1456,6 +1566,7 @@ impl ResultCache {
     pub fn new(capacity: usize) -> Self {
         Self {
             capacity,
+            hasher: std::hash::RandomState::new(),
             inner: std::sync::Mutex::new(CacheInner::default()),
         }
     }
@@ -1466,40 +1577,71 @@ impl ResultCache {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
+    fn key(&self, generation: u64, query: &SearchQuery) -> u64 {
+        use std::hash::BuildHasher;
+        self.hasher.hash_one((generation, query))
+    }
+
     fn get(&self, generation: u64, query: &SearchQuery) -> Option<Arc<SearchResults>> {
         if self.capacity == 0 {
             return None;
         }
-        let key = (generation, query.clone());
-        self.lock().map.get(&key).map(|(r, _)| Arc::clone(r))
+        let key = self.key(generation, query);
+        let inner = self.lock();
+        let entry = inner.map.get(&key)?;
+        (entry.generation == generation && entry.query == *query)
+            .then(|| Arc::clone(&entry.results))
     }
 
     fn insert(&self, generation: u64, query: &SearchQuery, results: Arc<SearchResults>) {
-        let size = estimated_bytes(&results) + query.text.len() + 256;
-        if self.capacity == 0 || size > self.capacity / 8 {
+        let bytes = estimated_bytes(&results) + query.text.len() + 256;
+        if self.capacity == 0 || bytes > self.capacity / 8 {
             return;
         }
-        let mut inner = self.lock();
-        let key = (generation, query.clone());
-        if inner.map.contains_key(&key) {
-            return;
-        }
-        inner.bytes += size;
-        inner.order.push_back(key.clone());
-        inner.map.insert(key, (results, size));
-        while inner.bytes > self.capacity {
-            let Some(old) = inner.order.pop_front() else {
-                break;
-            };
-            if let Some((_, n)) = inner.map.remove(&old) {
-                inner.bytes -= n;
+        let key = self.key(generation, query);
+        let mut evicted = Vec::new();
+        {
+            let mut inner = self.lock();
+            if inner.doorkeeper.is_empty() {
+                inner.doorkeeper = vec![0; DOORKEEPER_SLOTS];
+            }
+            let slot = (key % DOORKEEPER_SLOTS as u64) as usize;
+            if inner.doorkeeper[slot] != key {
+                inner.doorkeeper[slot] = key;
+                return;
+            }
+            if inner.map.contains_key(&key) {
+                return;
+            }
+            inner.bytes += bytes;
+            inner.order.push_back(key);
+            inner.map.insert(
+                key,
+                CacheEntry {
+                    generation,
+                    query: query.clone(),
+                    results,
+                    bytes,
+                },
+            );
+            while inner.bytes > self.capacity {
+                let Some(old) = inner.order.pop_front() else {
+                    break;
+                };
+                if let Some(entry) = inner.map.remove(&old) {
+                    inner.bytes -= entry.bytes;
+                    evicted.push(entry);
+                }
             }
         }
+        // Freed after the lock is released: other searches need not wait for it.
+        drop(evicted);
     }
 
     /// Forgets everything (ranking parameters changed).
     pub fn clear(&self) {
-        *self.lock() = CacheInner::default();
+        let old = std::mem::take(&mut *self.lock());
+        drop(old);
     }
 }
 

@@ -61,8 +61,8 @@ fn ids(results: &SearchResults) -> Vec<&str> {
 }
 
 /// The ids of all hits, sorted.
-fn id_set(results: SearchResults) -> Vec<String> {
-    let mut v: Vec<String> = results.hits.into_iter().map(|h| h.id).collect();
+fn id_set(results: Arc<SearchResults>) -> Vec<String> {
+    let mut v: Vec<String> = results.hits.iter().map(|h| h.id.clone()).collect();
     v.sort_unstable();
     v
 }
@@ -194,8 +194,8 @@ fn date_orders_put_undated_last() {
         s.search(&q)
             .unwrap()
             .hits
-            .into_iter()
-            .map(|h| h.id)
+            .iter()
+            .map(|h| h.id.clone())
             .collect::<Vec<_>>()
     };
     assert_eq!(run(SortOrder::Newest), ["e", "z", "w", "u"]);
@@ -224,7 +224,7 @@ fn facets_and_matching_ids_cover_all_matches() {
         r.facets[1].values,
         [("2025-03".to_string(), 2), ("2025-02".to_string(), 1)]
     );
-    let all: HashSet<String> = r.matching_ids.unwrap().into_iter().collect();
+    let all: HashSet<String> = r.matching_ids.clone().unwrap().into_iter().collect();
     assert_eq!(all, ["w", "z", "e"].map(String::from).into());
 }
 
@@ -240,8 +240,8 @@ fn pages_concatenate_to_the_full_ranking() {
         .search(&all)
         .unwrap()
         .hits
-        .into_iter()
-        .map(|h| h.id)
+        .iter()
+        .map(|h| h.id.clone())
         .collect();
     let mut paged = Vec::new();
     for offset in (0..4).step_by(3) {
@@ -250,9 +250,9 @@ fn pages_concatenate_to_the_full_ranking() {
             limit: 3,
             ..all.clone()
         };
-        for h in s.search(&q).unwrap().hits {
+        for h in &s.search(&q).unwrap().hits {
             assert_eq!(h.rank, paged.len() + 1);
-            paged.push(h.id);
+            paged.push(h.id.clone());
         }
     }
     assert_eq!(paged, full);
@@ -318,8 +318,8 @@ fn stream_yields_every_hit_in_page_order_and_stops_when_dropped() {
         .search(&q)
         .unwrap()
         .hits
-        .into_iter()
-        .map(|h| h.id)
+        .iter()
+        .map(|h| h.id.clone())
         .collect();
     let stream = s.hits(&q).unwrap();
     assert_eq!(stream.total_hits(), 4);
@@ -411,14 +411,17 @@ fn on_disk_index_survives_reopening() {
 
 #[test]
 fn repeated_searches_come_from_the_cache_unchanged() {
-    // Proves a repeated request is answered from the result cache with identical results,
-    // and a new generation is searched afresh.
+    // Proves a request that repeats is cached (from its second run on) and answered from
+    // the cache with identical results, and a new generation is searched afresh.
     let (index, s) = fixture();
     let q = SearchQuery::new("Putin talks", Syntax::QueryLanguage);
     let first = s.search(&q).unwrap();
     let hits = index.metrics().cache_hits.load(Ordering::Relaxed);
     assert_eq!(s.search(&q).unwrap(), first);
-    assert_eq!(index.metrics().cache_hits.load(Ordering::Relaxed), hits + 1);
+    assert_eq!(index.metrics().cache_hits.load(Ordering::Relaxed), hits);
+    assert!(s.cached(&q).is_some());
+    assert_eq!(s.search(&q).unwrap(), first);
+    assert_eq!(index.metrics().cache_hits.load(Ordering::Relaxed), hits + 2);
     index
         .upsert(&[doc("n", "Putin", "Putin talks again.", "wire", None)])
         .unwrap();

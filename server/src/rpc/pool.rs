@@ -156,27 +156,19 @@ mod tests {
     async fn runs_jobs_and_reports_panics() {
         // Proves results come back, concurrent calls all finish, and a panic is INTERNAL.
         let pool = Pool::new("test", 2);
-        let calls = (0..50u64).map(|i| {
-            let pool = pool.clone();
-            async move { pool.run(move || i * 2).await }
-        });
-        let results: Vec<u64> = futures_join(calls).await;
+        let handles: Vec<_> = (0..50u64)
+            .map(|i| {
+                let pool = pool.clone();
+                tokio::spawn(async move { pool.run(move || i * 2).await })
+            })
+            .collect();
+        let mut results = Vec::new();
+        for h in handles {
+            results.push(h.await.unwrap().unwrap());
+        }
         assert_eq!(results, (0..50u64).map(|i| i * 2).collect::<Vec<_>>());
         let status = pool.run(|| -> u8 { panic!("boom") }).await.unwrap_err();
         assert_eq!(status.code(), tonic::Code::Internal);
         assert_eq!(pool.run(|| 7).await.unwrap(), 7);
-    }
-
-    async fn futures_join<F: std::future::Future<Output = Result<u64, Status>>>(
-        calls: impl Iterator<Item = F>,
-    ) -> Vec<u64> {
-        let mut out = Vec::new();
-        let handles: Vec<_> = calls
-            .map(|c| tokio::spawn(async move { c.await }))
-            .collect();
-        for h in handles {
-            out.push(h.await.unwrap().unwrap());
-        }
-        out
     }
 }
