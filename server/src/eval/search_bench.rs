@@ -120,7 +120,7 @@ pub fn run(args: &BenchSearchArgs) -> Result<BenchSearchReport, EvalError> {
         index.upsert(&docs)?;
     }
     let snapshot = index.commit()?;
-    let pass = || -> Result<(f64, Vec<(f64, u64)>, u64, String), EvalError> {
+    let pass = || -> Result<Pass, EvalError> {
         let mut digest = super::bench::Fnv::default();
         let mut wall = Vec::with_capacity(queries.len());
         let mut hits = 0;
@@ -145,17 +145,27 @@ pub fn run(args: &BenchSearchArgs) -> Result<BenchSearchReport, EvalError> {
             (Some(a), Some(b)) => b - a,
             _ => elapsed,
         };
-        Ok((cpu, wall, hits, format!("{:016x}", digest.0)))
+        Ok(Pass {
+            cpu,
+            per_query: wall,
+            hits,
+            digest: format!("{:016x}", digest.0),
+        })
     };
-    pass()?;
-    let mut best: Option<(f64, Vec<(f64, u64)>, u64, String)> = None;
+    let mut best = pass()?; // warm-up
+    best.cpu = f64::MAX;
     for _ in 0..args.runs.max(1) {
         let run = pass()?;
-        if best.as_ref().is_none_or(|b| run.0 < b.0) {
-            best = Some(run);
+        if run.cpu < best.cpu {
+            best = run;
         }
     }
-    let (cpu, per_query, hits, digest) = best.unwrap_or_default();
+    let Pass {
+        cpu,
+        per_query,
+        hits,
+        digest,
+    } = best;
     let mut order: Vec<usize> = (0..per_query.len()).collect();
     order.sort_by(|&a, &b| per_query[b].0.total_cmp(&per_query[a].0));
     let slowest = order
@@ -187,6 +197,18 @@ pub fn run(args: &BenchSearchArgs) -> Result<BenchSearchReport, EvalError> {
         digest,
         slowest,
     })
+}
+
+/// One timed pass over the queries.
+struct Pass {
+    /// Thread CPU seconds.
+    cpu: f64,
+    /// (wall microseconds, total hits) per query.
+    per_query: Vec<(f64, u64)>,
+    /// Total hits over all queries.
+    hits: u64,
+    /// See [`BenchSearchReport::digest`].
+    digest: String,
 }
 
 fn read_queries(args: &BenchSearchArgs) -> Result<Vec<SearchQuery>, EvalError> {

@@ -357,9 +357,7 @@ impl RankWeight {
             None => None,
         };
         let Scratch {
-            acc,
-            tf,
-            seen,
+            slots,
             touched,
             clause_docs,
         } = scratch;
@@ -372,7 +370,7 @@ impl RankWeight {
             }
         }
         for (c, clause) in spec.clauses.iter().enumerate() {
-            // `seen[d]` holds 1 + the last clause that touched `d`.
+            // A slot's `seen` holds 1 + the last clause that touched its document.
             let mark = c as u32 + 1;
             for (i, field) in fields.iter().enumerate() {
                 let Some(fieldnorm) = &fieldnorms[i] else {
@@ -380,19 +378,11 @@ impl RankWeight {
                 };
                 let inverted = reader.inverted_index(*field)?;
                 let norm = &self.norms[i];
+                let weight = field_weights[i];
                 for variant in &clause.variants {
                     let term = Term::from_field_text(*field, variant);
-                    let mut add = |doc: DocId, freq: u32| {
-                        let d = doc as usize;
-                        if seen[d] != mark {
-                            if seen[d] == 0 {
-                                touched.push(doc);
-                            }
-                            seen[d] = mark;
-                            clause_docs.push(doc);
-                        }
-                        let n = norm[fieldnorm.fieldnorm_id(doc) as usize];
-                        tf[d] += field_weights[i] * freq as f32 / n;
+                    let value = |doc: DocId, freq: u32| {
+                        weight * freq as f32 / norm[fieldnorm.fieldnorm_id(doc) as usize]
                     };
                     match allowed {
                         Some(allowed) => {
@@ -406,7 +396,8 @@ impl RankWeight {
                                     break;
                                 }
                                 if postings.doc() == doc {
-                                    add(doc, postings.term_freq());
+                                    let v = value(doc, postings.term_freq());
+                                    add_posting(slots, touched, clause_docs, mark, doc, v);
                                 }
                             }
                         }
@@ -419,7 +410,8 @@ impl RankWeight {
                             };
                             while !block.docs().is_empty() {
                                 for (&doc, &freq) in block.docs().iter().zip(block.freqs()) {
-                                    add(doc, freq);
+                                    let v = value(doc, freq);
+                                    add_posting(slots, touched, clause_docs, mark, doc, v);
                                 }
                                 block.advance();
                             }
@@ -429,11 +421,11 @@ impl RankWeight {
             }
             let w = self.idf[c] * clause.weight * (p.k1 + 1.0) * boost;
             for &doc in clause_docs.iter() {
-                let d = doc as usize;
-                let t = tf[d];
-                tf[d] = 0.0;
+                let slot = &mut slots[doc as usize];
+                let t = slot.tf;
+                slot.tf = 0.0;
                 if self.scoring && t > 0.0 {
-                    acc[d] += w * t / (p.k1 + t);
+                    slot.acc += w * t / (p.k1 + t);
                 }
             }
             clause_docs.clear();
@@ -445,7 +437,8 @@ impl RankWeight {
             // Dense: reading the marks in order (branch-free) beats sorting.
             let mut docs = vec![0; max_doc];
             let mut n = 0;
-            for (d, &mark) in seen[..max_doc].iter().enumerate() {
+            for (d, slot) in slots[..max_doc].iter().enumerate() {
+                let mark = slot.seen;
                 docs[n] = d as DocId;
                 n += usize::from(mark != 0);
             }
@@ -456,7 +449,7 @@ impl RankWeight {
             docs.sort_unstable();
             docs
         };
-        let scores = docs.iter().map(|&d| acc[d as usize]).collect();
+        let scores = docs.iter().map(|&d| slots[d as usize].acc).collect();
         Ok(RankScorer {
             docs,
             scores,
@@ -473,37 +466,58 @@ thread_local! {
 /// Dense per-document buffers for term-at-a-time scoring.
 #[derive(Default)]
 struct Scratch {
-    /// Score so far.
-    acc: Vec<f32>,
-    /// The current clause's weighted, normalised term frequency.
-    tf: Vec<f32>,
-    /// 0, or 1 + the last clause that matched the document.
-    seen: Vec<u32>,
+    /// Per-document state, indexed by doc id.
+    slots: Vec<Slot>,
     /// Documents with `seen != 0`.
     touched: Vec<DocId>,
     /// Documents the current clause matched.
     clause_docs: Vec<DocId>,
 }
 
+/// One document's scoring state, side by side so that a posting touches one cache line.
+#[derive(Debug, Clone, Copy, Default)]
+struct Slot {
+    /// 0, or 1 + the last clause that matched the document.
+    seen: u32,
+    /// The current clause's weighted, normalised term frequency.
+    tf: f32,
+    /// Score so far.
+    acc: f32,
+}
+
+/// Adds a posting's weighted, normalised frequency `value` to its document, noting the
+/// document the first time this clause (and the first time any clause) reaches it.
+#[inline(always)]
+fn add_posting(
+    slots: &mut [Slot],
+    touched: &mut Vec<DocId>,
+    clause_docs: &mut Vec<DocId>,
+    mark: u32,
+    doc: DocId,
+    value: f32,
+) {
+    let slot = &mut slots[doc as usize];
+    if slot.seen != mark {
+        if slot.seen == 0 {
+            touched.push(doc);
+        }
+        slot.seen = mark;
+        clause_docs.push(doc);
+    }
+    slot.tf += value;
+}
+
 impl Scratch {
     fn prepare(&mut self, max_doc: usize) {
-        if self.acc.len() < max_doc {
-            self.acc.resize(max_doc, 0.0);
-            self.tf.resize(max_doc, 0.0);
-            self.seen.resize(max_doc, 0);
+        if self.slots.len() < max_doc {
+            self.slots.resize(max_doc, Slot::default());
         }
     }
 
     /// Resets the entries the last segment touched.
     fn clear(&mut self) {
-        for &d in &self.touched {
-            let d = d as usize;
-            self.acc[d] = 0.0;
-            self.tf[d] = 0.0;
-            self.seen[d] = 0;
-        }
-        for &d in &self.clause_docs {
-            self.tf[d as usize] = 0.0;
+        for &d in self.touched.iter().chain(&self.clause_docs) {
+            self.slots[d as usize] = Slot::default();
         }
         self.touched.clear();
         self.clause_docs.clear();
