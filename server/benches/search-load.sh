@@ -7,7 +7,7 @@
 #
 # Environment: CONCURRENCY (16), WARMUP (5 s), DURATION (20 s), PORT (50392), PIN (1 = pin the
 # server to core 0 and the load generator to core 1 with taskset; 0 = no pinning; default 1 on
-# machines with at least 2 cores), CORPUS (space-separated --corpus paths), QUERIES (distinct
+# machines with at least 2 cores), CORPUS (space-separated --corpus paths), DISTINCT (distinct
 # queries generated, 100000), SERVER_BIN / CLIENT_BIN (binaries to use instead of building
 # target/release/dossier-server and target/release/dossier, e.g. to measure an older build).
 # Targets (DESIGN.md): Search p99 <= 2 ms and Search QPS >= 50% of Health QPS.
@@ -26,7 +26,7 @@ DURATION=${DURATION:-20}
 PORT=${PORT:-50392}
 CORPUS=${CORPUS:-"../shared/data/news/bbc ../shared/data/news/reuters21578/reuters21578_flat.jsonl"}
 if [[ -z ${PIN:-} ]]; then PIN=$(($(nproc) >= 2 ? 1 : 0)); fi
-QUERIES=${QUERIES:-100000}
+DISTINCT=${DISTINCT:-100000}
 SERVER_BIN=${SERVER_BIN:-target/release/dossier-server}
 CLIENT_BIN=${CLIENT_BIN:-target/release/dossier}
 if [[ $SERVER_BIN == target/release/dossier-server || $CLIENT_BIN == target/release/dossier ]]; then
@@ -54,9 +54,9 @@ QUERIES=(
     '{"query":"Microsoft software","page_size":10,"highlight":{"maxFragments":2}}'
 )
 # Distinct queries (the server caches requests that repeat, per index generation, so a repeated
-# query measures that cache): QUERIES queries of 2-3 title words from the corpus, sent in order
+# query measures that cache): DISTINCT queries of 2-3 title words from the corpus, sent in order
 # by all clients together; the report says how many times the run went through them ("x0.6").
-python3 - "$LOG.queries" "$QUERIES" $CORPUS <<'EOF2'
+python3 - "$LOG.queries" "$DISTINCT" $CORPUS <<'EOF2'
 import json, os, random, re, sys
 out, count, paths = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
 titles = []
@@ -84,7 +84,7 @@ with open(out, "w") as f:
     for q in queries:
         f.write(json.dumps({"query": q, "page_size": 10}) + "\n")
 EOF2
-echo "== search, $QUERIES distinct title-word queries ($(head -2 "$LOG.queries" | tr '\n' ' ')...) vs health"
+echo "== search, $DISTINCT distinct title-word queries ($(head -2 "$LOG.queries" | tr '\n' ' ')...) vs health"
 "${CLIENT_PIN[@]}" "${CLIENT[@]}" bench --rpc search --requests "$LOG.queries" --vs health \
     --concurrency "$CONCURRENCY" --warmup "$WARMUP" --duration "$DURATION" --server-pid "$SERVER_PID"
 for q in "${QUERIES[@]}"; do
