@@ -12,18 +12,21 @@
 
 use anyhow::{bail, Context};
 use dossier_api::v1::{
-    self, claim_service_client::ClaimServiceClient, corpus_service_client::CorpusServiceClient,
-    entity_service_client::EntityServiceClient, search_service_client::SearchServiceClient,
+    self, corpus_service_client::CorpusServiceClient, search_service_client::SearchServiceClient,
 };
 use hdrhistogram::Histogram;
+use prost::bytes::{Buf, BufMut, Bytes};
 use prost_reflect::{DescriptorPool, DynamicMessage};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio_stream::StreamExt;
+use tonic::client::Grpc;
+use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
+use tonic::codegen::http::uri::PathAndQuery;
 use tonic::transport::{Channel, Endpoint};
-use tonic_health::pb::{health_client::HealthClient, HealthCheckRequest};
+use tonic_health::pb::HealthCheckRequest;
 
 /// What `dossier bench` was asked to do.
 #[derive(Debug, Clone, clap::Args)]
@@ -62,14 +65,69 @@ pub struct BenchArgs {
 /// One RPC with its request, ready to call.
 #[derive(Clone)]
 enum Call {
-    Search(v1::SearchRequest),
+    /// A unary call: its method path and its request, encoded once. The response is read
+    /// off the wire and counted but not decoded, so that the load generator spends little
+    /// per call and the measurement is of the server (the ratio of two RPCs, above all).
+    Unary {
+        path: &'static str,
+        request: Bytes,
+    },
     StreamSearch(v1::SearchRequest),
-    Health(HealthCheckRequest),
-    Get(v1::GetDocumentRequest),
-    Analyze(v1::AnalyzeEntitiesRequest),
-    Extract(v1::ExtractClaimsRequest),
-    ListEntities(v1::ListEntitiesRequest),
     Ingest(v1::Document),
+}
+
+fn unary(path: &'static str, request: &impl prost::Message) -> Call {
+    Call::Unary {
+        path,
+        request: Bytes::from(request.encode_to_vec()),
+    }
+}
+
+/// The codec of [`Call::Unary`]: requests go out as they were encoded, responses are
+/// consumed as bytes (their length is the item).
+#[derive(Debug, Clone, Copy, Default)]
+struct RawCodec;
+
+#[derive(Debug, Clone, Copy, Default)]
+struct RawEncoder;
+
+#[derive(Debug, Clone, Copy, Default)]
+struct RawDecoder;
+
+impl Codec for RawCodec {
+    type Encode = Bytes;
+    type Decode = usize;
+    type Encoder = RawEncoder;
+    type Decoder = RawDecoder;
+
+    fn encoder(&mut self) -> RawEncoder {
+        RawEncoder
+    }
+
+    fn decoder(&mut self) -> RawDecoder {
+        RawDecoder
+    }
+}
+
+impl Encoder for RawEncoder {
+    type Item = Bytes;
+    type Error = tonic::Status;
+
+    fn encode(&mut self, item: Bytes, dst: &mut EncodeBuf<'_>) -> Result<(), tonic::Status> {
+        dst.put(item);
+        Ok(())
+    }
+}
+
+impl Decoder for RawDecoder {
+    type Item = usize;
+    type Error = tonic::Status;
+
+    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<usize>, tonic::Status> {
+        let n = src.remaining();
+        src.advance(n);
+        Ok(Some(n))
+    }
 }
 
 fn parse_json<M: prost::Message + Default>(json: &str, name: &str) -> anyhow::Result<M> {
@@ -97,39 +155,57 @@ fn parse_json<M: prost::Message + Default>(json: &str, name: &str) -> anyhow::Re
 fn call_for(rpc: &str, request: Option<&str>) -> anyhow::Result<Call> {
     let text = "Steve Witkoff, Trump’s envoy, met Vladimir Putin in Moscow for five hours on Friday. “It was a great meeting,” Witkoff said.";
     Ok(match rpc {
-        "search" => Call::Search(parse_json(
-            request.unwrap_or(r#"{"query":"Witkoff Putin","page_size":10}"#),
-            "SearchRequest",
-        )?),
+        "search" => unary(
+            "/dossier.v1.SearchService/Search",
+            &parse_json::<v1::SearchRequest>(
+                request.unwrap_or(r#"{"query":"Witkoff Putin","page_size":10}"#),
+                "SearchRequest",
+            )?,
+        ),
         "stream-search" => Call::StreamSearch(parse_json(
             request.unwrap_or(r#"{"query":"peace talks","syntax":"PLAIN_TEXT"}"#),
             "SearchRequest",
         )?),
-        "health" => Call::Health(HealthCheckRequest {
-            service: request.map(str::to_string).unwrap_or_default(),
-        }),
-        "get" => Call::Get(parse_json(
-            request.unwrap_or(r#"{"id":"002_92e74acb2171691d"}"#),
-            "GetDocumentRequest",
-        )?),
-        "analyze" => Call::Analyze(match request {
-            Some(r) => parse_json(r, "AnalyzeEntitiesRequest")?,
-            None => v1::AnalyzeEntitiesRequest {
-                source: Some(v1::analyze_entities_request::Source::Text(text.into())),
-                encoding: 0,
+        "health" => unary(
+            "/grpc.health.v1.Health/Check",
+            &HealthCheckRequest {
+                service: request.map(str::to_string).unwrap_or_default(),
             },
-        }),
-        "extract" => Call::Extract(match request {
-            Some(r) => parse_json(r, "ExtractClaimsRequest")?,
-            None => v1::ExtractClaimsRequest {
-                source: Some(v1::extract_claims_request::Source::Text(text.into())),
-                encoding: 0,
+        ),
+        "get" => unary(
+            "/dossier.v1.CorpusService/GetDocument",
+            &parse_json::<v1::GetDocumentRequest>(
+                request.unwrap_or(r#"{"id":"002_92e74acb2171691d"}"#),
+                "GetDocumentRequest",
+            )?,
+        ),
+        "analyze" => unary(
+            "/dossier.v1.EntityService/AnalyzeEntities",
+            &match request {
+                Some(r) => parse_json(r, "AnalyzeEntitiesRequest")?,
+                None => v1::AnalyzeEntitiesRequest {
+                    source: Some(v1::analyze_entities_request::Source::Text(text.into())),
+                    encoding: 0,
+                },
             },
-        }),
-        "list-entities" => Call::ListEntities(parse_json(
-            request.unwrap_or(r#"{"type":"PERSON","page_size":20}"#),
-            "ListEntitiesRequest",
-        )?),
+        ),
+        "extract" => unary(
+            "/dossier.v1.ClaimService/ExtractClaims",
+            &match request {
+                Some(r) => parse_json(r, "ExtractClaimsRequest")?,
+                None => v1::ExtractClaimsRequest {
+                    source: Some(v1::extract_claims_request::Source::Text(text.into())),
+                    encoding: 0,
+                },
+            },
+        ),
+        "list-entities" => unary(
+            "/dossier.v1.EntityService/ListEntities",
+            &parse_json::<v1::ListEntitiesRequest>(
+                request.unwrap_or(r#"{"type":"PERSON","page_size":20}"#),
+                "ListEntitiesRequest",
+            )?,
+        ),
         "ingest" => Call::Ingest(match request {
             Some(r) => parse_json(r, "Document")?,
             None => v1::Document {
@@ -162,11 +238,9 @@ fn mix(spec: &str, request: Option<&str>) -> anyhow::Result<Vec<(String, Call, u
 }
 
 struct Clients {
+    raw: Grpc<Channel>,
     search: SearchServiceClient<Channel>,
-    health: HealthClient<Channel>,
     corpus: CorpusServiceClient<Channel>,
-    entity: EntityServiceClient<Channel>,
-    claim: ClaimServiceClient<Channel>,
 }
 
 async fn run_call(
@@ -177,7 +251,18 @@ async fn run_call(
 ) -> Result<(), tonic::Code> {
     let code = |s: tonic::Status| s.code();
     match call {
-        Call::Search(r) => c.search.search(r.clone()).await.map(drop).map_err(code),
+        Call::Unary { path, request } => {
+            c.raw.ready().await.map_err(|_| tonic::Code::Unavailable)?;
+            c.raw
+                .unary(
+                    tonic::Request::new(request.clone()),
+                    PathAndQuery::from_static(path),
+                    RawCodec,
+                )
+                .await
+                .map(drop)
+                .map_err(code)
+        }
         Call::StreamSearch(r) => {
             let mut s = c
                 .search
@@ -190,31 +275,6 @@ async fn run_call(
             }
             Ok(())
         }
-        Call::Health(r) => c.health.check(r.clone()).await.map(drop).map_err(code),
-        Call::Get(r) => c
-            .corpus
-            .get_document(r.clone())
-            .await
-            .map(drop)
-            .map_err(code),
-        Call::Analyze(r) => c
-            .entity
-            .analyze_entities(r.clone())
-            .await
-            .map(drop)
-            .map_err(code),
-        Call::Extract(r) => c
-            .claim
-            .extract_claims(r.clone())
-            .await
-            .map(drop)
-            .map_err(code),
-        Call::ListEntities(r) => c
-            .entity
-            .list_entities(r.clone())
-            .await
-            .map(drop)
-            .map_err(code),
         Call::Ingest(d) => {
             let mut d = d.clone();
             if d.id.is_empty() {
@@ -321,12 +381,10 @@ async fn measure(
         let (calls, bounds, sequence) = (calls.clone(), bounds.clone(), sequence.clone());
         workers.push(tokio::spawn(async move {
             let mut clients = Clients {
+                raw: Grpc::new(channel.clone()).max_decoding_message_size(64 << 20),
                 search: SearchServiceClient::new(channel.clone())
                     .max_decoding_message_size(64 << 20),
-                health: HealthClient::new(channel.clone()),
-                corpus: CorpusServiceClient::new(channel.clone()),
-                entity: EntityServiceClient::new(channel.clone()),
-                claim: ClaimServiceClient::new(channel),
+                corpus: CorpusServiceClient::new(channel),
             };
             let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)
                 .expect("valid histogram bounds");

@@ -32,7 +32,10 @@ pub struct HighlightOptions {
 impl Default for HighlightOptions {
     fn default() -> Self {
         Self {
-            max_fragments: 3,
+            // One fragment per hit, as result lists show it (more on request): each further
+            // fragment adds about a third to the response, and a response's size is most of
+            // what a repeated search costs.
+            max_fragments: 1,
             fragment_chars: 200,
             pre_tag: "<em>".into(),
             post_tag: "</em>".into(),

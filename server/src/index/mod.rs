@@ -51,6 +51,7 @@ use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 use tantivy::directory::MmapDirectory;
+use tantivy::indexer::{LogMergePolicy, NoMergePolicy};
 use tantivy::{Index, IndexReader, IndexSettings, IndexWriter, ReloadPolicy, Term};
 
 pub use highlight::{HighlightOptions, Snippet};
@@ -345,6 +346,59 @@ impl SearchIndex {
             recent.pop_front();
         }
         Ok(snapshot)
+    }
+
+    /// Starts no background merges until [`SearchIndex::merge_segments`]: for a bulk load,
+    /// whose segments are merged into one at its end anyway.
+    pub fn suspend_merges(&self) {
+        self.writer()
+            .writer
+            .set_merge_policy(Box::new(NoMergePolicy));
+    }
+
+    /// Merges every segment into one and publishes the result as a new generation with the
+    /// current texts; returns the number of segments merged (0 when there was at most one).
+    /// Loading a corpus in one go leaves a segment per flushed writer buffer, and each query
+    /// pays per segment (term lookups, scorers): the loader calls this once it is done.
+    pub fn merge_segments(&self) -> Result<usize, IndexError> {
+        let mut state = self.writer();
+        // Background merges the last commit started would take segments away from under
+        // this one: start no more, and retry while those finish.
+        state.writer.set_merge_policy(Box::new(NoMergePolicy));
+        let mut attempts = 0;
+        let merged = loop {
+            let ids = self.inner.index.searchable_segment_ids()?;
+            if ids.len() <= 1 {
+                break Ok(0);
+            }
+            match state.writer.merge(&ids).wait() {
+                Ok(_) => break Ok(ids.len()),
+                Err(_) if attempts < 100 => {
+                    attempts += 1;
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                Err(e) => break Err(e),
+            }
+        };
+        state
+            .writer
+            .set_merge_policy(Box::new(LogMergePolicy::default()));
+        let merged = merged?;
+        if merged == 0 {
+            return Ok(0);
+        }
+        self.inner.reader.reload()?;
+        state.generation += 1;
+        let texts = self.snapshot().texts();
+        let snapshot = Arc::new(Snapshot::new(
+            state.generation,
+            self.inner.reader.searcher(),
+            Arc::clone(&self.inner.shared),
+            texts,
+        ));
+        self.inner.current.store(Arc::clone(&snapshot));
+        lock(&self.inner.recent).push_back(snapshot);
+        Ok(merged)
     }
 
     /// The latest committed snapshot.

@@ -305,7 +305,7 @@ fn entity_documents(
         .collect())
 }
 
-/// The engine's highlight options for the request's (defaults: 3 fragments of ~200 chars,
+/// The engine's highlight options for the request's (defaults: 1 fragment of ~200 chars,
 /// `<em>` tags; `max_fragments = -1` turns snippets off).
 fn highlight_options(h: Option<v1::HighlightOptions>) -> Result<Option<HighlightOptions>, Status> {
     let v1::HighlightOptions {

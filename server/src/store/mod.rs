@@ -361,6 +361,7 @@ impl Store {
         use rayon::prelude::*;
         let analysed: Vec<StoredDoc> = docs.into_par_iter().map(StoredDoc::analyze).collect();
         let _writer = self.lock_writer();
+        self.inner.index.suspend_merges();
         let mut map = DocMap::clone(&self.snapshot().docs);
         let mut touched = Vec::with_capacity(analysed.len());
         for d in analysed {
@@ -370,6 +371,12 @@ impl Store {
         let map = Arc::new(map);
         if let Err(e) = self.index_write(&map, touched) {
             tracing::error!(error = %e, "indexing the loaded corpus failed");
+        }
+        // One segment: each query pays per segment.
+        match self.inner.index.merge_segments() {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(segments = n, "index segments merged into one"),
+            Err(e) => tracing::warn!(error = %e, "merging the index segments failed"),
         }
         let n = map.len();
         self.publish(map);
