@@ -458,3 +458,46 @@ fn excluding_a_phrase_that_matches_later_documents_works() {
         .unwrap();
     assert_eq!(results.total_hits, 1);
 }
+
+#[test]
+fn merging_segments_keeps_every_result() {
+    // Proves `merge_segments` leaves one segment and changes no answer: pages, totals and
+    // snippets are the same before and after, and the merge is a new generation.
+    let index = SearchIndex::new_in_ram().unwrap();
+    index.suspend_merges();
+    for batch in 0..4 {
+        let docs: Vec<IndexDoc> = (0..5)
+            .map(|i| {
+                let id = format!("d{batch}{i}");
+                let text = format!("Oil prices rose {i} times in batch {batch}. Talks went on.");
+                doc(&id, "Prices", &text, "wire", Some(FEB + i64::from(i)))
+            })
+            .collect();
+        index.upsert(&docs).unwrap();
+        index.commit().unwrap();
+    }
+    let before = index.snapshot();
+    assert_eq!(before.num_segments(), 4);
+    let query = SearchQuery::new("oil talks", Syntax::QueryLanguage);
+    let expected = before.search(&query).unwrap();
+    assert_eq!(index.merge_segments().unwrap(), 4);
+    let after = index.snapshot();
+    assert_eq!(after.num_segments(), 1);
+    assert_eq!(after.generation(), before.generation() + 1);
+    let got = after.search(&query).unwrap();
+    assert_eq!(got.total_hits, expected.total_hits);
+    let page = |r: &SearchResults| -> Vec<(String, Vec<String>)> {
+        r.hits
+            .iter()
+            .map(|h| {
+                (
+                    h.id.clone(),
+                    h.snippets.iter().map(|s| s.text.clone()).collect(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(page(&got), page(&expected));
+    // Nothing left to merge.
+    assert_eq!(index.merge_segments().unwrap(), 0);
+}
