@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Long fuzzing runs, each stopped when its coverage stops growing: builds the targets
 # optimised (cargo-fuzz --release) and runs each one until no new edge ("cov") has been
-# found for PLATEAU seconds, or for MAX seconds at most. The corpus each run grows is kept
+# found for PLATEAU seconds of the fuzzer's CPU time, or for MAX seconds (wall clock) at most. The corpus each run grows is kept
 # (CORPUS_DIR/<target>), so a later run starts where the last one stopped.
 #
 #   bash server/fuzz/plateau.sh                 # every target
 #   PLATEAU=300 MAX=1800 bash server/fuzz/plateau.sh query claims
 #
 # Prints, per target, a line like
-#   query: stopped at 1460 s (plateau): 1,234,567 execs, cov 3620 ft 16011, last new cov at 860 s
+#   query: stopped after 1460 CPU s (plateau): 1,234,567 execs, cov 3620 ft 16011, last new cov at 860 CPU s
 # A crash stops the run with the fuzzer's exit status and leaves the input in
 # server/fuzz/artifacts/<target>/ (keep it under server/fuzz/regressions/<target>/ once fixed).
 set -euo pipefail
@@ -39,33 +39,50 @@ for target in "${targets[@]}"; do
     -max_total_time="$MAX" -timeout=10 -max_len=16384 -rss_limit_mb=4096 \
     -print_final_stats=1 "$corpus" "${seeds[@]}" 2>&1 |
     python3 -c '
-import os, re, signal, subprocess, sys, time
+import os, re, subprocess, sys, threading, time, types
 target, plateau = sys.argv[1], float(sys.argv[2])
-start = time.time()
-cov = ft = execs = 0
-last_new = 0.0
+# Time is the fuzzer process own CPU time, so that a run paused (SIGSTOP) or starved by
+# other work on the machine does not count as fuzzing without progress.
+pattern = f"release/{target} -artifact_prefix"
+def cpu_seconds():
+    pids = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True).stdout.split()
+    try:
+        fields = open(f"/proc/{pids[0]}/stat").read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+state = types.SimpleNamespace(cpu=0.0, cov=0, ft=0, execs=0, last_new=0.0, reason="time limit or exit")
+lock = threading.Lock()
+def watch():
+    while True:
+        time.sleep(5)
+        cpu = cpu_seconds()
+        with lock:
+            if cpu is not None:
+                state.cpu = cpu
+            if state.reason != "time limit or exit":
+                return
+            if state.cov and state.cpu - state.last_new >= plateau:
+                state.reason = "plateau"
+                subprocess.run(["pkill", "-INT", "-f", pattern])
+                return
+threading.Thread(target=watch, daemon=True).start()
 log = open(os.path.join(sys.argv[3], target + ".log"), "w")
-reason = "time limit or exit"
 for line in sys.stdin:
-    now = time.time() - start
-    log.write(f"{now:8.1f} {line}")
-    m = re.match(r"#(\d+)\s+\S+\s+cov: (\d+) ft: (\d+)", line)
-    if m:
-        execs = int(m.group(1))
-        if int(m.group(2)) > cov:
-            cov, last_new = int(m.group(2)), now
-        ft = max(ft, int(m.group(3)))
-    m = re.match(r"stat::number_of_executed_units: (\d+)", line)
-    if m:
-        execs = int(m.group(1))
-    if "ERROR: libFuzzer" in line or "panicked" in line:
-        reason = "crash"
-    if cov and now - last_new >= plateau and reason != "crash":
-        reason = "plateau"
-        subprocess.run(["pkill", "-INT", "-f", f"release/{target} -artifact_prefix"])
-        plateau = float("inf")
-elapsed = time.time() - start
-print(f"{target}: stopped at {elapsed:.0f} s ({reason}): {execs:,} execs, cov {cov} ft {ft}, last new cov at {last_new:.0f} s", flush=True)
+    with lock:
+        log.write(f"{state.cpu:8.1f} {line}")
+        m = re.match(r"#(\d+)\s+\S+\s+cov: (\d+) ft: (\d+)", line)
+        if m:
+            state.execs = int(m.group(1))
+            if int(m.group(2)) > state.cov:
+                state.cov, state.last_new = int(m.group(2)), state.cpu
+            state.ft = max(state.ft, int(m.group(3)))
+        m = re.match(r"stat::number_of_executed_units: (\d+)", line)
+        if m:
+            state.execs = int(m.group(1))
+        if "ERROR: libFuzzer" in line or "panicked" in line:
+            state.reason = "crash"
+print(f"{target}: stopped after {state.cpu:.0f} CPU s ({state.reason}): {state.execs:,} execs, cov {state.cov} ft {state.ft}, last new cov at {state.last_new:.0f} CPU s", flush=True)
 ' "$target" "$PLATEAU" "$corpus_root" || status=$?
   if grep -q "ERROR: libFuzzer\|panicked" "$corpus_root/$target.log"; then
     echo "$target: crash, see $corpus_root/$target.log and server/fuzz/artifacts/$target/" >&2
