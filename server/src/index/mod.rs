@@ -357,7 +357,8 @@ impl SearchIndex {
     }
 
     /// Merges every segment into one and publishes the result as a new generation with the
-    /// current texts; returns the number of segments merged (0 when there was at most one).
+    /// current texts, dropping the earlier generations (their page tokens expire); returns the
+    /// number of segments merged (0 when there was at most one).
     /// Loading a corpus in one go leaves a segment per flushed writer buffer, and each query
     /// pays per segment (term lookups, scorers): the loader calls this once it is done.
     pub fn merge_segments(&self) -> Result<usize, IndexError> {
@@ -397,7 +398,11 @@ impl SearchIndex {
             texts,
         ));
         self.inner.current.store(Arc::clone(&snapshot));
-        lock(&self.inner.recent).push_back(snapshot);
+        // Earlier generations would keep the merged segments' memory alive for their page
+        // tokens' sake; the loader merges before serving, when no token exists yet.
+        let mut recent = lock(&self.inner.recent);
+        recent.clear();
+        recent.push_back(snapshot);
         Ok(merged)
     }
 

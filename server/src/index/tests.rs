@@ -484,6 +484,8 @@ fn merging_segments_keeps_every_result() {
     let after = index.snapshot();
     assert_eq!(after.num_segments(), 1);
     assert_eq!(after.generation(), before.generation() + 1);
+    // The generations before the merge are dropped (their segments' memory with them).
+    assert!(index.snapshot_at(before.generation()).is_none());
     let got = after.search(&query).unwrap();
     assert_eq!(got.total_hits, expected.total_hits);
     let page = |r: &SearchResults| -> Vec<(String, Vec<String>)> {
