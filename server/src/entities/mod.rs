@@ -647,6 +647,16 @@ impl Registry {
             ent.docs = exact(d);
         }
         debug_assert!(entities.iter().all(|e| !e.mentions.is_empty()));
+        // The strings made during resolution sit among the freed transients of the keys;
+        // copies made now pack together (the allocator fills the lowest free slots), and the
+        // pages the transients held can go back.
+        for e in &mut entities {
+            e.id = e.id.as_str().to_owned();
+            e.name = e.name.as_str().to_owned();
+            e.aliases = e.aliases.iter().map(|a| a.as_str().to_owned()).collect();
+            e.metadata = e.metadata.iter().cloned().collect();
+        }
+        let doc_ids: Vec<Arc<str>> = doc_ids.iter().map(|d| Arc::from(&**d)).collect();
         let doc_order: Box<[u32]> = if doc_ids.windows(2).all(|w| w[0] < w[1]) {
             Box::default()
         } else {
