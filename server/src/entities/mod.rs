@@ -354,13 +354,13 @@ impl Registry {
         let types: Vec<EntityType> = keys.iter().map(KeyInfo::entity_type).collect();
         let mut parent: Vec<u32> = (0..keys.len() as u32).collect();
         let mut by_shape: HashMap<(EntityType, usize, char), Vec<u32>> = HashMap::new();
-        for k in 0..keys.len() {
-            if types[k].is_value() {
+        for (k, &ty) in types.iter().enumerate() {
+            if ty.is_value() {
                 continue;
             }
             let first = last_token(k).chars().next().unwrap_or(' ');
             by_shape
-                .entry((types[k], token_count(k), first))
+                .entry((ty, token_count(k), first))
                 .or_default()
                 .push(k as u32);
         }
@@ -398,15 +398,15 @@ impl Registry {
         // Surnames join full names; acronyms join what they abbreviate.
         let mut surname_index: HashMap<(EntityType, &str), Vec<usize>> = HashMap::new();
         let mut initials_index: HashMap<String, Vec<usize>> = HashMap::new();
-        for k in 0..keys.len() {
+        for (k, &ty) in types.iter().enumerate() {
             let count = token_count(k);
-            if count >= 2 && types[k] == EntityType::Person {
+            if count >= 2 && ty == EntityType::Person {
                 surname_index
-                    .entry((types[k], last_token(k)))
+                    .entry((ty, last_token(k)))
                     .or_default()
                     .push(k);
             }
-            if count >= 2 && matches!(types[k], EntityType::Organization | EntityType::Location) {
+            if count >= 2 && matches!(ty, EntityType::Organization | EntityType::Location) {
                 let initials: String = tokens_of(k)
                     .filter(|t| !matches!(*t, "of" | "the" | "and" | "for" | "&"))
                     .filter_map(|t| t.chars().next())
