@@ -133,7 +133,10 @@ fn entity_message(
         document_count: e.docs.len() as i32,
         salience: Some(salience.unwrap_or(e.salience)),
         mentions,
-        metadata: e.metadata.iter().cloned().collect(),
+        metadata: e
+            .metadata()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
     }
 }
 
