@@ -71,19 +71,22 @@ pub struct Entity {
     pub name: String,
     /// Type.
     pub entity_type: EntityType,
-    /// Other surface forms, sorted.
-    pub aliases: Box<[String]>,
     /// Every mention, in document then text order.
     pub mentions: Box<[MentionRef]>,
     /// Indices of documents with a mention, ascending.
     pub docs: Box<[u32]>,
     /// Mean per-document salience.
     pub salience: f32,
-    /// Normalised value for value types (`unit`, `value`…), packed in one string (a third
-    /// of the entities of a news corpus are values): read it with [`Entity::metadata`].
-    pub packed_metadata: Box<str>,
     /// Number of sentences holding a mention (for co-occurrence statistics).
     pub sentence_count: u32,
+    /// How many aliases `packed` starts with.
+    alias_count: u32,
+    /// The other surface forms (sorted, each followed by a newline: a display form holds
+    /// no whitespace but single spaces), then the normalised value of a value type as
+    /// key/value pairs (see [`pack_metadata`]): one allocation, or none, instead of one
+    /// per string (most entities have neither; a third of a news corpus's are values).
+    /// Read with [`Entity::aliases`] and [`Entity::metadata`].
+    packed: Box<str>,
 }
 
 /// Co-occurrence windows.
@@ -285,9 +288,25 @@ fn pack_metadata(pairs: &[(String, String)]) -> Box<str> {
 }
 
 impl Entity {
+    /// The byte length of the aliases in `packed`.
+    fn aliases_len(&self) -> usize {
+        self.packed
+            .split_inclusive('\n')
+            .take(self.alias_count as usize)
+            .map(str::len)
+            .sum()
+    }
+
+    /// Other surface forms, sorted.
+    pub fn aliases(&self) -> impl Iterator<Item = &str> {
+        self.packed
+            .split_terminator('\n')
+            .take(self.alias_count as usize)
+    }
+
     /// The normalised value of a value entity: (key, value) pairs in the order found.
     pub fn metadata(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.packed_metadata
+        self.packed[self.aliases_len()..]
             .split_terminator(VALUE_END)
             .filter_map(|pair| pair.split_once(KEY_END))
     }
@@ -550,6 +569,13 @@ impl Registry {
             aliases.sort();
             aliases.dedup();
             let id_key = format!("{}|{}", type_prefix(ty), key_text[canonical_key]);
+            debug_assert!(aliases.iter().all(|a| !a.contains('\n')));
+            let mut packed = String::new();
+            for a in &aliases {
+                packed.push_str(a);
+                packed.push('\n');
+            }
+            packed.push_str(&keys[canonical_key].metadata);
             let mut id = format!(
                 "{}-{:012x}",
                 type_prefix(ty),
@@ -560,11 +586,11 @@ impl Registry {
                 id,
                 name,
                 entity_type: ty,
-                aliases: exact(aliases),
                 mentions: Box::default(),
                 docs: Box::default(),
                 salience: 0.0,
-                packed_metadata: std::mem::take(&mut keys[canonical_key].metadata),
+                alias_count: aliases.len() as u32,
+                packed: packed.into_boxed_str(),
                 sentence_count: 0,
             });
         }
@@ -682,8 +708,7 @@ impl Registry {
         for e in &mut entities {
             e.id = e.id.as_str().to_owned();
             e.name = e.name.as_str().to_owned();
-            e.aliases = e.aliases.iter().map(|a| a.as_str().to_owned()).collect();
-            e.packed_metadata = Box::from(&*e.packed_metadata);
+            e.packed = Box::from(&*e.packed);
         }
         let doc_ids: Vec<Arc<str>> = doc_ids.iter().map(|d| Arc::from(&**d)).collect();
         let doc_order: Box<[u32]> = if doc_ids.windows(2).all(|w| w[0] < w[1]) {
@@ -985,17 +1010,17 @@ mod tests {
             .find(|e| e.name == "Donald Trump")
             .expect("Donald Trump is canonical");
         assert!(
-            trump.aliases.contains(&"Trump".to_string())
-                && trump.aliases.contains(&"President Trump".to_string()),
+            trump.aliases().any(|a| a == "Trump")
+                && trump.aliases().any(|a| a == "President Trump"),
             "{:?}",
-            trump.aliases
+            trump.aliases().collect::<Vec<_>>()
         );
         assert_eq!((trump.mentions.len(), trump.docs.len()), (3, 2));
         let putin = persons
             .iter()
             .find(|e| e.name == "Vladimir Putin")
             .expect("the frequent spelling wins");
-        assert!(putin.aliases.contains(&"Vladmir Putin".to_string()));
+        assert!(putin.aliases().any(|a| a == "Vladmir Putin"));
         assert_eq!(putin.mentions.len(), 4);
         assert!(persons
             .iter()
