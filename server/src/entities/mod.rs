@@ -79,14 +79,54 @@ pub struct Entity {
     pub salience: f32,
     /// Number of sentences holding a mention (for co-occurrence statistics).
     pub sentence_count: u32,
-    /// How many aliases `packed` starts with.
-    alias_count: u32,
-    /// The other surface forms (sorted, each followed by a newline: a display form holds
-    /// no whitespace but single spaces), then the normalised value of a value type as
-    /// key/value pairs (see [`pack_metadata`]): one allocation, or none, instead of one
-    /// per string (most entities have neither; a third of a news corpus's are values).
-    /// Read with [`Entity::aliases`] and [`Entity::metadata`].
-    packed: Box<str>,
+    /// Other surface forms, sorted (sharing their allocation with the normalised value
+    /// that [`Entity::metadata`] reads).
+    pub aliases: Aliases,
+}
+
+/// An entity's aliases, packed in one string, each followed by a newline (a display form
+/// holds no whitespace but single spaces). The entity's normalised value (see
+/// [`Entity::metadata`]) follows them in the same allocation: most entities have neither,
+/// a third of a news corpus's entities are values, and one string per entity instead of
+/// one per alias and per key and value is what a registry of tens of thousands keeps.
+#[derive(Debug, Clone, Default)]
+pub struct Aliases(Box<str>);
+
+impl Aliases {
+    fn new(aliases: &[String], packed_metadata: &str) -> Self {
+        debug_assert!(aliases.iter().all(|a| !a.contains('\n')));
+        debug_assert!(!packed_metadata.contains('\n'));
+        let mut packed = String::new();
+        for a in aliases {
+            packed.push_str(a);
+            packed.push('\n');
+        }
+        packed.push_str(packed_metadata);
+        Self(packed.into_boxed_str())
+    }
+
+    /// (aliases, each newline-terminated; the packed metadata after them).
+    fn parts(&self) -> (&str, &str) {
+        match self.0.rfind('\n') {
+            Some(i) => self.0.split_at(i + 1),
+            None => ("", &self.0),
+        }
+    }
+
+    /// The aliases, sorted.
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        self.parts().0.split_terminator('\n')
+    }
+
+    /// The number of aliases.
+    pub fn len(&self) -> usize {
+        self.parts().0.matches('\n').count()
+    }
+
+    /// True when the entity has no other surface form.
+    pub fn is_empty(&self) -> bool {
+        !self.0.contains('\n')
+    }
 }
 
 /// Co-occurrence windows.
@@ -288,25 +328,11 @@ fn pack_metadata(pairs: &[(String, String)]) -> Box<str> {
 }
 
 impl Entity {
-    /// The byte length of the aliases in `packed`.
-    fn aliases_len(&self) -> usize {
-        self.packed
-            .split_inclusive('\n')
-            .take(self.alias_count as usize)
-            .map(str::len)
-            .sum()
-    }
-
-    /// Other surface forms, sorted.
-    pub fn aliases(&self) -> impl Iterator<Item = &str> {
-        self.packed
-            .split_terminator('\n')
-            .take(self.alias_count as usize)
-    }
-
     /// The normalised value of a value entity: (key, value) pairs in the order found.
     pub fn metadata(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.packed[self.aliases_len()..]
+        self.aliases
+            .parts()
+            .1
             .split_terminator(VALUE_END)
             .filter_map(|pair| pair.split_once(KEY_END))
     }
@@ -569,13 +595,6 @@ impl Registry {
             aliases.sort();
             aliases.dedup();
             let id_key = format!("{}|{}", type_prefix(ty), key_text[canonical_key]);
-            debug_assert!(aliases.iter().all(|a| !a.contains('\n')));
-            let mut packed = String::new();
-            for a in &aliases {
-                packed.push_str(a);
-                packed.push('\n');
-            }
-            packed.push_str(&keys[canonical_key].metadata);
             let mut id = format!(
                 "{}-{:012x}",
                 type_prefix(ty),
@@ -589,8 +608,7 @@ impl Registry {
                 mentions: Box::default(),
                 docs: Box::default(),
                 salience: 0.0,
-                alias_count: aliases.len() as u32,
-                packed: packed.into_boxed_str(),
+                aliases: Aliases::new(&aliases, &keys[canonical_key].metadata),
                 sentence_count: 0,
             });
         }
@@ -708,7 +726,7 @@ impl Registry {
         for e in &mut entities {
             e.id = e.id.as_str().to_owned();
             e.name = e.name.as_str().to_owned();
-            e.packed = Box::from(&*e.packed);
+            e.aliases = Aliases(Box::from(&*e.aliases.0));
         }
         let doc_ids: Vec<Arc<str>> = doc_ids.iter().map(|d| Arc::from(&**d)).collect();
         let doc_order: Box<[u32]> = if doc_ids.windows(2).all(|w| w[0] < w[1]) {
@@ -1010,17 +1028,17 @@ mod tests {
             .find(|e| e.name == "Donald Trump")
             .expect("Donald Trump is canonical");
         assert!(
-            trump.aliases().any(|a| a == "Trump")
-                && trump.aliases().any(|a| a == "President Trump"),
+            trump.aliases.iter().any(|a| a == "Trump")
+                && trump.aliases.iter().any(|a| a == "President Trump"),
             "{:?}",
-            trump.aliases().collect::<Vec<_>>()
+            trump.aliases.iter().collect::<Vec<_>>()
         );
         assert_eq!((trump.mentions.len(), trump.docs.len()), (3, 2));
         let putin = persons
             .iter()
             .find(|e| e.name == "Vladimir Putin")
             .expect("the frequent spelling wins");
-        assert!(putin.aliases().any(|a| a == "Vladmir Putin"));
+        assert!(putin.aliases.iter().any(|a| a == "Vladmir Putin"));
         assert_eq!(putin.mentions.len(), 4);
         assert!(persons
             .iter()
@@ -1071,6 +1089,22 @@ mod tests {
         }]);
         let pairs: Vec<(&str, &str)> = reg.entities[0].metadata().collect();
         assert_eq!(pairs, [("value", "300000000"), ("unit", "USD")]);
+    }
+
+    #[test]
+    fn packed_aliases_keep_empty_forms_and_end_before_the_value() {
+        let packed = Aliases::new(
+            &["".into(), "Mr X".into()],
+            &pack_metadata(&[("value".into(), "3".into())]),
+        );
+        assert_eq!(packed.iter().collect::<Vec<_>>(), ["", "Mr X"]);
+        assert_eq!((packed.len(), packed.is_empty()), (2, false));
+        assert_eq!(
+            packed.parts().1,
+            &*pack_metadata(&[("value".into(), "3".into())])
+        );
+        let none = Aliases::new(&[], &pack_metadata(&[("value".into(), "3".into())]));
+        assert!(none.is_empty() && none.iter().next().is_none());
     }
 
     #[test]

@@ -128,7 +128,7 @@ fn entity_message(
         id: e.id.clone(),
         name: e.name.clone(),
         r#type: entity_type(e.entity_type) as i32,
-        aliases: e.aliases().map(str::to_string).collect(),
+        aliases: e.aliases.iter().map(str::to_string).collect(),
         mention_count: e.mentions.len() as i32,
         document_count: e.docs.len() as i32,
         salience: Some(salience.unwrap_or(e.salience)),
@@ -210,7 +210,7 @@ fn select(snapshot: &Snapshot, request: &ListEntitiesRequest) -> Result<Vec<usiz
                 && doc.is_none_or(|d| e.docs.binary_search(&d).is_ok())
                 && (query.is_empty()
                     || name_matches(&e.name, &query)
-                    || e.aliases().any(|a| name_matches(a, &query)))
+                    || e.aliases.iter().any(|a| name_matches(a, &query)))
         })
         .collect();
     let order = EntityOrder::try_from(*order_by)
