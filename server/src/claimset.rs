@@ -7,20 +7,19 @@ use crate::analysis::disputes::{find_disputes, ClaimRef, DisputeKind};
 use crate::analysis::EntityType;
 use crate::entities::Registry;
 use crate::store::StoredDoc;
-use std::collections::HashMap;
 use std::sync::Arc;
 
-/// One claim of the corpus with its resolved entities.
-#[derive(Debug, Clone)]
-pub struct ClaimRecord {
+/// One claim of the corpus with its resolved entities (a view into [`ClaimSet`]).
+#[derive(Debug, Clone, Copy)]
+pub struct ClaimRecord<'a> {
     /// The document (index into the registry's `doc_ids`).
     pub doc: u32,
     /// Index of the claim in its document's analysis.
     pub index: u32,
     /// The speaker's entity, when resolved.
     pub speaker: Option<usize>,
-    /// Entities mentioned in the content.
-    pub entities: Vec<usize>,
+    /// Entities mentioned in the content (registry indices, ascending).
+    pub entities: &'a [u32],
 }
 
 /// One side of a corpus dispute.
@@ -48,14 +47,25 @@ pub struct Dispute {
 }
 
 /// The corpus's claims and disputes.
+///
+/// Memory: kept for the life of a snapshot once asked for, so a claim is 8 bytes (its
+/// speaker and where its entities start) plus 4 per entity; its document and position are
+/// implied by the per-document ranges.
 #[derive(Debug, Default)]
 pub struct ClaimSet {
-    /// Every claim, in document then text order.
-    pub claims: Vec<ClaimRecord>,
+    /// Per claim, in document then text order: the speaker's entity (`u32::MAX`: none).
+    speakers: Box<[u32]>,
+    /// Per claim, the start of its entities in `entities` (one more entry: the end).
+    entity_start: Box<[u32]>,
+    /// The entities of every claim, concatenated.
+    entities: Box<[u32]>,
+    /// Per document, the index of its first claim (one more entry: the number of claims).
+    doc_start: Box<[u32]>,
     /// Disputes, in a stable order.
     pub disputes: Vec<Dispute>,
-    by_doc: HashMap<u32, std::ops::Range<usize>>,
 }
+
+const NONE: u32 = u32::MAX;
 
 /// The id of a claim: its document id and its position there.
 pub fn claim_id(doc_id: &str, index: u32) -> String {
@@ -71,30 +81,24 @@ pub fn parse_claim_id(id: &str) -> Option<(&str, u32)> {
 impl ClaimSet {
     /// Resolves the claims of `docs` (the snapshot's documents, in the registry's order).
     pub fn build(registry: &Registry, docs: &[Arc<StoredDoc>]) -> Self {
-        let mut set = ClaimSet::default();
+        let total: usize = docs.iter().map(|d| d.packed().claim_count()).sum();
+        let mut speakers: Vec<u32> = Vec::with_capacity(total);
+        let mut entity_start: Vec<u32> = Vec::with_capacity(total + 1);
+        let mut claim_entities: Vec<u32> = Vec::new();
+        let mut doc_start: Vec<u32> = Vec::with_capacity(docs.len() + 1);
         // Claims with a comparable quantity (for disputes): the claim index, its subjects, a
         // copy of the claim keeping only measuring quantities, and their original indices.
-        let mut subjects: Vec<(usize, Vec<String>)> = Vec::new();
+        let mut subjects: Vec<(usize, u32, Vec<String>)> = Vec::new();
         let mut measuring: Vec<(crate::analysis::claims::Claim, Vec<usize>)> = Vec::new();
         for (di, d) in docs.iter().enumerate() {
             let di = di as u32;
             let a = d.analysis();
-            let first = set.claims.len();
-            for (ci, c) in a.claims.iter().enumerate() {
+            doc_start.push(speakers.len() as u32);
+            for c in &a.claims {
                 let speaker = c
                     .speaker
                     .mention
-                    .and_then(|m| registry.entity_of_mention(di, m as u32))
-                    .or_else(|| {
-                        (!c.speaker.name.is_empty())
-                            .then(|| {
-                                registry.find_by_name(
-                                    &c.speaker.name,
-                                    &[EntityType::Person, EntityType::Organization],
-                                )
-                            })
-                            .flatten()
-                    });
+                    .and_then(|m| registry.entity_of_mention(di, m as u32));
                 let entities = registry.named_entities_within(di, &a.mentions, c.content.clone());
                 let kept: Vec<usize> = (0..c.quantities.len())
                     .filter(|&q| is_measurement(&d.doc.text, &c.quantities[q]))
@@ -126,27 +130,33 @@ impl ClaimSet {
                     copy.quantities = kept.iter().map(|&q| c.quantities[q].clone()).collect();
                     measuring.push((copy, kept));
                     subjects.push((
-                        set.claims.len(),
+                        speakers.len(),
+                        di,
                         about
                             .iter()
                             .map(|&e| registry.entities[e].id.clone())
                             .collect(),
                     ));
                 }
-                set.claims.push(ClaimRecord {
-                    doc: di,
-                    index: ci as u32,
-                    speaker,
-                    entities,
-                });
+                speakers.push(speaker.map_or(NONE, |e| e as u32));
+                entity_start.push(claim_entities.len() as u32);
+                claim_entities.extend(entities.iter().map(|&e| e as u32));
             }
-            set.by_doc.insert(di, first..set.claims.len());
         }
+        doc_start.push(speakers.len() as u32);
+        entity_start.push(claim_entities.len() as u32);
+        let mut set = ClaimSet {
+            speakers: speakers.into_boxed_slice(),
+            entity_start: entity_start.into_boxed_slice(),
+            entities: claim_entities.into_boxed_slice(),
+            doc_start: doc_start.into_boxed_slice(),
+            disputes: Vec::new(),
+        };
         let refs: Vec<ClaimRef<'_>> = subjects
             .iter()
             .zip(&measuring)
-            .map(|((k, about), (claim, _))| ClaimRef {
-                document: &registry.doc_ids[set.claims[*k].doc as usize],
+            .map(|((_, doc, about), (claim, _))| ClaimRef {
+                document: &registry.doc_ids[*doc as usize],
                 claim,
                 subjects: about,
             })
@@ -167,7 +177,7 @@ impl ClaimSet {
                 let mut shared: Option<Vec<usize>> = None;
                 for s in &d.sides {
                     let ids: Vec<usize> = subjects[s.claim]
-                        .1
+                        .2
                         .iter()
                         .filter_map(|id| registry.index_of(id))
                         .collect();
@@ -217,9 +227,37 @@ impl ClaimSet {
         set
     }
 
-    /// The claims of a document (indices into `claims`).
+    /// The number of claims.
+    pub fn len(&self) -> usize {
+        self.speakers.len()
+    }
+
+    /// True when the corpus has no claims.
+    pub fn is_empty(&self) -> bool {
+        self.speakers.is_empty()
+    }
+
+    /// Claim `k` (`k < len()`), in document then text order.
+    pub fn claim(&self, k: usize) -> ClaimRecord<'_> {
+        // The document: the last whose first claim is at or before `k`.
+        let doc = self.doc_start.partition_point(|&s| s as usize <= k) - 1;
+        let speaker = self.speakers[k];
+        ClaimRecord {
+            doc: doc as u32,
+            index: (k - self.doc_start[doc] as usize) as u32,
+            speaker: (speaker != NONE).then_some(speaker as usize),
+            entities: &self.entities
+                [self.entity_start[k] as usize..self.entity_start[k + 1] as usize],
+        }
+    }
+
+    /// The claims of a document (indices for [`ClaimSet::claim`]).
     pub fn of_doc(&self, doc: u32) -> std::ops::Range<usize> {
-        self.by_doc.get(&doc).cloned().unwrap_or(0..0)
+        let d = doc as usize;
+        match (self.doc_start.get(d), self.doc_start.get(d + 1)) {
+            (Some(&a), Some(&b)) => a as usize..b as usize,
+            _ => 0..0,
+        }
     }
 }
 

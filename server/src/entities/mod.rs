@@ -61,7 +61,8 @@ pub struct MentionRef {
     pub mention: u32,
 }
 
-/// A resolved entity.
+/// A resolved entity. Its lists are boxed slices of exactly their length: a corpus has
+/// tens of thousands of entities, most mentioned once or twice.
 #[derive(Debug, Clone)]
 pub struct Entity {
     /// Stable id.
@@ -70,18 +71,62 @@ pub struct Entity {
     pub name: String,
     /// Type.
     pub entity_type: EntityType,
-    /// Other surface forms, sorted.
-    pub aliases: Vec<String>,
     /// Every mention, in document then text order.
-    pub mentions: Vec<MentionRef>,
+    pub mentions: Box<[MentionRef]>,
     /// Indices of documents with a mention, ascending.
-    pub docs: Vec<u32>,
+    pub docs: Box<[u32]>,
     /// Mean per-document salience.
     pub salience: f32,
-    /// Normalised value for value types.
-    pub metadata: Vec<(String, String)>,
     /// Number of sentences holding a mention (for co-occurrence statistics).
     pub sentence_count: u32,
+    /// Other surface forms, sorted (sharing their allocation with the normalised value
+    /// that [`Entity::metadata`] reads).
+    pub aliases: Aliases,
+}
+
+/// An entity's aliases, packed in one string, each followed by a newline (a display form
+/// holds no whitespace but single spaces). The entity's normalised value (see
+/// [`Entity::metadata`]) follows them in the same allocation: most entities have neither,
+/// a third of a news corpus's entities are values, and one string per entity instead of
+/// one per alias and per key and value is what a registry of tens of thousands keeps.
+#[derive(Debug, Clone, Default)]
+pub struct Aliases(Box<str>);
+
+impl Aliases {
+    fn new(aliases: &[String], packed_metadata: &str) -> Self {
+        debug_assert!(aliases.iter().all(|a| !a.contains('\n')));
+        debug_assert!(!packed_metadata.contains('\n'));
+        let mut packed = String::new();
+        for a in aliases {
+            packed.push_str(a);
+            packed.push('\n');
+        }
+        packed.push_str(packed_metadata);
+        Self(packed.into_boxed_str())
+    }
+
+    /// (aliases, each newline-terminated; the packed metadata after them).
+    fn parts(&self) -> (&str, &str) {
+        match self.0.rfind('\n') {
+            Some(i) => self.0.split_at(i + 1),
+            None => ("", &self.0),
+        }
+    }
+
+    /// The aliases, sorted.
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        self.parts().0.split_terminator('\n')
+    }
+
+    /// The number of aliases.
+    pub fn len(&self) -> usize {
+        self.parts().0.matches('\n').count()
+    }
+
+    /// True when the entity has no other surface form.
+    pub fn is_empty(&self) -> bool {
+        !self.0.contains('\n')
+    }
 }
 
 /// Co-occurrence windows.
@@ -107,62 +152,85 @@ pub struct Related {
 }
 
 /// The resolved entities of a corpus (or of one text).
+///
+/// Memory: kept for the life of a snapshot once asked for, so it holds no maps. Lookups by
+/// entity id and document id are binary searches (entities are in id order, documents
+/// usually too), and the per-document tables are flat arrays indexed by offsets
+/// (`*_start[d]..*_start[d + 1]`).
 #[derive(Debug, Default)]
 pub struct Registry {
     /// Entities, in id order.
     pub entities: Vec<Entity>,
     /// Document ids by index.
     pub doc_ids: Vec<Arc<str>>,
-    by_id: HashMap<String, usize>,
-    by_doc_id: HashMap<Arc<str>, u32>,
-    /// Lower-cased canonical names and aliases → entities bearing them.
-    by_name: HashMap<String, Vec<u32>>,
-    /// Per document, per mention: the entity index (or `u32::MAX` for none).
-    mention_entity: Vec<Vec<u32>>,
-    /// Per document: the sentence index of each mention.
-    mention_sentence: Vec<Vec<u32>>,
-    /// Per document: per-entity salience in that document.
-    doc_salience: Vec<HashMap<u32, f32>>,
+    /// Document indices in id order, when `doc_ids` is not already strictly ascending
+    /// (empty when it is: a snapshot's documents come in id order).
+    doc_order: Box<[u32]>,
+    /// Per document, the range of its mentions in `mention_entity`.
+    mention_start: Box<[usize]>,
+    /// Per mention of every document: the entity index (or `u32::MAX` for none).
+    mention_entity: Box<[u32]>,
+    /// Per document, the range of its entities in `doc_entities`.
+    entity_start: Box<[usize]>,
+    /// Per document: (entity index, salience in that document), ascending by entity.
+    doc_entities: Box<[(u32, f32)]>,
     total_sentences: u64,
 }
 
 const NONE: u32 = u32::MAX;
 
-/// A name variant: one key's accumulated evidence.
+/// A name variant: one key's accumulated evidence (transient while building).
 #[derive(Default)]
 struct KeyInfo {
-    tokens: Vec<String>,
-    type_votes: BTreeMap<EntityType, u32>,
-    displays: BTreeMap<String, u32>,
+    /// Mentions per type, ascending by type.
+    type_votes: Vec<(EntityType, u32)>,
+    /// Surface forms (display form) with their counts.
+    displays: Vec<(Box<str>, u32)>,
+    /// "Title Name" forms seen before person mentions, distinct.
+    titled: Vec<Box<str>>,
     count: u32,
-    metadata: Vec<(String, String)>,
+    metadata: Box<str>,
 }
 
 impl KeyInfo {
     fn entity_type(&self) -> EntityType {
         // Majority type; ties go to the lower enum value (PERSON first).
         let mut best = (EntityType::Misc, 0);
-        for (&t, &n) in &self.type_votes {
+        for &(t, n) in &self.type_votes {
             if n > best.1 {
                 best = (t, n);
             }
         }
         best.0
     }
+
+    fn vote(&mut self, t: EntityType) {
+        match self.type_votes.binary_search_by(|(x, _)| x.cmp(&t)) {
+            Ok(i) => self.type_votes[i].1 += 1,
+            Err(i) => self.type_votes.insert(i, (t, 1)),
+        }
+    }
+
+    fn add_display(&mut self, display: String) {
+        match self.displays.iter_mut().find(|(d, _)| **d == *display) {
+            Some((_, n)) => *n += 1,
+            None => self.displays.push((display.into_boxed_str(), 1)),
+        }
+    }
 }
 
-fn find(parent: &mut [usize], mut i: usize) -> usize {
-    while parent[i] != i {
-        parent[i] = parent[parent[i]];
-        i = parent[i];
+fn find(parent: &mut [u32], mut i: usize) -> usize {
+    while parent[i] as usize != i {
+        parent[i] = parent[parent[i] as usize];
+        i = parent[i] as usize;
     }
     i
 }
 
-fn union(parent: &mut [usize], a: usize, b: usize) {
+fn union(parent: &mut [u32], a: usize, b: usize) {
     let (ra, rb) = (find(parent, a), find(parent, b));
     if ra != rb {
-        parent[ra.max(rb)] = ra.min(rb);
+        parent[ra.max(rb)] = ra.min(rb) as u32;
     }
 }
 
@@ -212,6 +280,69 @@ fn title_before(text: &str, start: usize) -> Option<String> {
     Some(words.join(" "))
 }
 
+/// The matching key of a name mention (`None` for mentions that name no entity): whether
+/// it is a value, and its tokens joined by spaces (name tokens hold no spaces).
+fn mention_key_of(m: &EntityMention, display: &str) -> Option<(bool, String)> {
+    let is_value = m.entity_type.is_value();
+    let key = if is_value {
+        let mut key = format!("{:?}", m.entity_type);
+        if m.metadata.is_empty() {
+            key.push(' ');
+            key.push_str(&display.to_lowercase());
+        } else {
+            for (k, v) in &m.metadata {
+                key.push(' ');
+                key.push_str(k);
+                key.push('=');
+                key.push_str(v);
+            }
+        }
+        key
+    } else {
+        let tokens = key_tokens(display, m.entity_type);
+        if tokens.is_empty() {
+            return None;
+        }
+        tokens.join(" ")
+    };
+    Some((is_value, key))
+}
+
+/// Ends a metadata key.
+const KEY_END: char = '\u{1f}';
+/// Ends a metadata value.
+const VALUE_END: char = '\u{1e}';
+
+/// Key/value pairs in one string: each key followed by [`KEY_END`], each value by
+/// [`VALUE_END`] (normalised values and units hold no control characters).
+fn pack_metadata(pairs: &[(String, String)]) -> Box<str> {
+    let mut packed = String::new();
+    for (k, v) in pairs {
+        debug_assert!(!k.contains([KEY_END, VALUE_END]) && !v.contains([KEY_END, VALUE_END]));
+        packed.push_str(k);
+        packed.push(KEY_END);
+        packed.push_str(v);
+        packed.push(VALUE_END);
+    }
+    packed.into_boxed_str()
+}
+
+impl Entity {
+    /// The normalised value of a value entity: (key, value) pairs in the order found.
+    pub fn metadata(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.aliases
+            .parts()
+            .1
+            .split_terminator(VALUE_END)
+            .filter_map(|pair| pair.split_once(KEY_END))
+    }
+}
+
+/// A boxed slice from a vector, without spare capacity.
+fn exact<T>(v: Vec<T>) -> Box<[T]> {
+    v.into_boxed_slice()
+}
+
 impl Registry {
     /// Resolves the mentions of `docs` into entities.
     pub fn build<'a>(docs: impl IntoIterator<Item = DocInput<'a>>) -> Self {
@@ -222,24 +353,29 @@ impl Registry {
     /// Resolves the mentions of `n` documents into entities; `doc(i)` gives document `i`
     /// (called twice per document, so a caller can decode documents as they are read
     /// instead of holding every one decoded at once).
+    ///
+    /// Memory: the transients are one entry per distinct name key and one `u32` per
+    /// mention; the result is built in exactly sized arrays (the resident set of a server
+    /// that has been asked for entities is what stays, and the peak is what is built).
     pub fn build_from<'a>(n: usize, doc: impl Fn(usize) -> DocInput<'a>) -> Self {
         let mut doc_ids: Vec<Arc<str>> = Vec::with_capacity(n);
         let mut keys: Vec<KeyInfo> = Vec::new();
-        let mut key_index: HashMap<(bool, String), usize> = HashMap::new();
-        // Per document, per mention: key index.
-        let mut mention_key: Vec<Vec<u32>> = Vec::with_capacity(n);
-        let mut title_aliases: Vec<(usize, String)> = Vec::new();
+        let mut key_index: HashMap<(bool, Box<str>), u32> = HashMap::new();
+        // Per mention of every document: key index (later: entity index); per document the
+        // start of its mentions.
+        let mut mention_start: Vec<usize> = Vec::with_capacity(n + 1);
+        let mut mention_key: Vec<u32> = Vec::new();
         for i in 0..n {
             let d = doc(i);
             doc_ids.push(Arc::from(d.id));
-            let mut mk = Vec::with_capacity(d.mentions.len());
+            mention_start.push(mention_key.len());
             for m in d.mentions.iter() {
                 let Some(surface) = d.text.get(m.start..m.end) else {
-                    mk.push(NONE);
+                    mention_key.push(NONE);
                     continue;
                 };
                 if m.kind != MentionKind::Proper {
-                    mk.push(NONE);
+                    mention_key.push(NONE);
                     continue;
                 }
                 let display = if m.entity_type == EntityType::Person {
@@ -247,77 +383,71 @@ impl Registry {
                 } else {
                     display_form(surface)
                 };
-                let is_value = m.entity_type.is_value();
-                let tokens = if is_value {
-                    let norm: Vec<String> =
-                        m.metadata.iter().map(|(k, v)| format!("{k}={v}")).collect();
-                    if norm.is_empty() {
-                        vec![format!("{:?}", m.entity_type), display.to_lowercase()]
-                    } else {
-                        std::iter::once(format!("{:?}", m.entity_type))
-                            .chain(norm)
-                            .collect()
-                    }
-                } else {
-                    key_tokens(&display, m.entity_type)
-                };
-                if tokens.is_empty() {
-                    mk.push(NONE);
+                let Some((is_value, key)) = mention_key_of(m, &display) else {
+                    mention_key.push(NONE);
                     continue;
-                }
-                let lookup = (is_value, tokens.join(" "));
-                let k = *key_index.entry(lookup).or_insert_with(|| {
-                    keys.push(KeyInfo {
-                        tokens: tokens.clone(),
-                        metadata: m.metadata.clone(),
-                        ..Default::default()
-                    });
-                    keys.len() - 1
-                });
+                };
+                let lookup = (is_value, key.into_boxed_str());
+                let k = match key_index.get(&lookup) {
+                    Some(&k) => k as usize,
+                    None => {
+                        keys.push(KeyInfo {
+                            metadata: pack_metadata(&m.metadata),
+                            ..Default::default()
+                        });
+                        key_index.insert(lookup, (keys.len() - 1) as u32);
+                        keys.len() - 1
+                    }
+                };
                 let info = &mut keys[k];
                 info.count += 1;
-                *info.type_votes.entry(m.entity_type).or_default() += 1;
-                *info.displays.entry(display).or_default() += 1;
+                info.vote(m.entity_type);
                 if m.entity_type == EntityType::Person {
                     if let Some(title) = title_before(d.text, m.start) {
-                        title_aliases.push((
-                            k,
-                            format!(
-                                "{title} {display}",
-                                display = names::without_titles(&display_form(surface))
-                            ),
-                        ));
+                        let alias = format!("{title} {display}");
+                        if !info.titled.iter().any(|t| **t == *alias) {
+                            info.titled.push(alias.into_boxed_str());
+                        }
                     }
                 }
-                mk.push(k as u32);
+                info.add_display(display);
+                mention_key.push(k as u32);
             }
-            mention_key.push(mk);
         }
+        mention_start.push(mention_key.len());
+        // The keys' token strings by key index (the map is not needed any more).
+        let mut key_text: Vec<Box<str>> = vec![Box::from(""); keys.len()];
+        for ((_, text), k) in key_index {
+            key_text[k as usize] = text;
+        }
+        let tokens_of = |k: usize| key_text[k].split(' ');
+        let token_count = |k: usize| key_text[k].split(' ').count();
+        let last_token = |k: usize| key_text[k].rsplit(' ').next().unwrap_or("");
 
         // Cluster keys of the same type.
         let types: Vec<EntityType> = keys.iter().map(KeyInfo::entity_type).collect();
-        let mut parent: Vec<usize> = (0..keys.len()).collect();
-        let mut by_shape: HashMap<(EntityType, usize, char), Vec<usize>> = HashMap::new();
-        for (k, info) in keys.iter().enumerate() {
-            if types[k].is_value() {
+        let mut parent: Vec<u32> = (0..keys.len() as u32).collect();
+        let mut by_shape: HashMap<(EntityType, usize, char), Vec<u32>> = HashMap::new();
+        for (k, &ty) in types.iter().enumerate() {
+            if ty.is_value() {
                 continue;
             }
-            let first = info
-                .tokens
-                .last()
-                .and_then(|t| t.chars().next())
-                .unwrap_or(' ');
+            let first = last_token(k).chars().next().unwrap_or(' ');
             by_shape
-                .entry((types[k], info.tokens.len(), first))
+                .entry((ty, token_count(k), first))
                 .or_default()
-                .push(k);
+                .push(k as u32);
         }
         for group in by_shape.values() {
             for (i, &a) in group.iter().enumerate() {
+                let a = a as usize;
                 for &b in &group[i + 1..] {
-                    let (ta, tb) = (&keys[a].tokens, &keys[b].tokens);
-                    let variants = ta.iter().zip(tb).all(|(x, y)| tokens_match(x, y));
-                    let some_exact = ta.len() == 1 || ta.iter().zip(tb).any(|(x, y)| x == y);
+                    let b = b as usize;
+                    let variants = tokens_of(a)
+                        .zip(tokens_of(b))
+                        .all(|(x, y)| tokens_match(x, y));
+                    let some_exact =
+                        token_count(a) == 1 || tokens_of(a).zip(tokens_of(b)).any(|(x, y)| x == y);
                     if variants
                         && some_exact
                         && matches!(
@@ -333,31 +463,26 @@ impl Registry {
                 }
             }
         }
-        // Mention totals per cluster so far, to pick dominant full names.
-        let mut cluster_count: HashMap<usize, u32> = HashMap::new();
+        drop(by_shape);
+        // Mention totals per cluster so far (by root), to pick dominant full names.
+        let mut cluster_count: Vec<u32> = vec![0; keys.len()];
         for (k, info) in keys.iter().enumerate() {
-            *cluster_count.entry(find(&mut parent, k)).or_default() += info.count;
+            cluster_count[find(&mut parent, k)] += info.count;
         }
         // Surnames join full names; acronyms join what they abbreviate.
         let mut surname_index: HashMap<(EntityType, &str), Vec<usize>> = HashMap::new();
         let mut initials_index: HashMap<String, Vec<usize>> = HashMap::new();
-        for (k, info) in keys.iter().enumerate() {
-            if info.tokens.len() >= 2 && types[k] == EntityType::Person {
+        for (k, &ty) in types.iter().enumerate() {
+            let count = token_count(k);
+            if count >= 2 && ty == EntityType::Person {
                 surname_index
-                    .entry((
-                        types[k],
-                        info.tokens.last().map(String::as_str).unwrap_or(""),
-                    ))
+                    .entry((ty, last_token(k)))
                     .or_default()
                     .push(k);
             }
-            if info.tokens.len() >= 2
-                && matches!(types[k], EntityType::Organization | EntityType::Location)
-            {
-                let initials: String = info
-                    .tokens
-                    .iter()
-                    .filter(|t| !matches!(t.as_str(), "of" | "the" | "and" | "for" | "&"))
+            if count >= 2 && matches!(ty, EntityType::Organization | EntityType::Location) {
+                let initials: String = tokens_of(k)
+                    .filter(|t| !matches!(*t, "of" | "the" | "and" | "for" | "&"))
                     .filter_map(|t| t.chars().next())
                     .collect();
                 if initials.len() >= 2 {
@@ -366,11 +491,11 @@ impl Registry {
             }
         }
         let mut joins = Vec::new();
-        for (k, info) in keys.iter().enumerate() {
-            if info.tokens.len() != 1 {
+        for k in 0..keys.len() {
+            if token_count(k) != 1 {
                 continue;
             }
-            let token = info.tokens[0].as_str();
+            let token = &*key_text[k];
             let candidates: Vec<usize> = match types[k] {
                 EntityType::Person => {
                     let mut c: Vec<usize> = surname_index
@@ -399,7 +524,7 @@ impl Registry {
             let mut clusters: Vec<(u32, usize)> = candidates
                 .iter()
                 .map(|&c| find(&mut parent, c))
-                .map(|r| (cluster_count.get(&r).copied().unwrap_or(0), r))
+                .map(|r| (cluster_count[r], r))
                 .collect();
             clusters.sort_unstable_by(|a, b| b.cmp(a));
             clusters.dedup_by_key(|c| c.1);
@@ -410,204 +535,229 @@ impl Registry {
                 _ => {}
             }
         }
+        drop((surname_index, initials_index, cluster_count));
         for (k, target) in joins {
             union(&mut parent, k, target);
         }
 
-        // Build entities from clusters.
-        let mut cluster_of_root: HashMap<usize, usize> = HashMap::new();
-        let mut clusters: Vec<Vec<usize>> = Vec::new();
+        // Clusters, numbered in order of their first key; members ascending (the first is
+        // the root: a union keeps the lower index as root).
+        let mut cluster_of_root: Vec<u32> = vec![NONE; keys.len()];
+        let mut key_cluster: Vec<u32> = Vec::with_capacity(keys.len());
+        let mut cluster_count = 0u32;
         for k in 0..keys.len() {
             let r = find(&mut parent, k);
-            let c = *cluster_of_root.entry(r).or_insert_with(|| {
-                clusters.push(Vec::new());
-                clusters.len() - 1
-            });
-            clusters[c].push(k);
+            if cluster_of_root[r] == NONE {
+                cluster_of_root[r] = cluster_count;
+                cluster_count += 1;
+            }
+            key_cluster.push(cluster_of_root[r]);
         }
-        let mut entities: Vec<Entity> = clusters
-            .iter()
-            .map(|members| {
-                let root = members[0];
-                let ty = types[root];
-                // Canonical: most words, then most frequent display, then alphabetical.
-                let mut displays: BTreeMap<&str, u32> = BTreeMap::new();
-                for &k in members {
-                    for (d, n) in &keys[k].displays {
-                        *displays.entry(d.as_str()).or_default() += n;
+        drop((parent, cluster_of_root));
+        let mut members_flat: Vec<u32> = (0..keys.len() as u32).collect();
+        members_flat.sort_by_key(|&k| key_cluster[k as usize]);
+        let mut entities: Vec<Entity> = Vec::with_capacity(cluster_count as usize);
+        for members in
+            members_flat.chunk_by(|&a, &b| key_cluster[a as usize] == key_cluster[b as usize])
+        {
+            let root = members[0] as usize;
+            let ty = types[root];
+            // Canonical: most words, then most frequent display, then alphabetical.
+            let mut displays: BTreeMap<&str, u32> = BTreeMap::new();
+            for &k in members {
+                for (d, n) in &keys[k as usize].displays {
+                    *displays.entry(d).or_default() += n;
+                }
+            }
+            let canonical_key = members
+                .iter()
+                .map(|&k| k as usize)
+                .max_by_key(|&k| (token_count(k), keys[k].count, std::cmp::Reverse(k)))
+                .unwrap_or(root);
+            let name = keys[canonical_key]
+                .displays
+                .iter()
+                .max_by_key(|(d, n)| (key_tokens(d, ty).len(), *n, std::cmp::Reverse(&**d)))
+                .map(|(d, _)| d.to_string())
+                .unwrap_or_default();
+            let mut aliases: Vec<String> = displays
+                .keys()
+                .filter(|d| **d != name)
+                .map(|d| (*d).to_string())
+                .collect();
+            for &k in members {
+                for alias in &keys[k as usize].titled {
+                    if **alias != *name {
+                        aliases.push(alias.to_string());
                     }
                 }
-                let canonical_key = members
-                    .iter()
-                    .copied()
-                    .max_by_key(|&k| (keys[k].tokens.len(), keys[k].count, std::cmp::Reverse(k)))
-                    .unwrap_or(root);
-                let name = keys[canonical_key]
-                    .displays
-                    .iter()
-                    .max_by_key(|(d, n)| {
-                        (key_tokens(d, ty).len(), **n, std::cmp::Reverse(d.as_str()))
-                    })
-                    .map(|(d, _)| d.clone())
-                    .unwrap_or_default();
-                let mut aliases: Vec<String> = displays
-                    .keys()
-                    .filter(|d| **d != name)
-                    .map(|d| (*d).to_string())
-                    .collect();
-                for (k, alias) in &title_aliases {
-                    if members.contains(k) && *alias != name {
-                        aliases.push(alias.clone());
-                    }
-                }
-                aliases.sort();
-                aliases.dedup();
-                let id_key = format!(
-                    "{}|{}",
-                    type_prefix(ty),
-                    keys[canonical_key].tokens.join(" ")
-                );
-                Entity {
-                    id: format!(
-                        "{}-{:012x}",
-                        type_prefix(ty),
-                        id_hash(&id_key) & 0xffff_ffff_ffff
-                    ),
-                    name,
-                    entity_type: ty,
-                    aliases,
-                    mentions: Vec::new(),
-                    docs: Vec::new(),
-                    salience: 0.0,
-                    metadata: keys[canonical_key].metadata.clone(),
-                    sentence_count: 0,
-                }
-            })
-            .collect();
-        // Stable order: by id.
-        let mut order: Vec<usize> = (0..entities.len()).collect();
-        order.sort_by(|&a, &b| entities[a].id.cmp(&entities[b].id));
+            }
+            aliases.sort();
+            aliases.dedup();
+            let id_key = format!("{}|{}", type_prefix(ty), key_text[canonical_key]);
+            let mut id = format!(
+                "{}-{:012x}",
+                type_prefix(ty),
+                id_hash(&id_key) & 0xffff_ffff_ffff
+            );
+            id.shrink_to_fit();
+            entities.push(Entity {
+                id,
+                name,
+                entity_type: ty,
+                mentions: Box::default(),
+                docs: Box::default(),
+                salience: 0.0,
+                aliases: Aliases::new(&aliases, &keys[canonical_key].metadata),
+                sentence_count: 0,
+            });
+        }
+        drop((members_flat, keys, key_text, types));
+        // Stable order: by id (a stable sort: the same permutation as sorting indices).
+        let mut order: Vec<u32> = (0..entities.len() as u32).collect();
+        order.sort_by(|&a, &b| entities[a as usize].id.cmp(&entities[b as usize].id));
         let mut new_index = vec![0u32; entities.len()];
         for (new, &old) in order.iter().enumerate() {
-            new_index[old] = new as u32;
+            new_index[old as usize] = new as u32;
         }
-        let mut sorted: Vec<Entity> = Vec::with_capacity(entities.len());
-        for &old in &order {
-            sorted.push(std::mem::replace(
-                &mut entities[old],
-                Entity {
-                    id: String::new(),
-                    name: String::new(),
-                    entity_type: EntityType::Misc,
-                    aliases: vec![],
-                    mentions: vec![],
-                    docs: vec![],
-                    salience: 0.0,
-                    metadata: vec![],
-                    sentence_count: 0,
-                },
-            ));
+        drop(order);
+        entities.sort_by(|a, b| a.id.cmp(&b.id));
+        // Mention keys become entity indices.
+        for k in &mut mention_key {
+            if *k != NONE {
+                *k = new_index[key_cluster[*k as usize] as usize];
+            }
         }
-        let mut entities = sorted;
-        let key_entity: Vec<u32> = (0..keys.len())
-            .map(|k| new_index[cluster_of_root[&find(&mut parent, k)]])
-            .collect();
+        drop((key_cluster, new_index));
+        let mention_entity = mention_key;
 
-        // Mentions, documents, sentences, salience.
-        let mut registry = Registry {
-            doc_ids,
-            ..Default::default()
-        };
-        let mut salience_sum = vec![0f32; entities.len()];
-        for (di, keys_of_doc) in mention_key.iter().enumerate() {
-            let d = doc(di);
-            let mut me = Vec::with_capacity(d.mentions.len());
-            let mut ms = Vec::with_capacity(d.mentions.len());
-            let mut weights: HashMap<u32, f32> = HashMap::new();
-            let mut sentence_seen: std::collections::HashSet<(u32, u32)> =
-                std::collections::HashSet::new();
-            for (mi, m) in d.mentions.iter().enumerate() {
-                let k = keys_of_doc[mi];
-                let sentence = d.sentences.partition_point(|s| s.end <= m.start) as u32;
-                ms.push(sentence);
-                if k == NONE {
-                    me.push(NONE);
+        // Exactly sized mention and document lists: count first, then fill.
+        let mut mention_count = vec![0u32; entities.len()];
+        let mut doc_count = vec![0u32; entities.len()];
+        let mut last_doc = vec![NONE; entities.len()];
+        for di in 0..n {
+            for &e in &mention_entity[mention_start[di]..mention_start[di + 1]] {
+                if e == NONE {
                     continue;
                 }
-                let e = key_entity[k as usize];
-                me.push(e);
-                let ent = &mut entities[e as usize];
-                ent.mentions.push(MentionRef {
+                mention_count[e as usize] += 1;
+                if last_doc[e as usize] != di as u32 {
+                    last_doc[e as usize] = di as u32;
+                    doc_count[e as usize] += 1;
+                }
+            }
+        }
+        drop(last_doc);
+        let mut mentions: Vec<Vec<MentionRef>> = mention_count
+            .iter()
+            .map(|&c| Vec::with_capacity(c as usize))
+            .collect();
+        let mut docs: Vec<Vec<u32>> = doc_count
+            .iter()
+            .map(|&c| Vec::with_capacity(c as usize))
+            .collect();
+        drop((mention_count, doc_count));
+
+        // Mentions, documents, sentences, salience.
+        let mut salience_sum = vec![0f32; entities.len()];
+        let mut entity_start: Vec<usize> = Vec::with_capacity(n + 1);
+        let mut doc_entities: Vec<(u32, f32)> = Vec::new();
+        let mut total_sentences = 0u64;
+        let mut pairs: Vec<(u32, u32)> = Vec::new();
+        for di in 0..n {
+            let d = doc(di);
+            let me = &mention_entity[mention_start[di]..mention_start[di + 1]];
+            let first = doc_entities.len();
+            entity_start.push(first);
+            pairs.clear();
+            for (mi, (m, &e)) in d.mentions.iter().zip(me).enumerate() {
+                if e == NONE {
+                    continue;
+                }
+                let sentence = d.sentences.partition_point(|s| s.end <= m.start) as u32;
+                mentions[e as usize].push(MentionRef {
                     doc: di as u32,
                     mention: mi as u32,
                 });
-                if ent.docs.last() != Some(&(di as u32)) {
-                    ent.docs.push(di as u32);
+                if docs[e as usize].last() != Some(&(di as u32)) {
+                    docs[e as usize].push(di as u32);
                 }
-                if sentence_seen.insert((e, sentence)) {
-                    ent.sentence_count += 1;
-                }
+                pairs.push((e, sentence));
                 // Earlier mentions weigh more: the lede says what the story is about.
                 let position = 1.0 + 1.0 / (1.0 + sentence as f32 / 3.0);
-                let value_discount = if ent.entity_type.is_value() { 0.3 } else { 1.0 };
-                *weights.entry(e).or_default() += position * value_discount;
+                let value_discount = if entities[e as usize].entity_type.is_value() {
+                    0.3
+                } else {
+                    1.0
+                };
+                let w = position * value_discount;
+                match doc_entities[first..].binary_search_by(|(x, _)| x.cmp(&e)) {
+                    Ok(i) => doc_entities[first + i].1 += w,
+                    Err(i) => doc_entities.insert(first + i, (e, w)),
+                }
             }
-            let total: f32 = weights.values().sum();
-            let saliences: HashMap<u32, f32> = weights
-                .into_iter()
-                .map(|(e, w)| (e, if total > 0.0 { w / total } else { 0.0 }))
-                .collect();
-            for (&e, &s) in &saliences {
-                salience_sum[e as usize] += s;
+            pairs.sort_unstable();
+            pairs.dedup();
+            for &(e, _) in &pairs {
+                entities[e as usize].sentence_count += 1;
             }
-            registry.total_sentences += d.sentences.len().max(1) as u64;
-            registry.mention_entity.push(me);
-            registry.mention_sentence.push(ms);
-            registry.doc_salience.push(saliences);
+            let total: f32 = doc_entities[first..].iter().map(|(_, w)| w).sum();
+            for (e, w) in &mut doc_entities[first..] {
+                *w = if total > 0.0 { *w / total } else { 0.0 };
+                salience_sum[*e as usize] += *w;
+            }
+            total_sentences += d.sentences.len().max(1) as u64;
         }
-        for (e, ent) in entities.iter_mut().enumerate() {
-            ent.salience = if ent.docs.is_empty() {
+        entity_start.push(doc_entities.len());
+        drop(pairs);
+        for (e, ((ent, m), d)) in entities.iter_mut().zip(mentions).zip(docs).enumerate() {
+            ent.salience = if d.is_empty() {
                 0.0
             } else {
-                salience_sum[e] / ent.docs.len() as f32
+                salience_sum[e] / d.len() as f32
             };
+            ent.mentions = exact(m);
+            ent.docs = exact(d);
         }
-        entities.retain(|e| !e.mentions.is_empty());
-        // Re-index after dropping entities without mentions (none normally).
-        registry.by_id = entities
-            .iter()
-            .enumerate()
-            .map(|(i, e)| (e.id.clone(), i))
-            .collect();
-        registry.by_doc_id = registry
-            .doc_ids
-            .iter()
-            .enumerate()
-            .map(|(i, d)| (d.clone(), i as u32))
-            .collect();
-        registry.entities = entities;
-        registry
+        debug_assert!(entities.iter().all(|e| !e.mentions.is_empty()));
+        // The strings made during resolution sit among the freed transients of the keys;
+        // copies made now pack together (the allocator fills the lowest free slots), and the
+        // pages the transients held can go back.
+        for e in &mut entities {
+            e.id = e.id.as_str().to_owned();
+            e.name = e.name.as_str().to_owned();
+            e.aliases = Aliases(Box::from(&*e.aliases.0));
+        }
+        let doc_ids: Vec<Arc<str>> = doc_ids.iter().map(|d| Arc::from(&**d)).collect();
+        let doc_order: Box<[u32]> = if doc_ids.windows(2).all(|w| w[0] < w[1]) {
+            Box::default()
+        } else {
+            let mut order: Vec<u32> = (0..doc_ids.len() as u32).collect();
+            order.sort_by(|&a, &b| doc_ids[a as usize].cmp(&doc_ids[b as usize]));
+            exact(order)
+        };
+        Registry {
+            entities,
+            doc_ids,
+            doc_order,
+            mention_start: exact(mention_start),
+            mention_entity: exact(mention_entity),
+            entity_start: exact(entity_start),
+            doc_entities: exact(doc_entities),
+            total_sentences,
+        }
     }
 
     /// The entity with this id.
     pub fn get(&self, id: &str) -> Option<&Entity> {
-        self.by_id.get(id).map(|&i| &self.entities[i])
+        self.index_of(id).map(|i| &self.entities[i])
     }
 
-    /// The index of the entity with this id.
+    /// The index of the entity with this id (entities are in id order; of equal ids, which
+    /// a 48-bit hash makes all but impossible, the last).
     pub fn index_of(&self, id: &str) -> Option<usize> {
-        self.by_id.get(id).copied()
-    }
-
-    /// The most-mentioned entity of one of `types` whose canonical name or an alias is
-    /// `name` (case-insensitive).
-    pub fn find_by_name(&self, name: &str, types: &[EntityType]) -> Option<usize> {
-        self.by_name
-            .get(&name.to_lowercase())?
-            .iter()
-            .map(|&i| i as usize)
-            .filter(|&i| types.contains(&self.entities[i].entity_type))
-            .max_by_key(|&i| (self.entities[i].mentions.len(), std::cmp::Reverse(i)))
+        let end = self.entities.partition_point(|e| *e.id <= *id);
+        end.checked_sub(1).filter(|&i| self.entities[i].id == id)
     }
 
     /// The entities with a mention inside `range` of a document (name types only: values
@@ -633,51 +783,68 @@ impl Registry {
 
     /// The index of a document id.
     pub fn doc_index(&self, doc_id: &str) -> Option<u32> {
-        self.by_doc_id.get(doc_id).copied()
+        if self.doc_order.is_empty() {
+            let i = self.doc_ids.binary_search_by(|d| (**d).cmp(doc_id)).ok()?;
+            return Some(i as u32);
+        }
+        // Of equal ids, the last.
+        let end = self
+            .doc_order
+            .partition_point(|&d| *self.doc_ids[d as usize] <= *doc_id);
+        let d = self.doc_order[end.checked_sub(1)?];
+        (*self.doc_ids[d as usize] == *doc_id).then_some(d)
     }
 
     /// The entity a mention of a document resolved to.
     pub fn entity_of_mention(&self, doc: u32, mention: u32) -> Option<usize> {
-        let e = *self
-            .mention_entity
-            .get(doc as usize)?
-            .get(mention as usize)?;
+        let e = *self.doc_mentions(doc).get(mention as usize)?;
         (e != NONE).then_some(e as usize)
+    }
+
+    /// Per mention of a document, its entity (`NONE` for none).
+    fn doc_mentions(&self, doc: u32) -> &[u32] {
+        let d = doc as usize;
+        match (self.mention_start.get(d), self.mention_start.get(d + 1)) {
+            (Some(&a), Some(&b)) => &self.mention_entity[a..b],
+            _ => &[],
+        }
+    }
+
+    /// (entity, salience) of the entities mentioned in a document, ascending by entity.
+    fn doc_entity_table(&self, doc: u32) -> &[(u32, f32)] {
+        let d = doc as usize;
+        match (self.entity_start.get(d), self.entity_start.get(d + 1)) {
+            (Some(&a), Some(&b)) => &self.doc_entities[a..b],
+            _ => &[],
+        }
     }
 
     /// The entities mentioned in a document (indices, ascending).
     pub fn entities_in_doc(&self, doc: u32) -> Vec<usize> {
-        let mut v: Vec<usize> = self
-            .mention_entity
-            .get(doc as usize)
-            .map(|m| {
-                m.iter()
-                    .filter(|&&e| e != NONE)
-                    .map(|&e| e as usize)
-                    .collect()
-            })
-            .unwrap_or_default();
-        v.sort_unstable();
-        v.dedup();
-        v
+        self.doc_entity_table(doc)
+            .iter()
+            .map(|&(e, _)| e as usize)
+            .collect()
     }
 
     /// An entity's salience within one document.
     pub fn salience_in(&self, entity: usize, doc: u32) -> Option<f32> {
-        self.doc_salience
-            .get(doc as usize)?
-            .get(&(entity as u32))
-            .copied()
+        let table = self.doc_entity_table(doc);
+        let i = table
+            .binary_search_by(|&(e, _)| (e as usize).cmp(&entity))
+            .ok()?;
+        Some(table[i].1)
     }
 
     /// Entities co-occurring with `entity`, most co-occurrences first (ties by NPMI),
-    /// with up to `evidence` windows each. `sentences(doc)` gives a document's sentences.
+    /// with up to `evidence` windows each. `doc(d)` gives document `d` (its sentences and
+    /// mentions).
     pub fn related<'s>(
         &self,
         entity: usize,
         window: Window,
         evidence: usize,
-        sentences: impl Fn(u32) -> Cow<'s, [Range<usize>]>,
+        doc: impl Fn(u32) -> Option<DocInput<'s>>,
     ) -> Vec<Related> {
         let Some(target) = self.entities.get(entity) else {
             return Vec::new();
@@ -685,10 +852,19 @@ impl Registry {
         /// Per co-occurring entity: count and evidence (document, sentence range).
         type Pairs = HashMap<usize, (u32, Vec<(u32, Range<usize>)>)>;
         let mut pairs: Pairs = HashMap::new();
-        for &doc in &target.docs {
-            let me = &self.mention_entity[doc as usize];
-            let ms = &self.mention_sentence[doc as usize];
-            let sents = sentences(doc);
+        for &d in target.docs.iter() {
+            let me = self.doc_mentions(d);
+            let input = doc(d);
+            let sents: &[Range<usize>] = input.as_ref().map_or(&[], |x| &x.sentences);
+            // The sentence of each mention.
+            let ms: Vec<u32> = match &input {
+                Some(x) => x
+                    .mentions
+                    .iter()
+                    .map(|m| x.sentences.partition_point(|s| s.end <= m.start) as u32)
+                    .collect(),
+                None => vec![0; me.len()],
+            };
             match window {
                 Window::Document => {
                     let first_shared = |other: usize| -> Range<usize> {
@@ -709,14 +885,14 @@ impl Registry {
                             .unwrap_or(0);
                         sents.get(s as usize).cloned().unwrap_or(0..0)
                     };
-                    for other in self.entities_in_doc(doc) {
+                    for other in self.entities_in_doc(d) {
                         if other == entity {
                             continue;
                         }
                         let slot = pairs.entry(other).or_default();
                         slot.0 += 1;
                         if slot.1.len() < evidence {
-                            slot.1.push((doc, first_shared(other)));
+                            slot.1.push((d, first_shared(other)));
                         }
                     }
                 }
@@ -741,7 +917,7 @@ impl Registry {
                         slot.0 += 1;
                         if slot.1.len() < evidence {
                             slot.1
-                                .push((doc, sents.get(s as usize).cloned().unwrap_or(0..0)));
+                                .push((d, sents.get(s as usize).cloned().unwrap_or(0..0)));
                         }
                     }
                 }
@@ -852,17 +1028,17 @@ mod tests {
             .find(|e| e.name == "Donald Trump")
             .expect("Donald Trump is canonical");
         assert!(
-            trump.aliases.contains(&"Trump".to_string())
-                && trump.aliases.contains(&"President Trump".to_string()),
+            trump.aliases.iter().any(|a| a == "Trump")
+                && trump.aliases.iter().any(|a| a == "President Trump"),
             "{:?}",
-            trump.aliases
+            trump.aliases.iter().collect::<Vec<_>>()
         );
         assert_eq!((trump.mentions.len(), trump.docs.len()), (3, 2));
         let putin = persons
             .iter()
             .find(|e| e.name == "Vladimir Putin")
             .expect("the frequent spelling wins");
-        assert!(putin.aliases.contains(&"Vladmir Putin".to_string()));
+        assert!(putin.aliases.iter().any(|a| a == "Vladmir Putin"));
         assert_eq!(putin.mentions.len(), 4);
         assert!(persons
             .iter()
@@ -893,6 +1069,42 @@ mod tests {
             a.entities.iter().map(|e| &e.id).collect::<Vec<_>>(),
             b.entities.iter().map(|e| &e.id).collect::<Vec<_>>()
         );
+    }
+
+    #[test]
+    fn value_entities_keep_their_normalised_value_in_order() {
+        let t = "It cost 300 million dollars.";
+        let mut money = m(t, "300 million dollars", 0, EntityType::Money);
+        money.metadata = vec![
+            ("value".into(), "300000000".into()),
+            ("unit".into(), "USD".into()),
+        ];
+        let s: Vec<Range<usize>> = std::iter::once(0..t.len()).collect();
+        let ms = vec![money];
+        let reg = Registry::build([DocInput {
+            id: "d",
+            text: t,
+            sentences: Cow::Borrowed(&s),
+            mentions: Cow::Borrowed(&ms),
+        }]);
+        let pairs: Vec<(&str, &str)> = reg.entities[0].metadata().collect();
+        assert_eq!(pairs, [("value", "300000000"), ("unit", "USD")]);
+    }
+
+    #[test]
+    fn packed_aliases_keep_empty_forms_and_end_before_the_value() {
+        let packed = Aliases::new(
+            &["".into(), "Mr X".into()],
+            &pack_metadata(&[("value".into(), "3".into())]),
+        );
+        assert_eq!(packed.iter().collect::<Vec<_>>(), ["", "Mr X"]);
+        assert_eq!((packed.len(), packed.is_empty()), (2, false));
+        assert_eq!(
+            packed.parts().1,
+            &*pack_metadata(&[("value".into(), "3".into())])
+        );
+        let none = Aliases::new(&[], &pack_metadata(&[("value".into(), "3".into())]));
+        assert!(none.is_empty() && none.iter().next().is_none());
     }
 
     #[test]
@@ -940,7 +1152,14 @@ mod tests {
             .iter()
             .position(|e| e.name == "Witkoff")
             .unwrap();
-        let related = reg.related(w, Window::Sentence, 2, |_| Cow::Borrowed(&sents));
+        let related = reg.related(w, Window::Sentence, 2, |_| {
+            Some(DocInput {
+                id: "d",
+                text: t,
+                sentences: Cow::Borrowed(&sents),
+                mentions: Cow::Borrowed(&ms),
+            })
+        });
         let names: Vec<(&str, u32)> = related
             .iter()
             .map(|r| (reg.entities[r.entity].name.as_str(), r.count))

@@ -2,9 +2,9 @@
 
 use super::status::invalid_argument;
 use super::{blocking, cancellable, convert, page, stream_items};
+use crate::analysis;
 use crate::analysis::claims::{Claim, ClaimKind, SpeakerKind};
 use crate::analysis::quantities::Quantity;
-use crate::analysis::{self, EntityType};
 use crate::claimset::{claim_id, parse_claim_id, ClaimSet};
 use crate::entities::{DocInput, Registry};
 use crate::offsets::{Encoding, OffsetMap};
@@ -117,7 +117,7 @@ fn corpus_claim(
     encoding: Encoding,
 ) -> Option<v1::Claim> {
     let reg = snapshot.entities();
-    let r = &set.claims[k];
+    let r = set.claim(k);
     let doc_id = reg.doc_ids.get(r.doc as usize)?;
     let stored = snapshot.docs.get(doc_id.as_ref())?;
     let c = stored.claim(r.index as usize)?;
@@ -127,7 +127,7 @@ fn corpus_claim(
         entities: r
             .entities
             .iter()
-            .map(|&e| reg.entities[e].id.clone())
+            .map(|&e| reg.entities[e as usize].id.clone())
             .collect(),
     };
     Some(claim_message(
@@ -167,7 +167,7 @@ fn select(snapshot: &Snapshot, request: &ListClaimsRequest) -> Result<Vec<usize>
     let wanted = v1::ClaimKind::try_from(*wanted)
         .map_err(|_| invalid_argument("kind", "unknown claim kind"))?;
     let range = if document_id.is_empty() {
-        0..set.claims.len()
+        0..set.len()
     } else {
         snapshot.get(document_id)?;
         reg.doc_index(document_id).map_or(0..0, |d| set.of_doc(d))
@@ -177,9 +177,9 @@ fn select(snapshot: &Snapshot, request: &ListClaimsRequest) -> Result<Vec<usize>
     let mut decoded: Option<(u32, Vec<Claim>)> = None;
     Ok(range
         .filter(|&k| {
-            let r = &set.claims[k];
+            let r = set.claim(k);
             if speaker.is_some() && r.speaker != speaker
-                || about.is_some_and(|a| !r.entities.contains(&a) && r.speaker != Some(a))
+                || about.is_some_and(|a| !r.entities.contains(&(a as u32)) && r.speaker != Some(a))
             {
                 return false;
             }
@@ -319,7 +319,7 @@ impl ClaimService for ClaimApi {
         let set = snapshot.claims();
         let k = set
             .of_doc(doc)
-            .find(|&k| set.claims[k].index == index)
+            .find(|&k| set.claim(k).index == index)
             .ok_or_else(not_found)?;
         corpus_claim(&snapshot, set, k, convert::encoding(encoding))
             .map(Response::new)
@@ -414,17 +414,7 @@ fn extract_from_text(text: &str, encoding: Encoding, stop: &AtomicBool) -> Optio
             let speaker = c
                 .speaker
                 .mention
-                .and_then(|m| reg.entity_of_mention(0, m as u32))
-                .or_else(|| {
-                    (!c.speaker.name.is_empty())
-                        .then(|| {
-                            reg.find_by_name(
-                                &c.speaker.name,
-                                &[EntityType::Person, EntityType::Organization],
-                            )
-                        })
-                        .flatten()
-                });
+                .and_then(|m| reg.entity_of_mention(0, m as u32));
             let entities = reg
                 .named_entities_within(0, &a.mentions, c.content.clone())
                 .into_iter()

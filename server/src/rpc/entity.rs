@@ -128,12 +128,15 @@ fn entity_message(
         id: e.id.clone(),
         name: e.name.clone(),
         r#type: entity_type(e.entity_type) as i32,
-        aliases: e.aliases.clone(),
+        aliases: e.aliases.iter().map(str::to_string).collect(),
         mention_count: e.mentions.len() as i32,
         document_count: e.docs.len() as i32,
         salience: Some(salience.unwrap_or(e.salience)),
         mentions,
-        metadata: e.metadata.iter().cloned().collect(),
+        metadata: e
+            .metadata()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
     }
 }
 
@@ -425,11 +428,7 @@ impl EntityService for EntityApi {
             let index = reg
                 .index_of(&entity_id)
                 .ok_or_else(|| Status::not_found(format!("entity {entity_id:?} not found")))?;
-            let related = reg.related(index, window, 3, |d| {
-                snapshot
-                    .doc(d)
-                    .map_or(Cow::Borrowed(&[][..]), |x| x.sentences)
-            });
+            let related = reg.related(index, window, 3, |d| snapshot.doc(d));
             let encoding = convert::encoding(encoding);
             let out: Vec<v1::RelatedEntity> = related
                 .into_iter()
