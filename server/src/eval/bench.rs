@@ -453,17 +453,7 @@ pub fn memory(docs: &[Document]) -> MemoryReport {
         }
     }
     let index = crate::index::SearchIndex::new_in_ram().expect("an in-memory index");
-    let batch: Vec<crate::index::IndexDoc> = docs
-        .iter()
-        .map(|d| crate::index::IndexDoc {
-            id: d.id.clone(),
-            title: d.title.clone(),
-            text: d.text.clone(),
-            source: d.source.clone(),
-            published_at: d.published_at.map(|t| t.timestamp()),
-            sentences: Vec::new(),
-        })
-        .collect();
+    let batch: Vec<crate::index::IndexDoc> = docs.iter().map(super::index_doc).collect();
     if index.upsert(&batch).and_then(|_| index.commit()).is_ok() {
         m.index_bytes = index.index_bytes();
         m.index_parts = index

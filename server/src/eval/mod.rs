@@ -12,6 +12,21 @@ pub mod search_bench;
 use crate::analysis::ner::NerError;
 use std::path::PathBuf;
 
+use crate::corpus::Document;
+use crate::index::IndexDoc;
+
+/// What the search index takes of a loaded document (the evaluations index without analysis).
+fn index_doc(d: &Document) -> IndexDoc {
+    IndexDoc {
+        id: d.id.clone(),
+        title: d.title.clone(),
+        text: d.text.clone(),
+        source: d.source.clone(),
+        published_at: d.published_at.map(|t| t.timestamp()),
+        sentences: Vec::new(),
+    }
+}
+
 /// Errors of the evaluation commands.
 #[derive(Debug, thiserror::Error)]
 pub enum EvalError {

@@ -106,17 +106,7 @@ pub fn run(args: &BenchSearchArgs) -> Result<BenchSearchReport, EvalError> {
     };
     let index = SearchIndex::with_options(None, options)?;
     for batch in loaded.documents.chunks(1000) {
-        let docs: Vec<IndexDoc> = batch
-            .iter()
-            .map(|d| IndexDoc {
-                id: d.id.clone(),
-                title: d.title.clone(),
-                text: d.text.clone(),
-                source: d.source.clone(),
-                published_at: d.published_at.map(|t| t.timestamp()),
-                sentences: Vec::new(),
-            })
-            .collect();
+        let docs: Vec<IndexDoc> = batch.iter().map(super::index_doc).collect();
         index.upsert(&docs)?;
     }
     let snapshot = index.commit()?;

@@ -326,15 +326,7 @@ impl SearchIndex {
     ) -> Result<Arc<Snapshot>, IndexError> {
         let mut state = self.writer();
         state.writer.commit()?;
-        self.inner.reader.reload()?;
-        state.generation += 1;
-        let snapshot = Arc::new(Snapshot::new(
-            state.generation,
-            self.inner.reader.searcher(),
-            Arc::clone(&self.inner.shared),
-            texts,
-        ));
-        self.inner.current.store(Arc::clone(&snapshot));
+        let snapshot = self.next_generation(&mut state, texts)?;
         let mut recent = lock(&self.inner.recent);
         recent.push_back(Arc::clone(&snapshot));
         let options = &self.inner.options;
@@ -388,9 +380,24 @@ impl SearchIndex {
         if merged == 0 {
             return Ok(0);
         }
+        let snapshot = self.next_generation(&mut state, self.snapshot().texts())?;
+        // Earlier generations would keep the merged segments' memory alive for their page
+        // tokens' sake; the loader merges before serving, when no token exists yet.
+        let mut recent = lock(&self.inner.recent);
+        recent.clear();
+        recent.push_back(snapshot);
+        Ok(merged)
+    }
+
+    /// Reloads the reader and makes its view the current snapshot, one generation on (the
+    /// caller holds the writer and keeps the list of recent snapshots).
+    fn next_generation(
+        &self,
+        state: &mut WriterState,
+        texts: Option<Arc<dyn DocTexts>>,
+    ) -> Result<Arc<Snapshot>, IndexError> {
         self.inner.reader.reload()?;
         state.generation += 1;
-        let texts = self.snapshot().texts();
         let snapshot = Arc::new(Snapshot::new(
             state.generation,
             self.inner.reader.searcher(),
@@ -398,12 +405,7 @@ impl SearchIndex {
             texts,
         ));
         self.inner.current.store(Arc::clone(&snapshot));
-        // Earlier generations would keep the merged segments' memory alive for their page
-        // tokens' sake; the loader merges before serving, when no token exists yet.
-        let mut recent = lock(&self.inner.recent);
-        recent.clear();
-        recent.push_back(snapshot);
-        Ok(merged)
+        Ok(snapshot)
     }
 
     /// The latest committed snapshot.
