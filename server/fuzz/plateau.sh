@@ -41,8 +41,9 @@ for target in "${targets[@]}"; do
     python3 -c '
 import os, re, subprocess, sys, threading, time, types
 target, plateau = sys.argv[1], float(sys.argv[2])
-# Time is the fuzzer process own CPU time, so that a run paused (SIGSTOP) or starved by
-# other work on the machine does not count as fuzzing without progress.
+# Time is the fuzzer process own CPU time, so that a run starved by other work on the
+# machine does not count as fuzzing without progress. (Do not pause a run with SIGSTOP:
+# libFuzzer would report the input in flight as a timeout.)
 pattern = f"release/{target} -artifact_prefix"
 def cpu_seconds():
     pids = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True).stdout.split()
