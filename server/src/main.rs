@@ -45,8 +45,16 @@ async fn main() -> anyhow::Result<()> {
         move || -> anyhow::Result<()> {
             let started = Instant::now();
             let loaded = corpus::load::load_paths(&paths).context("loading the corpus")?;
+            // One line for all skipped records (a corpus can hold thousands), each one at debug.
             for skipped in &loaded.skipped {
-                tracing::warn!(%skipped, "record skipped");
+                tracing::debug!(%skipped, "record skipped");
+            }
+            if let Some(first) = loaded.skipped.first() {
+                tracing::warn!(
+                    count = loaded.skipped.len(),
+                    %first,
+                    "records skipped (each is logged at debug level)"
+                );
             }
             let docs = store.load(loaded.documents);
             if let Some(dir) = &data_dir {
