@@ -2,9 +2,10 @@
 //! `Snapshot::search` call (query compilation, ranking, paging, stored fields, snippets) on
 //! one thread, over a file of queries.
 //!
-//! The corpus is loaded as the server loads it (`corpus::load`) and indexed in memory
-//! without the entity and claim analysis; the result cache is off, so every query runs the
-//! engine. Each query is timed by wall clock (percentiles) and every pass by the thread's own
+//! The corpus is loaded and served as the server does it (`Store::load`: analysed, the
+//! titles, texts and sentences kept in the store, the index holding ids, sources and dates);
+//! `--index-texts` indexes the texts in the search index instead, without analysis. The
+//! result cache is bypassed, so every query runs the engine. Each query is timed by wall clock (percentiles) and every pass by the thread's own
 //! CPU time (mean per query: other processes on a shared machine do not inflate it). The
 //! output digest hashes every page (ids, scores, snippets) and total: equal digests before
 //! and after a speed change show that the change altered no result.
@@ -16,6 +17,7 @@ use std::time::Instant;
 use super::EvalError;
 use crate::corpus::load;
 use crate::index::{IndexDoc, IndexOptions, SearchIndex, SearchQuery, Syntax};
+use crate::store::Store;
 
 /// `dossier-eval bench-search`: engine-only search latency over a query file.
 #[derive(Debug, Clone, clap::Args)]
@@ -39,7 +41,12 @@ pub struct BenchSearchArgs {
     /// Print this many of the slowest queries.
     #[arg(long, default_value_t = 5)]
     pub slowest: usize,
-    /// Doc store block size in bytes (default: the index's); a hit decompresses its block.
+    /// Index the texts in the search index itself (no analysis, no sentences), instead of
+    /// loading the corpus as the server does (analysed, texts kept in the store).
+    #[arg(long)]
+    pub index_texts: bool,
+    /// With `--index-texts`: doc store block size in bytes (default: the index's); a hit
+    /// decompresses its block.
     #[arg(long)]
     pub docstore_blocksize: Option<usize>,
 }
@@ -96,20 +103,26 @@ impl std::fmt::Display for BenchSearchReport {
 pub fn run(args: &BenchSearchArgs) -> Result<BenchSearchReport, EvalError> {
     let queries = read_queries(args)?;
     let loaded = load::load_paths(&args.corpus)?;
-    let defaults = IndexOptions::default();
-    let options = IndexOptions {
-        result_cache_bytes: 0,
-        docstore_blocksize: args
-            .docstore_blocksize
-            .unwrap_or(defaults.docstore_blocksize),
-        ..defaults
+    let snapshot = if args.index_texts {
+        let defaults = IndexOptions::default();
+        let options = IndexOptions {
+            docstore_blocksize: args
+                .docstore_blocksize
+                .unwrap_or(defaults.docstore_blocksize),
+            ..defaults
+        };
+        let index = SearchIndex::with_options(None, options)?;
+        for batch in loaded.documents.chunks(1000) {
+            let docs: Vec<IndexDoc> = batch.iter().map(super::index_doc).collect();
+            index.upsert(&docs)?;
+        }
+        index.commit()?
+    } else {
+        // As the server serves it: analysed, titles, texts and sentences in the store.
+        let store = Store::new();
+        store.load(loaded.documents);
+        store.index().snapshot()
     };
-    let index = SearchIndex::with_options(None, options)?;
-    for batch in loaded.documents.chunks(1000) {
-        let docs: Vec<IndexDoc> = batch.iter().map(super::index_doc).collect();
-        index.upsert(&docs)?;
-    }
-    let snapshot = index.commit()?;
     let pass = || -> Result<Pass, EvalError> {
         let mut digest = super::bench::Fnv::default();
         let mut wall = Vec::with_capacity(queries.len());
@@ -118,7 +131,7 @@ pub fn run(args: &BenchSearchArgs) -> Result<BenchSearchReport, EvalError> {
         let t0 = Instant::now();
         for q in &queries {
             let started = Instant::now();
-            let results = snapshot.search(q)?;
+            let results = snapshot.search_uncached(q)?;
             wall.push((started.elapsed().as_secs_f64() * 1e6, results.total_hits));
             hits += results.total_hits;
             digest.write(&results.total_hits.to_le_bytes());

@@ -388,7 +388,8 @@ impl Snapshot {
         Some(results)
     }
 
-    fn search_uncached(&self, query: &SearchQuery) -> Result<SearchResults, IndexError> {
+    /// [`Self::search`] without the result cache (for benchmarks).
+    pub fn search_uncached(&self, query: &SearchQuery) -> Result<SearchResults, IndexError> {
         let keep = Keep::Best(query.offset.saturating_add(query.limit));
         let (collected, matcher) = self.run(query, keep)?;
         let total_hits = collected.total;
