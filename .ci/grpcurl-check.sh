@@ -36,7 +36,10 @@ for s in dossier.v1.CorpusService dossier.v1.SearchService dossier.v1.EntityServ
 done
 
 echo "-- describe"
-g "$ADDR" describe dossier.v1.CorpusService | tee /dev/stderr | grep -q "Manages the documents of the corpus" || fail "describe shows no comments"
+# (Not `tee /dev/stderr`: when CI's output goes to a file, opening /dev/stderr truncates it.)
+described=$(g "$ADDR" describe dossier.v1.CorpusService)
+echo "$described"
+grep -q "Manages the documents of the corpus" <<<"$described" || fail "describe shows no comments"
 
 echo "-- health"
 g -d '{"service":"dossier.v1.SearchService"}' "$ADDR" grpc.health.v1.Health/Check | grep -q '"SERVING"' || fail "health"
