@@ -684,7 +684,8 @@ async fn graceful_shutdown_under_load_completes_calls_and_ends_streams_cleanly()
         .map(|i| doc(&format!("d{i:03}"), "wire", &format!("Ceasefire day {i}.")))
         .collect();
     let mut server = TestServer::with_docs(docs).await;
-    let text = "Witkoff met Putin in Moscow. “It went well,” Witkoff said. ".repeat(300);
+    // Long enough that every call is still running when shutdown begins (the check below).
+    let text = "Witkoff met Putin in Moscow. “It went well,” Witkoff said. ".repeat(2000);
     let mut unary = Vec::new();
     for _ in 0..6 {
         let mut claims = ClaimServiceClient::new(server.channel.clone());
