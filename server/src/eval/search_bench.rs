@@ -5,9 +5,9 @@
 //! The corpus is loaded and served as the server does it (`Store::load`: analysed, the
 //! titles, texts and sentences kept in the store, the index holding ids, sources and dates);
 //! `--index-texts` indexes the texts in the search index instead, without analysis. The
-//! result cache is bypassed, so every query runs the engine. Each query is timed by wall clock (percentiles) and every pass by the thread's own
-//! CPU time (mean per query: other processes on a shared machine do not inflate it). The
-//! output digest hashes every page (ids, scores, snippets) and total: equal digests before
+//! result cache is bypassed, so every query runs the engine. Each query is timed by wall
+//! clock (percentiles) and every pass by the thread's own CPU time (mean per query: other
+//! processes on a shared machine do not inflate it). The output digest hashes every page (ids, scores, snippets) and total: equal digests before
 //! and after a speed change show that the change altered no result.
 
 use std::io::BufRead;
