@@ -7,8 +7,9 @@
 //! `--index-texts` indexes the texts in the search index instead, without analysis. The
 //! result cache is bypassed, so every query runs the engine. Each query is timed by wall
 //! clock (percentiles) and every pass by the thread's own CPU time (mean per query: other
-//! processes on a shared machine do not inflate it). The output digest hashes every page (ids, scores, snippets) and total: equal digests before
-//! and after a speed change show that the change altered no result.
+//! processes on a shared machine do not inflate it). The output digest hashes every page
+//! (ids, scores, snippets) and total: equal digests before and after a speed change show
+//! that the change altered no result.
 
 use std::io::BufRead;
 use std::path::PathBuf;
