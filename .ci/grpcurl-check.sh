@@ -74,7 +74,7 @@ for call in 'dossier.v1.CorpusService/ListDocuments {"page_size":-1}' \
   echo "$out"
   grep -q "InvalidArgument" <<<"$out" || fail "$call: a negative page_size should be INVALID_ARGUMENT: $out"
   if grep -q "is not recognized" <<<"$out"; then fail "$call: grpcurl cannot decode the error details: $out"; fi
-  grep -q '"field": "page_size"' <<<"$out" || fail "$call: the BadRequest field violation should be decoded: $out"
+  grep -Eq '"field": ?"page_size"' <<<"$out" || fail "$call: the BadRequest field violation should be decoded: $out"
 done
 
 echo "-- entities"

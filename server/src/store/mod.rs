@@ -552,6 +552,26 @@ mod tests {
     }
 
     #[test]
+    fn an_earlier_generation_is_one_consistent_snapshot() {
+        // Proves a page token's generation reaches the documents and the index snapshot
+        // (and so the registry and claims) of that generation, not the current ones.
+        let store = Store::new();
+        store
+            .upsert(vec![doc("a", "Steve Witkoff met Vladimir Putin.")])
+            .unwrap();
+        let before = store.snapshot();
+        store
+            .upsert(vec![doc("b", "Vladimir Putin spoke.")])
+            .unwrap();
+        let again = store.snapshot_at(before.generation).unwrap();
+        assert!(Arc::ptr_eq(&again, &before));
+        assert_eq!(again.index.num_docs(), 1);
+        assert!(again.get("b").is_err());
+        assert_eq!(store.snapshot().index.num_docs(), 2);
+        assert!(store.snapshot_at(before.generation + 100).is_none());
+    }
+
+    #[test]
     fn deleting_an_unknown_id_is_not_found() {
         assert!(matches!(
             Store::new().delete("x"),
