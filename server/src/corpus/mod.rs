@@ -103,12 +103,9 @@ pub fn sanitize_id(raw: &str) -> String {
 
 /// A stable id derived from the text (FNV-1a, 64 bits), for documents ingested without one.
 pub fn id_from_text(text: &str) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in text.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    format!("doc-{h:016x}")
+    let mut h = fnv::FnvHasher::default();
+    std::hash::Hasher::write(&mut h, text.as_bytes());
+    format!("doc-{:016x}", std::hash::Hasher::finish(&h))
 }
 
 impl Document {
