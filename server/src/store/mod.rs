@@ -223,16 +223,12 @@ impl Store {
         Self {
             inner: Arc::new(Inner {
                 snapshot: ArcSwap::from_pointee(Snapshot::default()),
-                index: SearchIndex::with_options(
-                    None,
-                    IndexOptions {
-                        store_text: false,
-                        // tantivy's smallest budget: what the writer keeps between commits
-                        // grows with it (40 MB kept 26 MB resident after loading, 15 MB 11).
-                        writer_memory: STORE_WRITER_MEMORY,
-                        ..IndexOptions::default()
-                    },
-                )
+                index: SearchIndex::with_options(IndexOptions {
+                    // tantivy's smallest budget: what the writer keeps between commits
+                    // grows with it (40 MB kept 26 MB resident after loading, 15 MB 11).
+                    writer_memory: STORE_WRITER_MEMORY,
+                    ..IndexOptions::default()
+                })
                 .expect("an empty in-memory index can always be created"),
                 writer: Mutex::new(None),
                 ready: watch::Sender::new(false),
