@@ -139,6 +139,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn ids_from_text_are_fnv_1a_64() {
+        // Proves derived ids are FNV-1a 64 of the text's bytes (the published test vectors),
+        // so ids of documents ingested before keep their values.
+        assert_eq!(id_from_text(""), "doc-cbf29ce484222325");
+        assert_eq!(id_from_text("a"), "doc-af63dc4c8601ec8c");
+        assert_eq!(id_from_text("foobar"), "doc-85944171f73967e8");
+    }
+
+    #[test]
     fn empty_text_is_rejected_naming_the_field() {
         let mut doc = Document {
             id: "a".into(),
