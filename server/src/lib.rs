@@ -29,3 +29,4 @@ pub mod rpc;
 pub mod shutdown;
 pub mod store;
 pub mod telemetry;
+mod varint;

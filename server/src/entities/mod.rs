@@ -234,13 +234,11 @@ fn union(parent: &mut [u32], a: usize, b: usize) {
     }
 }
 
+/// FNV-1a 64 of the bytes of `s` (entity ids are derived from it: it must never change).
 fn id_hash(s: &str) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in s.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    h
+    let mut h = fnv::FnvHasher::default();
+    std::hash::Hasher::write(&mut h, s.as_bytes());
+    std::hash::Hasher::finish(&h)
 }
 
 fn type_prefix(t: EntityType) -> &'static str {

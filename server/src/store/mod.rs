@@ -234,16 +234,12 @@ impl Default for Store {
 impl Store {
     /// An empty in-memory store, not yet ready.
     pub fn new() -> Self {
-        let index = SearchIndex::with_options(
-            None,
-            IndexOptions {
-                store_text: false,
-                // tantivy's smallest budget: what the writer keeps between commits
-                // grows with it (40 MB kept 26 MB resident after loading, 15 MB 11).
-                writer_memory: STORE_WRITER_MEMORY,
-                ..IndexOptions::default()
-            },
-        )
+        let index = SearchIndex::with_options(IndexOptions {
+            // tantivy's smallest budget: what the writer keeps between commits
+            // grows with it (40 MB kept 26 MB resident after loading, 15 MB 11).
+            writer_memory: STORE_WRITER_MEMORY,
+            ..IndexOptions::default()
+        })
         .expect("an empty in-memory index can always be created");
         let empty = Snapshot {
             generation: 0,

@@ -145,38 +145,18 @@ impl TokClass {
 
 /// FNV-1a for the short lower-case keys of the lexicon (SipHash is several times slower
 /// and the keys are not attacker-chosen in a way that matters: the table is fixed).
-#[derive(Default, Clone, Copy)]
-struct Fnv(u64);
-
-impl std::hash::Hasher for Fnv {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 {
-            0xcbf2_9ce4_8422_2325
-        } else {
-            self.0
-        };
-        for &b in bytes {
-            h ^= b as u64;
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-        self.0 = h;
-    }
-}
+type Fnv = fnv::FnvBuildHasher;
 
 /// Word → (class bits, cue probability).
 struct Lexicon {
-    words: HashMap<Box<str>, (u32, f32), std::hash::BuildHasherDefault<Fnv>>,
+    words: HashMap<Box<str>, (u32, f32), Fnv>,
 }
 
 fn lexicon() -> &'static Lexicon {
     static LEX: OnceLock<Lexicon> = OnceLock::new();
     LEX.get_or_init(|| {
         use flags::*;
-        let mut words: HashMap<Box<str>, (u32, f32), std::hash::BuildHasherDefault<Fnv>> =
-            HashMap::default();
+        let mut words: HashMap<Box<str>, (u32, f32), Fnv> = HashMap::default();
         let mut add = |list: &[&'static str], bit: u32| {
             for w in list {
                 words.entry((*w).into()).or_insert((0, 0.0)).0 |= bit;
