@@ -578,6 +578,7 @@ impl Registry {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analysis::MentionKind;
 
     fn m(text: &str, needle: &str, nth: usize, t: EntityType) -> EntityMention {
         let start = text.match_indices(needle).nth(nth).expect("needle").0;
