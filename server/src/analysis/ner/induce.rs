@@ -10,6 +10,7 @@
 
 use super::clusters::{ClusterEntry, WordClusters, LEVELS};
 use super::features::{hash_str, IdMap};
+use super::rng::Rng;
 use crate::analysis::sentences::split_sentences;
 use crate::analysis::tokenize::tokenize;
 use std::collections::HashMap;
@@ -57,20 +58,6 @@ pub struct Induced {
     pub clusters: WordClusters,
     /// Every clustered form with its entry, most frequent first.
     pub words: Vec<(String, ClusterEntry)>,
-}
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn unit(&mut self) -> f32 {
-        (self.next() >> 40) as f32 / (1u64 << 24) as f32
-    }
 }
 
 /// Counts of one lower-cased word in running text.
@@ -157,7 +144,7 @@ pub fn induce<'a>(texts: impl IntoIterator<Item = &'a str>, cfg: &InduceConfig) 
     tracing::info!(tokens = corpus.len(), vocab = v, "clusters: corpus read");
     // 3. Skip-gram with negative sampling.
     let d = cfg.dim;
-    let mut rng = Rng(cfg.seed | 1);
+    let mut rng = Rng::new(cfg.seed);
     let mut emb: Vec<f32> = (0..v * d).map(|_| (rng.unit() - 0.5) / d as f32).collect();
     let mut ctx = vec![0f32; v * d];
     let mut table = Vec::with_capacity(1 << 22);

@@ -23,6 +23,7 @@ mod features;
 pub mod gazetteer;
 pub mod induce;
 pub mod model;
+mod rng;
 mod table;
 pub mod train;
 
