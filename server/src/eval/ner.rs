@@ -13,7 +13,7 @@ use crate::analysis::ner::gazetteer::{Gazetteer, List};
 use crate::analysis::ner::induce::{induce, InduceConfig};
 use crate::analysis::ner::model::{label, Model, Part, Stage};
 use crate::analysis::ner::train::{predict_labels, train_stage, TrainConfig, TrainDoc};
-use crate::analysis::ner::Ner;
+use crate::analysis::ner::{token_sentences, Ner};
 use crate::analysis::sentences::split_sentences;
 use crate::analysis::tokenize::{tokenize, Token};
 use crate::analysis::{EntityMention, EntityType};
@@ -424,7 +424,7 @@ pub fn train_doc(doc: &ConllDoc) -> TrainDoc {
     let text = doc.text.clone();
     let tokens = tokenize(&text);
     let sentences = split_sentences(&text, &tokens);
-    let sents = token_ranges(&tokens, &sentences);
+    let sents = token_sentences(&tokens, &sentences);
     // Code points → bytes.
     let mut byte_of = Vec::with_capacity(text.len() + 1);
     for (b, _) in text.char_indices() {
@@ -458,28 +458,6 @@ pub fn train_doc(doc: &ConllDoc) -> TrainDoc {
         sents,
         labels,
     }
-}
-
-/// Sentence byte ranges → token index ranges.
-fn token_ranges(
-    tokens: &[Token],
-    sentences: &[std::ops::Range<usize>],
-) -> Vec<std::ops::Range<usize>> {
-    let mut out = Vec::new();
-    let mut i = 0;
-    for s in sentences {
-        let begin = i;
-        while i < tokens.len() && tokens[i].start < s.end {
-            i += 1;
-        }
-        if i > begin {
-            out.push(begin..i);
-        }
-    }
-    if i < tokens.len() {
-        out.push(i..tokens.len());
-    }
-    out
 }
 
 /// Options of `train-ner`.
