@@ -1010,7 +1010,25 @@ mod tests {
         for t in [
             "$", "-", "1-", "-.5%", "a", "five-", "1,,,", "’", "3rd", "over", "$ $ 5 to",
         ] {
-            let _ = q(t);
+            for x in q(t) {
+                // A span on character boundaries inside the text, consistent bounds.
+                assert!(
+                    x.span.start < x.span.end && x.span.end <= t.len(),
+                    "{t:?}: {x:?}"
+                );
+                assert!(t.is_char_boundary(x.span.start) && t.is_char_boundary(x.span.end));
+                assert!(!x.unit.is_empty() && x.value.is_finite(), "{t:?}: {x:?}");
+                if let (Some(l), Some(u)) = (x.lower, x.upper) {
+                    assert!(l <= u, "{t:?}: {x:?}");
+                }
+            }
         }
+        // No number, no quantity.
+        for t in ["$", "-", "a", "’", "over"] {
+            assert!(q(t).is_empty(), "{t:?}: {:?}", q(t));
+        }
+        let five = q("$ $ 5 to");
+        assert_eq!(five.len(), 1, "{five:?}");
+        assert_eq!((five[0].value, five[0].unit), (5.0, "USD"));
     }
 }
