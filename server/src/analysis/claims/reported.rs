@@ -1253,7 +1253,7 @@ impl<'d, 'a> UnitScan<'d, 'a> {
     /// C V S: "“…,” said Trump." (with no source on the left).
     fn content_verb_source(&mut self, out: &mut Vec<Frame>) -> bool {
         let (doc, k, hi) = (self.doc, self.k, self.hi);
-        if !(after_content(doc, self.cstart, k) && !doc.is(k + 1, PREP | TIME)) {
+        if !after_content(doc, self.cstart, k) || doc.is(k + 1, PREP | TIME) {
             return false;
         }
         // "said Sen. Jim Whelan who represents …": anything may follow the name.

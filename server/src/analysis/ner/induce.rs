@@ -96,7 +96,7 @@ struct Corpus {
     case: HashMap<String, CaseCounts>,
 }
 
-/// 1. Tokenise, count forms and case statistics.
+/// Step 1: tokenise, count forms and case statistics.
 fn read_corpus<'a>(texts: impl IntoIterator<Item = &'a str>) -> Corpus {
     let mut ids: HashMap<String, u32> = HashMap::new();
     let mut forms: Vec<String> = Vec::new();
@@ -167,7 +167,7 @@ struct Vocabulary {
 }
 
 impl Vocabulary {
-    /// 2. Vocabulary: frequent forms, most frequent first.
+    /// Step 2, vocabulary: frequent forms, most frequent first.
     fn of(corpus: &Corpus, min_count: u32) -> Self {
         let (forms, counts) = (&corpus.forms, &corpus.counts);
         let mut vocab: Vec<u32> = (0..forms.len() as u32)
@@ -194,7 +194,7 @@ impl Vocabulary {
     }
 }
 
-/// 3. Skip-gram with negative sampling: a vector per vocabulary word (`cfg.dim` floats each,
+/// Step 3, skip-gram with negative sampling: a vector per vocabulary word (`cfg.dim` floats each,
 /// back to back).
 fn skip_gram(corpus: &Corpus, vocab: &Vocabulary, cfg: &InduceConfig, rng: &mut Rng) -> Vec<f32> {
     let (v, vid, vcounts, corpus) = (vocab.words.len(), &vocab.vid, &vocab.counts, &corpus.tokens);
@@ -285,7 +285,7 @@ fn skip_gram(corpus: &Corpus, vocab: &Vocabulary, cfg: &InduceConfig, rng: &mut 
     emb
 }
 
-/// 4. Normalise and cluster, fine level first, then centroids upward: per vocabulary word
+/// Step 4: normalise and cluster, fine level first, then centroids upward: per vocabulary word
 /// its cluster (1-based) at every level.
 fn cluster_levels(
     mut emb: Vec<f32>,
@@ -323,7 +323,7 @@ fn cluster_levels(
     assign
 }
 
-/// 5. Entries by form and by lower case (the most frequent casing wins).
+/// Step 5: entries by form and by lower case (the most frequent casing wins).
 fn entries(corpus: &Corpus, vocab: &Vocabulary, assign: &[[u16; LEVELS]]) -> Induced {
     let (forms, case, v, vocab) = (&corpus.forms, &corpus.case, vocab.words.len(), &vocab.words);
     let cap_prior = |lower: &str| -> u8 {
