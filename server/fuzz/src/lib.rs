@@ -18,10 +18,10 @@ use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
 /// A fuzz target's entry point.
-pub(crate) type Target = fn(&[u8]);
+pub type Target = fn(&[u8]);
 
 /// The targets, by name, for the regression replay.
-pub(crate) const TARGETS: [(&str, Target); 6] = [
+pub const TARGETS: [(&str, Target); 6] = [
     ("corpus", corpus),
     ("clean", clean),
     ("tokenize", tokenize),
@@ -46,7 +46,7 @@ fn check_range(text: &str, range: &Range<usize>, what: &str) {
 
 /// The corpus loaders: the first byte picks the file format (`.txt`, `.md`, `.jsonl`,
 /// `.json`), the rest is the file. Every document loaded is valid.
-pub(crate) fn corpus(data: &[u8]) {
+pub fn corpus(data: &[u8]) {
     let (ext, contents) = match data.split_first() {
         Some((b, rest)) => (["txt", "md", "jsonl", "json"][usize::from(*b) % 4], rest),
         None => ("txt", data),
@@ -64,7 +64,7 @@ pub(crate) fn corpus(data: &[u8]) {
 }
 
 /// Page cleaning and the date parser.
-pub(crate) fn clean(data: &[u8]) {
+pub fn clean(data: &[u8]) {
     let raw = text_of(data);
     let page = clean::clean_page(&raw);
     assert!(!page.title.contains('\n'), "a title is one line");
@@ -75,7 +75,7 @@ pub(crate) fn clean(data: &[u8]) {
 }
 
 /// Tokens and sentences: in order, inside the text, on character boundaries.
-pub(crate) fn tokenize(data: &[u8]) {
+pub fn tokenize(data: &[u8]) {
     let text = text_of(data);
     let tokens = tokenize::tokenize(&text);
     let mut end = 0;
@@ -107,7 +107,7 @@ fn check_mentions(text: &str, mentions: &[EntityMention], what: &str) {
 }
 
 /// Names, dates and quantities, and the entity registry over them.
-pub(crate) fn entities(data: &[u8]) {
+pub fn entities(data: &[u8]) {
     let text = text_of(data);
     let tokens = tokenize::tokenize(&text);
     let sents = sentences::split_sentences(&text, &tokens);
@@ -135,7 +135,7 @@ pub(crate) fn entities(data: &[u8]) {
 }
 
 /// Claims (quotes, reported speech, assertions) through the whole pipeline.
-pub(crate) fn claims(data: &[u8]) {
+pub fn claims(data: &[u8]) {
     let text = text_of(data);
     let a = analysis::analyze(&text, None);
     check_mentions(&text, &a.mentions, "mention");
@@ -209,7 +209,7 @@ fn fuzz_index() -> &'static Arc<Snapshot> {
 
 /// Query parsing in both syntaxes, run against a small index: PLAIN_TEXT never fails, a
 /// QUERY_LANGUAGE error points inside the query, and results are consistent.
-pub(crate) fn query(data: &[u8]) {
+pub fn query(data: &[u8]) {
     let text = text_of(data);
     let snapshot = fuzz_index();
     for syntax in [Syntax::QueryLanguage, Syntax::PlainText] {
