@@ -8,6 +8,13 @@
 //!
 //! Each quantity also records the noun it measures (`head`: "meeting", "missiles"), which is
 //! what [`disputes`](crate::analysis::disputes) compares across documents.
+//!
+//! Counts and ordinals of events are marked as such (`events`): "met Putin five times" is `[5,
+//! 5] count` of "meeting", "their third high-level contact" `[3, 3] count` of "contact" (an
+//! ordinal is the count so far), "a second phone call" `[2, 2]` of "call". The kind of event
+//! comes from the noun after the number or, for "N times", the verb before it ("met",
+//! "called", "visited"). "Five times more expensive", "three times a week" and "five people"
+//! count no events.
 
 use crate::analysis::tokenize::Token;
 use std::ops::Range;
@@ -34,6 +41,10 @@ pub struct Quantity {
     pub head: String,
     /// True for hedged values ("about", "nearly", "roughly").
     pub approximate: bool,
+    /// True for a count or ordinal of events ("met five times", "their third meeting", "two
+    /// phone calls"): `head` is then the kind of event ([`event_kind`]) and `value` the number
+    /// of such events so far.
+    pub events: bool,
     /// Byte range of the whole expression, modifiers included.
     pub span: Range<usize>,
 }
@@ -313,6 +324,141 @@ const EVENT_NOUNS: &[&str] = &[
     "audience",
 ];
 
+/// The kind of event a noun names when it is counted ("their third meeting", "two phone
+/// calls"), any case: "meeting" (meetings, talks, negotiations, sit-downs), "summit", "call",
+/// "visit" (visits, trips) or "contact" (contacts, encounters, conversations: any of the
+/// others). [`disputes`](crate::analysis::disputes) knows which kinds include which.
+pub fn event_kind(w: &str) -> Option<&'static str> {
+    let mut buf = [0u8; 16];
+    Some(match short_lower(w, &mut buf)? {
+        "meeting" | "meetings" | "talks" | "negotiation" | "negotiations" | "sit-down"
+        | "sit-downs" => "meeting",
+        "summit" | "summits" => "summit",
+        "call" | "calls" | "phone-call" | "phone-calls" | "phonecall" => "call",
+        "visit" | "visits" | "trip" | "trips" => "visit",
+        "contact" | "contacts" | "encounter" | "encounters" | "conversation" | "conversations" => {
+            "contact"
+        }
+        _ => return None,
+    })
+}
+
+/// The kind of event a verb reports, for "met Putin five times": "meeting" (met, meet),
+/// "call" (called, phoned), "visit" (visited, travelled), "contact" (spoke, talked).
+fn event_verb(w: &str) -> Option<&'static str> {
+    let mut buf = [0u8; 16];
+    Some(match short_lower(w, &mut buf)? {
+        "met" | "meet" | "meets" | "meeting" => "meeting",
+        "called" | "phoned" | "rang" | "telephoned" => "call",
+        "visited" | "visit" | "visits" | "visiting" | "travelled" | "traveled" => "visit",
+        "spoke" | "spoken" | "speak" | "talked" | "talk" | "talks" | "conferred" => "contact",
+        _ => return None,
+    })
+}
+
+/// Words after "N times" that make it a factor or a rate, not a count of events ("five
+/// times more expensive", "three times a week", "twice the size").
+fn factor_or_rate(w: &str) -> bool {
+    let mut buf = [0u8; 16];
+    let Some(l) = short_lower(w, &mut buf) else {
+        return false;
+    };
+    matches!(
+        l,
+        "more"
+            | "less"
+            | "fewer"
+            | "as"
+            | "the"
+            | "that"
+            | "what"
+            | "a"
+            | "an"
+            | "per"
+            | "each"
+            | "every"
+            | "daily"
+            | "weekly"
+            | "monthly"
+            | "yearly"
+            | "annually"
+            | "higher"
+            | "lower"
+            | "larger"
+            | "smaller"
+            | "bigger"
+            | "greater"
+            | "faster"
+            | "slower"
+            | "cheaper"
+            | "longer"
+            | "shorter"
+            | "its"
+            | "their"
+            | "his"
+            | "her"
+    )
+}
+
+/// The kind of event the count or ordinal at tokens `start..end` counts, if it counts
+/// events: an ordinal or cardinal before an event noun, up to two modifiers between ("their
+/// third high-level contact", "five face-to-face meetings", "two rounds of talks", "a second
+/// phone call"); "N times" after an event verb in the same clause ("has met Putin five
+/// times"); "for the third time" after one.
+fn counted_event(
+    text: &str,
+    tokens: &[Token],
+    start: usize,
+    end: usize,
+    ordinal: bool,
+) -> Option<&'static str> {
+    let word = |j: usize| tokens.get(j).map(|t| t.text(text)).unwrap_or("");
+    for j in end..end + 3 {
+        let w = word(j);
+        if let Some(kind) = event_kind(w) {
+            return Some(kind);
+        }
+        if (w.eq_ignore_ascii_case("round") || w.eq_ignore_ascii_case("rounds"))
+            && word(j + 1).eq_ignore_ascii_case("of")
+        {
+            return event_kind(word(j + 2));
+        }
+        // A modifier: letters and hyphens, lower case, not a function word or a unit.
+        let modifier = w.starts_with(|c: char| c.is_lowercase())
+            && w.chars().all(|c| c.is_alphabetic() || c == '-')
+            && !is_function_word(w);
+        if !modifier {
+            break;
+        }
+    }
+    let times = word(end);
+    let counted = if ordinal {
+        // "for the third time".
+        times.eq_ignore_ascii_case("time")
+            && start >= 2
+            && word(start - 1).eq_ignore_ascii_case("the")
+            && word(start - 2).eq_ignore_ascii_case("for")
+    } else {
+        times.eq_ignore_ascii_case("times") && !factor_or_rate(word(end + 1))
+    };
+    if !counted {
+        return None;
+    }
+    // The verb: at most eight words back, within the clause.
+    let mut j = start;
+    while j > 0 && start - j < 8 {
+        j -= 1;
+        let w = word(j);
+        if matches!(w, "." | "!" | "?" | ";" | ":" | ",") {
+            break;
+        }
+        if let Some(kind) = event_verb(w) {
+            return Some(kind);
+        }
+    }
+    None
+}
+
 /// A parsed number: value, token range, and unit carried by the token itself.
 struct Num {
     value: f64,
@@ -409,9 +555,14 @@ fn number_at(text: &str, toks: &[Token], i: usize) -> Option<Num> {
         return None;
     }
     if let Some(v) = ordinal(w) {
-        // Only before a noun: "third meeting", not "at first".
+        // Only before a noun: "third meeting", not "at first"; before a hyphenated modifier
+        // only when an event follows ("their third high-level contact").
         let n = next(i + 1);
-        if !n.is_empty() && n.chars().all(char::is_alphabetic) && !is_function_word(n) {
+        let noun = !n.is_empty() && n.chars().all(char::is_alphabetic) && !is_function_word(n);
+        let modified_event = n.contains('-')
+            && n.chars().all(|c| c.is_alphabetic() || c == '-')
+            && (event_kind(next(i + 2)).is_some() || event_kind(next(i + 3)).is_some());
+        if noun || modified_event {
             return Some(Num {
                 value: v,
                 end: i + 1,
@@ -480,8 +631,14 @@ pub fn find_quantities(text: &str, tokens: &[Token]) -> Vec<Quantity> {
         let end = amount.end;
         // The measured noun: right after ("four-hour meeting", "70 missiles"), else an event
         // noun in the sentence.
-        let head = head_after(text, tokens, end)
-            .unwrap_or_else(|| sentence_event(text, tokens, start, end));
+        let event = (amount.unit == "count" && currency.is_none())
+            .then(|| counted_event(text, tokens, start, end, amount.ordinal))
+            .flatten();
+        let head = match event {
+            Some(kind) => kind.to_string(),
+            None => head_after(text, tokens, end)
+                .unwrap_or_else(|| sentence_event(text, tokens, start, end)),
+        };
         out.push(Quantity {
             value: bounds.value,
             lower: bounds.lower,
@@ -491,6 +648,7 @@ pub fn find_quantities(text: &str, tokens: &[Token]) -> Vec<Quantity> {
             unit: amount.unit,
             head,
             approximate: bounds.approximate,
+            events: event.is_some(),
             span: tokens[start].start..tokens[end - 1].end,
         });
         i = end.max(i + 1);
@@ -529,6 +687,8 @@ struct Amount {
     between: bool,
     unit: &'static str,
     end: usize,
+    /// The number is an ordinal ("third", "3rd").
+    ordinal: bool,
 }
 
 /// The amount whose number is at token `at` (`start` is where the quantity starts: the
@@ -608,6 +768,7 @@ fn amount_at(
         between,
         unit: currency.or(unit).unwrap_or("count"),
         end,
+        ordinal: num.ordinal,
     })
 }
 
@@ -1003,6 +1164,55 @@ mod tests {
         );
         assert_eq!(r[1].value, 12.0);
         assert_eq!(r.len(), 2, "a year is a date, not a quantity");
+    }
+
+    #[test]
+    fn counts_and_ordinals_of_events() {
+        // (text, value, kind of event) of the first quantity counting events.
+        for (text, value, kind) in [
+            (
+                "Lula has met Milei five times over six months.",
+                5.0,
+                "meeting",
+            ),
+            ("their third high-level contact this year", 3.0, "contact"),
+            ("On Friday they held a second phone call.", 2.0, "call"),
+            ("It is Albanese's 4th visit to Beijing.", 4.0, "visit"),
+            ("Sunak called Modi three times in May.", 3.0, "call"),
+            (
+                "The leaders met for the third time in Rome.",
+                3.0,
+                "meeting",
+            ),
+            ("They have held two rounds of talks.", 2.0, "meeting"),
+            ("after twelve face-to-face meetings", 12.0, "meeting"),
+            ("Brasilia hosts their fifth summit.", 5.0, "summit"),
+        ] {
+            let found = q(text);
+            let e = found
+                .iter()
+                .find(|x| x.events)
+                .unwrap_or_else(|| panic!("{text:?}: {found:?}"));
+            assert_eq!(
+                (e.value, e.unit, e.head.as_str()),
+                (value, "count", kind),
+                "{text:?}"
+            );
+        }
+        // Counts of people, factors, rates, durations and ranks count no events.
+        for text in [
+            "Five people met the minister.",
+            "It is five times more expensive than the old one.",
+            "They met three times a week.",
+            "They met for five hours.",
+            "a four-hour meeting",
+            "As the war enters its third year",
+            "A second senior official attended the meeting.",
+            "She met 13 officials.",
+            "It grew five times over the decade.",
+        ] {
+            assert!(q(text).iter().all(|x| !x.events), "{text:?}: {:?}", q(text));
+        }
     }
 
     #[test]

@@ -5,6 +5,7 @@ use super::status::invalid_argument;
 use super::{blocking, cancellable, convert, stream_items, ItemStream};
 use crate::analysis;
 use crate::analysis::claims::{Claim, ClaimKind, SpeakerKind};
+use crate::analysis::disputes::DisputeKind;
 use crate::analysis::quantities::Quantity;
 use crate::entities::{DocInput, Registry};
 use crate::offsets::{Encoding, OffsetMap};
@@ -146,7 +147,10 @@ fn dispute_message(snapshot: &Snapshot, d: &Dispute, encoding: Encoding) -> v1::
     v1::Dispute {
         id: d.id.clone(),
         topic: d.topic.clone(),
-        kind: v1::DisputeKind::NumericMismatch as i32,
+        kind: match d.kind {
+            DisputeKind::NumericMismatch => v1::DisputeKind::NumericMismatch,
+            DisputeKind::ChangeOverTime => v1::DisputeKind::ChangeOverTime,
+        } as i32,
         sides: d
             .sides
             .iter()

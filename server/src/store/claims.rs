@@ -2,9 +2,15 @@
 //! about resolved against the [`Registry`], and the disputes between documents.
 //!
 //! Built lazily per store snapshot, like the registry it reads.
+//!
+//! A claim counting events ("has met Putin five times") is compared by its participants: the
+//! people and organisations its sentence names (places too for visits), less possessors of
+//! something that is not the event ("Trump" in "Trump's envoy met Putin": the envoy met
+//! him). When that leaves one, the sentence describes the other ("Trump's unconventional
+//! fixer"), who is taken to be the document's most salient person the sentence does not name.
 
 use crate::analysis::disputes::{find_disputes, ClaimRef, DisputeKind};
-use crate::analysis::EntityType;
+use crate::analysis::{EntityMention, EntityType};
 use crate::entities::Registry;
 use crate::store::StoredDoc;
 use std::sync::Arc;
@@ -90,6 +96,8 @@ impl ClaimSet {
         // copy of the claim keeping only measuring quantities, and their original indices.
         let mut subjects: Vec<(usize, u32, Vec<String>)> = Vec::new();
         let mut measuring: Vec<(crate::analysis::claims::Claim, Vec<usize>)> = Vec::new();
+        // Per measuring claim, the participants of the events it counts (entity ids, sorted).
+        let mut counters: Vec<Vec<String>> = Vec::new();
         for (di, d) in docs.iter().enumerate() {
             let di = di as u32;
             let a = d.analysis();
@@ -126,6 +134,19 @@ impl ClaimSet {
                             about = participants(prev.clone());
                         }
                     }
+                    let counted: Vec<&str> = kept
+                        .iter()
+                        .map(|&q| &c.quantities[q])
+                        .filter(|q| q.events)
+                        .map(|q| q.head.as_str())
+                        .collect();
+                    counters.push(if counted.is_empty() {
+                        Vec::new()
+                    } else {
+                        let visits = counted.contains(&"visit");
+                        let text = &d.doc.text;
+                        count_participants(registry, di, text, &a.mentions, &c.sentence, visits)
+                    });
                     let mut copy = c.clone();
                     copy.quantities = kept.iter().map(|&q| c.quantities[q].clone()).collect();
                     measuring.push((copy, kept));
@@ -155,10 +176,16 @@ impl ClaimSet {
         let refs: Vec<ClaimRef<'_>> = subjects
             .iter()
             .zip(&measuring)
-            .map(|((_, doc, about), (claim, _))| ClaimRef {
+            .zip(&counters)
+            .map(|(((_, doc, about), (claim, _)), parts)| ClaimRef {
                 document: &registry.doc_ids[*doc as usize],
                 claim,
                 subjects: about,
+                participants: parts,
+                published: docs
+                    .get(*doc as usize)
+                    .and_then(|d| d.doc.published_at)
+                    .map(|t| t.timestamp()),
             })
             .collect();
         let found = find_disputes(&refs);
@@ -225,9 +252,14 @@ fn corpus_dispute(
             quantity: measuring[s.claim].1[s.quantity],
         })
         .collect();
-    // Entities shared by every side.
-    let mut shared: Option<Vec<usize>> = None;
-    for s in &d.sides {
+    // Entities shared by every side: for counts, their participants.
+    let mut shared: Option<Vec<usize>> = (!d.participants.is_empty()).then(|| {
+        d.participants
+            .iter()
+            .filter_map(|id| registry.index_of(id))
+            .collect()
+    });
+    for s in d.sides.iter().filter(|_| d.participants.is_empty()) {
         let ids: Vec<usize> = subjects[s.claim]
             .2
             .iter()
@@ -276,6 +308,87 @@ fn corpus_dispute(
     }
 }
 
+/// The participants (entity ids, sorted) of the events a claim in `sentence` of document
+/// `doc` counts: see the module's notes. `places` admits locations (for visits).
+fn count_participants(
+    registry: &Registry,
+    doc: u32,
+    text: &str,
+    mentions: &[EntityMention],
+    sentence: &std::ops::Range<usize>,
+    places: bool,
+) -> Vec<String> {
+    let wanted = |t: EntityType| {
+        matches!(t, EntityType::Person | EntityType::Organization)
+            || places && t == EntityType::Location
+    };
+    let mut found: Vec<usize> = Vec::new();
+    for (i, m) in mentions.iter().enumerate() {
+        if m.start < sentence.start || m.end > sentence.end || m.entity_type.is_value() {
+            continue;
+        }
+        let Some(e) = registry.entity_of_mention(doc, i as u32) else {
+            continue;
+        };
+        if !wanted(registry.entities[e].entity_type)
+            || possessor_of_other(text, m.end, sentence.end)
+        {
+            continue;
+        }
+        found.push(e);
+    }
+    found.sort_unstable();
+    found.dedup();
+    if found.len() == 1 {
+        // The other participant is described, not named: the document's most salient person
+        // whose name the sentence does not hold.
+        let said = text.get(sentence.clone()).unwrap_or("");
+        let named = |e: usize| {
+            let name = &registry.entities[e].name;
+            let last = name.split_whitespace().next_back().unwrap_or(name);
+            !last.is_empty() && said.contains(last)
+        };
+        let salient = registry
+            .entities_in_doc(doc)
+            .into_iter()
+            .filter(|&e| registry.entities[e].entity_type == EntityType::Person && !named(e))
+            .filter_map(|e| Some((registry.salience_in(e, doc)?, e)))
+            .max_by(|a, b| a.0.total_cmp(&b.0).then(b.1.cmp(&a.1)));
+        if let Some((_, e)) = salient {
+            found.push(e);
+        }
+    }
+    let mut ids: Vec<String> = found
+        .iter()
+        .map(|&e| registry.entities[e].id.clone())
+        .collect();
+    ids.sort_unstable();
+    ids
+}
+
+/// True when the mention ending at byte `end` is a possessor ("Trump's", "Trump’s") of
+/// something other than an event in the next few words: "Trump's special envoy" is not
+/// Trump, "Witkoff's meeting with Putin" is Witkoff's.
+fn possessor_of_other(text: &str, end: usize, limit: usize) -> bool {
+    let rest = text.get(end..limit).unwrap_or("");
+    let Some(after) = rest
+        .strip_prefix("'s")
+        .or_else(|| rest.strip_prefix("’s"))
+        .or_else(|| rest.strip_prefix('’'))
+        .or_else(|| rest.strip_prefix('\''))
+    else {
+        return false;
+    };
+    let mut words = after.split_whitespace();
+    let words_before_event = words
+        .by_ref()
+        .take(3)
+        .take_while(|w| !w.ends_with([',', '.', ';', ':']))
+        .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric() && c != '-'))
+        .any(|w| crate::analysis::quantities::event_kind(w).is_some());
+    !words_before_event
+}
+
 /// True when a quantity measures something (a length, a count) rather than placing an event
 /// in time ("11 days ago", "48 hours later", "in the past two weeks"), ranking it ("third
 /// year") or imagining it ("the meeting would last five minutes").
@@ -322,6 +435,10 @@ fn is_measurement(text: &str, q: &crate::analysis::quantities::Quantity) -> bool
             "would" | "could" | "might" | "if" | "will" | "may"
         )
     });
+    if q.events {
+        // "Their third meeting", "met five times": counts of events, unless imagined.
+        return !hypothetical;
+    }
     // Bare counts ("13 people", "10 million people") name different sets far more often
     // than they disagree about one; without event coreference they are left out.
     let bare_count = crate::analysis::quantities::dimension(q.unit).0 == "count";

@@ -297,6 +297,7 @@ const Q_UPPER_IS_VALUE: u64 = 1 << 3;
 const Q_LOWER_INCLUSIVE: u64 = 1 << 4;
 const Q_UPPER_INCLUSIVE: u64 = 1 << 5;
 const Q_APPROXIMATE: u64 = 1 << 6;
+const Q_EVENTS: u64 = 1 << 7;
 
 #[derive(Default)]
 struct Writer(Vec<u8>);
@@ -444,6 +445,7 @@ impl Writer {
             (q.lower_inclusive, Q_LOWER_INCLUSIVE),
             (q.upper_inclusive, Q_UPPER_INCLUSIVE),
             (q.approximate, Q_APPROXIMATE),
+            (q.events, Q_EVENTS),
         ] {
             if on {
                 flags |= bit;
@@ -639,6 +641,7 @@ impl<'a> Reader<'a> {
             unit,
             head,
             approximate: flags & Q_APPROXIMATE != 0,
+            events: flags & Q_EVENTS != 0,
             span,
         }
     }

@@ -359,6 +359,75 @@ async fn the_meeting_length_is_disputed_across_seeds() {
     }
 }
 
+/// "has met Putin five times over six months" (third seed) against "their third high-level
+/// contact this year" (fifth seed) is a dispute about the number of meetings, each side with
+/// its claim and its count; no count of events sides with "five hours".
+#[tokio::test]
+async fn the_number_of_meetings_is_disputed_across_seeds() {
+    let server = seeds().await;
+    let mut client = ClaimServiceClient::new(server.channel.clone());
+    let disputes = client
+        .list_disputes(ListDisputesRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .disputes;
+    let side = |s: &dossier_api::v1::DisputeSide| {
+        let claim = s.claim.as_ref().unwrap();
+        let value = s.value.as_ref().unwrap();
+        let span = value.span.as_ref().unwrap().text.clone();
+        (
+            claim.document_id.clone(),
+            value.value,
+            value.unit.clone(),
+            span,
+            claim.text.clone(),
+        )
+    };
+    let count = disputes
+        .iter()
+        .find(|d| {
+            let docs: Vec<String> = d.sides.iter().map(|s| side(s).0).collect();
+            docs.iter().any(|d| d.starts_with("002_")) && docs.iter().any(|d| d.starts_with("004_"))
+        })
+        .unwrap_or_else(|| panic!("a dispute between the third and fifth seeds: {disputes:#?}"));
+    assert_eq!(
+        dossier_api::v1::DisputeKind::try_from(count.kind),
+        Ok(dossier_api::v1::DisputeKind::NumericMismatch),
+        "{count:?}"
+    );
+    let sides: Vec<_> = count.sides.iter().map(side).collect();
+    assert!(
+        sides
+            .iter()
+            .any(|(d, v, u, span, text)| d.starts_with("002_")
+                && *v == 5.0
+                && u == "count"
+                && span == "five"
+                && text.contains("met Putin five times")),
+        "{sides:?}"
+    );
+    assert!(
+        sides
+            .iter()
+            .any(|(d, v, u, span, text)| d.starts_with("004_")
+                && *v == 3.0
+                && u == "count"
+                && span == "third"
+                && text.contains("third high-level contact")),
+        "{sides:?}"
+    );
+    assert!(count.entity_ids.len() >= 2, "the participants: {count:?}");
+    // The length of the meeting is still its own dispute.
+    for d in &disputes {
+        let units: Vec<String> = d.sides.iter().map(|s| side(s).2).collect();
+        assert!(
+            units.iter().all(|u| u == "count") || units.iter().all(|u| u != "count"),
+            "{d:?}"
+        );
+    }
+}
+
 /// ExtractClaims on raw text: offsets in UTF-16, the interrupted quote is one claim with its
 /// speaker, quantities carry bounds.
 #[tokio::test]
