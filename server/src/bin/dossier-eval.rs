@@ -27,9 +27,9 @@ struct Cli {
 enum Command {
     /// Induce word clusters for the NER tagger from unlabeled news.
     Clusters {
-        /// Folder of unlabeled news (BBC .txt files, Reuters-21578 .jsonl).
+        /// Folders of unlabeled news (.txt files, Reuters-21578 .jsonl); repeatable.
         #[arg(long, default_value = "../shared/data/news")]
-        news: PathBuf,
+        news: Vec<PathBuf>,
         /// Also use the text (not the labels) of this CoNLL file.
         #[arg(long)]
         conll: Option<PathBuf>,
@@ -54,6 +54,9 @@ enum Command {
         /// First-name files, one name per line (repeatable).
         #[arg(long)]
         first_names: Vec<PathBuf>,
+        /// Nationality files (i18n-nationality's `langs/en.json`; repeatable).
+        #[arg(long)]
+        nationalities: Vec<PathBuf>,
         /// Where to write the gazetteer.
         #[arg(long, default_value = "target/ner-gazetteer.bin")]
         out: PathBuf,
@@ -376,9 +379,10 @@ fn main() -> Result<()> {
         Command::Gazetteer {
             geonames,
             first_names,
+            nationalities,
             out,
         } => {
-            let n = ner::build_gazetteer(&geonames, &first_names, &out)?;
+            let n = ner::build_gazetteer(&geonames, &first_names, &nationalities, &out)?;
             eprintln!("gazetteer: {n} phrases, wrote {}", out.display());
         }
         Command::Tag { files } => {

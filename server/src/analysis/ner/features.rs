@@ -138,7 +138,7 @@ pub(crate) struct TokInfo {
     /// yet): see [`set_doc_labels`].
     pub doc_label: u16,
     /// Gazetteer matches: bit `list * 4 + position` (see [`super::gazetteer`]).
-    pub gaz: u16,
+    pub gaz: u32,
 }
 
 /// Scratch buffers reused across documents.
@@ -596,7 +596,7 @@ pub(crate) fn token_features(infos: &[TokInfo], sent: &Range<usize>, i: usize, o
     );
     if t.gaz != 0 {
         let g = u64::from(t.gaz);
-        for bit in 0..16 {
+        for bit in 0..32 {
             if t.gaz & (1 << bit) != 0 {
                 push(tpl::GAZ, bit);
             }
@@ -624,8 +624,8 @@ pub(crate) fn token_features(infos: &[TokInfo], sent: &Range<usize>, i: usize, o
 /// equality is checked on the whole description).
 #[inline]
 pub(crate) fn describe_key(t: &TokInfo) -> u64 {
-    let small = u64::from(t.flags) | u64::from(t.gaz) << 32 | u64::from(t.doc_label) << 48;
-    finish(mix(mix(t.w, t.lw), small))
+    let small = u64::from(t.flags) | u64::from(t.doc_label) << 48;
+    finish(mix(mix(mix(t.w, t.lw), small), u64::from(t.gaz)))
 }
 
 /// The hash of feature `tmpl` with value `v`, as [`token_features`] computes it.
@@ -703,7 +703,7 @@ pub(crate) fn own_features(t: &TokInfo, out: &mut Vec<u64>) {
     );
     if t.gaz != 0 {
         let g = u64::from(t.gaz);
-        for bit in 0..16 {
+        for bit in 0..32 {
             if t.gaz & (1 << bit) != 0 {
                 push(tpl::GAZ, bit);
             }
