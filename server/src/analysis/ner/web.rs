@@ -1,12 +1,13 @@
 //! Rules for web pages, where a statistical tagger trained on newswire sentences meets
 //! headings, section titles, captions and credits.
 //!
-//! - A heading (a line of its own, in title case, with no digits) capitalises every word, so
+//! - A heading (a line of its own, in title case, with no digits and no
+//!   punctuation but quotes, dashes and a question mark) capitalises every word, so
 //!   the tagger's best evidence for a name is gone: "The View from a Nervous Washington"
 //!   yields the person "Nervous Washington". A PERSON in a heading stays only when the
 //!   document confirms it elsewhere (the same name, or one of its words as the surname of a
 //!   person, in running text), or when the name is the whole line (a byline).
-//! - Names never hold a slash: "Jack Guez/AFP" (a photo credit) is the person "Jack Guez".
+//! - People's names never hold a slash: "Jack Guez/AFP" (a photo credit) is the person "Jack Guez".
 //! - A name whose last word is a document or event ("Abraham Accords", "Minsk Agreement") is
 //!   never a person; one whose last word is a people in the plural ("Russophone
 //!   Ukrainians") is a group.
@@ -64,6 +65,15 @@ const ORG_HEADS: &[&str] = &[
     "secretariat",
 ];
 
+/// Other words that end organisations' names ("Chicago Board Options Exchange").
+const ORG_TAILS: &[&str] = &[
+    "exchange", "group", "company", "corp", "inc", "ltd", "club", "fund", "trust", "market",
+    "markets", "news", "times", "post", "press", "media", "holdings", "partners", "systems",
+    "airlines", "airways", "motors", "industries", "international", "network", "centre",
+    "center", "school", "college", "academy", "hospital", "church", "museum", "league",
+    "team", "forces", "guard",
+];
+
 /// Last words of names of documents, events and plans, never of people.
 const NOT_PERSON_LAST: &[&str] = &[
     "accord",
@@ -84,7 +94,6 @@ const NOT_PERSON_LAST: &[&str] = &[
     "election",
     "elections",
     "olympics",
-    "games",
     "cup",
     "championship",
     "championships",
@@ -127,7 +136,14 @@ fn is_heading(text: &str, tokens: &[Token], s: &Range<usize>) -> bool {
         let w = t.text(text);
         let Some(c) = w.chars().next() else { continue };
         if !c.is_alphabetic() {
-            continue;
+            // Lists and tables ("A ( Sweden ) , B") are not headings.
+            if matches!(
+                w,
+                "“" | "”" | "\"" | "'" | "‘" | "’" | "’s" | "'s" | "-" | "–" | "—" | "?"
+            ) {
+                continue;
+            }
+            return false;
         }
         words += 1;
         let small = is_function_word(w)
@@ -155,6 +171,9 @@ pub(super) fn web_rules(
     let misc = type_index(EntityType::Misc);
     // Names never hold a slash: keep what comes before it.
     for s in spans.iter_mut() {
+        if s.ty != person {
+            continue;
+        }
         if let Some(k) = (s.first..=s.last).find(|&i| word(i).contains('/')) {
             if k == s.first {
                 // "Guez/AFP" as one token: the name is the part before the slash, which is
@@ -198,7 +217,15 @@ pub(super) fn web_rules(
                 && !ORG_HEADS.contains(&w.to_lowercase().as_str())
                 && !is_function_word(w)
         };
-        if (2..=3).contains(&tail.len()) && tail.clone().all(name_like) {
+        let org_like = |i: usize| {
+            let w = word(i).to_lowercase();
+            ORG_HEADS.contains(&w.as_str()) || ORG_TAILS.contains(&w.as_str())
+        };
+        if h > s.first
+            && (2..=3).contains(&tail.len())
+            && tail.clone().all(name_like)
+            && !tail.clone().any(org_like)
+        {
             split.push(Span {
                 first: h + 1,
                 last: s.last,
