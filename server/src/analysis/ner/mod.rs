@@ -127,8 +127,15 @@ impl Ner {
             self.model.tag(text, &tokens, &sents, &mut ws)
         });
         let mut spans = decode_spans(&tagging.labels, &tagging.scores);
+        web::drop_unconfirmed_people(
+            text,
+            &tokens,
+            &sents,
+            self.model.clusters.first(),
+            &mut spans,
+        );
         consistency(text, &tokens, &sents, &mut spans);
-        web::web_rules(text, &tokens, &sents, &mut spans);
+        web::web_rules(text, &tokens, &mut spans);
         spans
             .into_iter()
             .map(|s| {

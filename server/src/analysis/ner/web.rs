@@ -16,6 +16,8 @@
 //!   organisation's head word.
 
 use super::{is_function_word, Span, TYPES};
+use super::clusters::WordClusters;
+use super::features::hash_str;
 use crate::analysis::tokenize::Token;
 use crate::analysis::EntityType;
 use std::ops::Range;
@@ -159,12 +161,7 @@ fn is_heading(text: &str, tokens: &[Token], s: &Range<usize>) -> bool {
 }
 
 /// Applies the rules of the module docs to `spans` (in text order).
-pub(super) fn web_rules(
-    text: &str,
-    tokens: &[Token],
-    sents: &[Range<usize>],
-    spans: &mut Vec<Span>,
-) {
+pub(super) fn web_rules(text: &str, tokens: &[Token], spans: &mut Vec<Span>) {
     let word = |i: usize| tokens[i].text(text);
     let person = type_index(EntityType::Person);
     let org = type_index(EntityType::Organization);
@@ -239,25 +236,44 @@ pub(super) fn web_rules(
         spans.extend(split);
         spans.sort_by_key(|s| s.first);
     }
-    // People in headings, unless confirmed in running text.
+}
+
+/// Drops the people of headings that running text does not confirm (see the module docs),
+/// and single words at the start of a sentence that the unlabeled news almost always writes
+/// in lower case ("Writers at the paper come from …"), unless the document names them as a
+/// person elsewhere. Runs on the tagger's own spans, before document-level consistency
+/// spreads a name (a heading's "Nervous Washington" would make every "Washington" a person).
+pub(super) fn drop_unconfirmed_people(
+    text: &str,
+    tokens: &[Token],
+    sents: &[Range<usize>],
+    clusters: Option<&WordClusters>,
+    spans: &mut Vec<Span>,
+) {
+    let word = |i: usize| tokens[i].text(text);
+    let person = type_index(EntityType::Person);
     let heading: Vec<bool> = sents.iter().map(|s| is_heading(text, tokens, s)).collect();
-    if !heading.iter().any(|&h| h) {
-        return;
-    }
     let mut in_heading = vec![false; tokens.len()];
+    let mut opens = vec![false; tokens.len()];
     for (s, &h) in sents.iter().zip(&heading) {
         if h {
             for t in &mut in_heading[s.clone()] {
                 *t = true;
             }
         }
+        if let Some(i) = s.clone().find(|&i| word(i).chars().next().is_some_and(char::is_alphabetic)) {
+            opens[i] = true;
+        }
     }
+    let lower_word = |i: usize| {
+        clusters.is_some_and(|c| {
+            let lw = hash_str(&word(i).to_lowercase());
+            c.by_lower(lw).is_some_and(|e| e.cap_prior == 1)
+        })
+    };
     let span_text = |s: &Span| &text[tokens[s.first].start..tokens[s.last].end];
-    let confirmed_names: Vec<&str> = spans
-        .iter()
-        .filter(|s| s.ty == person && !in_heading[s.first])
-        .map(span_text)
-        .collect();
+    let running = |s: &&Span| s.ty == person && !in_heading[s.first] && !opens[s.first];
+    let confirmed_names: Vec<&str> = spans.iter().filter(running).map(span_text).collect();
     let confirmed_words: Vec<&str> = spans
         .iter()
         .filter(|s| s.ty == person && !in_heading[s.first])
@@ -270,8 +286,13 @@ pub(super) fn web_rules(
             .any(|r| r.start == s.first && r.end == s.last + 1)
     };
     spans.retain(|s| {
-        s.ty != person
-            || !in_heading[s.first]
+        if s.ty != person {
+            return true;
+        }
+        if s.first == s.last && opens[s.first] && lower_word(s.first) {
+            return confirmed_names.contains(&span_text(s));
+        }
+        !in_heading[s.first]
             || whole_line(s)
             || confirmed_names.contains(&span_text(s))
             || (s.first..=s.last).any(|i| confirmed_words.contains(&word(i)))
