@@ -27,7 +27,9 @@ const ROLES: &[&str] = &[
 ];
 
 /// Lower-case particles allowed inside a name ("Klemens von Metternich").
-const PARTICLES: &[&str] = &["de", "da", "del", "della", "van", "von", "der", "den", "la", "le", "bin", "al", "el"];
+const PARTICLES: &[&str] = &[
+    "de", "da", "del", "della", "van", "von", "der", "den", "la", "le", "bin", "al", "el",
+];
 
 /// True when `s` reads as one person's name.
 fn is_name(s: &str) -> bool {
@@ -42,8 +44,12 @@ fn is_name(s: &str) -> bool {
     };
     capitalised(words[0])
         && capitalised(words[words.len() - 1])
-        && words.iter().all(|w| capitalised(w) || PARTICLES.contains(w))
-        && words.iter().any(|w| w.chars().filter(|c| c.is_alphabetic()).count() > 1)
+        && words
+            .iter()
+            .all(|w| capitalised(w) || PARTICLES.contains(w))
+        && words
+            .iter()
+            .any(|w| w.chars().filter(|c| c.is_alphabetic()).count() > 1)
 }
 
 /// Splits a list of names ("A, B and C"); `None` unless every item is a name.
@@ -67,13 +73,23 @@ fn names(list: &str) -> Option<Vec<String>> {
 
 /// The names a line credits as writers, if it is a byline.
 pub fn credited(line: &str) -> Vec<String> {
-    let l = line.trim().trim_start_matches('(').trim_end_matches(')').trim();
+    let l = line
+        .trim()
+        .trim_start_matches('(')
+        .trim_end_matches(')')
+        .trim();
     if l.split_whitespace().count() > MAX_WORDS {
         return Vec::new();
     }
     let lower = l.to_lowercase();
     // "Reporting by A; Editing by B": every "by" clause.
-    for prefix in ["by ", "written by ", "words by ", "reporting by ", "story by "] {
+    for prefix in [
+        "by ",
+        "written by ",
+        "words by ",
+        "reporting by ",
+        "story by ",
+    ] {
         if lower.starts_with(prefix) {
             let mut out = Vec::new();
             for clause in l.split(';') {
@@ -134,8 +150,14 @@ mod tests {
 
     #[test]
     fn reads_the_usual_bylines() {
-        assert_eq!(credited("By Jane Doe and John Roe"), ["Jane Doe", "John Roe"]);
-        assert_eq!(credited("By Maria de la Cruz, Reuters"), ["Maria de la Cruz"]);
+        assert_eq!(
+            credited("By Jane Doe and John Roe"),
+            ["Jane Doe", "John Roe"]
+        );
+        assert_eq!(
+            credited("By Maria de la Cruz, Reuters"),
+            ["Maria de la Cruz"]
+        );
         assert_eq!(credited("(Contributing writer, Anna Berg)"), ["Anna Berg"]);
         assert_eq!(
             credited("Reporting by Tom Hale; Editing by Kim Lee"),
@@ -163,7 +185,8 @@ mod tests {
 
     #[test]
     fn a_cleaned_page_carries_its_byline_authors() {
-        let raw = "Harbour talks resume\n\nBy Anna Berg and Tom Hale\n\nNegotiators met on Tuesday.\n";
+        let raw =
+            "Harbour talks resume\n\nBy Anna Berg and Tom Hale\n\nNegotiators met on Tuesday.\n";
         let page = crate::corpus::clean::clean_page(raw);
         assert_eq!(page.authors, ["Anna Berg", "Tom Hale"]);
         assert!(page.text.contains("By Anna Berg"));

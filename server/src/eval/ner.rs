@@ -846,7 +846,10 @@ pub fn build_gazetteer(
             // Entries like "Citizen of Antigua and Barbuda" or "Motswana (singular), Batswana
             // (plural)" are not words a text uses as names; keep one- and two-word ones.
             let name = name.split([',', '(']).next().unwrap_or("").trim();
-            if name.is_empty() || name.split_whitespace().count() > 2 || places.contains(&name.to_lowercase()) {
+            if name.is_empty()
+                || name.split_whitespace().count() > 2
+                || places.contains(&name.to_lowercase())
+            {
                 continue;
             }
             phrases.push((name.to_string(), List::Nationality));

@@ -171,7 +171,8 @@ pub fn cross_validate(
         let held = (0..docs.len()).filter(|i| fold_of(*i) == f).collect();
         (rest, held)
     };
-    let held_docs = |held: &[usize]| -> Vec<ConllDoc> { held.iter().map(|&i| conll[i].clone()).collect() };
+    let held_docs =
+        |held: &[usize]| -> Vec<ConllDoc> { held.iter().map(|&i| conll[i].clone()).collect() };
     eprintln!("cv: {} documents, {k} folds", docs.len());
     // First stage: one learning curve per fold; the held-out labels of every epoch are kept
     // for the second stage, and each epoch's stage for scoring the second stage.
@@ -221,12 +222,16 @@ pub fn cross_validate(
                     patience: usize::MAX,
                     seed: opts.seed.wrapping_add(2 * m as u64 + 1 - u64::from(m == 0)),
                 };
-                let (s, _, _) = train_stage(&rest, &res.clusters, &res.gazetteer, None, fixed, |e, _| {
-                    e as f64
-                });
+                let (s, _, _) =
+                    train_stage(&rest, &res.clusters, &res.gazetteer, None, fixed, |e, _| {
+                        e as f64
+                    });
                 members.push(s);
             }
-            let r = evaluate(&res.tagger(vec![Stage::average(&members)]), &held_docs(&held));
+            let r = evaluate(
+                &res.tagger(vec![Stage::average(&members)]),
+                &held_docs(&held),
+            );
             pool(&mut pooled, &r);
             eprintln!(
                 "cv fold {f}: ensemble done, {:.0} s elapsed",
@@ -269,7 +274,11 @@ pub fn cross_validate(
             eprintln!("cv stage 2 epoch {}: {}", e + 1, summary(r));
         }
         let b2 = best(&curve2);
-        eprintln!("cv stage 2: best epoch {}: {}", b2 + 1, summary(&curve2[b2]));
+        eprintln!(
+            "cv stage 2: best epoch {}: {}",
+            b2 + 1,
+            summary(&curve2[b2])
+        );
         Some((b2 + 1, curve2[b2].clone()))
     } else {
         None
@@ -318,9 +327,14 @@ pub fn fit(
         let members: Vec<Stage> = (0..opts.ensemble.max(1))
             .map(|m| {
                 let seed = opts.seed.wrapping_add(2 * m as u64 + 1 - u64::from(m == 0));
-                train_stage(docs, &res.clusters, &res.gazetteer, None, fixed(opts.epoch1, seed), |e, _| {
-                    e as f64
-                })
+                train_stage(
+                    docs,
+                    &res.clusters,
+                    &res.gazetteer,
+                    None,
+                    fixed(opts.epoch1, seed),
+                    |e, _| e as f64,
+                )
                 .0
             })
             .collect();
@@ -343,7 +357,14 @@ pub fn fit(
                 .filter(|i| fold_of(*i) != f)
                 .map(|i| docs[i].clone())
                 .collect();
-            let (s, _, _) = train_stage(&rest, &res.clusters, &res.gazetteer, None, fixed(opts.epoch1, opts.seed), |e, _| e as f64);
+            let (s, _, _) = train_stage(
+                &rest,
+                &res.clusters,
+                &res.gazetteer,
+                None,
+                fixed(opts.epoch1, opts.seed),
+                |e, _| e as f64,
+            );
             let model = res.model(vec![s]);
             for i in (0..docs.len()).filter(|i| fold_of(*i) == f) {
                 jack[i] = predict_labels(&model, &docs[i]);

@@ -15,9 +15,9 @@
 //!   Umerov") is an organisation followed by a person: the span splits after the
 //!   organisation's head word.
 
-use super::{is_function_word, Span, TYPES};
 use super::clusters::WordClusters;
 use super::features::hash_str;
+use super::{is_function_word, Span, TYPES};
 use crate::analysis::tokenize::Token;
 use crate::analysis::EntityType;
 use std::ops::Range;
@@ -69,11 +69,43 @@ const ORG_HEADS: &[&str] = &[
 
 /// Other words that end organisations' names ("Chicago Board Options Exchange").
 const ORG_TAILS: &[&str] = &[
-    "exchange", "group", "company", "corp", "inc", "ltd", "club", "fund", "trust", "market",
-    "markets", "news", "times", "post", "press", "media", "holdings", "partners", "systems",
-    "airlines", "airways", "motors", "industries", "international", "network", "centre",
-    "center", "school", "college", "academy", "hospital", "church", "museum", "league",
-    "team", "forces", "guard",
+    "exchange",
+    "group",
+    "company",
+    "corp",
+    "inc",
+    "ltd",
+    "club",
+    "fund",
+    "trust",
+    "market",
+    "markets",
+    "news",
+    "times",
+    "post",
+    "press",
+    "media",
+    "holdings",
+    "partners",
+    "systems",
+    "airlines",
+    "airways",
+    "motors",
+    "industries",
+    "international",
+    "network",
+    "centre",
+    "center",
+    "school",
+    "college",
+    "academy",
+    "hospital",
+    "church",
+    "museum",
+    "league",
+    "team",
+    "forces",
+    "guard",
 ];
 
 /// Last words of names of documents, events and plans, never of people.
@@ -120,8 +152,13 @@ fn is_heading(text: &str, tokens: &[Token], s: &Range<usize>) -> bool {
     let (begin, end) = (tokens[s.start].start, tokens[s.end - 1].end);
     // Only blanks between the line breaks and the sentence (scanning the blanks alone, so
     // a long text without line breaks costs nothing).
-    let before = text[..begin].chars().rev().find(|c| *c == '\n' || !c.is_whitespace());
-    let after = text[end..].chars().find(|c| *c == '\n' || !c.is_whitespace());
+    let before = text[..begin]
+        .chars()
+        .rev()
+        .find(|c| *c == '\n' || !c.is_whitespace());
+    let after = text[end..]
+        .chars()
+        .find(|c| *c == '\n' || !c.is_whitespace());
     if before.is_some_and(|c| c != '\n') || after.is_some_and(|c| c != '\n') {
         return false;
     }
@@ -261,7 +298,10 @@ pub(super) fn drop_unconfirmed_people(
                 *t = true;
             }
         }
-        if let Some(i) = s.clone().find(|&i| word(i).chars().next().is_some_and(char::is_alphabetic)) {
+        if let Some(i) = s
+            .clone()
+            .find(|&i| word(i).chars().next().is_some_and(char::is_alphabetic))
+        {
             opens[i] = true;
         }
     }
@@ -301,8 +341,8 @@ pub(super) fn drop_unconfirmed_people(
 
 #[cfg(test)]
 mod tests {
-    use crate::analysis::{ner::recognize, sentences::split_sentences, tokenize::tokenize};
     use crate::analysis::EntityType;
+    use crate::analysis::{ner::recognize, sentences::split_sentences, tokenize::tokenize};
 
     fn people(text: &str) -> Vec<String> {
         let tokens = tokenize(text);
@@ -335,7 +375,8 @@ mod tests {
 
     #[test]
     fn photo_credits_keep_the_photographer_apart_from_the_agency() {
-        let text = "The minister greets farmers in Lyon on May 3. Pierre Dumont / AFP via Getty Images";
+        let text =
+            "The minister greets farmers in Lyon on May 3. Pierre Dumont / AFP via Getty Images";
         let found = people(text);
         assert!(found.iter().all(|p| !p.contains('/')), "{found:?}");
     }
@@ -346,7 +387,9 @@ mod tests {
                     Estonians welcomed the news.";
         let found = people(text);
         assert!(
-            found.iter().all(|p| !p.contains("Accords") && !p.contains("Estonians")),
+            found
+                .iter()
+                .all(|p| !p.contains("Accords") && !p.contains("Estonians")),
             "{found:?}"
         );
     }
