@@ -184,7 +184,7 @@ pub fn cross_validate(
         seed: opts.seed,
         patience: usize::MAX,
     };
-    for f in 0..k {
+    for (f, fold_stages) in stages1.iter_mut().enumerate() {
         let (rest, held) = split(f);
         let test = held_docs(&held);
         let keep_stages = opts.stages > 1;
@@ -196,7 +196,7 @@ pub fn cross_validate(
             let r = evaluate(&Ner::from_model(model), &test);
             pool(&mut curve1[e - 1], &r);
             if keep_stages {
-                stages1[f].push(s.clone());
+                fold_stages.push(s.clone());
             }
             e as f64
         });
@@ -246,13 +246,13 @@ pub fn cross_validate(
     let stage2 = if opts.stages > 1 {
         let jack = &labels1[b1];
         let mut curve2 = vec![Report::default(); opts.epochs];
-        for f in 0..k {
+        for (f, fold_stages) in stages1.iter().enumerate() {
             let (_, held) = split(f);
             let rest_idx: Vec<usize> = (0..docs.len()).filter(|i| fold_of(*i) != f).collect();
             let rest: Vec<TrainDoc> = rest_idx.iter().map(|&i| docs[i].clone()).collect();
             let rest_labels: Vec<Vec<u8>> = rest_idx.iter().map(|&i| jack[i].clone()).collect();
             let test = held_docs(&held);
-            let first = stages1[f][b1].clone();
+            let first = fold_stages[b1].clone();
             train_stage(
                 &rest,
                 &res.clusters,
