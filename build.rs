@@ -1,5 +1,7 @@
 //! Compiles `proto/` into Rust with `protox` (pure Rust, no system `protoc`) and writes the
-//! encoded descriptor set that server reflection serves.
+//! encoded descriptor set that server reflection serves. The set also holds
+//! `google/rpc/{status,error_details}.proto` (see `proto/google/rpc/README.md`) so reflection
+//! clients can decode error details; no Rust is generated for them (tonic-types has it).
 use std::{env, fs, path::PathBuf};
 
 const PROTO_ROOT: &str = "proto";
@@ -9,7 +11,12 @@ const PROTOS: &[&str] = &[
     "proto/dossier/v1/search.proto",
     "proto/dossier/v1/entity.proto",
     "proto/dossier/v1/claim.proto",
+    "proto/google/rpc/status.proto",
+    "proto/google/rpc/error_details.proto",
 ];
+
+/// The package of the files that are in the descriptor set for reflection only.
+const REFLECTION_ONLY_PACKAGE: &str = "google.rpc";
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Neither tonic-prost-build nor prost-build emits rerun-if-changed.
@@ -27,6 +34,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         compiler.encode_file_descriptor_set(),
     )?;
 
-    tonic_prost_build::configure().compile_fds(compiler.file_descriptor_set())?;
+    let mut generated = compiler.file_descriptor_set();
+    generated
+        .file
+        .retain(|f| f.package() != REFLECTION_ONLY_PACKAGE);
+    tonic_prost_build::configure().compile_fds(generated)?;
     Ok(())
 }

@@ -66,6 +66,17 @@ echo "$search" | head -40
 grep -q '"documentId"' <<<"$search" || fail "search found nothing"
 if g -d '{"query":"title:(unclosed"}' "$ADDR" dossier.v1.SearchService/Search >/dev/null 2>&1; then fail "a malformed query should fail"; fi
 
+echo "-- error details decode (reflection serves google/rpc/error_details.proto)"
+for call in 'dossier.v1.CorpusService/ListDocuments {"page_size":-1}' \
+            'dossier.v1.SearchService/Search {"query":"x","page_size":-1}'; do
+  data=${call#* }; call=${call%% *}
+  if out=$(g -d "$data" "$ADDR" "$call" 2>&1); then fail "$call: a negative page_size should fail"; fi
+  echo "$out"
+  grep -q "InvalidArgument" <<<"$out" || fail "$call: a negative page_size should be INVALID_ARGUMENT: $out"
+  if grep -q "is not recognized" <<<"$out"; then fail "$call: grpcurl cannot decode the error details: $out"; fi
+  grep -Eq '"field": ?"page_size"' <<<"$out" || fail "$call: the BadRequest field violation should be decoded: $out"
+done
+
 echo "-- entities"
 persons=$(g -d '{"type":"PERSON","page_size":5}' "$ADDR" dossier.v1.EntityService/ListEntities)
 echo "$persons" | grep '"name"'

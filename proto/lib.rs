@@ -8,6 +8,7 @@ pub mod v1 {
     tonic::include_proto!("dossier.v1");
 }
 
-/// Encoded `FileDescriptorSet` of every `dossier.v1` file (with imports and comments), for
-/// gRPC server reflection.
+/// Encoded `FileDescriptorSet` of every `dossier.v1` file (with imports and comments), and
+/// of `google/rpc/status.proto` and `google/rpc/error_details.proto` (the error details the
+/// server sends), for gRPC server reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("dossier_descriptor");

@@ -5,11 +5,12 @@
 //! - [`corpus`]: documents, loading from files, cleaning of page furniture.
 //! - [`analysis`]: pure text analysis (tokens, sentences, entities, claims) over `&str`.
 //! - [`entities`]: the corpus's entity registry (cross-document resolution).
-//! - [`claimset`]: the corpus's claims tied to entities, and the disputes between documents.
 //! - [`index`]: the full-text index: ranking, query syntaxes, filters, facets, highlights,
 //!   snapshots for paging and streaming.
-//! - [`store`]: the corpus held in memory as an immutable snapshot swapped on every write,
-//!   with optional persistence under `--data-dir`.
+//! - [`store`]: the corpus held in memory as an immutable snapshot swapped on every write
+//!   (documents, index snapshot, entity registry and claim set under one generation), its
+//!   query API ([`store::query`]: what the adapters ask), and optional persistence under
+//!   `--data-dir`.
 //! - [`offsets`]: byte offsets to UTF-16 / code point offsets.
 //! - [`eval`]: training and evaluation commands on the development data (`dossier-eval`).
 //! - [`rpc`]: the gRPC adapters (one per service), the one error mapping, and [`rpc::serve`].
@@ -17,7 +18,6 @@
 //! - [`metrics`]: Prometheus counters, histograms and corpus gauges on `--metrics-addr`.
 
 pub mod analysis;
-pub mod claimset;
 pub mod config;
 pub mod corpus;
 pub mod entities;
@@ -29,3 +29,4 @@ pub mod rpc;
 pub mod shutdown;
 pub mod store;
 pub mod telemetry;
+mod varint;

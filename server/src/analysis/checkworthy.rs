@@ -12,26 +12,23 @@ use std::sync::OnceLock;
 
 const MODEL_TSV: &str = include_str!("../../models/checkworthy.tsv");
 
-/// FNV-1a, streamed.
+/// FNV-1a ([`fnv::FnvHasher`]), streamed: the model's feature hashes.
 #[derive(Clone, Copy)]
 struct Fnv(u64);
 
 impl Fnv {
-    const fn new() -> Self {
-        Fnv(0xcbf2_9ce4_8422_2325)
+    fn new() -> Self {
+        Fnv(std::hash::Hasher::finish(&fnv::FnvHasher::default()))
     }
     #[inline]
-    fn byte(mut self, b: u8) -> Self {
-        self.0 ^= b as u64;
-        self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
-        self
+    fn byte(self, b: u8) -> Self {
+        self.bytes(&[b])
     }
     #[inline]
-    fn bytes(mut self, s: &[u8]) -> Self {
-        for &b in s {
-            self = self.byte(b);
-        }
-        self
+    fn bytes(self, s: &[u8]) -> Self {
+        let mut h = fnv::FnvHasher::with_key(self.0);
+        std::hash::Hasher::write(&mut h, s);
+        Fnv(std::hash::Hasher::finish(&h))
     }
     /// Feeds a word in its feature form (lower case; numbers as "<num>").
     #[inline]

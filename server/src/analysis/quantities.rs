@@ -461,218 +461,273 @@ fn number_at(text: &str, toks: &[Token], i: usize) -> Option<Num> {
 pub fn find_quantities(text: &str, tokens: &[Token]) -> Vec<Quantity> {
     let mut out = Vec::new();
     let word = |j: usize| tokens.get(j).map(|t| t.text(text)).unwrap_or("");
-    let lower_eq = |j: usize, s: &str| word(j).eq_ignore_ascii_case(s);
     let mut i = 0;
     while i < tokens.len() {
-        let first = tokens[i]
-            .text(text)
-            .as_bytes()
-            .first()
-            .copied()
-            .unwrap_or(b' ');
-        // Cheap filter: numbers start with a digit or a letter of a number word.
-        if !(first.is_ascii_alphanumeric()
-            || first == b'-'
-            || first == b'.'
-            || first == b'$'
-            || first == b'\xe2'
-            || first == b'\xc2')
-        {
+        if !may_start(tokens[i].text(text)) {
             i += 1;
             continue;
         }
-        let mut start = i;
-        let mut currency: Option<&'static str> = None;
-        let w = word(i);
-        let sym = match w {
-            "$" | "US$" => Some("USD"),
-            "€" => Some("EUR"),
-            "£" => Some("GBP"),
-            _ => None,
-        };
-        let mut at = i;
-        if let Some(c) = sym {
-            currency = Some(c);
-            at = i + 1;
-            if at >= tokens.len() {
-                break;
-            }
+        let currency = currency_symbol(word(i));
+        let at = if currency.is_some() { i + 1 } else { i };
+        if at >= tokens.len() {
+            break;
         }
-        let Some(num) = number_at(text, tokens, at) else {
+        let Some(amount) = amount_at(text, tokens, i, at, currency) else {
             i += 1;
             continue;
         };
-        let mut value = num.value;
-        let mut end = num.end;
-        let mut unit = num.unit;
-        // Multipliers: "3.5 million", "two dozen".
-        while let Some(m) = multiplier(word(end)).filter(|_| !num.ordinal) {
-            value *= m;
-            end += 1;
-        }
-        // Ranges: "5 to 7", "5-7", "five or six", "between 5 and 7".
-        let mut range_hi: Option<f64> = None;
-        let w_end = word(num.end - 1);
-        if let Some((_, b)) = w_end.split_once('-').filter(|(a, _)| !a.is_empty()) {
-            if let Ok(h) = b.replace(',', "").parse::<f64>() {
-                range_hi = Some(h);
-            }
-        }
-        let between = start > 0 && lower_eq(start - 1, "between");
-        if range_hi.is_none()
-            && (lower_eq(end, "to")
-                || lower_eq(end, "or")
-                || between && lower_eq(end, "and")
-                || word(end) == "–")
-        {
-            if let Some(n2) = number_at(text, tokens, end + 1).filter(|n| !n.ordinal) {
-                let mut h = n2.value;
-                let mut e2 = n2.end;
-                while let Some(m) = multiplier(word(e2)) {
-                    h *= m;
-                    e2 += 1;
-                }
-                if h > value {
-                    range_hi = Some(h);
-                    end = e2;
-                    unit = unit.or(n2.unit);
-                }
-            }
-        }
-        // Unit after the number.
-        if unit.is_none() && currency.is_none() {
-            let u = word(end);
-            if let Some(c) = unit_word(u) {
-                unit = Some(c);
-                end += 1;
-            } else if u.eq_ignore_ascii_case("per") && lower_eq(end + 1, "cent") {
-                unit = Some("percent");
-                end += 2;
-            } else if u == "%" {
-                unit = Some("percent");
-                end += 1;
-            }
-            if unit == Some("percent") && (lower_eq(end, "points") || lower_eq(end, "point")) {
-                unit = Some("percentage point");
-                end += 1;
-            }
-        }
-        // "hour-long" after "four": "a four hour-long meeting".
-        if unit.is_some() && word(end).eq_ignore_ascii_case("-long") {
-            end += 1;
-        }
-        let unit = currency.or(unit).unwrap_or("count");
-        // Modifiers before.
-        let mut lower = Some(value);
-        let mut upper = Some(range_hi.unwrap_or(value));
-        let (mut lower_inclusive, mut upper_inclusive, mut approximate) = (true, true, false);
-        let mut value_out = range_hi.map_or(value, |h| (value + h) / 2.0);
-        if between {
-            start -= 1;
-        }
-        if range_hi.is_none() {
-            let p1 = if start > 0 {
-                word(start - 1).to_ascii_lowercase()
-            } else {
-                String::new()
-            };
-            let p2 = if start > 1 {
-                word(start - 2).to_ascii_lowercase()
-            } else {
-                String::new()
-            };
-            let two = format!("{p2} {p1}");
-            let (span_back, kind) = match (two.as_str(), p1.as_str()) {
-                ("more than" | "greater than" | "well over" | "just over" | "higher than", _) => {
-                    (2, "gt")
-                }
-                ("at least" | "no fewer" | "no less", _) => (2, "ge"),
-                ("less than" | "fewer than" | "just under" | "well under" | "lower than", _) => {
-                    (2, "lt")
-                }
-                ("at most" | "up to" | "no more" | "as many" | "as much", _) => (2, "le"),
-                ("close to", _) => (2, "nearly"),
-                ("an estimated", _) => (2, "about"),
-                (_, "over" | "above" | "exceeding" | "beyond") => (1, "gt"),
-                (_, "under" | "below") => (1, "lt"),
-                (_, "nearly" | "almost") => (1, "nearly"),
-                (
-                    _,
-                    "about" | "around" | "approximately" | "roughly" | "some" | "approx." | "circa"
-                    | "~",
-                ) => (1, "about"),
-                _ => (0, ""),
-            };
-            match kind {
-                "gt" => {
-                    upper = None;
-                    lower_inclusive = false;
-                }
-                "ge" => upper = None,
-                "lt" => {
-                    lower = None;
-                    upper_inclusive = false;
-                }
-                "le" => lower = None,
-                "nearly" => {
-                    lower = Some(value * 0.85);
-                    upper_inclusive = false;
-                    approximate = true;
-                }
-                "about" => {
-                    lower = Some(value * 0.9);
-                    upper = Some(value * 1.1);
-                    approximate = true;
-                }
-                _ => {}
-            }
-            if lower.is_some_and(|l| upper.is_some_and(|u| l > u)) {
-                std::mem::swap(&mut lower, &mut upper);
-            }
-            start -= span_back.min(start);
-        } else {
-            value_out = (value + range_hi.unwrap_or(value)) / 2.0;
-        }
+        let (start, bounds) = bounds(&word, i, &amount);
+        let end = amount.end;
         // The measured noun: right after ("four-hour meeting", "70 missiles"), else an event
         // noun in the sentence.
-        let mut head = String::new();
-        let mut h = end;
-        while h < tokens.len() && h < end + 3 {
-            let w = word(h);
-            if w.chars().all(|c| c.is_alphabetic() || c == '-')
-                && !w.is_empty()
-                && !is_function_word(w)
-                && unit_word(w).is_none()
-            {
-                if w.chars().next().is_some_and(char::is_lowercase)
-                    || tokens_title_case(text, tokens, h)
-                {
-                    head = w.to_lowercase();
-                }
-                break;
-            }
-            if !(w == "-long" || w.eq_ignore_ascii_case("long")) {
-                break;
-            }
-            h += 1;
-        }
-        if head.is_empty() {
-            head = sentence_event(text, tokens, start, end);
-        }
+        let head = head_after(text, tokens, end)
+            .unwrap_or_else(|| sentence_event(text, tokens, start, end));
         out.push(Quantity {
-            value: value_out,
-            lower,
-            upper,
-            lower_inclusive,
-            upper_inclusive,
-            unit,
+            value: bounds.value,
+            lower: bounds.lower,
+            upper: bounds.upper,
+            lower_inclusive: bounds.lower_inclusive,
+            upper_inclusive: bounds.upper_inclusive,
+            unit: amount.unit,
             head,
-            approximate,
+            approximate: bounds.approximate,
             span: tokens[start].start..tokens[end - 1].end,
         });
         i = end.max(i + 1);
     }
     out
+}
+
+/// Cheap filter: numbers start with a digit or a letter of a number word, a sign, a point or
+/// a currency symbol.
+fn may_start(word: &str) -> bool {
+    let first = word.as_bytes().first().copied().unwrap_or(b' ');
+    first.is_ascii_alphanumeric()
+        || first == b'-'
+        || first == b'.'
+        || first == b'$'
+        || first == b'\xe2'
+        || first == b'\xc2'
+}
+
+/// The currency a symbol before a number stands for.
+fn currency_symbol(w: &str) -> Option<&'static str> {
+    match w {
+        "$" | "US$" => Some("USD"),
+        "€" => Some("EUR"),
+        "£" => Some("GBP"),
+        _ => None,
+    }
+}
+
+/// A number with its multipliers, range and unit: the tokens up to `end`.
+struct Amount {
+    value: f64,
+    /// The upper end of a range ("5 to 7").
+    range_hi: Option<f64>,
+    /// "between 5 and 7": the quantity starts one token earlier.
+    between: bool,
+    unit: &'static str,
+    end: usize,
+}
+
+/// The amount whose number is at token `at` (`start` is where the quantity starts: the
+/// currency symbol, when there is one).
+fn amount_at(
+    text: &str,
+    tokens: &[Token],
+    start: usize,
+    at: usize,
+    currency: Option<&'static str>,
+) -> Option<Amount> {
+    let word = |j: usize| tokens.get(j).map(|t| t.text(text)).unwrap_or("");
+    let lower_eq = |j: usize, s: &str| word(j).eq_ignore_ascii_case(s);
+    let num = number_at(text, tokens, at)?;
+    let mut value = num.value;
+    let mut end = num.end;
+    let mut unit = num.unit;
+    // Multipliers: "3.5 million", "two dozen".
+    while let Some(m) = multiplier(word(end)).filter(|_| !num.ordinal) {
+        value *= m;
+        end += 1;
+    }
+    // Ranges: "5 to 7", "5-7", "five or six", "between 5 and 7".
+    let mut range_hi: Option<f64> = None;
+    let w_end = word(num.end - 1);
+    if let Some((_, b)) = w_end.split_once('-').filter(|(a, _)| !a.is_empty()) {
+        if let Ok(h) = b.replace(',', "").parse::<f64>() {
+            range_hi = Some(h);
+        }
+    }
+    let between = start > 0 && lower_eq(start - 1, "between");
+    if range_hi.is_none()
+        && (lower_eq(end, "to")
+            || lower_eq(end, "or")
+            || between && lower_eq(end, "and")
+            || word(end) == "–")
+    {
+        if let Some(n2) = number_at(text, tokens, end + 1).filter(|n| !n.ordinal) {
+            let mut h = n2.value;
+            let mut e2 = n2.end;
+            while let Some(m) = multiplier(word(e2)) {
+                h *= m;
+                e2 += 1;
+            }
+            if h > value {
+                range_hi = Some(h);
+                end = e2;
+                unit = unit.or(n2.unit);
+            }
+        }
+    }
+    // Unit after the number.
+    if unit.is_none() && currency.is_none() {
+        let u = word(end);
+        if let Some(c) = unit_word(u) {
+            unit = Some(c);
+            end += 1;
+        } else if u.eq_ignore_ascii_case("per") && lower_eq(end + 1, "cent") {
+            unit = Some("percent");
+            end += 2;
+        } else if u == "%" {
+            unit = Some("percent");
+            end += 1;
+        }
+        if unit == Some("percent") && (lower_eq(end, "points") || lower_eq(end, "point")) {
+            unit = Some("percentage point");
+            end += 1;
+        }
+    }
+    // "hour-long" after "four": "a four hour-long meeting".
+    if unit.is_some() && word(end).eq_ignore_ascii_case("-long") {
+        end += 1;
+    }
+    Some(Amount {
+        value,
+        range_hi,
+        between,
+        unit: currency.or(unit).unwrap_or("count"),
+        end,
+    })
+}
+
+/// The value and bounds of a quantity.
+struct Bounds {
+    value: f64,
+    lower: Option<f64>,
+    upper: Option<f64>,
+    lower_inclusive: bool,
+    upper_inclusive: bool,
+    approximate: bool,
+}
+
+/// The bounds of `amount` (starting at token `start`) from a range or the modifier before it
+/// ("more than", "about"), and where the quantity starts with that modifier.
+fn bounds<'t>(
+    word: &impl Fn(usize) -> &'t str,
+    mut start: usize,
+    amount: &Amount,
+) -> (usize, Bounds) {
+    let (value, range_hi) = (amount.value, amount.range_hi);
+    let mut b = Bounds {
+        value: range_hi.map_or(value, |h| (value + h) / 2.0),
+        lower: Some(value),
+        upper: Some(range_hi.unwrap_or(value)),
+        lower_inclusive: true,
+        upper_inclusive: true,
+        approximate: false,
+    };
+    if amount.between {
+        start -= 1;
+    }
+    if range_hi.is_some() {
+        return (start, b);
+    }
+    let p1 = if start > 0 {
+        word(start - 1).to_ascii_lowercase()
+    } else {
+        String::new()
+    };
+    let p2 = if start > 1 {
+        word(start - 2).to_ascii_lowercase()
+    } else {
+        String::new()
+    };
+    let (span_back, kind) = modifier(&p2, &p1);
+    match kind {
+        "gt" => {
+            b.upper = None;
+            b.lower_inclusive = false;
+        }
+        "ge" => b.upper = None,
+        "lt" => {
+            b.lower = None;
+            b.upper_inclusive = false;
+        }
+        "le" => b.lower = None,
+        "nearly" => {
+            b.lower = Some(value * 0.85);
+            b.upper_inclusive = false;
+            b.approximate = true;
+        }
+        "about" => {
+            b.lower = Some(value * 0.9);
+            b.upper = Some(value * 1.1);
+            b.approximate = true;
+        }
+        _ => {}
+    }
+    if b.lower.is_some_and(|l| b.upper.is_some_and(|u| l > u)) {
+        std::mem::swap(&mut b.lower, &mut b.upper);
+    }
+    start -= span_back.min(start);
+    (start, b)
+}
+
+/// The modifier the two words before a number (`p2 p1`, lower-cased) make: how many words it
+/// spans and its kind ("gt", "ge", "lt", "le", "nearly", "about"; `(0, "")` for none).
+fn modifier(p2: &str, p1: &str) -> (usize, &'static str) {
+    let two = format!("{p2} {p1}");
+    match (two.as_str(), p1) {
+        ("more than" | "greater than" | "well over" | "just over" | "higher than", _) => (2, "gt"),
+        ("at least" | "no fewer" | "no less", _) => (2, "ge"),
+        ("less than" | "fewer than" | "just under" | "well under" | "lower than", _) => (2, "lt"),
+        ("at most" | "up to" | "no more" | "as many" | "as much", _) => (2, "le"),
+        ("close to", _) => (2, "nearly"),
+        ("an estimated", _) => (2, "about"),
+        (_, "over" | "above" | "exceeding" | "beyond") => (1, "gt"),
+        (_, "under" | "below") => (1, "lt"),
+        (_, "nearly" | "almost") => (1, "nearly"),
+        (
+            _,
+            "about" | "around" | "approximately" | "roughly" | "some" | "approx." | "circa" | "~",
+        ) => (1, "about"),
+        _ => (0, ""),
+    }
+}
+
+/// The measured noun right after a quantity ending at token `end` ("four-hour meeting", "70
+/// missiles"), looking past "-long"/"long".
+fn head_after(text: &str, tokens: &[Token], end: usize) -> Option<String> {
+    let mut h = end;
+    while h < tokens.len() && h < end + 3 {
+        let w = tokens[h].text(text);
+        if w.chars().all(|c| c.is_alphabetic() || c == '-')
+            && !w.is_empty()
+            && !is_function_word(w)
+            && unit_word(w).is_none()
+        {
+            let head = (w.chars().next().is_some_and(char::is_lowercase)
+                || tokens_title_case(text, tokens, h))
+            .then(|| w.to_lowercase());
+            return head.filter(|h| !h.is_empty());
+        }
+        if !(w == "-long" || w.eq_ignore_ascii_case("long")) {
+            break;
+        }
+        h += 1;
+    }
+    None
 }
 
 /// True when token `h` is part of a title-case line ("Witkoff’s Five-Hour Meeting With
@@ -955,7 +1010,25 @@ mod tests {
         for t in [
             "$", "-", "1-", "-.5%", "a", "five-", "1,,,", "’", "3rd", "over", "$ $ 5 to",
         ] {
-            let _ = q(t);
+            for x in q(t) {
+                // A span on character boundaries inside the text, consistent bounds.
+                assert!(
+                    x.span.start < x.span.end && x.span.end <= t.len(),
+                    "{t:?}: {x:?}"
+                );
+                assert!(t.is_char_boundary(x.span.start) && t.is_char_boundary(x.span.end));
+                assert!(!x.unit.is_empty() && x.value.is_finite(), "{t:?}: {x:?}");
+                if let (Some(l), Some(u)) = (x.lower, x.upper) {
+                    assert!(l <= u, "{t:?}: {x:?}");
+                }
+            }
         }
+        // No number, no quantity.
+        for t in ["$", "-", "a", "’", "over"] {
+            assert!(q(t).is_empty(), "{t:?}: {:?}", q(t));
+        }
+        let five = q("$ $ 5 to");
+        assert_eq!(five.len(), 1, "{five:?}");
+        assert_eq!((five[0].value, five[0].unit), (5.0, "USD"));
     }
 }

@@ -161,32 +161,76 @@ fn iso(d: NaiveDate) -> String {
     d.format("%Y-%m-%d").to_string()
 }
 
-/// A date or time starting at word `i` of `w` (`lw`: the same words lower-cased).
-fn match_at(w: &[&str], lw: &[&str], i: usize, anchor: Option<NaiveDate>) -> Option<Match> {
-    let at = |k: usize| w.get(i + k).copied().unwrap_or("");
-    let lower = |k: usize| lw.get(i + k).copied().unwrap_or("");
+/// The words around a match: `w`, the same words lower-cased `lw`, the position `i` tried
+/// and the document's date `anchor`.
+struct Words<'a> {
+    w: &'a [&'a str],
+    lw: &'a [&'a str],
+    i: usize,
+    anchor: Option<NaiveDate>,
+}
 
-    // Month-led: "October 28, 2025", "Oct. 28", "May 2025", "June".
-    let capital = |k: usize| at(k).chars().next().is_some_and(char::is_uppercase);
-    if let Some(month) = capital(0).then(|| month_number(at(0))).flatten() {
+impl<'a> Words<'a> {
+    /// Word `i + k` as written ("" past the end).
+    fn at(&self, k: usize) -> &'a str {
+        self.w.get(self.i + k).copied().unwrap_or("")
+    }
+
+    /// Word `i + k` lower-cased ("" past the end).
+    fn lower(&self, k: usize) -> &'a str {
+        self.lw.get(self.i + k).copied().unwrap_or("")
+    }
+
+    /// Whether word `i + k` starts with a capital.
+    fn capital(&self, k: usize) -> bool {
+        self.at(k).chars().next().is_some_and(char::is_uppercase)
+    }
+
+    /// The word before the match, lower-cased ("" at the start).
+    fn prev(&self) -> &'a str {
+        if self.i > 0 {
+            self.lw[self.i - 1]
+        } else {
+            ""
+        }
+    }
+}
+
+/// A date or time starting at word `i` of `w` (`lw`: the same words lower-cased): the
+/// patterns tried in turn.
+fn match_at(w: &[&str], lw: &[&str], i: usize, anchor: Option<NaiveDate>) -> Option<Match> {
+    let words = Words { w, lw, i, anchor };
+    month_led(&words)
+        .or_else(|| day_led(&words))
+        .or_else(|| weekday_date(&words))
+        .or_else(|| relative_day(&words))
+        .or_else(|| relative_period(&words))
+        .or_else(|| time_ago(&words))
+        .or_else(|| clock_time(&words))
+        .or_else(|| year_in_context(&words))
+}
+
+/// Month-led: "October 28, 2025", "Oct. 28", "May 2025", "June".
+fn month_led(w: &Words<'_>) -> Option<Match> {
+    if let Some(month) = w.capital(0).then(|| month_number(w.at(0))).flatten() {
         // "May" and "March" are also ordinary words: require a day or year after them, or a
         // full month name that is not a common verb.
-        if let Some(day) = day_of_month(at(1)) {
-            let (len, year) = if at(2) == "," && is_year(at(3)).is_some() {
-                (4, is_year(at(3)))
-            } else if let Some(y) = is_year(at(2)) {
+        if let Some(day) = day_of_month(w.at(1)) {
+            let (len, year) = if w.at(2) == "," && is_year(w.at(3)).is_some() {
+                (4, is_year(w.at(3)))
+            } else if let Some(y) = is_year(w.at(2)) {
                 (3, Some(y))
             } else {
                 (2, None)
             };
-            let year = year.or_else(|| anchor.map(|a| nearest_year(a, month, day)));
+            let year = year.or_else(|| w.anchor.map(|a| nearest_year(a, month, day)));
             let value = match year.and_then(|y| NaiveDate::from_ymd_opt(y, month, day)) {
                 Some(d) => iso(d),
                 None => format!("--{month:02}-{day:02}"),
             };
             return Some((len, EntityType::Date, date_meta(value, false)));
         }
-        if let Some(y) = is_year(at(1)) {
+        if let Some(y) = is_year(w.at(1)) {
             return Some((
                 2,
                 EntityType::Date,
@@ -194,7 +238,7 @@ fn match_at(w: &[&str], lw: &[&str], i: usize, anchor: Option<NaiveDate>) -> Opt
             ));
         }
         if !matches!(
-            lower(0),
+            w.lower(0),
             "may"
                 | "march"
                 | "mar"
@@ -210,7 +254,7 @@ fn match_at(w: &[&str], lw: &[&str], i: usize, anchor: Option<NaiveDate>) -> Opt
                 | "jul"
                 | "feb"
         ) {
-            let prev = if i > 0 { lw[i - 1] } else { "" };
+            let prev = w.prev();
             if matches!(
                 prev,
                 "in" | "since"
@@ -224,10 +268,10 @@ fn match_at(w: &[&str], lw: &[&str], i: usize, anchor: Option<NaiveDate>) -> Opt
                     | "by"
                     | "during"
                     | "of"
-            ) || at(1) == ","
-                || at(1) == "."
+            ) || w.at(1) == ","
+                || w.at(1) == "."
             {
-                let value = anchor.map(|a| {
+                let value = w.anchor.map(|a| {
                     // The most recent such month, or the coming one after "next".
                     let y = match (prev, month > a.month()) {
                         ("next", true) => a.year(),
@@ -245,54 +289,70 @@ fn match_at(w: &[&str], lw: &[&str], i: usize, anchor: Option<NaiveDate>) -> Opt
             }
         }
     }
-    // Day-led: "28 October 2025", "28 October".
-    if let Some((day, month)) = day_of_month(at(0))
-        .and_then(|day| Some((day, capital(1).then(|| month_number(at(1))).flatten()?)))
+    None
+}
+
+/// Day-led: "28 October 2025", "28 October".
+fn day_led(w: &Words<'_>) -> Option<Match> {
+    if let Some((day, month)) = day_of_month(w.at(0))
+        .and_then(|day| Some((day, w.capital(1).then(|| month_number(w.at(1))).flatten()?)))
     {
-        let sep = usize::from(at(2) == ",");
-        let (len, year) = match is_year(at(2 + sep)) {
+        let sep = usize::from(w.at(2) == ",");
+        let (len, year) = match is_year(w.at(2 + sep)) {
             Some(y) => (3 + sep, Some(y)),
-            None => (2, anchor.map(|a| nearest_year(a, month, day))),
+            None => (2, w.anchor.map(|a| nearest_year(a, month, day))),
         };
         let value = year
             .and_then(|y| NaiveDate::from_ymd_opt(y, month, day))
             .map_or_else(|| format!("--{month:02}-{day:02}"), iso);
         return Some((len, EntityType::Date, date_meta(value, false)));
     }
-    // Weekdays.
-    if let Some(day) = capital(0).then(|| weekday(at(0))).flatten() {
-        let value = anchor.map(|a| iso(nearest_weekday(a, day)));
+    None
+}
+
+/// A weekday, dated by the w.anchor. Weekdays.
+fn weekday_date(w: &Words<'_>) -> Option<Match> {
+    if let Some(day) = w.capital(0).then(|| weekday(w.at(0))).flatten() {
+        let value = w.anchor.map(|a| iso(nearest_weekday(a, day)));
         return Some((
             1,
             EntityType::Date,
             value.map(|v| date_meta(v, true)).unwrap_or_default(),
         ));
     }
-    // today / yesterday / tomorrow.
-    let offset = match lower(0) {
+    None
+}
+
+/// A day by its distance from the w.anchor: today / yesterday / tomorrow.
+fn relative_day(w: &Words<'_>) -> Option<Match> {
+    let offset = match w.lower(0) {
         "today" => Some(0),
         "yesterday" => Some(-1),
         "tomorrow" => Some(1),
         _ => None,
     };
     if let Some(days) = offset {
-        let value = anchor.map(|a| iso(a + Duration::days(days)));
+        let value = w.anchor.map(|a| iso(a + Duration::days(days)));
         return Some((
             1,
             EntityType::Date,
             value.map(|v| date_meta(v, true)).unwrap_or_default(),
         ));
     }
-    // last/next/this week|month|year.
-    if matches!(lower(0), "last" | "next" | "this" | "past")
-        && matches!(lower(1), "week" | "month" | "year")
+    None
+}
+
+/// A period by its distance from the w.anchor: last/next/this week|month|year.
+fn relative_period(w: &Words<'_>) -> Option<Match> {
+    if matches!(w.lower(0), "last" | "next" | "this" | "past")
+        && matches!(w.lower(1), "week" | "month" | "year")
     {
-        let sign = match lower(0) {
+        let sign = match w.lower(0) {
             "last" | "past" => -1,
             "next" => 1,
             _ => 0,
         };
-        let value = anchor.map(|a| match lower(1) {
+        let value = w.anchor.map(|a| match w.lower(1) {
             "week" => iso(a + Duration::weeks(sign)),
             "month" => {
                 let d = if sign < 0 {
@@ -311,16 +371,20 @@ fn match_at(w: &[&str], lw: &[&str], i: usize, anchor: Option<NaiveDate>) -> Opt
             value.map(|v| date_meta(v, true)).unwrap_or_default(),
         ));
     }
-    // "11 days ago", "two weeks ago".
-    if let Some(n) = small_number(lower(0)) {
-        let unit = lower(1);
-        if lower(2) == "ago"
+    None
+}
+
+/// A time some units back: "11 days ago", "two weeks ago".
+fn time_ago(w: &Words<'_>) -> Option<Match> {
+    if let Some(n) = small_number(w.lower(0)) {
+        let unit = w.lower(1);
+        if w.lower(2) == "ago"
             && matches!(
                 unit.trim_end_matches('s'),
                 "day" | "week" | "month" | "year"
             )
         {
-            let value = anchor.map(|a| match unit.trim_end_matches('s') {
+            let value = w.anchor.map(|a| match unit.trim_end_matches('s') {
                 "day" => iso(a - Duration::days(n)),
                 "week" => iso(a - Duration::weeks(n)),
                 "month" => a
@@ -337,7 +401,11 @@ fn match_at(w: &[&str], lw: &[&str], i: usize, anchor: Option<NaiveDate>) -> Opt
             ));
         }
     }
-    // Clock times: "4:18 AM", "3 p.m.", "noon", "midnight".
+    None
+}
+
+/// Clock times: "4:18 AM", "3 p.m.", "noon", "midnight".
+fn clock_time(w: &Words<'_>) -> Option<Match> {
     let clock = |s: &str| -> Option<(u32, u32)> {
         let (h, m) = s.split_once(':')?;
         let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
@@ -348,8 +416,8 @@ fn match_at(w: &[&str], lw: &[&str], i: usize, anchor: Option<NaiveDate>) -> Opt
         "pm" | "p.m." | "p.m" => Some(true),
         _ => None,
     };
-    if let Some((h, m)) = clock(at(0)) {
-        let (len, h) = match meridiem(lower(1)) {
+    if let Some((h, m)) = clock(w.at(0)) {
+        let (len, h) = match meridiem(w.lower(1)) {
             Some(pm) => (2, to_24h(h, pm)),
             None => (1, h),
         };
@@ -359,7 +427,7 @@ fn match_at(w: &[&str], lw: &[&str], i: usize, anchor: Option<NaiveDate>) -> Opt
             vec![("time".into(), format!("{h:02}:{m:02}"))],
         ));
     }
-    if let (Ok(h), Some(pm)) = (at(0).parse::<u32>(), meridiem(lower(1))) {
+    if let (Ok(h), Some(pm)) = (w.at(0).parse::<u32>(), meridiem(w.lower(1))) {
         if (1..=12).contains(&h) {
             return Some((
                 2,
@@ -368,13 +436,21 @@ fn match_at(w: &[&str], lw: &[&str], i: usize, anchor: Option<NaiveDate>) -> Opt
             ));
         }
     }
-    if matches!(lower(0), "noon" | "midnight") {
-        let t = if lower(0) == "noon" { "12:00" } else { "00:00" };
+    if matches!(w.lower(0), "noon" | "midnight") {
+        let t = if w.lower(0) == "noon" {
+            "12:00"
+        } else {
+            "00:00"
+        };
         return Some((1, EntityType::Time, vec![("time".into(), t.into())]));
     }
-    // A year in date context: "in 2024", "since 2014", "the 2024 election".
-    if let Some(y) = is_year(at(0)) {
-        let prev = if i > 0 { lw[i - 1] } else { "" };
+    None
+}
+
+/// A year in date context: "in 2024", "since 2014", "the 2024 election".
+fn year_in_context(w: &Words<'_>) -> Option<Match> {
+    if let Some(y) = is_year(w.at(0)) {
+        let prev = w.prev();
         if matches!(
             prev,
             "in" | "since"

@@ -17,11 +17,12 @@
 //! Value mentions (dates, amounts) resolve by their normalised value.
 
 pub mod names;
+mod resolve;
 
-use crate::analysis::{EntityMention, EntityType, MentionKind};
-use names::{display_form, is_title_word, key_tokens, tokens_match};
+use crate::analysis::{EntityMention, EntityType};
+use names::{is_title_word, key_tokens};
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::ops::Range;
 use std::sync::Arc;
 
@@ -234,13 +235,11 @@ fn union(parent: &mut [u32], a: usize, b: usize) {
     }
 }
 
+/// FNV-1a 64 of the bytes of `s` (entity ids are derived from it: it must never change).
 fn id_hash(s: &str) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in s.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    h
+    let mut h = fnv::FnvHasher::default();
+    std::hash::Hasher::write(&mut h, s.as_bytes());
+    std::hash::Hasher::finish(&h)
 }
 
 fn type_prefix(t: EntityType) -> &'static str {
@@ -350,7 +349,8 @@ impl Registry {
         Self::build_from(docs.len(), |i| docs[i].clone())
     }
 
-    /// Resolves the mentions of `n` documents into entities; `doc(i)` gives document `i`
+    /// Resolves the mentions of `n` documents into entities (the steps, one function each,
+    /// are in `entities/resolve.rs`); `doc(i)` gives document `i`
     /// (called twice per document, so a caller can decode documents as they are read
     /// instead of holding every one decoded at once).
     ///
@@ -358,394 +358,7 @@ impl Registry {
     /// mention; the result is built in exactly sized arrays (the resident set of a server
     /// that has been asked for entities is what stays, and the peak is what is built).
     pub fn build_from<'a>(n: usize, doc: impl Fn(usize) -> DocInput<'a>) -> Self {
-        let mut doc_ids: Vec<Arc<str>> = Vec::with_capacity(n);
-        let mut keys: Vec<KeyInfo> = Vec::new();
-        let mut key_index: HashMap<(bool, Box<str>), u32> = HashMap::new();
-        // Per mention of every document: key index (later: entity index); per document the
-        // start of its mentions.
-        let mut mention_start: Vec<usize> = Vec::with_capacity(n + 1);
-        let mut mention_key: Vec<u32> = Vec::new();
-        for i in 0..n {
-            let d = doc(i);
-            doc_ids.push(Arc::from(d.id));
-            mention_start.push(mention_key.len());
-            for m in d.mentions.iter() {
-                let Some(surface) = d.text.get(m.start..m.end) else {
-                    mention_key.push(NONE);
-                    continue;
-                };
-                if m.kind != MentionKind::Proper {
-                    mention_key.push(NONE);
-                    continue;
-                }
-                let display = if m.entity_type == EntityType::Person {
-                    names::without_titles(&display_form(surface))
-                } else {
-                    display_form(surface)
-                };
-                let Some((is_value, key)) = mention_key_of(m, &display) else {
-                    mention_key.push(NONE);
-                    continue;
-                };
-                let lookup = (is_value, key.into_boxed_str());
-                let k = match key_index.get(&lookup) {
-                    Some(&k) => k as usize,
-                    None => {
-                        keys.push(KeyInfo {
-                            metadata: pack_metadata(&m.metadata),
-                            ..Default::default()
-                        });
-                        key_index.insert(lookup, (keys.len() - 1) as u32);
-                        keys.len() - 1
-                    }
-                };
-                let info = &mut keys[k];
-                info.count += 1;
-                info.vote(m.entity_type);
-                if m.entity_type == EntityType::Person {
-                    if let Some(title) = title_before(d.text, m.start) {
-                        let alias = format!("{title} {display}");
-                        if !info.titled.iter().any(|t| **t == *alias) {
-                            info.titled.push(alias.into_boxed_str());
-                        }
-                    }
-                }
-                info.add_display(display);
-                mention_key.push(k as u32);
-            }
-        }
-        mention_start.push(mention_key.len());
-        // The keys' token strings by key index (the map is not needed any more).
-        let mut key_text: Vec<Box<str>> = vec![Box::from(""); keys.len()];
-        for ((_, text), k) in key_index {
-            key_text[k as usize] = text;
-        }
-        let tokens_of = |k: usize| key_text[k].split(' ');
-        let token_count = |k: usize| key_text[k].split(' ').count();
-        let last_token = |k: usize| key_text[k].rsplit(' ').next().unwrap_or("");
-
-        // Cluster keys of the same type.
-        let types: Vec<EntityType> = keys.iter().map(KeyInfo::entity_type).collect();
-        let mut parent: Vec<u32> = (0..keys.len() as u32).collect();
-        let mut by_shape: HashMap<(EntityType, usize, char), Vec<u32>> = HashMap::new();
-        for (k, &ty) in types.iter().enumerate() {
-            if ty.is_value() {
-                continue;
-            }
-            let first = last_token(k).chars().next().unwrap_or(' ');
-            by_shape
-                .entry((ty, token_count(k), first))
-                .or_default()
-                .push(k as u32);
-        }
-        for group in by_shape.values() {
-            for (i, &a) in group.iter().enumerate() {
-                let a = a as usize;
-                for &b in &group[i + 1..] {
-                    let b = b as usize;
-                    let variants = tokens_of(a)
-                        .zip(tokens_of(b))
-                        .all(|(x, y)| tokens_match(x, y));
-                    let some_exact =
-                        token_count(a) == 1 || tokens_of(a).zip(tokens_of(b)).any(|(x, y)| x == y);
-                    if variants
-                        && some_exact
-                        && matches!(
-                            types[a],
-                            EntityType::Person
-                                | EntityType::Organization
-                                | EntityType::Location
-                                | EntityType::Norp
-                        )
-                    {
-                        union(&mut parent, a, b);
-                    }
-                }
-            }
-        }
-        drop(by_shape);
-        // Mention totals per cluster so far (by root), to pick dominant full names.
-        let mut cluster_count: Vec<u32> = vec![0; keys.len()];
-        for (k, info) in keys.iter().enumerate() {
-            cluster_count[find(&mut parent, k)] += info.count;
-        }
-        // Surnames join full names; acronyms join what they abbreviate.
-        let mut surname_index: HashMap<(EntityType, &str), Vec<usize>> = HashMap::new();
-        let mut initials_index: HashMap<String, Vec<usize>> = HashMap::new();
-        for (k, &ty) in types.iter().enumerate() {
-            let count = token_count(k);
-            if count >= 2 && ty == EntityType::Person {
-                surname_index
-                    .entry((ty, last_token(k)))
-                    .or_default()
-                    .push(k);
-            }
-            if count >= 2 && matches!(ty, EntityType::Organization | EntityType::Location) {
-                let initials: String = tokens_of(k)
-                    .filter(|t| !matches!(*t, "of" | "the" | "and" | "for" | "&"))
-                    .filter_map(|t| t.chars().next())
-                    .collect();
-                if initials.len() >= 2 {
-                    initials_index.entry(initials).or_default().push(k);
-                }
-            }
-        }
-        let mut joins = Vec::new();
-        for k in 0..keys.len() {
-            if token_count(k) != 1 {
-                continue;
-            }
-            let token = &*key_text[k];
-            let candidates: Vec<usize> = match types[k] {
-                EntityType::Person => {
-                    let mut c: Vec<usize> = surname_index
-                        .iter()
-                        .filter(|((_, s), _)| tokens_match(s, token))
-                        .flat_map(|(_, v)| v.iter().copied())
-                        .collect();
-                    c.sort_unstable();
-                    c
-                }
-                // "NATO", "U.S." abbreviate a multi-word name of the same type.
-                EntityType::Organization | EntityType::Location => {
-                    let letters: String = token.chars().filter(|c| *c != '.').collect();
-                    initials_index
-                        .get(&letters)
-                        .map(|v| {
-                            v.iter()
-                                .copied()
-                                .filter(|&c| types[c] == types[k])
-                                .collect()
-                        })
-                        .unwrap_or_default()
-                }
-                _ => Vec::new(),
-            };
-            let mut clusters: Vec<(u32, usize)> = candidates
-                .iter()
-                .map(|&c| find(&mut parent, c))
-                .map(|r| (cluster_count[r], r))
-                .collect();
-            clusters.sort_unstable_by(|a, b| b.cmp(a));
-            clusters.dedup_by_key(|c| c.1);
-            match clusters.as_slice() {
-                [] => {}
-                [(_, best)] => joins.push((k, *best)),
-                [(n1, best), (n2, _), ..] if *n1 >= 3 * *n2 => joins.push((k, *best)),
-                _ => {}
-            }
-        }
-        drop((surname_index, initials_index, cluster_count));
-        for (k, target) in joins {
-            union(&mut parent, k, target);
-        }
-
-        // Clusters, numbered in order of their first key; members ascending (the first is
-        // the root: a union keeps the lower index as root).
-        let mut cluster_of_root: Vec<u32> = vec![NONE; keys.len()];
-        let mut key_cluster: Vec<u32> = Vec::with_capacity(keys.len());
-        let mut cluster_count = 0u32;
-        for k in 0..keys.len() {
-            let r = find(&mut parent, k);
-            if cluster_of_root[r] == NONE {
-                cluster_of_root[r] = cluster_count;
-                cluster_count += 1;
-            }
-            key_cluster.push(cluster_of_root[r]);
-        }
-        drop((parent, cluster_of_root));
-        let mut members_flat: Vec<u32> = (0..keys.len() as u32).collect();
-        members_flat.sort_by_key(|&k| key_cluster[k as usize]);
-        let mut entities: Vec<Entity> = Vec::with_capacity(cluster_count as usize);
-        for members in
-            members_flat.chunk_by(|&a, &b| key_cluster[a as usize] == key_cluster[b as usize])
-        {
-            let root = members[0] as usize;
-            let ty = types[root];
-            // Canonical: most words, then most frequent display, then alphabetical.
-            let mut displays: BTreeMap<&str, u32> = BTreeMap::new();
-            for &k in members {
-                for (d, n) in &keys[k as usize].displays {
-                    *displays.entry(d).or_default() += n;
-                }
-            }
-            let canonical_key = members
-                .iter()
-                .map(|&k| k as usize)
-                .max_by_key(|&k| (token_count(k), keys[k].count, std::cmp::Reverse(k)))
-                .unwrap_or(root);
-            let name = keys[canonical_key]
-                .displays
-                .iter()
-                .max_by_key(|(d, n)| (key_tokens(d, ty).len(), *n, std::cmp::Reverse(&**d)))
-                .map(|(d, _)| d.to_string())
-                .unwrap_or_default();
-            let mut aliases: Vec<String> = displays
-                .keys()
-                .filter(|d| **d != name)
-                .map(|d| (*d).to_string())
-                .collect();
-            for &k in members {
-                for alias in &keys[k as usize].titled {
-                    if **alias != *name {
-                        aliases.push(alias.to_string());
-                    }
-                }
-            }
-            aliases.sort();
-            aliases.dedup();
-            let id_key = format!("{}|{}", type_prefix(ty), key_text[canonical_key]);
-            let mut id = format!(
-                "{}-{:012x}",
-                type_prefix(ty),
-                id_hash(&id_key) & 0xffff_ffff_ffff
-            );
-            id.shrink_to_fit();
-            entities.push(Entity {
-                id,
-                name,
-                entity_type: ty,
-                mentions: Box::default(),
-                docs: Box::default(),
-                salience: 0.0,
-                aliases: Aliases::new(&aliases, &keys[canonical_key].metadata),
-                sentence_count: 0,
-            });
-        }
-        drop((members_flat, keys, key_text, types));
-        // Stable order: by id (a stable sort: the same permutation as sorting indices).
-        let mut order: Vec<u32> = (0..entities.len() as u32).collect();
-        order.sort_by(|&a, &b| entities[a as usize].id.cmp(&entities[b as usize].id));
-        let mut new_index = vec![0u32; entities.len()];
-        for (new, &old) in order.iter().enumerate() {
-            new_index[old as usize] = new as u32;
-        }
-        drop(order);
-        entities.sort_by(|a, b| a.id.cmp(&b.id));
-        // Mention keys become entity indices.
-        for k in &mut mention_key {
-            if *k != NONE {
-                *k = new_index[key_cluster[*k as usize] as usize];
-            }
-        }
-        drop((key_cluster, new_index));
-        let mention_entity = mention_key;
-
-        // Exactly sized mention and document lists: count first, then fill.
-        let mut mention_count = vec![0u32; entities.len()];
-        let mut doc_count = vec![0u32; entities.len()];
-        let mut last_doc = vec![NONE; entities.len()];
-        for di in 0..n {
-            for &e in &mention_entity[mention_start[di]..mention_start[di + 1]] {
-                if e == NONE {
-                    continue;
-                }
-                mention_count[e as usize] += 1;
-                if last_doc[e as usize] != di as u32 {
-                    last_doc[e as usize] = di as u32;
-                    doc_count[e as usize] += 1;
-                }
-            }
-        }
-        drop(last_doc);
-        let mut mentions: Vec<Vec<MentionRef>> = mention_count
-            .iter()
-            .map(|&c| Vec::with_capacity(c as usize))
-            .collect();
-        let mut docs: Vec<Vec<u32>> = doc_count
-            .iter()
-            .map(|&c| Vec::with_capacity(c as usize))
-            .collect();
-        drop((mention_count, doc_count));
-
-        // Mentions, documents, sentences, salience.
-        let mut salience_sum = vec![0f32; entities.len()];
-        let mut entity_start: Vec<usize> = Vec::with_capacity(n + 1);
-        let mut doc_entities: Vec<(u32, f32)> = Vec::new();
-        let mut total_sentences = 0u64;
-        let mut pairs: Vec<(u32, u32)> = Vec::new();
-        for di in 0..n {
-            let d = doc(di);
-            let me = &mention_entity[mention_start[di]..mention_start[di + 1]];
-            let first = doc_entities.len();
-            entity_start.push(first);
-            pairs.clear();
-            for (mi, (m, &e)) in d.mentions.iter().zip(me).enumerate() {
-                if e == NONE {
-                    continue;
-                }
-                let sentence = d.sentences.partition_point(|s| s.end <= m.start) as u32;
-                mentions[e as usize].push(MentionRef {
-                    doc: di as u32,
-                    mention: mi as u32,
-                });
-                if docs[e as usize].last() != Some(&(di as u32)) {
-                    docs[e as usize].push(di as u32);
-                }
-                pairs.push((e, sentence));
-                // Earlier mentions weigh more: the lede says what the story is about.
-                let position = 1.0 + 1.0 / (1.0 + sentence as f32 / 3.0);
-                let value_discount = if entities[e as usize].entity_type.is_value() {
-                    0.3
-                } else {
-                    1.0
-                };
-                let w = position * value_discount;
-                match doc_entities[first..].binary_search_by(|(x, _)| x.cmp(&e)) {
-                    Ok(i) => doc_entities[first + i].1 += w,
-                    Err(i) => doc_entities.insert(first + i, (e, w)),
-                }
-            }
-            pairs.sort_unstable();
-            pairs.dedup();
-            for &(e, _) in &pairs {
-                entities[e as usize].sentence_count += 1;
-            }
-            let total: f32 = doc_entities[first..].iter().map(|(_, w)| w).sum();
-            for (e, w) in &mut doc_entities[first..] {
-                *w = if total > 0.0 { *w / total } else { 0.0 };
-                salience_sum[*e as usize] += *w;
-            }
-            total_sentences += d.sentences.len().max(1) as u64;
-        }
-        entity_start.push(doc_entities.len());
-        drop(pairs);
-        for (e, ((ent, m), d)) in entities.iter_mut().zip(mentions).zip(docs).enumerate() {
-            ent.salience = if d.is_empty() {
-                0.0
-            } else {
-                salience_sum[e] / d.len() as f32
-            };
-            ent.mentions = exact(m);
-            ent.docs = exact(d);
-        }
-        debug_assert!(entities.iter().all(|e| !e.mentions.is_empty()));
-        // The strings made during resolution sit among the freed transients of the keys;
-        // copies made now pack together (the allocator fills the lowest free slots), and the
-        // pages the transients held can go back.
-        for e in &mut entities {
-            e.id = e.id.as_str().to_owned();
-            e.name = e.name.as_str().to_owned();
-            e.aliases = Aliases(Box::from(&*e.aliases.0));
-        }
-        let doc_ids: Vec<Arc<str>> = doc_ids.iter().map(|d| Arc::from(&**d)).collect();
-        let doc_order: Box<[u32]> = if doc_ids.windows(2).all(|w| w[0] < w[1]) {
-            Box::default()
-        } else {
-            let mut order: Vec<u32> = (0..doc_ids.len() as u32).collect();
-            order.sort_by(|&a, &b| doc_ids[a as usize].cmp(&doc_ids[b as usize]));
-            exact(order)
-        };
-        Registry {
-            entities,
-            doc_ids,
-            doc_order,
-            mention_start: exact(mention_start),
-            mention_entity: exact(mention_entity),
-            entity_start: exact(entity_start),
-            doc_entities: exact(doc_entities),
-            total_sentences,
-        }
+        resolve::build_from(n, doc)
     }
 
     /// The entity with this id.
@@ -963,6 +576,7 @@ impl Registry {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analysis::MentionKind;
 
     fn m(text: &str, needle: &str, nth: usize, t: EntityType) -> EntityMention {
         let start = text.match_indices(needle).nth(nth).expect("needle").0;

@@ -18,6 +18,7 @@ use crate::analysis::{
     self, claims, ner, quantities, sentences, temporal, tokenize, EntityMention,
 };
 use crate::corpus::{load, Document};
+use std::hash::Hasher;
 use std::ops::Range;
 use std::path::Path;
 use std::time::Instant;
@@ -161,24 +162,6 @@ fn count_words(text: &str, tokens: &[tokenize::Token]) -> usize {
         .count()
 }
 
-/// 64-bit FNV-1a.
-pub(crate) struct Fnv(pub(crate) u64);
-
-impl Default for Fnv {
-    fn default() -> Self {
-        Fnv(0xcbf2_9ce4_8422_2325)
-    }
-}
-
-impl Fnv {
-    pub(crate) fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 ^= u64::from(b);
-            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-}
-
 /// The calling thread's on-CPU time in seconds (Linux schedstat; falls back to `None`).
 pub(crate) fn thread_cpu_seconds() -> Option<f64> {
     let stat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
@@ -239,7 +222,7 @@ pub fn run(docs: &[Document], runs: usize) -> BenchReport {
             }
         })
         .collect();
-    let mut digest = Fnv::default();
+    let mut digest = fnv::FnvHasher::default();
     for p in &prepared {
         let a = analysis::analyze(&p.text, p.anchor);
         digest.write(format!("{:?}{:?}{:?}", a.sentences, a.mentions, a.claims).as_bytes());
@@ -324,7 +307,7 @@ pub fn run(docs: &[Document], runs: usize) -> BenchReport {
         runs,
         threads: 1,
         stages,
-        output_digest: format!("{:016x}", digest.0),
+        output_digest: format!("{:016x}", digest.finish()),
     }
 }
 

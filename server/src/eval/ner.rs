@@ -13,9 +13,9 @@ use crate::analysis::ner::gazetteer::{Gazetteer, List};
 use crate::analysis::ner::induce::{induce, InduceConfig};
 use crate::analysis::ner::model::{label, Model, Part, Stage};
 use crate::analysis::ner::train::{predict_labels, train_stage, TrainConfig, TrainDoc};
-use crate::analysis::ner::Ner;
+use crate::analysis::ner::{token_sentences, Ner};
 use crate::analysis::sentences::split_sentences;
-use crate::analysis::tokenize::{tokenize, Token};
+use crate::analysis::tokenize::tokenize;
 use crate::analysis::{EntityMention, EntityType};
 use std::collections::HashSet;
 use std::fmt;
@@ -424,7 +424,7 @@ pub fn train_doc(doc: &ConllDoc) -> TrainDoc {
     let text = doc.text.clone();
     let tokens = tokenize(&text);
     let sentences = split_sentences(&text, &tokens);
-    let sents = token_ranges(&tokens, &sentences);
+    let sents = token_sentences(&tokens, &sentences);
     // Code points → bytes.
     let mut byte_of = Vec::with_capacity(text.len() + 1);
     for (b, _) in text.char_indices() {
@@ -458,28 +458,6 @@ pub fn train_doc(doc: &ConllDoc) -> TrainDoc {
         sents,
         labels,
     }
-}
-
-/// Sentence byte ranges → token index ranges.
-fn token_ranges(
-    tokens: &[Token],
-    sentences: &[std::ops::Range<usize>],
-) -> Vec<std::ops::Range<usize>> {
-    let mut out = Vec::new();
-    let mut i = 0;
-    for s in sentences {
-        let begin = i;
-        while i < tokens.len() && tokens[i].start < s.end {
-            i += 1;
-        }
-        if i > begin {
-            out.push(begin..i);
-        }
-    }
-    if i < tokens.len() {
-        out.push(i..tokens.len());
-    }
-    out
 }
 
 /// Options of `train-ner`.
@@ -562,71 +540,20 @@ pub fn train_ner(opts: &TrainOptions) -> Result<Report, EvalError> {
         });
     eprintln!("stage 1: best epoch {epoch1}, dev F1 {score1:.4}");
     let (first, score1) = if opts.ensemble > 1 {
-        // Average perceptrons trained on other shuffles for the same number of epochs.
-        let mut members = vec![first.clone()];
-        for k in 1..opts.ensemble {
-            let fixed = TrainConfig {
-                epochs: epoch1,
-                patience: usize::MAX,
-                seed: opts.seed.wrapping_add(2 * k as u64 + 1),
-            };
-            let (stage, _, _) =
-                train_stage(&train_docs, &clusters, &gazetteer, None, fixed, |e, _| {
-                    e as f64
-                });
-            members.push(stage);
-        }
-        let avg = Stage::average(&members);
-        let r = score_on_dev(vec![avg.clone()]);
-        progress(1, epoch1, &r);
-        eprintln!(
-            "stage 1: ensemble of {} dev F1 {:.4}",
-            opts.ensemble,
-            r.all.f1()
-        );
-        if r.all.f1() > score1 {
-            (avg, r.all.f1())
-        } else {
-            (first, score1)
-        }
+        ensemble(
+            &train_docs,
+            (&clusters, &gazetteer),
+            opts,
+            (first, epoch1, score1),
+            &score_on_dev,
+            &progress,
+        )
     } else {
         (first, score1)
     };
     let mut stages = vec![first];
     if opts.stages > 1 {
-        // Honest first-stage labels for the training documents: each fold is labelled by a
-        // first stage trained on the other folds, for the epochs chosen above.
-        let folds = 5;
-        let mut jack = vec![Vec::new(); train_docs.len()];
-        for f in 0..folds {
-            let rest: Vec<TrainDoc> = train_docs
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| i % folds != f)
-                .map(|(_, d)| d.clone())
-                .collect();
-            let fixed = TrainConfig {
-                epochs: epoch1,
-                patience: usize::MAX,
-                ..cfg
-            };
-            let (stage, _, _) =
-                train_stage(&rest, &clusters, &gazetteer, None, fixed, |e, _| e as f64);
-            let model = Model {
-                clusters: clusters.clone(),
-                gazetteer: gazetteer.clone(),
-                stages: vec![stage],
-            };
-            for (i, d) in train_docs.iter().enumerate() {
-                if i % folds == f {
-                    jack[i] = predict_labels(&model, d);
-                }
-            }
-            eprintln!(
-                "fold {f} labelled, {:.0} s elapsed",
-                t0.elapsed().as_secs_f64()
-            );
-        }
+        let jack = jackknife_labels(&train_docs, &clusters, &gazetteer, cfg, epoch1, t0);
         let (second, epoch2, score2) = train_stage(
             &train_docs,
             &clusters,
@@ -668,6 +595,86 @@ pub fn train_ner(opts: &TrainOptions) -> Result<Report, EvalError> {
         t0.elapsed().as_secs_f64()
     );
     Ok(report)
+}
+
+/// Honest first-stage labels for the training documents: each of 5 folds is labelled by a
+/// first stage trained on the other folds, for the `epochs` chosen for the first stage.
+fn jackknife_labels(
+    train_docs: &[TrainDoc],
+    clusters: &[WordClusters],
+    gazetteer: &Gazetteer,
+    cfg: TrainConfig,
+    epoch1: usize,
+    t0: Instant,
+) -> Vec<Vec<u8>> {
+    let folds = 5;
+    let mut jack = vec![Vec::new(); train_docs.len()];
+    for f in 0..folds {
+        let rest: Vec<TrainDoc> = train_docs
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| i % folds != f)
+            .map(|(_, d)| d.clone())
+            .collect();
+        let fixed = TrainConfig {
+            epochs: epoch1,
+            patience: usize::MAX,
+            ..cfg
+        };
+        let (stage, _, _) = train_stage(&rest, clusters, gazetteer, None, fixed, |e, _| e as f64);
+        let model = Model {
+            clusters: clusters.to_vec(),
+            gazetteer: gazetteer.clone(),
+            stages: vec![stage],
+        };
+        for (i, d) in train_docs.iter().enumerate() {
+            if i % folds == f {
+                jack[i] = predict_labels(&model, d);
+            }
+        }
+        eprintln!(
+            "fold {f} labelled, {:.0} s elapsed",
+            t0.elapsed().as_secs_f64()
+        );
+    }
+    jack
+}
+
+/// Averages the first stage with perceptrons trained on other shuffles for the same number
+/// of epochs (`opts.ensemble` in all); the average when it scores better on dev.
+fn ensemble(
+    train_docs: &[TrainDoc],
+    (clusters, gazetteer): (&[WordClusters], &Gazetteer),
+    opts: &TrainOptions,
+    (first, epoch1, score1): (Stage, usize, f64),
+    score_on_dev: &dyn Fn(Vec<Stage>) -> Report,
+    progress: &dyn Fn(usize, usize, &Report),
+) -> (Stage, f64) {
+    let mut members = vec![first.clone()];
+    for k in 1..opts.ensemble {
+        let fixed = TrainConfig {
+            epochs: epoch1,
+            patience: usize::MAX,
+            seed: opts.seed.wrapping_add(2 * k as u64 + 1),
+        };
+        let (stage, _, _) = train_stage(train_docs, clusters, gazetteer, None, fixed, |e, _| {
+            e as f64
+        });
+        members.push(stage);
+    }
+    let avg = Stage::average(&members);
+    let r = score_on_dev(vec![avg.clone()]);
+    progress(1, epoch1, &r);
+    eprintln!(
+        "stage 1: ensemble of {} dev F1 {:.4}",
+        opts.ensemble,
+        r.all.f1()
+    );
+    if r.all.f1() > score1 {
+        (avg, r.all.f1())
+    } else {
+        (first, score1)
+    }
 }
 
 /// Reads the unlabeled news under the folders `news` (`.txt` files such as BBC's or PolNeAR's,

@@ -11,6 +11,7 @@
 //! (ids, scores, snippets) and total: equal digests before and after a speed change show
 //! that the change altered no result.
 
+use std::hash::Hasher;
 use std::io::BufRead;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -107,12 +108,13 @@ pub fn run(args: &BenchSearchArgs) -> Result<BenchSearchReport, EvalError> {
     let snapshot = if args.index_texts {
         let defaults = IndexOptions::default();
         let options = IndexOptions {
+            store_text: true,
             docstore_blocksize: args
                 .docstore_blocksize
                 .unwrap_or(defaults.docstore_blocksize),
             ..defaults
         };
-        let index = SearchIndex::with_options(None, options)?;
+        let index = SearchIndex::with_options(options)?;
         for batch in loaded.documents.chunks(1000) {
             let docs: Vec<IndexDoc> = batch.iter().map(super::index_doc).collect();
             index.upsert(&docs)?;
@@ -125,7 +127,7 @@ pub fn run(args: &BenchSearchArgs) -> Result<BenchSearchReport, EvalError> {
         store.index().snapshot()
     };
     let pass = || -> Result<Pass, EvalError> {
-        let mut digest = super::bench::Fnv::default();
+        let mut digest = fnv::FnvHasher::default();
         let mut wall = Vec::with_capacity(queries.len());
         let mut hits = 0;
         let cpu0 = super::bench::thread_cpu_seconds();
@@ -153,7 +155,7 @@ pub fn run(args: &BenchSearchArgs) -> Result<BenchSearchReport, EvalError> {
             cpu,
             per_query: wall,
             hits,
-            digest: format!("{:016x}", digest.0),
+            digest: format!("{:016x}", digest.finish()),
         })
     };
     let mut best = pass()?; // warm-up

@@ -34,33 +34,39 @@
 //! ```
 
 pub mod analyzer;
+mod cache;
+mod collect;
+mod compile;
 mod exclude;
+mod feedback;
 mod highlight;
 mod query;
 mod rank;
+mod request;
 mod schema;
-mod search;
+mod snapshot;
+mod stored;
+mod stream;
 #[cfg(test)]
 mod tests;
 
 use std::collections::VecDeque;
-use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
-use tantivy::directory::MmapDirectory;
 use tantivy::indexer::{LogMergePolicy, NoMergePolicy};
 use tantivy::{Index, IndexReader, IndexSettings, IndexWriter, ReloadPolicy, Term};
 
 pub use highlight::{HighlightOptions, Snippet};
 pub use rank::RankParams;
-pub use schema::month_of;
-pub use search::{
-    FacetCounts, FacetField, Filter, Hit, HitStream, SearchQuery, SearchResults, Snapshot,
-    SortOrder, StoredDoc, Syntax,
+pub use request::{
+    FacetCounts, FacetField, Filter, Hit, SearchQuery, SearchResults, SortOrder, Syntax,
 };
+pub use schema::month_of;
+pub use snapshot::Snapshot;
+pub use stream::HitStream;
 
 use schema::Fields;
 
@@ -93,13 +99,8 @@ impl From<std::io::Error> for IndexError {
     }
 }
 
-impl From<tantivy::directory::error::OpenDirectoryError> for IndexError {
-    fn from(err: tantivy::directory::error::OpenDirectoryError) -> Self {
-        Self::Tantivy(err.into())
-    }
-}
-
-/// A document as the index sees it.
+/// A document as the index sees it: what [`SearchIndex::upsert`] takes and
+/// [`Snapshot::get`] gives back.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct IndexDoc {
     /// Unique id; indexing the same id again replaces the document.
@@ -155,8 +156,10 @@ pub struct IndexOptions {
     pub result_cache_bytes: usize,
     /// Ranking parameters.
     pub rank: RankParams,
-    /// Whether the index stores titles, texts and sentences itself. Off, every commit must
-    /// come with the texts ([`SearchIndex::commit_with`]).
+    /// Whether the index stores titles, texts and sentences itself. Off (the default, as the
+    /// server runs it: the store keeps every text anyway), every commit must come with the
+    /// texts ([`SearchIndex::commit_with`]); on for an index with no store beside it
+    /// ([`SearchIndex::new_in_ram`], `dossier-eval bench-search --index-texts`).
     pub store_text: bool,
 }
 
@@ -170,7 +173,7 @@ impl Default for IndexOptions {
             docstore_blocksize: 4096,
             result_cache_bytes: 16 << 20,
             rank: RankParams::default(),
-            store_text: true,
+            store_text: false,
         }
     }
 }
@@ -194,7 +197,7 @@ pub(crate) struct Shared {
     rank: ArcSwap<RankParams>,
     metrics: IndexMetrics,
     analyzer: tantivy::tokenizer::TextAnalyzer,
-    cache: search::ResultCache,
+    cache: cache::ResultCache,
 }
 
 /// The search index: a cheap `Clone` handle shared by the store and the rpc layer.
@@ -219,37 +222,27 @@ struct WriterState {
 }
 
 impl SearchIndex {
-    /// An empty index in memory with default options.
+    /// An empty index that stores its documents' texts itself (default options otherwise):
+    /// for evaluation and benchmarks (`dossier-eval ir`), which have no store beside it.
     pub fn new_in_ram() -> Result<Self, IndexError> {
-        Self::with_options(None, IndexOptions::default())
+        Self::with_options(IndexOptions {
+            store_text: true,
+            ..IndexOptions::default()
+        })
     }
 
-    /// Opens the index kept in `dir`, creating it if the directory holds none.
-    pub fn open(dir: &Path) -> Result<Self, IndexError> {
-        Self::with_options(Some(dir), IndexOptions::default())
-    }
-
-    /// An index in `dir` (or in memory for `None`) with explicit options.
-    pub fn with_options(dir: Option<&Path>, options: IndexOptions) -> Result<Self, IndexError> {
-        let (schema, _) = Fields::schema(options.store_text);
+    /// An empty index with explicit options. The index lives in memory: the store rebuilds
+    /// it from its journal on start.
+    pub fn with_options(options: IndexOptions) -> Result<Self, IndexError> {
+        let (schema, fields) = Fields::schema(options.store_text);
         let settings = IndexSettings {
             docstore_blocksize: options.docstore_blocksize,
             ..IndexSettings::default()
         };
-        let builder = Index::builder().schema(schema).settings(settings);
-        let index = match dir {
-            Some(dir) => {
-                std::fs::create_dir_all(dir).map_err(|e| {
-                    IndexError::Tantivy(tantivy::TantivyError::SystemError(format!(
-                        "cannot create {}: {e}",
-                        dir.display()
-                    )))
-                })?;
-                builder.open_or_create(MmapDirectory::open(dir)?)?
-            }
-            None => builder.create_in_ram()?,
-        };
-        let fields = Fields::from_schema(&index.schema())?;
+        let index = Index::builder()
+            .schema(schema)
+            .settings(settings)
+            .create_in_ram()?;
         index
             .tokenizers()
             .register(analyzer::ANALYZER_NAME, analyzer::english());
@@ -264,7 +257,7 @@ impl SearchIndex {
             rank: ArcSwap::from_pointee(options.rank.clone()),
             metrics: IndexMetrics::default(),
             analyzer: analyzer::english(),
-            cache: search::ResultCache::new(options.result_cache_bytes),
+            cache: cache::ResultCache::new(options.result_cache_bytes),
         });
         let first = Arc::new(Snapshot::new(
             0,

@@ -84,21 +84,6 @@ impl Fields {
         (builder.build(), fields)
     }
 
-    /// Finds the handles in an existing schema (an index opened from disk).
-    pub fn from_schema(schema: &Schema) -> tantivy::Result<Self> {
-        let get = |name: &str| schema.get_field(name);
-        Ok(Self {
-            id: get(ID)?,
-            title: get("title")?,
-            text: get("text")?,
-            source: get(SOURCE)?,
-            published_at: get(PUBLISHED_AT)?,
-            month: get(MONTH)?,
-            sentences: get(SENTENCES)?,
-            store_text: schema.get_field_entry(get("text")?).is_stored(),
-        })
-    }
-
     /// The two ranked fields.
     pub fn text_fields(&self) -> TextFields {
         TextFields {
@@ -144,21 +129,8 @@ pub(crate) fn encode_ranges(ranges: &[Range<usize>]) -> Vec<u8> {
     let mut out = Vec::with_capacity(ranges.len() * 3);
     let mut previous = 0usize;
     for r in ranges {
-        for n in [
-            r.start.saturating_sub(previous),
-            r.end.saturating_sub(r.start),
-        ] {
-            let mut n = n as u64;
-            loop {
-                let byte = (n & 0x7f) as u8;
-                n >>= 7;
-                if n == 0 {
-                    out.push(byte);
-                    break;
-                }
-                out.push(byte | 0x80);
-            }
-        }
+        crate::varint::push(&mut out, r.start.saturating_sub(previous) as u64);
+        crate::varint::push(&mut out, r.end.saturating_sub(r.start) as u64);
         previous = r.end;
     }
     out
@@ -167,25 +139,15 @@ pub(crate) fn encode_ranges(ranges: &[Range<usize>]) -> Vec<u8> {
 /// Decodes [`encode_ranges`]; stops at a truncated tail.
 pub(crate) fn decode_ranges(bytes: &[u8]) -> Vec<Range<usize>> {
     let mut out = Vec::new();
-    let mut numbers = Vec::with_capacity(2);
-    let mut n = 0u64;
-    let mut shift = 0;
+    let mut at = 0;
     let mut previous = 0usize;
-    for &b in bytes {
-        n |= u64::from(b & 0x7f) << shift;
-        shift += 7;
-        if b & 0x80 != 0 && shift < 64 {
-            continue;
-        }
-        numbers.push(n as usize);
-        n = 0;
-        shift = 0;
-        if let [gap, len] = numbers[..] {
-            let start = previous + gap;
-            out.push(start..start + len);
-            previous = start + len;
-            numbers.clear();
-        }
+    while let (Some(gap), Some(len)) = (
+        crate::varint::read(bytes, &mut at),
+        crate::varint::read(bytes, &mut at),
+    ) {
+        let start = previous + gap as usize;
+        out.push(start..start + len as usize);
+        previous = start + len as usize;
     }
     out
 }

@@ -296,7 +296,7 @@ fn old_generations_expire() {
         keep_generations: 2,
         ..IndexOptions::default()
     };
-    let index = SearchIndex::with_options(None, options).unwrap();
+    let index = SearchIndex::with_options(options).unwrap();
     let first = index.commit().unwrap().generation();
     for _ in 0..3 {
         index.commit().unwrap();
@@ -388,25 +388,6 @@ fn fingerprint_tells_queries_apart_but_not_pages() {
     assert_eq!(a.fingerprint(), page2.fingerprint());
     assert_ne!(a.fingerprint(), other.fingerprint());
     assert_ne!(a.fingerprint(), filtered.fingerprint());
-}
-
-#[test]
-fn on_disk_index_survives_reopening() {
-    // Proves an index in a directory keeps its documents across a reopen.
-    let dir = std::env::temp_dir().join(format!("dossier-index-test-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    {
-        let index = SearchIndex::open(&dir).unwrap();
-        index
-            .upsert(&[doc("w", "Witkoff meets Putin", WITKOFF, "wire", Some(FEB))])
-            .unwrap();
-        index.commit().unwrap();
-    }
-    let index = SearchIndex::open(&dir).unwrap();
-    let s = index.commit().unwrap();
-    assert_eq!(search(&s, "Ushakov").unwrap().total_hits, 1);
-    drop(index);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

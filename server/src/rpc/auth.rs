@@ -5,7 +5,7 @@
 //! must carry `authorization: Bearer <token>` with one of the configured tokens, or it is
 //! answered `UNAUTHENTICATED` before the handler runs.
 
-use super::layers::status_with_reason;
+use super::status::status_with_reason;
 use subtle::ConstantTimeEq;
 use tonic::metadata::MetadataMap;
 use tonic::{Code, Status};

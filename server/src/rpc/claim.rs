@@ -1,13 +1,15 @@
 //! `ClaimService`: quotes, reported speech and assertions with their speakers, and disputes.
 
+use super::page::Pager;
 use super::status::invalid_argument;
-use super::{blocking, cancellable, convert, page, stream_items};
+use super::{blocking, cancellable, convert, stream_items, ItemStream};
 use crate::analysis;
 use crate::analysis::claims::{Claim, ClaimKind, SpeakerKind};
 use crate::analysis::quantities::Quantity;
-use crate::claimset::{claim_id, parse_claim_id, ClaimSet};
 use crate::entities::{DocInput, Registry};
 use crate::offsets::{Encoding, OffsetMap};
+use crate::store::claims::Dispute;
+use crate::store::query::{ClaimKey, ClaimQuery, CorpusClaim};
 use crate::store::{Snapshot, Store};
 use dossier_api::v1::{
     self, claim_service_server::ClaimService, extract_claims_request::Source, ExtractClaimsRequest,
@@ -15,7 +17,6 @@ use dossier_api::v1::{
     ListDisputesRequest, ListDisputesResponse,
 };
 use std::sync::atomic::AtomicBool;
-use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
 /// Serves `dossier.v1.ClaimService`.
@@ -30,6 +31,11 @@ impl ClaimApi {
         Self { store }
     }
 }
+
+/// Default and largest `ListClaims` page.
+const PAGE: (usize, usize) = (50, 1000);
+/// Default and largest `ListDisputes` page.
+const DISPUTE_PAGE: (usize, usize) = (20, 100);
 
 fn kind(k: ClaimKind) -> v1::ClaimKind {
     match k {
@@ -109,39 +115,65 @@ fn claim_message(
     }
 }
 
-/// The message for claim `k` of the corpus claim set.
-fn corpus_claim(
-    snapshot: &Snapshot,
-    set: &ClaimSet,
-    k: usize,
-    encoding: Encoding,
-) -> Option<v1::Claim> {
-    let reg = snapshot.entities();
-    let r = set.claim(k);
-    let doc_id = reg.doc_ids.get(r.doc as usize)?;
-    let stored = snapshot.docs.get(doc_id.as_ref())?;
-    let c = stored.claim(r.index as usize)?;
-    let map = OffsetMap::new(&stored.doc.text, encoding);
+/// The message for a corpus claim.
+fn corpus_claim(c: CorpusClaim<'_>, encoding: Encoding) -> v1::Claim {
+    let text = &c.document.doc.text;
+    let map = OffsetMap::new(text, encoding);
     let resolved = Resolved {
-        speaker: r.speaker.map(|e| &reg.entities[e]),
-        entities: r
-            .entities
-            .iter()
-            .map(|&e| reg.entities[e as usize].id.clone())
-            .collect(),
+        speaker: c.speaker,
+        entities: c.entities.iter().map(|e| e.id.clone()).collect(),
     };
-    Some(claim_message(
-        claim_id(doc_id, r.index),
-        doc_id,
-        &stored.doc.text,
-        &map,
-        &c,
-        resolved,
-    ))
+    claim_message(c.id, &c.document.doc.id, text, &map, &c.claim, resolved)
 }
 
-/// The claims a `ListClaimsRequest` selects (indices into the claim set).
-fn select(snapshot: &Snapshot, request: &ListClaimsRequest) -> Result<Vec<usize>, Status> {
+/// The messages for the claims `keys` of `snapshot`.
+fn claim_messages(snapshot: &Snapshot, keys: &[ClaimKey], encoding: Encoding) -> Vec<v1::Claim> {
+    keys.iter()
+        .filter_map(|&k| snapshot.corpus_claim(k))
+        .map(|c| corpus_claim(c, encoding))
+        .collect()
+}
+
+/// The message for a dispute, its sides' offsets in `encoding`.
+fn dispute_message(snapshot: &Snapshot, d: &Dispute, encoding: Encoding) -> v1::Dispute {
+    v1::Dispute {
+        id: d.id.clone(),
+        topic: d.topic.clone(),
+        kind: v1::DisputeKind::NumericMismatch as i32,
+        sides: d
+            .sides
+            .iter()
+            .filter_map(|s| {
+                let claim = corpus_claim(snapshot.dispute_claim(s)?, encoding);
+                let value = claim.quantities.get(s.quantity).cloned();
+                Some(v1::DisputeSide {
+                    claim: Some(claim),
+                    value,
+                })
+            })
+            .collect(),
+        entity_ids: snapshot
+            .dispute_entities(d)
+            .iter()
+            .map(|e| e.id.clone())
+            .collect(),
+    }
+}
+
+/// The messages for `disputes`.
+fn dispute_messages(
+    snapshot: &Snapshot,
+    disputes: &[&Dispute],
+    encoding: Encoding,
+) -> Vec<v1::Dispute> {
+    disputes
+        .iter()
+        .map(|d| dispute_message(snapshot, d, encoding))
+        .collect()
+}
+
+/// The engine query of a `ListClaimsRequest`, and the fields its pages are bound to.
+fn claim_query(request: &ListClaimsRequest) -> Result<(ClaimQuery, [String; 5]), Status> {
     let ListClaimsRequest {
         document_id,
         speaker_entity_id,
@@ -152,74 +184,34 @@ fn select(snapshot: &Snapshot, request: &ListClaimsRequest) -> Result<Vec<usize>
         page_token: _,
         encoding: _,
     } = request;
-    let reg = snapshot.entities();
-    let set = snapshot.claims();
-    let entity = |id: &str, field: &str| -> Result<Option<usize>, Status> {
-        if id.is_empty() {
-            return Ok(None);
-        }
-        reg.index_of(id)
-            .map(Some)
-            .ok_or_else(|| Status::not_found(format!("{field}: entity {id:?} not found")))
+    let kind = match v1::ClaimKind::try_from(*wanted) {
+        Ok(v1::ClaimKind::Unspecified) => None,
+        Ok(v1::ClaimKind::DirectQuote) => Some(ClaimKind::Direct),
+        Ok(v1::ClaimKind::IndirectQuote) => Some(ClaimKind::Indirect),
+        Ok(v1::ClaimKind::Assertion) => Some(ClaimKind::Assertion),
+        Err(_) => return Err(invalid_argument("kind", "unknown claim kind")),
     };
-    let speaker = entity(speaker_entity_id, "speaker_entity_id")?;
-    let about = entity(about_entity_id, "about_entity_id")?;
-    let wanted = v1::ClaimKind::try_from(*wanted)
-        .map_err(|_| invalid_argument("kind", "unknown claim kind"))?;
-    let range = if document_id.is_empty() {
-        0..set.len()
-    } else {
-        snapshot.get(document_id)?;
-        reg.doc_index(document_id).map_or(0..0, |d| set.of_doc(d))
+    let given = |s: &String| Some(s.clone()).filter(|s| !s.is_empty());
+    let engine = ClaimQuery {
+        document_id: given(document_id),
+        speaker_entity_id: given(speaker_entity_id),
+        about_entity_id: given(about_entity_id),
+        kind,
+        text: query.clone(),
     };
-    let words: Vec<String> = query.split_whitespace().map(str::to_lowercase).collect();
-    // Claims of one document are consecutive: each document's claims are decoded once.
-    let mut decoded: Option<(u32, Vec<Claim>)> = None;
-    Ok(range
-        .filter(|&k| {
-            let r = set.claim(k);
-            if speaker.is_some() && r.speaker != speaker
-                || about.is_some_and(|a| !r.entities.contains(&(a as u32)) && r.speaker != Some(a))
-            {
-                return false;
-            }
-            if decoded.as_ref().is_none_or(|(doc, _)| *doc != r.doc) {
-                let claims = reg
-                    .doc_ids
-                    .get(r.doc as usize)
-                    .and_then(|id| snapshot.docs.get(id.as_ref()))
-                    .map(|d| d.claims())
-                    .unwrap_or_default();
-                decoded = Some((r.doc, claims));
-            }
-            let Some(c) = decoded
-                .as_ref()
-                .and_then(|(_, claims)| claims.get(r.index as usize))
-            else {
-                return false;
-            };
-            (wanted == v1::ClaimKind::Unspecified || kind(c.kind) == wanted)
-                && (words.is_empty() || {
-                    let text = c.text.to_lowercase();
-                    words.iter().all(|w| text.contains(w.as_str()))
-                })
-        })
-        .collect())
-}
-
-fn list_fingerprint(r: &ListClaimsRequest) -> u64 {
-    page::fingerprint(&[
-        &r.document_id,
-        &r.speaker_entity_id,
-        &r.about_entity_id,
-        &r.kind.to_string(),
-        &r.query,
-    ])
+    let fields = [
+        document_id.clone(),
+        speaker_entity_id.clone(),
+        about_entity_id.clone(),
+        wanted.to_string(),
+        query.clone(),
+    ];
+    Ok((engine, fields))
 }
 
 #[tonic::async_trait]
 impl ClaimService for ClaimApi {
-    type StreamClaimsStream = ReceiverStream<Result<v1::Claim, Status>>;
+    type StreamClaimsStream = ItemStream<v1::Claim>;
 
     async fn extract_claims(
         &self,
@@ -233,15 +225,8 @@ impl ClaimService for ClaimApi {
             }
             Some(Source::DocumentId(id)) => {
                 let snapshot = self.store.snapshot();
-                snapshot.get(&id)?;
-                blocking(move || {
-                    let set = snapshot.claims();
-                    let doc = snapshot.entities().doc_index(&id).unwrap_or(u32::MAX);
-                    set.of_doc(doc)
-                        .filter_map(|k| corpus_claim(&snapshot, set, k, encoding))
-                        .collect()
-                })
-                .await?
+                let keys = snapshot.claims_of_document(&id)?;
+                blocking(move || claim_messages(&snapshot, &keys, encoding)).await?
             }
             None => return Err(invalid_argument("source", "give text or document_id")),
         };
@@ -253,35 +238,21 @@ impl ClaimService for ClaimApi {
         request: Request<ListClaimsRequest>,
     ) -> Result<Response<ListClaimsResponse>, Status> {
         let request = request.into_inner();
-        let size = page::page_size(request.page_size, 50, 1000)?;
-        let fp = list_fingerprint(&request);
-        let offset = page::decode_offset(&request.page_token, fp)?;
+        let (query, fields) = claim_query(&request)?;
+        let fields = fields.each_ref().map(String::as_str);
+        let pager = Pager::new(&fields, request.page_size, &request.page_token, PAGE)?;
         let encoding = convert::encoding(request.encoding);
         let snapshot = self.store.snapshot();
-        let (claims, total) = blocking(move || {
-            let picked = select(&snapshot, &request)?;
-            let set = snapshot.claims();
-            let end = (offset + size).min(picked.len());
-            let claims: Vec<v1::Claim> = picked
-                .get(offset..end)
-                .unwrap_or_default()
-                .iter()
-                .filter_map(|&k| corpus_claim(&snapshot, set, k, encoding))
-                .collect();
-            Ok::<_, Status>((claims, picked.len()))
+        blocking(move || {
+            let picked = snapshot.query_claims(&query)?;
+            let (range, next_page_token) = pager.window(picked.len());
+            Ok(Response::new(ListClaimsResponse {
+                claims: claim_messages(&snapshot, &picked[range], encoding),
+                next_page_token,
+                total_size: picked.len() as i64,
+            }))
         })
-        .await??;
-        let end = offset + claims.len();
-        let next_page_token = if end < total {
-            page::encode(fp, &end.to_string())
-        } else {
-            String::new()
-        };
-        Ok(Response::new(ListClaimsResponse {
-            claims,
-            next_page_token,
-            total_size: total as i64,
-        }))
+        .await?
     }
 
     async fn stream_claims(
@@ -289,16 +260,16 @@ impl ClaimService for ClaimApi {
         request: Request<ListClaimsRequest>,
     ) -> Result<Response<Self::StreamClaimsStream>, Status> {
         let request = request.into_inner();
+        let (query, _) = claim_query(&request)?;
         let encoding = convert::encoding(request.encoding);
         let snapshot = self.store.snapshot();
         let picked = blocking({
             let snapshot = snapshot.clone();
-            move || select(&snapshot, &request)
+            move || snapshot.query_claims(&query)
         })
         .await??;
-        let set = snapshot.claims().clone();
         Ok(Response::new(stream_items(picked, move |k| {
-            corpus_claim(&snapshot, &set, k, encoding)
+            Some(Ok(corpus_claim(snapshot.corpus_claim(k)?, encoding)))
         })))
     }
 
@@ -307,23 +278,12 @@ impl ClaimService for ClaimApi {
         request: Request<GetClaimRequest>,
     ) -> Result<Response<v1::Claim>, Status> {
         let GetClaimRequest { id, encoding } = request.into_inner();
-        let not_found = || Status::not_found(format!("claim {id:?} not found"));
-        let Some((doc_id, index)) = parse_claim_id(&id) else {
-            return Err(not_found());
-        };
         let snapshot = self.store.snapshot();
-        let doc = snapshot
-            .entities()
-            .doc_index(doc_id)
-            .ok_or_else(not_found)?;
-        let set = snapshot.claims();
-        let k = set
-            .of_doc(doc)
-            .find(|&k| set.claim(k).index == index)
-            .ok_or_else(not_found)?;
-        corpus_claim(&snapshot, set, k, convert::encoding(encoding))
-            .map(Response::new)
-            .ok_or_else(not_found)
+        let claim = snapshot.claim_by_id(&id)?;
+        Ok(Response::new(corpus_claim(
+            claim,
+            convert::encoding(encoding),
+        )))
     }
 
     async fn list_disputes(
@@ -336,61 +296,13 @@ impl ClaimService for ClaimApi {
             page_token,
             encoding,
         } = request.into_inner();
-        let size = page::page_size(page_size, 20, 100)?;
-        let fp = page::fingerprint(&[&about_entity_id]);
-        let offset = page::decode_offset(&page_token, fp)?;
+        let pager = Pager::new(&[&about_entity_id], page_size, &page_token, DISPUTE_PAGE)?;
         let encoding = convert::encoding(encoding);
         let snapshot = self.store.snapshot();
         blocking(move || {
-            let reg = snapshot.entities();
-            let about = if about_entity_id.is_empty() {
-                None
-            } else {
-                Some(reg.index_of(&about_entity_id).ok_or_else(|| {
-                    Status::not_found(format!(
-                        "about_entity_id: entity {about_entity_id:?} not found"
-                    ))
-                })?)
-            };
-            let set = snapshot.claims();
-            let picked: Vec<&crate::claimset::Dispute> = set
-                .disputes
-                .iter()
-                .filter(|d| about.is_none_or(|a| d.entities.contains(&a)))
-                .collect();
-            let end = (offset + size).min(picked.len());
-            let disputes = picked
-                .get(offset..end)
-                .unwrap_or_default()
-                .iter()
-                .map(|d| v1::Dispute {
-                    id: d.id.clone(),
-                    topic: d.topic.clone(),
-                    kind: v1::DisputeKind::NumericMismatch as i32,
-                    sides: d
-                        .sides
-                        .iter()
-                        .filter_map(|s| {
-                            let claim = corpus_claim(&snapshot, set, s.claim, encoding)?;
-                            let value = claim.quantities.get(s.quantity).cloned();
-                            Some(v1::DisputeSide {
-                                claim: Some(claim),
-                                value,
-                            })
-                        })
-                        .collect(),
-                    entity_ids: d
-                        .entities
-                        .iter()
-                        .map(|&e| reg.entities[e].id.clone())
-                        .collect(),
-                })
-                .collect();
-            let next_page_token = if end < picked.len() {
-                page::encode(fp, &end.to_string())
-            } else {
-                String::new()
-            };
+            let picked = snapshot.disputes_about(Some(&about_entity_id))?;
+            let (range, next_page_token) = pager.window(picked.len());
+            let disputes = dispute_messages(&snapshot, &picked[range], encoding);
             Ok(Response::new(ListDisputesResponse {
                 disputes,
                 next_page_token,
@@ -418,7 +330,7 @@ fn extract_from_text(text: &str, encoding: Encoding, stop: &AtomicBool) -> Optio
             let entities = reg
                 .named_entities_within(0, &a.mentions, c.content.clone())
                 .into_iter()
-                .map(|e| reg.entities[e].id.clone())
+                .filter_map(|e| Some(reg.entities.get(e)?.id.clone()))
                 .collect();
             claim_message(
                 format!("c{i}"),
@@ -427,7 +339,7 @@ fn extract_from_text(text: &str, encoding: Encoding, stop: &AtomicBool) -> Optio
                 &map,
                 c,
                 Resolved {
-                    speaker: speaker.map(|e| &reg.entities[e]),
+                    speaker: speaker.and_then(|e| reg.entities.get(e)),
                     entities,
                 },
             )

@@ -1,15 +1,14 @@
 //! `CorpusService`: ingest, read, list and delete documents.
 
+use super::page::Pager;
 use super::status::{code_name, invalid_argument};
-use super::{blocking, convert, page};
-use crate::store::{Store, StoredDoc};
+use super::{blocking, convert, stream_replies, ItemStream};
+use crate::store::{CorpusCounts, Store, StoredDoc};
 use dossier_api::v1::{
     self, corpus_service_server::CorpusService, CorpusStats, DeleteDocumentRequest,
     DeleteDocumentResponse, GetCorpusStatsRequest, GetDocumentRequest, IngestDocumentsRequest,
     IngestDocumentsResponse, ListDocumentsRequest, ListDocumentsResponse,
 };
-use tokio::sync::mpsc;
-use tokio_stream::{wrappers::ReceiverStream, StreamExt};
 use tonic::{Request, Response, Status, Streaming};
 
 /// Serves `dossier.v1.CorpusService` over a [`Store`].
@@ -26,42 +25,27 @@ impl CorpusApi {
 }
 
 /// Default and largest `ListDocuments` page.
-const DEFAULT_PAGE: usize = 50;
-const MAX_PAGE: usize = 1000;
+const PAGE: (usize, usize) = (50, 1000);
 
 #[tonic::async_trait]
 impl CorpusService for CorpusApi {
-    type IngestDocumentsStream = ReceiverStream<Result<IngestDocumentsResponse, Status>>;
+    type IngestDocumentsStream = ItemStream<IngestDocumentsResponse>;
 
     async fn ingest_documents(
         &self,
         request: Request<Streaming<IngestDocumentsRequest>>,
     ) -> Result<Response<Self::IngestDocumentsStream>, Status> {
-        let mut inbound = request.into_inner();
-        let (tx, rx) = mpsc::channel(16);
         let store = self.store.clone();
-        tokio::spawn(async move {
-            let mut index = 0i64;
-            while let Some(message) = inbound.next().await {
-                let response = match message {
-                    Ok(IngestDocumentsRequest { document }) => {
-                        ingest_one(&store, document, index).await
-                    }
-                    // The request stream failed (an oversize message, a reset): the documents
-                    // answered so far stand; the stream ends with that error, never with OK.
-                    Err(status) => {
-                        tracing::debug!(%status, "ingest request stream failed");
-                        let _ = tx.send(Err(status)).await;
-                        break;
-                    }
-                };
-                index += 1;
-                if tx.send(Ok(response)).await.is_err() {
-                    break;
-                }
-            }
+        let mut index = 0i64;
+        // A failed request stream (an oversize message, a reset) ends the response stream
+        // with that error, never with OK; the documents answered so far stand.
+        let replies = stream_replies(request.into_inner(), move |message| {
+            let IngestDocumentsRequest { document } = message;
+            let (store, at) = (store.clone(), index);
+            index += 1;
+            async move { ingest_one(&store, document, at).await }
         });
-        Ok(Response::new(ReceiverStream::new(rx)))
+        Ok(Response::new(replies))
     }
 
     async fn get_document(
@@ -86,39 +70,18 @@ impl CorpusService for CorpusApi {
             source,
             include_text,
         } = request.into_inner();
-        let size = page::page_size(page_size, DEFAULT_PAGE, MAX_PAGE)?;
-        let fp = page::fingerprint(&[&source]);
-        let after = page::decode(&page_token, fp)?;
+        let pager = Pager::new(&[&source], page_size, &page_token, PAGE)?;
         let snapshot = self.store.snapshot();
-        let matches = |d: &&std::sync::Arc<StoredDoc>| source.is_empty() || d.doc.source == source;
-        let total_size = snapshot.docs.values().filter(matches).count() as i64;
-        let range = match &after {
-            Some(id) => snapshot
-                .docs
-                .range::<String, _>((std::ops::Bound::Excluded(id), std::ops::Bound::Unbounded)),
-            None => snapshot.docs.range::<String, _>(..),
-        };
-        let mut docs: Vec<_> = range
-            .map(|(_, d)| d)
-            .filter(matches)
-            .take(size + 1)
-            .collect();
-        let next_page_token = if docs.len() > size {
-            docs.truncate(size);
-            docs.last()
-                .map(|d| page::encode(fp, &d.doc.id))
-                .unwrap_or_default()
-        } else {
-            String::new()
-        };
-        let documents = docs
-            .into_iter()
-            .map(|d| convert::document(d, include_text))
-            .collect();
+        let page = snapshot.documents_after(Some(&source), pager.after(), pager.size);
+        let last = page.documents.last().map(|d| d.doc.id.as_str());
         Ok(Response::new(ListDocumentsResponse {
-            documents,
-            next_page_token,
-            total_size,
+            next_page_token: pager.next_after(page.more, last),
+            total_size: page.total as i64,
+            documents: page
+                .documents
+                .iter()
+                .map(|d| convert::document(d, include_text))
+                .collect(),
         }))
     }
 
@@ -142,25 +105,27 @@ impl CorpusService for CorpusApi {
     ) -> Result<Response<CorpusStats>, Status> {
         let GetCorpusStatsRequest {} = request.into_inner();
         let snapshot = self.store.snapshot();
-        let c = snapshot.counts;
         let store = self.store.clone();
-        let (entities, index_bytes) = blocking(move || {
-            (
-                snapshot.entities().entities.len(),
-                store.index().index_bytes(),
-            )
+        let stats = blocking(move || {
+            let entities = snapshot.entities().entities.len();
+            stats_message(&snapshot.counts, entities, store.index().index_bytes())
         })
         .await?;
-        Ok(Response::new(CorpusStats {
-            documents: c.documents as i64,
-            words: c.words as i64,
-            sentences: c.sentences as i64,
-            entities: entities as i64,
-            claims: c.claims as i64,
-            index_bytes: index_bytes as i64,
-            text_bytes: c.text_bytes as i64,
-            entity_mentions: c.entity_mentions as i64,
-        }))
+        Ok(Response::new(stats))
+    }
+}
+
+/// The message for the corpus counts.
+fn stats_message(c: &CorpusCounts, entities: usize, index_bytes: u64) -> CorpusStats {
+    CorpusStats {
+        documents: c.documents as i64,
+        words: c.words as i64,
+        sentences: c.sentences as i64,
+        entities: entities as i64,
+        claims: c.claims as i64,
+        index_bytes: index_bytes as i64,
+        text_bytes: c.text_bytes as i64,
+        entity_mentions: c.entity_mentions as i64,
     }
 }
 

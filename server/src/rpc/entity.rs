@@ -1,22 +1,22 @@
 //! `EntityService`: entities of a text and the corpus's resolved entity registry.
 
+use super::page::{self, Pager};
 use super::status::invalid_argument;
-use super::{blocking, cancellable, convert, page, stream_items};
+use super::{blocking, cancellable, convert, stream_items, ItemStream};
 use crate::analysis::{self, EntityType, MentionKind};
-use crate::entities::{self, DocInput, Registry, Window};
+use crate::entities::{self, DocInput, MentionRef, Registry, Window};
 use crate::offsets::{Encoding, OffsetMap};
-use crate::store::{Snapshot, Store};
+use crate::store::query::{self, EntityQuery, RelatedEntity};
+use crate::store::{QueryError, Snapshot, Store};
 use dossier_api::v1::{
     self, analyze_entities_request::Source, entity_service_server::EntityService,
     AnalyzeEntitiesRequest, AnalyzeEntitiesResponse, EntityOrder, GetEntityRequest,
     ListEntitiesRequest, ListEntitiesResponse, ListRelatedEntitiesRequest,
     ListRelatedEntitiesResponse, StreamMentionsRequest,
 };
-use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
-use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
 /// Serves `dossier.v1.EntityService`.
@@ -32,8 +32,10 @@ impl EntityApi {
     }
 }
 
-const DEFAULT_PAGE: usize = 50;
-const MAX_PAGE: usize = 1000;
+/// Default and largest `ListEntities` page.
+const PAGE: (usize, usize) = (50, 1000);
+/// Default and largest `ListRelatedEntities` answer.
+const RELATED_PAGE: (usize, usize) = (20, 200);
 
 /// Engine entity type → API enum value.
 pub fn entity_type(t: EntityType) -> v1::EntityType {
@@ -56,6 +58,28 @@ pub fn entity_type(t: EntityType) -> v1::EntityType {
     }
 }
 
+/// API enum value → engine entity type; `None` for UNSPECIFIED (any type).
+fn engine_type(t: v1::EntityType) -> Option<EntityType> {
+    use v1::EntityType as V;
+    Some(match t {
+        V::Unspecified => return None,
+        V::Person => EntityType::Person,
+        V::Organization => EntityType::Organization,
+        V::Location => EntityType::Location,
+        V::Norp => EntityType::Norp,
+        V::Event => EntityType::Event,
+        V::Work => EntityType::Work,
+        V::Misc => EntityType::Misc,
+        V::Date => EntityType::Date,
+        V::Time => EntityType::Time,
+        V::Money => EntityType::Money,
+        V::Percent => EntityType::Percent,
+        V::Quantity => EntityType::Quantity,
+        V::Cardinal => EntityType::Cardinal,
+        V::Ordinal => EntityType::Ordinal,
+    })
+}
+
 fn mention_kind(k: MentionKind) -> v1::MentionKind {
     match k {
         MentionKind::Proper => v1::MentionKind::Proper,
@@ -72,14 +96,7 @@ trait DocTexts {
 
 impl DocTexts for Snapshot {
     fn doc(&self, index: u32) -> Option<DocInput<'_>> {
-        let id = self.entities().doc_ids.get(index as usize)?;
-        let d = self.docs.get(id.as_ref())?;
-        Some(DocInput {
-            id: &d.doc.id,
-            text: &d.doc.text,
-            sentences: Cow::Owned(d.sentences()),
-            mentions: Cow::Owned(d.mentions()),
-        })
+        self.doc_input(index)
     }
 }
 
@@ -171,17 +188,8 @@ fn mention_message<'a>(
     }
 }
 
-/// True when a word of `name` starts the (lower-cased) `query`.
-fn name_matches(name: &str, query: &str) -> bool {
-    let lower = name.to_lowercase();
-    lower.starts_with(query)
-        || lower
-            .match_indices(' ')
-            .any(|(i, _)| lower[i + 1..].starts_with(query))
-}
-
-/// The entities a `ListEntitiesRequest` selects, in its order.
-fn select(snapshot: &Snapshot, request: &ListEntitiesRequest) -> Result<Vec<usize>, Status> {
+/// The engine query of a `ListEntitiesRequest`, and the fields its pages are bound to.
+fn entity_query(request: &ListEntitiesRequest) -> Result<(EntityQuery, [String; 5]), Status> {
     let ListEntitiesRequest {
         r#type,
         query,
@@ -191,72 +199,91 @@ fn select(snapshot: &Snapshot, request: &ListEntitiesRequest) -> Result<Vec<usiz
         page_size: _,
         page_token: _,
     } = request;
-    let reg = snapshot.entities();
-    let wanted_type = v1::EntityType::try_from(*r#type)
+    let wanted = v1::EntityType::try_from(*r#type)
         .map_err(|_| invalid_argument("type", "unknown entity type"))?;
-    let doc = if document_id.is_empty() {
-        None
-    } else {
-        snapshot.get(document_id)?;
-        reg.doc_index(document_id)
+    let order = match EntityOrder::try_from(*order_by) {
+        Ok(EntityOrder::Unspecified | EntityOrder::Mentions) => query::EntityOrder::Mentions,
+        Ok(EntityOrder::Documents) => query::EntityOrder::Documents,
+        Ok(EntityOrder::Name) => query::EntityOrder::Name,
+        Ok(EntityOrder::Salience) => query::EntityOrder::Salience,
+        Err(_) => return Err(invalid_argument("order_by", "unknown order")),
     };
-    let query = query.trim().to_lowercase();
-    let mut picked: Vec<usize> = (0..reg.entities.len())
-        .filter(|&i| {
-            let e = &reg.entities[i];
-            (wanted_type == v1::EntityType::Unspecified
-                || entity_type(e.entity_type) == wanted_type)
-                && e.docs.len() as i64 >= i64::from(*min_documents)
-                && doc.is_none_or(|d| e.docs.binary_search(&d).is_ok())
-                && (query.is_empty()
-                    || name_matches(&e.name, &query)
-                    || e.aliases.iter().any(|a| name_matches(a, &query)))
-        })
-        .collect();
-    let order = EntityOrder::try_from(*order_by)
-        .map_err(|_| invalid_argument("order_by", "unknown order"))?;
-    let e = &reg.entities;
-    match order {
-        EntityOrder::Unspecified | EntityOrder::Mentions => picked.sort_by(|&a, &b| {
-            e[b].mentions
-                .len()
-                .cmp(&e[a].mentions.len())
-                .then(a.cmp(&b))
-        }),
-        EntityOrder::Documents => picked.sort_by(|&a, &b| {
-            e[b].docs
-                .len()
-                .cmp(&e[a].docs.len())
-                .then(e[b].mentions.len().cmp(&e[a].mentions.len()))
-                .then(a.cmp(&b))
-        }),
-        EntityOrder::Name => picked.sort_by(|&a, &b| {
-            e[a].name
-                .to_lowercase()
-                .cmp(&e[b].name.to_lowercase())
-                .then(a.cmp(&b))
-        }),
-        EntityOrder::Salience => {
-            picked.sort_by(|&a, &b| e[b].salience.total_cmp(&e[a].salience).then(a.cmp(&b)))
-        }
-    }
-    Ok(picked)
+    let engine = EntityQuery {
+        entity_type: engine_type(wanted),
+        name_prefix: query.clone(),
+        document_id: Some(document_id.clone()).filter(|id| !id.is_empty()),
+        min_documents: i64::from(*min_documents),
+        order,
+    };
+    let fields = [
+        r#type.to_string(),
+        query.clone(),
+        document_id.clone(),
+        min_documents.to_string(),
+        order_by.to_string(),
+    ];
+    Ok((engine, fields))
 }
 
-fn list_fingerprint(r: &ListEntitiesRequest) -> u64 {
-    page::fingerprint(&[
-        &r.r#type.to_string(),
-        &r.query,
-        &r.document_id,
-        &r.min_documents.to_string(),
-        &r.order_by.to_string(),
-    ])
+/// The co-occurrence window a request names.
+fn window(window: i32) -> Result<Window, Status> {
+    match v1::CooccurrenceWindow::try_from(window) {
+        Ok(v1::CooccurrenceWindow::Document) => Ok(Window::Document),
+        Ok(_) => Ok(Window::Sentence),
+        Err(_) => Err(invalid_argument("window", "unknown window")),
+    }
+}
+
+/// The message for a related entity, evidence offsets in `encoding`.
+fn related_message(
+    snapshot: &Snapshot,
+    r: &RelatedEntity<'_>,
+    encoding: Encoding,
+) -> v1::RelatedEntity {
+    v1::RelatedEntity {
+        entity: Some(entity_message(snapshot, r.entity, None, encoding, None)),
+        count: r.count as i32,
+        score: r.npmi,
+        evidence: r
+            .evidence
+            .iter()
+            .map(|(d, range)| {
+                let text = &d.doc.text;
+                v1::Evidence {
+                    document_id: d.doc.id.clone(),
+                    span: Some(convert::span(
+                        text,
+                        &OffsetMap::new(text, encoding),
+                        range.clone(),
+                    )),
+                }
+            })
+            .collect(),
+    }
+}
+
+/// The messages for an entity's mentions in one document (`refs`, all of document `doc`),
+/// offsets in `encoding`: the document is decoded once.
+fn document_mentions(
+    snapshot: &Snapshot,
+    doc: u32,
+    refs: &[MentionRef],
+    entity_id: &str,
+    encoding: Encoding,
+) -> Vec<v1::Mention> {
+    let Some(d) = snapshot.doc(doc) else {
+        return Vec::new();
+    };
+    let mut maps = HashMap::new();
+    refs.iter()
+        .map(|r| mention_message(&mut maps, &d, doc, r.mention as usize, entity_id, encoding))
+        .collect()
 }
 
 #[tonic::async_trait]
 impl EntityService for EntityApi {
-    type StreamEntitiesStream = ReceiverStream<Result<v1::Entity, Status>>;
-    type StreamMentionsStream = ReceiverStream<Result<v1::Mention, Status>>;
+    type StreamEntitiesStream = ItemStream<v1::Entity>;
+    type StreamMentionsStream = ItemStream<v1::Mention>;
 
     async fn analyze_entities(
         &self,
@@ -270,8 +297,7 @@ impl EntityService for EntityApi {
             }
             Some(Source::DocumentId(id)) => {
                 let snapshot = self.store.snapshot();
-                snapshot.get(&id)?;
-                blocking(move || analyze_stored(&snapshot, &id, encoding)).await?
+                blocking(move || analyze_stored(&snapshot, &id, encoding)).await??
             }
             None => return Err(invalid_argument("source", "give text or document_id")),
         };
@@ -283,55 +309,46 @@ impl EntityService for EntityApi {
         request: Request<ListEntitiesRequest>,
     ) -> Result<Response<ListEntitiesResponse>, Status> {
         let request = request.into_inner();
-        let size = page::page_size(request.page_size, DEFAULT_PAGE, MAX_PAGE)?;
-        let fp = list_fingerprint(&request);
-        let offset = page::decode_offset(&request.page_token, fp)?;
+        let (query, fields) = entity_query(&request)?;
+        let fields = fields.each_ref().map(String::as_str);
+        let pager = Pager::new(&fields, request.page_size, &request.page_token, PAGE)?;
         let snapshot = self.store.snapshot();
-        let picked = blocking({
-            let snapshot = snapshot.clone();
-            move || select(&snapshot, &request)
+        blocking(move || {
+            let picked = snapshot.query_entities(&query)?;
+            let (range, next_page_token) = pager.window(picked.len());
+            let entities = picked
+                .slice(range)
+                .map(|e| entity_message(&*snapshot, e, None, Encoding::Utf8, None))
+                .collect();
+            Ok(Response::new(ListEntitiesResponse {
+                entities,
+                next_page_token,
+                total_size: picked.len() as i64,
+            }))
         })
-        .await??;
-        let reg = snapshot.entities();
-        let end = (offset + size).min(picked.len());
-        let entities = picked
-            .get(offset..end)
-            .unwrap_or_default()
-            .iter()
-            .map(|&i| entity_message(&*snapshot, &reg.entities[i], None, Encoding::Utf8, None))
-            .collect();
-        let next_page_token = if end < picked.len() {
-            page::encode(fp, &end.to_string())
-        } else {
-            String::new()
-        };
-        Ok(Response::new(ListEntitiesResponse {
-            entities,
-            next_page_token,
-            total_size: picked.len() as i64,
-        }))
+        .await?
     }
 
     async fn stream_entities(
         &self,
         request: Request<ListEntitiesRequest>,
     ) -> Result<Response<Self::StreamEntitiesStream>, Status> {
-        let request = request.into_inner();
+        let (query, _) = entity_query(&request.into_inner())?;
         let snapshot = self.store.snapshot();
         let picked = blocking({
             let snapshot = snapshot.clone();
-            move || select(&snapshot, &request)
+            move || snapshot.query_entities(&query)
         })
         .await??;
-        let reg = snapshot.entities().clone();
-        Ok(Response::new(stream_items(picked, move |i| {
-            Some(entity_message(
+        Ok(Response::new(stream_items(0..picked.len(), move |k| {
+            let entity = picked.get(k)?;
+            Some(Ok(entity_message(
                 &*snapshot,
-                &reg.entities[i],
+                entity,
                 None,
                 Encoding::Utf8,
                 None,
-            ))
+            )))
         })))
     }
 
@@ -340,22 +357,14 @@ impl EntityService for EntityApi {
         request: Request<GetEntityRequest>,
     ) -> Result<Response<v1::Entity>, Status> {
         let GetEntityRequest { id, encoding } = request.into_inner();
+        let encoding = convert::encoding(encoding);
         let snapshot = self.store.snapshot();
-        let entity = blocking(move || {
-            let reg = snapshot.entities();
-            let e = reg
-                .get(&id)
-                .ok_or_else(|| Status::not_found(format!("entity {id:?} not found")))?;
-            Ok::<_, Status>(entity_message(
-                &*snapshot,
-                e,
-                Some(None),
-                convert::encoding(encoding),
-                None,
-            ))
+        blocking(move || {
+            let entity = snapshot.entity(&id)?;
+            let message = entity_message(&*snapshot, entity, Some(None), encoding, None);
+            Ok(Response::new(message))
         })
-        .await??;
-        Ok(Response::new(entity))
+        .await?
     }
 
     async fn stream_mentions(
@@ -367,43 +376,19 @@ impl EntityService for EntityApi {
             document_id,
             encoding,
         } = request.into_inner();
-        let snapshot = self.store.snapshot();
-        let reg = snapshot.entities().clone();
-        let Some(index) = reg.index_of(&entity_id) else {
-            return Err(Status::not_found(format!("entity {entity_id:?} not found")));
-        };
-        let only_doc = if document_id.is_empty() {
-            None
-        } else {
-            snapshot.get(&document_id)?;
-            Some(reg.doc_index(&document_id).unwrap_or(u32::MAX))
-        };
         let encoding = convert::encoding(encoding);
-        let (tx, rx) = tokio::sync::mpsc::channel(32);
-        tokio::spawn(async move {
-            let e = &reg.entities[index];
-            // One offset map per document, however many mentions it has.
-            let mut maps = HashMap::new();
-            let mut current: Option<(u32, DocInput<'_>)> = None;
-            for r in e
-                .mentions
-                .iter()
-                .filter(|r| only_doc.is_none_or(|d| d == r.doc))
-            {
-                if current.as_ref().is_none_or(|(doc, _)| *doc != r.doc) {
-                    current = snapshot.doc(r.doc).map(|d| (r.doc, d));
-                }
-                let Some((_, d)) = &current else {
-                    continue;
-                };
-                let message =
-                    mention_message(&mut maps, d, r.doc, r.mention as usize, &e.id, encoding);
-                if tx.send(Ok(message)).await.is_err() {
-                    break;
-                }
-            }
-        });
-        Ok(Response::new(ReceiverStream::new(rx)))
+        let snapshot = self.store.snapshot();
+        let mentions = snapshot.mentions_of(&entity_id, Some(&document_id))?;
+        // Mentions come in document order: one item per document, decoded once.
+        let by_doc: Vec<Vec<MentionRef>> = mentions
+            .chunk_by(|a, b| a.doc == b.doc)
+            .map(<[MentionRef]>::to_vec)
+            .collect();
+        Ok(Response::new(stream_items(by_doc, move |refs| {
+            document_mentions(&snapshot, refs[0].doc, &refs, &entity_id, encoding)
+                .into_iter()
+                .map(Ok)
+        })))
     }
 
     async fn list_related_entities(
@@ -412,58 +397,23 @@ impl EntityService for EntityApi {
     ) -> Result<Response<ListRelatedEntitiesResponse>, Status> {
         let ListRelatedEntitiesRequest {
             entity_id,
-            window,
+            window: w,
             page_size,
             encoding,
         } = request.into_inner();
-        let size = page::page_size(page_size, 20, 200)?;
-        let window = match v1::CooccurrenceWindow::try_from(window) {
-            Ok(v1::CooccurrenceWindow::Document) => Window::Document,
-            Ok(_) => Window::Sentence,
-            Err(_) => return Err(invalid_argument("window", "unknown window")),
-        };
+        let size = page::size(page_size, RELATED_PAGE)?;
+        let (window, encoding) = (window(w)?, convert::encoding(encoding));
         let snapshot = self.store.snapshot();
-        let related = blocking(move || {
-            let reg = snapshot.entities();
-            let index = reg
-                .index_of(&entity_id)
-                .ok_or_else(|| Status::not_found(format!("entity {entity_id:?} not found")))?;
-            let related = reg.related(index, window, 3, |d| snapshot.doc(d));
-            let encoding = convert::encoding(encoding);
-            let out: Vec<v1::RelatedEntity> = related
-                .into_iter()
+        blocking(move || {
+            let related = snapshot.related_entities(&entity_id, window, 3)?;
+            let related = related
+                .iter()
                 .take(size)
-                .map(|r| v1::RelatedEntity {
-                    entity: Some(entity_message(
-                        &*snapshot,
-                        &reg.entities[r.entity],
-                        None,
-                        encoding,
-                        None,
-                    )),
-                    count: r.count as i32,
-                    score: r.npmi,
-                    evidence: r
-                        .evidence
-                        .iter()
-                        .filter_map(|(doc, range)| {
-                            let d = snapshot.doc(*doc)?;
-                            Some(v1::Evidence {
-                                document_id: d.id.to_string(),
-                                span: Some(convert::span(
-                                    d.text,
-                                    &OffsetMap::new(d.text, encoding),
-                                    range.clone(),
-                                )),
-                            })
-                        })
-                        .collect(),
-                })
+                .map(|r| related_message(&snapshot, r, encoding))
                 .collect();
-            Ok::<_, Status>(out)
+            Ok(Response::new(ListRelatedEntitiesResponse { related }))
         })
-        .await??;
-        Ok(Response::new(ListRelatedEntitiesResponse { related }))
+        .await?
     }
 }
 
@@ -491,23 +441,16 @@ fn analyze_text(text: &str, encoding: Encoding, stop: &AtomicBool) -> Option<Vec
 
 /// AnalyzeEntities on a stored document: its corpus entities (corpus ids), with the
 /// document's mentions and in-document salience.
-fn analyze_stored(snapshot: &Arc<Snapshot>, id: &str, encoding: Encoding) -> Vec<v1::Entity> {
-    let reg = snapshot.entities();
-    let Some(doc) = reg.doc_index(id) else {
-        return Vec::new();
-    };
-    let mut out: Vec<v1::Entity> = reg
-        .entities_in_doc(doc)
-        .into_iter()
-        .map(|i| {
-            entity_message(
-                &**snapshot,
-                &reg.entities[i],
-                Some(Some(doc)),
-                encoding,
-                reg.salience_in(i, doc),
-            )
-        })
+fn analyze_stored(
+    snapshot: &Arc<Snapshot>,
+    id: &str,
+    encoding: Encoding,
+) -> Result<Vec<v1::Entity>, QueryError> {
+    let found = snapshot.document_entities(id)?;
+    let mut out: Vec<v1::Entity> = found
+        .entities
+        .iter()
+        .map(|d| entity_message(&**snapshot, d.entity, Some(found.doc), encoding, d.salience))
         .collect();
     out.sort_by(|a, b| {
         b.salience
@@ -515,5 +458,5 @@ fn analyze_stored(snapshot: &Arc<Snapshot>, id: &str, encoding: Encoding) -> Vec
             .total_cmp(&a.salience.unwrap_or(0.0))
             .then(a.id.cmp(&b.id))
     });
-    out
+    Ok(out)
 }

@@ -20,7 +20,7 @@
 //! - **Metrics and access log**: when the final status is known (response headers for a
 //!   trailers-only error, trailers otherwise, `CANCELLED` if the call is dropped first).
 
-use super::status::code_name;
+use super::status::{code_name, finish_status, status_with_reason};
 use crate::metrics::Metrics;
 use http::{HeaderMap, HeaderValue};
 use http_body::Frame;
@@ -33,25 +33,12 @@ use std::task::{ready, Context, Poll};
 use std::time::{Duration, Instant};
 use tonic::body::Body;
 use tonic::{Code, Status};
-use tonic_types::{pb, ErrorDetails, StatusExt};
 use tower_layer::Layer;
 use tower_service::Service;
 use tracing::Instrument;
 
-/// The `ErrorInfo.domain` of every error Dossier sends.
-pub const ERROR_DOMAIN: &str = "dossier.v1";
-
 /// The request and response header carrying the request id.
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
-
-/// A status with an `ErrorInfo` detail naming why (`reason`, UPPER_SNAKE_CASE).
-pub fn status_with_reason(code: Code, reason: &str, message: impl Into<String>) -> Status {
-    Status::with_error_details(
-        code,
-        message,
-        ErrorDetails::with_error_info(reason, ERROR_DOMAIN, std::collections::HashMap::new()),
-    )
-}
 
 /// Wraps the service router in [`CallService`].
 #[derive(Debug, Clone, Default)]
@@ -143,7 +130,14 @@ where
         };
         let span =
             tracing::info_span!("grpc", method = %record.method, request_id = %record.request_id);
-        let deadline = Deadline::of(self.layer.timeout, request.headers());
+        let caller = request
+            .headers()
+            .get("grpc-timeout")
+            .and_then(|v| grpc_timeout(v.as_bytes()));
+        if let Some(at) = caller.and_then(|c| Instant::now().checked_add(c)) {
+            request.extensions_mut().insert(CallerDeadline(at));
+        }
+        let deadline = Deadline::of(self.layer.timeout, caller);
         let call = self.inner.call(request).instrument(span);
         Box::pin(async move {
             let response = match deadline {
@@ -169,6 +163,12 @@ where
     }
 }
 
+/// The caller's deadline (its `grpc-timeout`, parsed once, here), in the request's
+/// extensions for handlers whose streams outlive the response headers (a stream is not cut
+/// by the layer's deadline, so a streaming handler watches this one itself).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CallerDeadline(pub Instant);
+
 /// When a call must have its response headers: the sooner of the server's limit and the
 /// caller's deadline (the `grpc-timeout` header).
 #[derive(Debug, Clone, Copy)]
@@ -183,10 +183,7 @@ impl Deadline {
     /// Taken when the call arrives, before tonic's own `grpc-timeout` timer starts (which
     /// wraps this layer), so this one fires first and the caller gets `DEADLINE_EXCEEDED`
     /// with details rather than tonic's bare `CANCELLED`.
-    fn of(server: Option<Duration>, headers: &HeaderMap) -> Option<Self> {
-        let caller = headers
-            .get("grpc-timeout")
-            .and_then(|v| grpc_timeout(v.as_bytes()));
+    fn of(server: Option<Duration>, caller: Option<Duration>) -> Option<Self> {
         let (limit, caller) = match (server, caller) {
             (None, None) => return None,
             (Some(s), Some(c)) => (s.min(c), c < s),
@@ -254,62 +251,6 @@ fn request_id(headers: &HeaderMap) -> String {
                     .all(|b| b.is_ascii_alphanumeric() || b"-_.:/+=@".contains(&b))
         })
         .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_string)
-}
-
-/// Reads the gRPC status in `headers` (response headers or trailers), adds error details
-/// to a failed one and rewrites it in place. `None` when `headers` hold no status.
-fn finish_status(headers: &mut HeaderMap, request_id: &str) -> Option<Code> {
-    headers.get(Status::GRPC_STATUS)?;
-    let status = Status::from_header_map(headers)?;
-    if status.code() == Code::Ok {
-        return Some(Code::Ok);
-    }
-    let status = with_details(&status, request_id);
-    if let Err(e) = status.add_header(headers) {
-        tracing::warn!(error = %e, "cannot rewrite the status headers");
-    }
-    Some(status.code())
-}
-
-/// `status` with an `ErrorInfo` (unless it has one) and a `RequestInfo` (unless it has one),
-/// other details kept; a status from tonic's codec is first rewritten by
-/// [`super::status::from_codec`] (an oversize message is `RESOURCE_EXHAUSTED`, an
-/// undecodable one `INVALID_ARGUMENT`).
-fn with_details(status: &Status, request_id: &str) -> Status {
-    let rewritten = super::status::from_codec(status);
-    let status = rewritten.as_ref().unwrap_or(status);
-    let code = status.code();
-    let mut rpc_status = pb::Status::decode(status.details()).unwrap_or_default();
-    rpc_status.code = code as i32;
-    rpc_status.message = status.message().to_string();
-    let has = |type_url: &str| rpc_status.details.iter().any(|d| d.type_url == type_url);
-    let (has_error_info, has_request_info) = (
-        has(tonic_types::ErrorInfo::TYPE_URL),
-        has(tonic_types::RequestInfo::TYPE_URL),
-    );
-    if !has_error_info {
-        let reason = code_name(code);
-        rpc_status.details.push(prost_types::Any {
-            type_url: tonic_types::ErrorInfo::TYPE_URL.to_string(),
-            value: pb::ErrorInfo {
-                reason: reason.to_string(),
-                domain: ERROR_DOMAIN.to_string(),
-                metadata: Default::default(),
-            }
-            .encode_to_vec(),
-        });
-    }
-    if !has_request_info {
-        rpc_status.details.push(prost_types::Any {
-            type_url: tonic_types::RequestInfo::TYPE_URL.to_string(),
-            value: pb::RequestInfo {
-                request_id: request_id.to_string(),
-                serving_data: String::new(),
-            }
-            .encode_to_vec(),
-        });
-    }
-    Status::with_details(code, status.message(), rpc_status.encode_to_vec().into())
 }
 
 /// One call in flight: reports itself once, when its final status is known, or as
@@ -403,82 +344,8 @@ impl http_body::Body for ObservedBody {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn headers_of(status: &Status) -> HeaderMap {
-        let mut headers = HeaderMap::new();
-        status.add_header(&mut headers).unwrap();
-        headers
-    }
-
-    #[test]
-    fn failed_statuses_gain_error_info_and_request_info_and_keep_their_details() {
-        let bad = super::super::status::invalid_argument("query", "unbalanced quote");
-        let mut headers = headers_of(&bad);
-        assert_eq!(
-            finish_status(&mut headers, "req-1"),
-            Some(Code::InvalidArgument)
-        );
-        let status = Status::from_header_map(&headers).unwrap();
-        let details = status.get_error_details();
-        assert_eq!(details.error_info().unwrap().reason, "INVALID_ARGUMENT");
-        assert_eq!(details.error_info().unwrap().domain, ERROR_DOMAIN);
-        assert_eq!(details.request_info().unwrap().request_id, "req-1");
-        assert_eq!(
-            details.bad_request().unwrap().field_violations[0].field,
-            "query"
-        );
-        assert_eq!(status.message(), "query: unbalanced quote");
-    }
-
-    #[test]
-    fn an_existing_error_info_is_kept() {
-        let mut headers = headers_of(&status_with_reason(
-            Code::Unauthenticated,
-            "MISSING_CREDENTIALS",
-            "no token",
-        ));
-        finish_status(&mut headers, "r");
-        let status = Status::from_header_map(&headers).unwrap();
-        let infos: Vec<_> = status
-            .get_error_details_vec()
-            .into_iter()
-            .filter(|d| matches!(d, tonic_types::ErrorDetail::ErrorInfo(_)))
-            .collect();
-        assert_eq!(infos.len(), 1);
-        assert_eq!(
-            status.get_details_error_info().unwrap().reason,
-            "MISSING_CREDENTIALS"
-        );
-    }
-
-    #[test]
-    fn oversize_messages_become_resource_exhausted() {
-        let tonic_says = Status::out_of_range(
-            "Error, decoded message length too large: found 2048 bytes, the limit is: 1024 bytes",
-        );
-        let mut headers = headers_of(&tonic_says);
-        assert_eq!(
-            finish_status(&mut headers, "r"),
-            Some(Code::ResourceExhausted)
-        );
-        let status = Status::from_header_map(&headers).unwrap();
-        assert_eq!(
-            status.get_details_error_info().unwrap().reason,
-            "MESSAGE_TOO_LARGE"
-        );
-        // A handler's own OUT_OF_RANGE stays what it is.
-        let mut headers = headers_of(&Status::out_of_range("page 9 of 3"));
-        assert_eq!(finish_status(&mut headers, "r"), Some(Code::OutOfRange));
-    }
-
-    #[test]
-    fn ok_and_absent_statuses_are_left_alone() {
-        let mut headers = headers_of(&Status::ok(""));
-        let before = headers.clone();
-        assert_eq!(finish_status(&mut headers, "r"), Some(Code::Ok));
-        assert_eq!(headers, before);
-        assert_eq!(finish_status(&mut HeaderMap::new(), "r"), None);
-    }
+    use crate::rpc::status::from_headers;
+    use tonic_types::StatusExt;
 
     /// A service that never answers.
     struct Never;
@@ -495,6 +362,54 @@ mod tests {
         fn call(&mut self, _: http::Request<Body>) -> Self::Future {
             std::future::pending()
         }
+    }
+
+    /// A service that answers at once with the caller deadline the layer handed it, if any,
+    /// in milliseconds from now (as the `x-deadline-ms` header).
+    struct EchoDeadline;
+
+    impl Service<http::Request<Body>> for EchoDeadline {
+        type Response = http::Response<Body>;
+        type Error = std::convert::Infallible;
+        type Future = std::future::Ready<Result<Self::Response, Self::Error>>;
+
+        fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+            Poll::Ready(Ok(()))
+        }
+
+        fn call(&mut self, request: http::Request<Body>) -> Self::Future {
+            let mut response = http::Response::new(Body::empty());
+            if let Some(CallerDeadline(at)) = request.extensions().get::<CallerDeadline>() {
+                let ms = at.saturating_duration_since(Instant::now()).as_millis();
+                response
+                    .headers_mut()
+                    .insert("x-deadline-ms", HeaderValue::from(ms as u64));
+            }
+            std::future::ready(Ok(response))
+        }
+    }
+
+    #[tokio::test]
+    async fn grpc_timeouts_reach_handlers_as_a_caller_deadline() {
+        // Proves the grpc-timeout header becomes a deadline in the future.
+        let mut service = CallLayer::default().layer(EchoDeadline);
+        let mut request = search_request();
+        request
+            .headers_mut()
+            .insert("grpc-timeout", HeaderValue::from_static("250m"));
+        let response = service.call(request).await.unwrap();
+        let ms: u64 = response.headers()["x-deadline-ms"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(ms > 0 && ms < 1000, "{ms}");
+        let mut request = search_request();
+        request
+            .headers_mut()
+            .insert("grpc-timeout", HeaderValue::from_static("bogus"));
+        let response = service.call(request).await.unwrap();
+        assert!(response.headers().get("x-deadline-ms").is_none());
     }
 
     fn search_request() -> http::Request<Body> {
@@ -514,7 +429,7 @@ mod tests {
         }
         .layer(Never);
         let response = service.call(search_request()).await.unwrap();
-        let status = Status::from_header_map(response.headers()).unwrap();
+        let status = from_headers(response.headers()).unwrap();
         assert_eq!(status.code(), Code::DeadlineExceeded);
         let details = status.get_error_details();
         assert_eq!(details.error_info().unwrap().reason, "REQUEST_TIMEOUT");
@@ -535,7 +450,7 @@ mod tests {
             .headers_mut()
             .insert("grpc-timeout", HeaderValue::from_static("5m"));
         let response = service.call(request).await.unwrap();
-        let status = Status::from_header_map(response.headers()).unwrap();
+        let status = from_headers(response.headers()).unwrap();
         assert_eq!(status.code(), Code::DeadlineExceeded);
         assert_eq!(
             status.get_details_error_info().unwrap().reason,

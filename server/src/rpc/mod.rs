@@ -32,7 +32,7 @@ use tonic::service::interceptor::InterceptedService;
 use tonic::transport::server::TcpIncoming;
 use tonic::transport::{Certificate, Identity, ServerTlsConfig};
 use tonic::{Code, Request, Status};
-use tonic_health::ServingStatus;
+use tonic_health::ServingStatus as Health;
 
 pub use claim::ClaimApi;
 pub use corpus::CorpusApi;
@@ -152,7 +152,7 @@ pub async fn cancellable<T: Send + 'static>(
     let _stop_on_drop = StopOnDrop(stop.clone());
     blocking(move || f(&stop)).await?.ok_or_else(|| {
         tracing::debug!("abandoned work stopped");
-        Status::cancelled("the call was abandoned")
+        status::cancelled("the call was abandoned")
     })
 }
 
@@ -177,24 +177,62 @@ impl Drop for StopOnDrop {
 /// Bound of every server stream's channel: the producer waits when the client reads slowly.
 const STREAM_BUFFER: usize = 32;
 
-/// Streams `make(item)` for every item (skipping `None`) over a bounded channel, off the
-/// request task; production stops as soon as the client goes away.
-pub fn stream_items<I, T, F>(
-    items: I,
-    mut make: F,
-) -> tokio_stream::wrappers::ReceiverStream<Result<T, Status>>
+/// A server stream of `T`, as every streaming adapter returns it.
+pub type ItemStream<T> = tokio_stream::wrappers::ReceiverStream<Result<T, Status>>;
+
+/// The one stream helper: streams what `make(item)` gives for every item (none, one or
+/// several messages, or an error, which ends the stream) over a bounded channel. Production
+/// runs on the blocking pool (making a message may decode a document or load a hit from the
+/// index, and waits on a slow client) and stops as soon as the client goes away.
+pub fn stream_items<I, T, F, M>(items: I, mut make: F) -> ItemStream<T>
 where
     I: IntoIterator + Send + 'static,
     I::IntoIter: Send,
-    I::Item: Send,
     T: Send + 'static,
-    F: FnMut(I::Item) -> Option<T> + Send + 'static,
+    F: FnMut(I::Item) -> M + Send + 'static,
+    M: IntoIterator<Item = Result<T, Status>>,
+{
+    let (tx, rx) = tokio::sync::mpsc::channel(STREAM_BUFFER);
+    tokio::task::spawn_blocking(move || {
+        for item in items {
+            for message in make(item) {
+                let failed = message.is_err();
+                // A failed send means the client went away: stop producing.
+                if tx.blocking_send(message).is_err() || failed {
+                    return;
+                }
+            }
+        }
+    });
+    tokio_stream::wrappers::ReceiverStream::new(rx)
+}
+
+/// [`stream_items`] for a bidirectional call: answers each inbound message with
+/// `answer(message)`, in order, on the runtime (answers may await); an inbound error is sent
+/// on and ends the stream.
+pub fn stream_replies<Q, T, F, Fut>(
+    mut inbound: tonic::Streaming<Q>,
+    mut answer: F,
+) -> ItemStream<T>
+where
+    Q: Send + 'static,
+    T: Send + 'static,
+    F: FnMut(Q) -> Fut + Send + 'static,
+    Fut: Future<Output = T> + Send,
 {
     let (tx, rx) = tokio::sync::mpsc::channel(STREAM_BUFFER);
     tokio::spawn(async move {
-        for item in items {
-            let Some(message) = make(item) else { continue };
-            if tx.send(Ok(message)).await.is_err() {
+        use tokio_stream::StreamExt;
+        while let Some(message) = inbound.next().await {
+            let reply = match message {
+                Ok(message) => Ok(answer(message).await),
+                Err(status) => {
+                    tracing::debug!(%status, "request stream failed");
+                    Err(status)
+                }
+            };
+            let failed = reply.is_err();
+            if tx.send(reply).await.is_err() || failed {
                 break;
             }
         }
@@ -214,6 +252,7 @@ const SERVICE_NAMES: [&str; 5] = [
 /// The descriptor sets of every served service: reflection serves them, and the call layer
 /// reads the served method paths from them.
 const DESCRIPTOR_SETS: [&[u8]; 4] = [
+    // Holds google/rpc/{status,error_details}.proto too, so clients decode error details.
     dossier_api::FILE_DESCRIPTOR_SET,
     tonic_health::pb::FILE_DESCRIPTOR_SET,
     tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET,
@@ -244,27 +283,21 @@ pub async fn serve(
 ) -> Result<(), tonic::transport::Error> {
     let (health, health_service) = tonic_health::server::health_reporter();
     for name in SERVICE_NAMES {
-        health
-            .set_service_status(name, ServingStatus::NotServing)
-            .await;
+        health.set_service_status(name, Health::NotServing).await;
     }
     let mut ready = store.ready();
     let reporter = health.clone();
     tokio::spawn(async move {
         if ready.wait_for(|r| *r).await.is_ok() {
             for name in SERVICE_NAMES {
-                reporter
-                    .set_service_status(name, ServingStatus::Serving)
-                    .await;
+                reporter.set_service_status(name, Health::Serving).await;
             }
         }
     });
     let shutdown = async move {
         shutdown.await;
         for name in SERVICE_NAMES {
-            health
-                .set_service_status(name, ServingStatus::NotServing)
-                .await;
+            health.set_service_status(name, Health::NotServing).await;
         }
     };
 
@@ -324,7 +357,7 @@ fn gate(
         if *ready.borrow() {
             Ok(request)
         } else {
-            Err(layers::status_with_reason(
+            Err(status::status_with_reason(
                 Code::Unavailable,
                 "CORPUS_LOADING",
                 "the corpus is still loading",

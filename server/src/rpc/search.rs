@@ -1,30 +1,30 @@
 //! `SearchService`: ranked search, streaming and more-like-this over [`crate::index`].
 //!
-//! Page tokens are opaque (base64 via [`page`]) and carry a fingerprint of the query, filter
-//! and order, plus the index generation and the offset of the next hit: every page of one
-//! listing is cut from the same index snapshot, so ingests while paging never repeat or skip
-//! a hit. A token replayed with another query is INVALID_ARGUMENT, and so is a token whose
-//! snapshot has expired (the index keeps recent generations for ten minutes).
+//! Page tokens are opaque ([`page`]) and carry a fingerprint of the query, filter and order,
+//! plus the store generation and the offset of the next hit: every page of one listing is
+//! cut from the same store snapshot (its index snapshot, and the registry its entity filters
+//! and facets resolve against), so ingests while paging never repeat or skip a hit. A token
+//! replayed with another query is INVALID_ARGUMENT, and so is a token whose snapshot has
+//! expired (the index keeps recent generations for ten minutes).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use dossier_api::v1::{
     self, search_service_server::SearchService, MoreLikeThisRequest, SearchHit, SearchRequest,
     SearchResponse,
 };
-use tokio::sync::mpsc;
-use tokio_stream::wrappers::ReceiverStream;
-use tonic::metadata::MetadataMap;
 use tonic::{Request, Response, Status};
 
+use super::layers::CallerDeadline;
+use super::page::{self, Pager};
 use super::pool::Pool;
-use super::status::invalid_argument;
-use super::{convert, page};
+use super::status::{deadline_exceeded, invalid_argument};
+use super::{convert, stream_items, ItemStream};
 use crate::index::{
     FacetCounts, FacetField, Filter, HighlightOptions, Hit, IndexError, SearchQuery, SearchResults,
-    Snapshot, SortOrder, Syntax,
+    SortOrder, Syntax,
 };
 use crate::offsets::{Encoding, OffsetMap};
 use crate::store::{self, Store};
@@ -47,18 +47,16 @@ impl SearchApi {
     }
 }
 
-const DEFAULT_PAGE: usize = 10;
-const MAX_PAGE: usize = 100;
-/// Bound of the StreamSearch channel: the producer waits when the client reads slowly.
-const STREAM_BUFFER: usize = 16;
+/// Default and largest `Search` page.
+const PAGE: (usize, usize) = (10, 100);
 /// Most values returned for the "entity" facet.
 const MAX_ENTITY_FACET: usize = 100;
 
 /// A request turned into an engine query, with what the response needs.
 struct Prepared {
     query: SearchQuery,
-    /// Fingerprint of the request fields that define the listing (page tokens carry it).
-    fingerprint: u64,
+    /// The request fields that define the listing (page tokens are bound to them).
+    fields: Vec<String>,
     encoding: Encoding,
     /// Facets the rpc layer computes from the matching ids ("entity", "entity_type").
     entity_facets: Vec<String>,
@@ -81,7 +79,7 @@ impl Prepared {
 
 #[tonic::async_trait]
 impl SearchService for SearchApi {
-    type StreamSearchStream = ReceiverStream<Result<SearchHit, Status>>;
+    type StreamSearchStream = ItemStream<SearchHit>;
 
     async fn search(
         &self,
@@ -89,70 +87,49 @@ impl SearchService for SearchApi {
     ) -> Result<Response<SearchResponse>, Status> {
         let started = Instant::now();
         let request = request.into_inner();
-        let page_size = page::page_size(request.page_size, DEFAULT_PAGE, MAX_PAGE)?;
-        let page_token = request.page_token.clone();
+        let (page_size, page_token) = (request.page_size, request.page_token.clone());
         let mut prepared = prepare(request)?;
-        let (snapshot, offset) = resume(&self.store, &page_token, prepared.fingerprint)?;
-        prepared.query.offset = offset;
-        prepared.query.limit = page_size;
-        let store = self.store.clone();
+        let fields: Vec<&str> = prepared.fields.iter().map(String::as_str).collect();
+        let pager = Pager::new(&fields, page_size, &page_token, PAGE)?;
+        let snapshot = resume(&self.store, &pager)?;
+        (prepared.query.offset, prepared.query.limit) = (pager.offset(), pager.size);
         if prepared.is_light() {
             // A repeated request is answered here: no search work, no thread hand-off.
-            if let Some(results) = snapshot.cached(&prepared.query) {
-                return Ok(Response::new(response(
-                    &store, &prepared, &results, started,
-                )));
+            if let Some(results) = snapshot.index.cached(&prepared.query) {
+                let page = (&*snapshot, &pager, &*results);
+                return Ok(Response::new(response(&prepared, page, started)));
             }
         }
-        let response = self
-            .pool
-            .run(move || {
-                resolve_entities(&store, &mut prepared)?;
-                let results = run(&snapshot, &prepared, |s, q| s.search(q))?;
-                Ok::<_, Status>(response(&store, &prepared, &results, started))
-            })
-            .await??;
-        Ok(Response::new(response))
+        let run = move || {
+            resolve_entities(&snapshot, &mut prepared)?;
+            let results = run(&snapshot.index, &prepared, |s, q| s.search(q))?;
+            Ok::<_, Status>(response(&prepared, (&snapshot, &pager, &results), started))
+        };
+        Ok(Response::new(self.pool.run(run).await??))
     }
 
     async fn stream_search(
         &self,
         request: Request<SearchRequest>,
     ) -> Result<Response<Self::StreamSearchStream>, Status> {
-        let deadline = deadline(request.metadata());
+        let deadline = request.extensions().get::<CallerDeadline>().map(|d| d.0);
         let request = request.into_inner();
-        let store = self.store.clone();
+        let snapshot = self.store.snapshot();
         let (hits, encoding, include_text) = self
             .pool
             .run(move || {
                 let mut prepared = prepare(request)?;
-                resolve_entities(&store, &mut prepared)?;
-                let snapshot = store.index().snapshot();
-                let hits = run(&snapshot, &prepared, |s, q| s.hits(q))?;
+                resolve_entities(&snapshot, &mut prepared)?;
+                let hits = run(&snapshot.index, &prepared, |s, q| s.hits(q))?;
                 Ok::<_, Status>((hits, prepared.encoding, prepared.include_text))
             })
             .await??;
-        // Hits are loaded (and sent) one by one as the client reads: that waits on the client,
-        // so it runs on tokio's blocking pool, not on a search worker.
-        let (tx, rx) = mpsc::channel(STREAM_BUFFER);
-        tokio::task::spawn_blocking(move || {
-            for hit in hits {
-                if deadline.is_some_and(|d| Instant::now() >= d) {
-                    let _ = tx.blocking_send(Err(Status::deadline_exceeded(
-                        "the deadline passed while streaming hits",
-                    )));
-                    break;
-                }
-                let message = hit
-                    .map(|h| hit_message(&h, encoding, include_text))
-                    .map_err(Status::from);
-                // A failed send means the client went away: stop producing.
-                if tx.blocking_send(message).is_err() {
-                    break;
-                }
-            }
-        });
-        Ok(Response::new(ReceiverStream::new(rx)))
+        Ok(Response::new(hit_stream(
+            hits,
+            deadline,
+            encoding,
+            include_text,
+        )))
     }
 
     async fn more_like_this(
@@ -168,26 +145,54 @@ impl SearchService for SearchApi {
         let Some(document_id) = Some(document_id).filter(|id| !id.is_empty()) else {
             return Err(invalid_argument("document_id", "must not be empty"));
         };
-        let page_size = page::page_size(page_size, DEFAULT_PAGE, MAX_PAGE)?;
-        let encoding = convert::encoding(encoding);
-        let snapshot = self.store.index().snapshot();
+        let (limit, encoding) = (page::size(page_size, PAGE)?, convert::encoding(encoding));
+        let index = Arc::clone(&self.store.snapshot().index);
+        let highlight = Some(HighlightOptions::default());
         let results = self
             .pool
-            .run(move || {
-                snapshot.more_like_this(&document_id, page_size, Some(HighlightOptions::default()))
-            })
+            .run(move || index.more_like_this(&document_id, limit, highlight))
             .await??;
-        Ok(Response::new(SearchResponse {
-            total_hits: results.total_hits as i64,
-            hits: results
-                .hits
-                .iter()
-                .map(|h| hit_message(h, encoding, false))
-                .collect(),
-            next_page_token: String::new(),
-            facets: Vec::new(),
-            took_micros: started.elapsed().as_micros() as i64,
-        }))
+        Ok(Response::new(similar_response(&results, encoding, started)))
+    }
+}
+
+/// StreamSearch's hits, loaded (and sent) one by one as the client reads, until the
+/// caller's `deadline`.
+fn hit_stream(
+    hits: crate::index::HitStream,
+    deadline: Option<Instant>,
+    encoding: Encoding,
+    include_text: bool,
+) -> ItemStream<SearchHit> {
+    stream_items(hits, move |hit| {
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            return Some(Err(deadline_exceeded(
+                "the deadline passed while streaming hits",
+            )));
+        }
+        Some(
+            hit.map(|h| hit_message(&h, encoding, include_text))
+                .map_err(Into::into),
+        )
+    })
+}
+
+/// The response of MoreLikeThis: one page, no facets.
+fn similar_response(
+    results: &SearchResults,
+    encoding: Encoding,
+    started: Instant,
+) -> SearchResponse {
+    SearchResponse {
+        total_hits: results.total_hits as i64,
+        hits: results
+            .hits
+            .iter()
+            .map(|h| hit_message(h, encoding, false))
+            .collect(),
+        next_page_token: String::new(),
+        facets: Vec::new(),
+        took_micros: started.elapsed().as_micros() as i64,
     }
 }
 
@@ -258,12 +263,11 @@ fn prepare(request: SearchRequest) -> Result<Prepared, Status> {
         with_matching_ids: !entity_facets.is_empty(),
         ..SearchQuery::new(query, Syntax::QueryLanguage)
     };
-    let mut parts = vec![query.fingerprint().to_string()];
-    parts.extend(entity_ids.iter().cloned());
-    let fingerprint = page::fingerprint(&parts.iter().map(String::as_str).collect::<Vec<_>>());
+    let mut fields = vec![query.fingerprint().to_string()];
+    fields.extend(entity_ids.iter().cloned());
     Ok(Prepared {
         query,
-        fingerprint,
+        fields,
         encoding: convert::encoding(encoding),
         entity_facets,
         facet_order: facets,
@@ -272,37 +276,15 @@ fn prepare(request: SearchRequest) -> Result<Prepared, Status> {
     })
 }
 
-/// Restricts the query to the documents mentioning every entity of `filter.entity_ids`.
-fn resolve_entities(store: &Store, prepared: &mut Prepared) -> Result<(), Status> {
+/// Restricts the query to the documents mentioning every entity of `filter.entity_ids`
+/// (in the snapshot the search runs on).
+fn resolve_entities(snapshot: &store::Snapshot, prepared: &mut Prepared) -> Result<(), Status> {
     if !prepared.entity_ids.is_empty() {
-        let allowed = entity_documents(&store.snapshot(), &prepared.entity_ids)?;
+        let allowed =
+            snapshot.documents_mentioning_all(&prepared.entity_ids, "filter.entity_ids")?;
         prepared.query.filter.allowed_ids = Some(allowed);
     }
     Ok(())
-}
-
-/// The documents mentioning every one of `entity_ids` (through any alias).
-fn entity_documents(
-    snapshot: &store::Snapshot,
-    entity_ids: &[String],
-) -> Result<Vec<String>, Status> {
-    let registry = snapshot.entities();
-    let mut allowed: Option<HashSet<u32>> = None;
-    for id in entity_ids {
-        let entity = registry.get(id).ok_or_else(|| {
-            invalid_argument("filter.entity_ids", format!("unknown entity {id:?}"))
-        })?;
-        let docs: HashSet<u32> = entity.docs.iter().copied().collect();
-        allowed = Some(match allowed {
-            None => docs,
-            Some(a) => a.intersection(&docs).copied().collect(),
-        });
-    }
-    Ok(allowed
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(|d| registry.doc_ids.get(d as usize).map(|id| id.to_string()))
-        .collect())
 }
 
 /// The engine's highlight options for the request's (defaults: 1 fragment of ~200 chars,
@@ -352,30 +334,28 @@ fn highlight_options(h: Option<v1::HighlightOptions>) -> Result<Option<Highlight
     }))
 }
 
-/// The snapshot and offset a page token points at (the current snapshot and 0 without one).
-fn resume(store: &Store, token: &str, fingerprint: u64) -> Result<(Arc<Snapshot>, usize), Status> {
-    let Some(position) = page::decode(token, fingerprint)? else {
-        return Ok((store.index().snapshot(), 0));
-    };
-    let bad = || invalid_argument("page_token", "not a token this search issued");
-    let (generation, offset) = position.split_once(':').ok_or_else(bad)?;
-    let generation: u64 = generation.parse().map_err(|_| bad())?;
-    let offset: usize = offset.parse().map_err(|_| bad())?;
-    let snapshot = store.index().snapshot_at(generation).ok_or_else(|| {
+/// The store snapshot a page token points at (the current one without a token).
+fn resume(store: &Store, pager: &Pager) -> Result<Arc<store::Snapshot>, Status> {
+    if pager.is_first() {
+        return Ok(store.snapshot());
+    }
+    let generation = pager
+        .generation()
+        .ok_or_else(|| invalid_argument("page_token", "not a token this search issued"))?;
+    store.snapshot_at(generation).ok_or_else(|| {
         invalid_argument(
             "page_token",
             "expired: the index snapshot it pages is gone; search again from the first page",
         )
-    })?;
-    Ok((snapshot, offset))
+    })
 }
 
 /// Runs `f` on the snapshot, reporting a malformed query's position in the request's
 /// encoding.
 fn run<T>(
-    snapshot: &Arc<Snapshot>,
+    snapshot: &Arc<crate::index::Snapshot>,
     prepared: &Prepared,
-    f: impl FnOnce(&Arc<Snapshot>, &SearchQuery) -> Result<T, IndexError>,
+    f: impl FnOnce(&Arc<crate::index::Snapshot>, &SearchQuery) -> Result<T, IndexError>,
 ) -> Result<T, Status> {
     f(snapshot, &prepared.query).map_err(|e| match e {
         IndexError::InvalidQuery { message, position } => {
@@ -389,15 +369,14 @@ fn run<T>(
     })
 }
 
-/// The response for a page of results.
+/// The response for a page of results (of `snapshot`, paged by `pager`).
 fn response(
-    store: &Store,
     prepared: &Prepared,
-    results: &SearchResults,
+    (snapshot, pager, results): (&store::Snapshot, &Pager, &SearchResults),
     started: Instant,
 ) -> SearchResponse {
     let SearchResults {
-        generation,
+        generation: _,
         total_hits,
         hits,
         facets,
@@ -405,7 +384,7 @@ fn response(
     } = results;
     let next = prepared.query.offset + hits.len();
     let next_page_token = if !hits.is_empty() && (next as u64) < *total_hits {
-        page::encode(prepared.fingerprint, &format!("{generation}:{next}"))
+        pager.next_at(snapshot.generation, next)
     } else {
         String::new()
     };
@@ -414,7 +393,7 @@ fn response(
         .map(|f| (facet_name(f).to_string(), facet_message(f)))
         .collect();
     if let Some(ids) = matching_ids {
-        by_name.extend(entity_facets(store, &prepared.entity_facets, ids));
+        by_name.extend(entity_facets(snapshot, &prepared.entity_facets, ids));
     }
     SearchResponse {
         hits: hits
@@ -455,65 +434,44 @@ fn facet_message(f: &FacetCounts) -> v1::Facet {
 }
 
 /// The "entity" and "entity_type" facets over the matching documents.
-fn entity_facets(store: &Store, names: &[String], ids: &[String]) -> Vec<(String, v1::Facet)> {
-    let snapshot = store.snapshot();
-    let registry = snapshot.entities();
-    let mut per_entity: HashMap<usize, i64> = HashMap::new();
-    let mut per_type: HashMap<&'static str, i64> = HashMap::new();
-    for id in ids {
-        let Some(doc) = registry.doc_index(id) else {
-            continue;
-        };
-        let entities = registry.entities_in_doc(doc);
-        let mut types = HashSet::new();
-        for e in entities {
-            *per_entity.entry(e).or_default() += 1;
-            types
-                .insert(super::entity::entity_type(registry.entities[e].entity_type).as_str_name());
-        }
-        for t in types {
-            *per_type.entry(t).or_default() += 1;
-        }
-    }
-    let sorted = |mut values: Vec<v1::FacetValue>| {
-        values.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
-        values
-    };
+fn entity_facets(
+    snapshot: &store::Snapshot,
+    names: &[String],
+    ids: &[String],
+) -> Vec<(String, v1::Facet)> {
+    let counts = snapshot.entity_facets(ids, MAX_ENTITY_FACET);
+    let mut types: Vec<v1::FacetValue> = counts
+        .types
+        .iter()
+        .map(|&(t, count)| v1::FacetValue {
+            value: super::entity::entity_type(t).as_str_name().to_string(),
+            count,
+            label: String::new(),
+        })
+        .collect();
+    types.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
+    let entities: Vec<v1::FacetValue> = counts
+        .entities
+        .iter()
+        .map(|&(e, count)| v1::FacetValue {
+            value: e.id.clone(),
+            count,
+            label: e.name.clone(),
+        })
+        .collect();
     names
         .iter()
         .map(|name| {
             let values = if name == "entity" {
-                let mut v = sorted(
-                    per_entity
-                        .iter()
-                        .map(|(&e, &count)| v1::FacetValue {
-                            value: registry.entities[e].id.clone(),
-                            count,
-                            label: registry.entities[e].name.clone(),
-                        })
-                        .collect(),
-                );
-                v.truncate(MAX_ENTITY_FACET);
-                v
+                entities.clone()
             } else {
-                sorted(
-                    per_type
-                        .iter()
-                        .map(|(t, &count)| v1::FacetValue {
-                            value: t.to_string(),
-                            count,
-                            label: String::new(),
-                        })
-                        .collect(),
-                )
+                types.clone()
             };
-            (
-                name.clone(),
-                v1::Facet {
-                    name: name.clone(),
-                    values,
-                },
-            )
+            let facet = v1::Facet {
+                name: name.clone(),
+                values,
+            };
+            (name.clone(), facet)
         })
         .collect()
 }
@@ -570,37 +528,9 @@ fn snippet_messages(
         .collect()
 }
 
-/// When the client's `grpc-timeout` runs out, if it sent one.
-fn deadline(metadata: &MetadataMap) -> Option<Instant> {
-    let value = metadata.get("grpc-timeout")?.to_str().ok()?;
-    let (digits, unit) = value.split_at(value.len().checked_sub(1)?);
-    let n: u64 = digits.parse().ok()?;
-    let timeout = match unit {
-        "H" => Duration::from_secs(n.saturating_mul(3600)),
-        "M" => Duration::from_secs(n.saturating_mul(60)),
-        "S" => Duration::from_secs(n),
-        "m" => Duration::from_millis(n),
-        "u" => Duration::from_micros(n),
-        "n" => Duration::from_nanos(n),
-        _ => return None,
-    };
-    Instant::now().checked_add(timeout)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn grpc_timeouts_parse() {
-        // Proves the grpc-timeout header becomes a deadline in the future.
-        let mut m = MetadataMap::new();
-        m.insert("grpc-timeout", "250m".parse().unwrap());
-        let d = deadline(&m).unwrap();
-        assert!(d > Instant::now() && d < Instant::now() + Duration::from_secs(1));
-        m.insert("grpc-timeout", "bogus".parse().unwrap());
-        assert!(deadline(&m).is_none());
-    }
 
     #[test]
     fn highlight_defaults_and_limits() {

@@ -4,9 +4,33 @@
 
 use crate::corpus::CorpusError;
 use crate::index::IndexError;
-use crate::store::StoreError;
+use crate::store::{QueryError, StoreError};
+use http::HeaderMap;
+use prost::Message;
 use tonic::{Code, Status};
-use tonic_types::{ErrorDetails, StatusExt};
+use tonic_types::{pb, ErrorDetails, StatusExt};
+
+/// The `ErrorInfo.domain` of every error Dossier sends.
+pub const ERROR_DOMAIN: &str = "dossier.v1";
+
+/// A status with an `ErrorInfo` detail naming why (`reason`, UPPER_SNAKE_CASE).
+pub fn status_with_reason(code: Code, reason: &str, message: impl Into<String>) -> Status {
+    Status::with_error_details(
+        code,
+        message,
+        ErrorDetails::with_error_info(reason, ERROR_DOMAIN, std::collections::HashMap::new()),
+    )
+}
+
+/// `CANCELLED`: the caller went away, so the work it asked for was stopped.
+pub fn cancelled(message: &str) -> Status {
+    Status::cancelled(message)
+}
+
+/// `DEADLINE_EXCEEDED` for a stream whose caller's deadline passed while it was sending.
+pub fn deadline_exceeded(message: &str) -> Status {
+    Status::deadline_exceeded(message)
+}
 
 /// `INVALID_ARGUMENT` naming `field`, with a `BadRequest` field violation.
 pub fn invalid_argument(field: &str, description: impl Into<String>) -> Status {
@@ -42,6 +66,17 @@ impl From<StoreError> for Status {
             StoreError::Invalid(e) => e.into(),
             StoreError::Persist(_) => internal("persisting a write", &err),
             StoreError::Index(e) => e.into(),
+        }
+    }
+}
+
+impl From<QueryError> for Status {
+    fn from(err: QueryError) -> Self {
+        match err {
+            QueryError::NotFound { .. } => Status::not_found(err.to_string()),
+            QueryError::UnknownFilterEntity { field, ref id } => {
+                invalid_argument(field, format!("unknown entity {id:?}"))
+            }
         }
     }
 }
@@ -88,7 +123,7 @@ pub fn from_codec(status: &Status) -> Option<Status> {
                 status.message(),
                 ErrorDetails::with_error_info(
                     "MESSAGE_TOO_LARGE",
-                    crate::rpc::layers::ERROR_DOMAIN,
+                    ERROR_DOMAIN,
                     std::collections::HashMap::new(),
                 ),
             ))
@@ -120,7 +155,7 @@ pub fn from_codec(status: &Status) -> Option<Status> {
             };
             let mut details = ErrorDetails::with_error_info(
                 "MALFORMED_MESSAGE",
-                crate::rpc::layers::ERROR_DOMAIN,
+                ERROR_DOMAIN,
                 std::collections::HashMap::new(),
             );
             if !field.is_empty() {
@@ -134,6 +169,67 @@ pub fn from_codec(status: &Status) -> Option<Status> {
         }
         _ => None,
     }
+}
+
+/// Reads the gRPC status in `headers` (response headers or trailers), adds error details
+/// to a failed one and rewrites it in place. `None` when `headers` hold no status.
+pub(crate) fn finish_status(headers: &mut HeaderMap, request_id: &str) -> Option<Code> {
+    let status = from_headers(headers)?;
+    if status.code() == Code::Ok {
+        return Some(Code::Ok);
+    }
+    let status = with_details(&status, request_id);
+    if let Err(e) = status.add_header(headers) {
+        tracing::warn!(error = %e, "cannot rewrite the status headers");
+    }
+    Some(status.code())
+}
+
+/// The gRPC status in `headers` (response headers or trailers), if they hold one.
+pub(crate) fn from_headers(headers: &HeaderMap) -> Option<Status> {
+    headers.get(Status::GRPC_STATUS)?;
+    Status::from_header_map(headers)
+}
+
+/// `status` with an `ErrorInfo` (unless it has one) and a `RequestInfo` (unless it has one),
+/// other details kept; a status from tonic's codec is first rewritten by
+/// [`from_codec`] (an oversize message is `RESOURCE_EXHAUSTED`, an
+/// undecodable one `INVALID_ARGUMENT`).
+fn with_details(status: &Status, request_id: &str) -> Status {
+    let rewritten = from_codec(status);
+    let status = rewritten.as_ref().unwrap_or(status);
+    let code = status.code();
+    let mut rpc_status = pb::Status::decode(status.details()).unwrap_or_default();
+    rpc_status.code = code as i32;
+    rpc_status.message = status.message().to_string();
+    let has = |type_url: &str| rpc_status.details.iter().any(|d| d.type_url == type_url);
+    let (has_error_info, has_request_info) = (
+        has(tonic_types::ErrorInfo::TYPE_URL),
+        has(tonic_types::RequestInfo::TYPE_URL),
+    );
+    if !has_error_info {
+        let reason = code_name(code);
+        rpc_status.details.push(prost_types::Any {
+            type_url: tonic_types::ErrorInfo::TYPE_URL.to_string(),
+            value: pb::ErrorInfo {
+                reason: reason.to_string(),
+                domain: ERROR_DOMAIN.to_string(),
+                metadata: Default::default(),
+            }
+            .encode_to_vec(),
+        });
+    }
+    if !has_request_info {
+        rpc_status.details.push(prost_types::Any {
+            type_url: tonic_types::RequestInfo::TYPE_URL.to_string(),
+            value: pb::RequestInfo {
+                request_id: request_id.to_string(),
+                serving_data: String::new(),
+            }
+            .encode_to_vec(),
+        });
+    }
+    Status::with_details(code, status.message(), rpc_status.encode_to_vec().into())
 }
 
 /// The gRPC code name of a status ("INVALID_ARGUMENT"), as per-item errors report it.
@@ -210,5 +306,81 @@ mod tests {
         }
         .into();
         assert_eq!(status.code(), Code::NotFound);
+    }
+
+    fn headers_of(status: &Status) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        status.add_header(&mut headers).unwrap();
+        headers
+    }
+
+    #[test]
+    fn failed_statuses_gain_error_info_and_request_info_and_keep_their_details() {
+        let bad = invalid_argument("query", "unbalanced quote");
+        let mut headers = headers_of(&bad);
+        assert_eq!(
+            finish_status(&mut headers, "req-1"),
+            Some(Code::InvalidArgument)
+        );
+        let status = Status::from_header_map(&headers).unwrap();
+        let details = status.get_error_details();
+        assert_eq!(details.error_info().unwrap().reason, "INVALID_ARGUMENT");
+        assert_eq!(details.error_info().unwrap().domain, ERROR_DOMAIN);
+        assert_eq!(details.request_info().unwrap().request_id, "req-1");
+        assert_eq!(
+            details.bad_request().unwrap().field_violations[0].field,
+            "query"
+        );
+        assert_eq!(status.message(), "query: unbalanced quote");
+    }
+
+    #[test]
+    fn an_existing_error_info_is_kept() {
+        let mut headers = headers_of(&status_with_reason(
+            Code::Unauthenticated,
+            "MISSING_CREDENTIALS",
+            "no token",
+        ));
+        finish_status(&mut headers, "r");
+        let status = Status::from_header_map(&headers).unwrap();
+        let infos: Vec<_> = status
+            .get_error_details_vec()
+            .into_iter()
+            .filter(|d| matches!(d, tonic_types::ErrorDetail::ErrorInfo(_)))
+            .collect();
+        assert_eq!(infos.len(), 1);
+        assert_eq!(
+            status.get_details_error_info().unwrap().reason,
+            "MISSING_CREDENTIALS"
+        );
+    }
+
+    #[test]
+    fn oversize_messages_become_resource_exhausted() {
+        let tonic_says = Status::out_of_range(
+            "Error, decoded message length too large: found 2048 bytes, the limit is: 1024 bytes",
+        );
+        let mut headers = headers_of(&tonic_says);
+        assert_eq!(
+            finish_status(&mut headers, "r"),
+            Some(Code::ResourceExhausted)
+        );
+        let status = Status::from_header_map(&headers).unwrap();
+        assert_eq!(
+            status.get_details_error_info().unwrap().reason,
+            "MESSAGE_TOO_LARGE"
+        );
+        // A handler's own OUT_OF_RANGE stays what it is.
+        let mut headers = headers_of(&Status::out_of_range("page 9 of 3"));
+        assert_eq!(finish_status(&mut headers, "r"), Some(Code::OutOfRange));
+    }
+
+    #[test]
+    fn ok_and_absent_statuses_are_left_alone() {
+        let mut headers = headers_of(&Status::ok(""));
+        let before = headers.clone();
+        assert_eq!(finish_status(&mut headers, "r"), Some(Code::Ok));
+        assert_eq!(headers, before);
+        assert_eq!(finish_status(&mut HeaderMap::new(), "r"), None);
     }
 }

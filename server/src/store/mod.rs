@@ -2,24 +2,34 @@
 //! `ArcSwap`, replaced whole on every write, so readers never wait for writers and a reader
 //! keeps a consistent view for as long as it holds its snapshot.
 //!
+//! A snapshot is the one generation clock: it publishes the documents, the search index's
+//! snapshot of the same documents, and (built on first use) the entity registry and the
+//! claim set, under one generation number. A page token bound to a generation
+//! ([`Store::snapshot_at`]) resumes on all four as they were. [`query`] is what callers ask
+//! of a snapshot.
+//!
 //! Writers serialise on one mutex: they analyse outside it, then journal (with `--data-dir`),
 //! build the next snapshot and swap it in. A snapshot's document map is shared structure
 //! (`Arc` per document), so a write costs a map clone of pointers, not of texts.
 
+pub mod claims;
 pub mod journal;
 pub mod packed;
+pub mod query;
+
+pub use query::QueryError;
 
 use crate::analysis::claims::Claim;
 use crate::analysis::{self, Analysis, EntityMention};
-use crate::claimset::ClaimSet;
 use crate::corpus::{CorpusError, Document};
 use crate::entities::{DocInput, Registry};
-use crate::index::{DocText, DocTexts, IndexDoc, IndexError, IndexOptions, SearchIndex};
+use crate::index::{self, DocText, DocTexts, IndexDoc, IndexError, IndexOptions, SearchIndex};
 use arc_swap::ArcSwap;
+use claims::ClaimSet;
 use journal::Journal;
 use packed::PackedAnalysis;
 use std::borrow::Cow;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::ops::Range;
 use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -111,13 +121,15 @@ impl DocTexts for Texts {
 }
 
 /// One consistent state of the corpus.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Snapshot {
-    /// Increases by one with every write.
+    /// Increases by one with every write: the generation of everything below.
     pub generation: u64,
     /// Documents by id, in id order (shared with the search index's snapshot of the same
     /// generation, which reads titles and texts from it).
     pub docs: Arc<DocMap>,
+    /// The search index as it was when `docs` were published.
+    pub index: Arc<index::Snapshot>,
     /// Counts over `docs`.
     pub counts: CorpusCounts,
     /// The entity registry, resolved on first use: a burst of writes pays for one
@@ -205,6 +217,8 @@ pub struct Store {
 
 struct Inner {
     snapshot: ArcSwap<Snapshot>,
+    /// Earlier snapshots whose index snapshot the index still keeps (for page tokens).
+    recent: Mutex<VecDeque<Arc<Snapshot>>>,
     /// The full-text index, kept in step with `snapshot` by every write.
     index: SearchIndex,
     writer: Mutex<Option<Journal>>,
@@ -220,20 +234,26 @@ impl Default for Store {
 impl Store {
     /// An empty in-memory store, not yet ready.
     pub fn new() -> Self {
+        let index = SearchIndex::with_options(IndexOptions {
+            // tantivy's smallest budget: what the writer keeps between commits
+            // grows with it (40 MB kept 26 MB resident after loading, 15 MB 11).
+            writer_memory: STORE_WRITER_MEMORY,
+            ..IndexOptions::default()
+        })
+        .expect("an empty in-memory index can always be created");
+        let empty = Snapshot {
+            generation: 0,
+            docs: Arc::default(),
+            index: index.snapshot(),
+            counts: CorpusCounts::default(),
+            entities: OnceLock::new(),
+            claims: OnceLock::new(),
+        };
         Self {
             inner: Arc::new(Inner {
-                snapshot: ArcSwap::from_pointee(Snapshot::default()),
-                index: SearchIndex::with_options(
-                    None,
-                    IndexOptions {
-                        store_text: false,
-                        // tantivy's smallest budget: what the writer keeps between commits
-                        // grows with it (40 MB kept 26 MB resident after loading, 15 MB 11).
-                        writer_memory: STORE_WRITER_MEMORY,
-                        ..IndexOptions::default()
-                    },
-                )
-                .expect("an empty in-memory index can always be created"),
+                snapshot: ArcSwap::from_pointee(empty),
+                recent: Mutex::new(VecDeque::new()),
+                index,
                 writer: Mutex::new(None),
                 ready: watch::Sender::new(false),
             }),
@@ -274,7 +294,8 @@ impl Store {
         Ok(n)
     }
 
-    /// The search index (searches run on its own snapshots; see [`crate::index`]).
+    /// The search index (its writer, counters and sizes; searches run on
+    /// [`Snapshot::index`], the index snapshot of a store generation).
     pub fn index(&self) -> &SearchIndex {
         &self.inner.index
     }
@@ -312,6 +333,30 @@ impl Store {
     /// The current snapshot. Hold it for a consistent view across several reads.
     pub fn snapshot(&self) -> Arc<Snapshot> {
         self.inner.snapshot.load_full()
+    }
+
+    /// The snapshot of a given generation while its index snapshot is kept (the index's
+    /// policy: recent generations for a while, see [`crate::index`]); `None` once expired.
+    pub fn snapshot_at(&self, generation: u64) -> Option<Arc<Snapshot>> {
+        let current = self.snapshot();
+        if current.generation == generation {
+            return Some(current);
+        }
+        let recent = self.lock_recent();
+        let found = recent.iter().find(|s| s.generation == generation)?;
+        // Kept by the store, but expired by the index since the last write: expired.
+        self.inner
+            .index
+            .snapshot_at(found.index.generation())
+            .map(|_| Arc::clone(found))
+    }
+
+    fn lock_recent(&self) -> std::sync::MutexGuard<'_, VecDeque<Arc<Snapshot>>> {
+        // Only whole snapshots go in and out: a poisoned lock holds a valid list.
+        self.inner
+            .recent
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Marks the corpus as loaded (health turns SERVING).
@@ -414,14 +459,22 @@ impl Store {
             counts.claims += a.claim_count() as u64;
             counts.text_bytes += d.doc.text.len() as u64;
         }
-        let generation = self.snapshot().generation + 1;
+        let previous = self.snapshot();
+        let index = self.inner.index.snapshot();
         self.inner.snapshot.store(Arc::new(Snapshot {
-            generation,
+            generation: previous.generation + 1,
             docs,
+            index,
             counts,
             entities: OnceLock::new(),
             claims: OnceLock::new(),
         }));
+        // Earlier snapshots stay reachable while the index keeps their index snapshot, and
+        // no longer: they would keep its segments' memory alive.
+        let index = &self.inner.index;
+        let mut recent = self.lock_recent();
+        recent.push_back(previous);
+        recent.retain(|s| index.snapshot_at(s.index.generation()).is_some());
     }
 }
 
@@ -492,6 +545,26 @@ mod tests {
             Err(StoreError::NotFound { .. })
         ));
         assert!(store.snapshot().generation > before.generation);
+    }
+
+    #[test]
+    fn an_earlier_generation_is_one_consistent_snapshot() {
+        // Proves a page token's generation reaches the documents and the index snapshot
+        // (and so the registry and claims) of that generation, not the current ones.
+        let store = Store::new();
+        store
+            .upsert(vec![doc("a", "Steve Witkoff met Vladimir Putin.")])
+            .unwrap();
+        let before = store.snapshot();
+        store
+            .upsert(vec![doc("b", "Vladimir Putin spoke.")])
+            .unwrap();
+        let again = store.snapshot_at(before.generation).unwrap();
+        assert!(Arc::ptr_eq(&again, &before));
+        assert_eq!(again.index.num_docs(), 1);
+        assert!(again.get("b").is_err());
+        assert_eq!(store.snapshot().index.num_docs(), 2);
+        assert!(store.snapshot_at(before.generation + 100).is_none());
     }
 
     #[test]

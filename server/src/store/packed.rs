@@ -302,16 +302,8 @@ const Q_APPROXIMATE: u64 = 1 << 6;
 struct Writer(Vec<u8>);
 
 impl Writer {
-    fn u(&mut self, mut n: u64) {
-        loop {
-            let byte = (n & 0x7f) as u8;
-            n >>= 7;
-            if n == 0 {
-                self.0.push(byte);
-                return;
-            }
-            self.0.push(byte | 0x80);
-        }
+    fn u(&mut self, n: u64) {
+        crate::varint::push(&mut self.0, n);
     }
 
     /// A signed difference, zigzag-encoded.
@@ -481,18 +473,9 @@ impl<'a> Reader<'a> {
         Self { bytes, at: 0 }
     }
 
+    /// The next number (0 past the end: the bytes are the store's own, never cut off).
     fn u(&mut self) -> u64 {
-        let mut n = 0u64;
-        let mut shift = 0;
-        while let Some(&b) = self.bytes.get(self.at) {
-            self.at += 1;
-            n |= u64::from(b & 0x7f) << shift;
-            shift += 7;
-            if b & 0x80 == 0 || shift >= 64 {
-                break;
-            }
-        }
-        n
+        crate::varint::read(self.bytes, &mut self.at).unwrap_or(0)
     }
 
     fn i(&mut self, from: usize) -> usize {

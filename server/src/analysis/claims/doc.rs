@@ -9,6 +9,20 @@ use std::ops::Range;
 /// No quote.
 pub(crate) const NONE: u32 = u32::MAX;
 
+#[cfg(test)]
+thread_local! {
+    /// Token look-ups (`is`, `word`, `in_quote`) made on this thread: the attribution rules'
+    /// unit of work, so a test can show it grows linearly without timing anything.
+    pub(crate) static LOOKUPS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// Counts one token look-up (tests only).
+#[inline]
+fn count_lookup() {
+    #[cfg(test)]
+    LOOKUPS.with(|n| n.set(n.get() + 1));
+}
+
 pub(crate) struct Doc<'a> {
     pub text: &'a str,
     pub toks: &'a [Token],
@@ -53,17 +67,20 @@ impl<'a> Doc<'a> {
 
     #[inline]
     pub fn is(&self, i: usize, bits: u32) -> bool {
+        count_lookup();
         self.cls.get(i).is_some_and(|c| c.is(bits))
     }
 
     /// Token `i`'s text; empty past the end, so lookahead never panics.
     #[inline]
     pub fn word(&self, i: usize) -> &'a str {
+        count_lookup();
         self.toks.get(i).map_or("", |t| t.text(self.text))
     }
 
     #[inline]
     pub fn in_quote(&self, i: usize) -> bool {
+        count_lookup();
         self.quote_of.get(i).is_some_and(|&q| q != NONE)
     }
 

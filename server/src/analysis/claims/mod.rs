@@ -206,6 +206,10 @@ fn bounded(units: Vec<Range<usize>>) -> Vec<Range<usize>> {
 
 /// [`extract_claims`] with a given check-worthiness model (the evaluation's cross-validation
 /// scores each fold with the model trained without it).
+///
+/// The steps: frames per unit; their attributions (contents widened to whole quotes, "He
+/// said:" taking the next unit's quote); quote-only units continuing an attribution or
+/// standing alone; claims of the attributions with their speakers; the author's assertions.
 pub fn extract_claims_with(
     text: &str,
     tokens: &[Token],
@@ -217,52 +221,107 @@ pub fn extract_claims_with(
         return Vec::new();
     }
     let doc = Doc::new(text, tokens);
-    let units = bounded(doc.units(sentences));
-    let mut frames: Vec<Frame> = Vec::new();
-    let mut frame_unit: Vec<usize> = Vec::new();
-    for (ui, u) in units.iter().enumerate() {
-        let n = frames.len();
-        frames_in_unit(&doc, u.clone(), &mut frames);
-        frame_unit.extend(std::iter::repeat_n(ui, frames.len() - n));
+    let mut units = Units::of(&doc, sentences);
+    let mut attrs = units.frame_attributions(&doc);
+    let standalone = units.standalone_quotes(&doc, &mut attrs);
+    // Claims, in document order of their first unit.
+    let mut all: Vec<Attr> = attrs;
+    all.extend(standalone);
+    all.sort_by_key(|a| (a.first_unit, a.segments[0].start));
+    let quantities = find_quantities(text, tokens);
+    let mut claims = units.attributed_claims(&doc, mentions, &all, &quantities, model);
+    units.author_assertions(&doc, &quantities, model, &mut claims);
+    claims.sort_by_key(|(u, c)| (*u, c.content.start));
+    claims.into_iter().map(|(_, c)| c).collect()
+}
+
+/// The units of a document with their frames and what each unit has become.
+struct Units {
+    units: Vec<Range<usize>>,
+    frames: Vec<Frame>,
+    /// Per frame: its unit.
+    frame_unit: Vec<usize>,
+    /// Per unit: it has a frame.
+    has_frame: Vec<bool>,
+    /// Per unit: it is the content of an attribution in another unit.
+    used: Vec<bool>,
+    /// Per unit: a quote nobody is said to speak (no claim, not even an assertion).
+    silent: Vec<bool>,
+    /// Per unit: some claim covers it.
+    claimed: Vec<bool>,
+}
+
+/// True for a unit whose words are all quoted.
+fn quote_only(doc: &Doc, u: &Range<usize>) -> bool {
+    let mut any = false;
+    for i in u.clone() {
+        if doc.in_quote(i) {
+            any = true;
+        } else if !doc.is(i, PUNCT) {
+            return false;
+        }
+    }
+    any
+}
+
+impl Units {
+    /// The units of `sentences` and the frames found in each.
+    fn of(doc: &Doc, sentences: &[Range<usize>]) -> Self {
+        let units = bounded(doc.units(sentences));
+        let mut frames: Vec<Frame> = Vec::new();
+        let mut frame_unit: Vec<usize> = Vec::new();
+        for (ui, u) in units.iter().enumerate() {
+            let n = frames.len();
+            frames_in_unit(doc, u.clone(), &mut frames);
+            frame_unit.extend(std::iter::repeat_n(ui, frames.len() - n));
+        }
+        let mut has_frame = vec![false; units.len()];
+        for &ui in &frame_unit {
+            has_frame[ui] = true;
+        }
+        let n = units.len();
+        Units {
+            units,
+            frames,
+            frame_unit,
+            has_frame,
+            used: vec![false; n],
+            silent: vec![false; n],
+            claimed: vec![false; n],
+        }
     }
 
-    // Units whose words are all quoted.
-    let quote_only = |u: &Range<usize>| -> bool {
-        let mut any = false;
-        for i in u.clone() {
-            if doc.in_quote(i) {
-                any = true;
-            } else if !doc.is(i, PUNCT) {
-                return false;
+    /// The attribution of every frame that keeps a content.
+    fn frame_attributions(&mut self, doc: &Doc) -> Vec<Attr> {
+        let mut attrs: Vec<Attr> = Vec::with_capacity(self.frames.len());
+        for fi in 0..self.frames.len() {
+            if let Some(a) = self.frame_attribution(doc, fi) {
+                attrs.push(a);
             }
         }
-        any
-    };
-    let mut unit_used = vec![false; units.len()];
-    let mut unit_has_frame = vec![false; units.len()];
-    for &ui in &frame_unit {
-        unit_has_frame[ui] = true;
+        attrs
     }
 
-    let mut attrs: Vec<Attr> = Vec::with_capacity(frames.len());
-    for (fi, f) in frames.iter_mut().enumerate() {
-        let ui = frame_unit[fi];
-        let mut first_unit = ui;
+    /// The attribution of frame `fi`: its content widened to the quotes it cuts, or for "He
+    /// said:" the next unit's quote.
+    fn frame_attribution(&mut self, doc: &Doc, fi: usize) -> Option<Attr> {
+        let f = &self.frames[fi];
+        let ui = self.frame_unit[fi];
         let mut last_unit = ui;
         let mut content = f.content.clone();
         if f.pending || content.is_empty() {
             // "He said:" — the content is the quote of the next unit.
-            match units.get(ui + 1) {
-                Some(next) if quote_only(next) && !unit_has_frame[ui + 1] => {
+            match self.units.get(ui + 1) {
+                Some(next) if quote_only(doc, next) && !self.has_frame[ui + 1] => {
                     content = next.clone();
-                    unit_used[ui + 1] = true;
+                    self.used[ui + 1] = true;
                     last_unit = ui + 1;
                 }
-                _ => continue,
+                _ => return None,
             }
         }
         // A content that cuts a quote in two takes all of it (within the unit).
-        let u = &units[ui];
+        let u = &self.units[ui];
         let mut s = content.start;
         while s > u.start && doc.in_quote(s) && doc.quote_of[s - 1] == doc.quote_of[s] {
             s -= 1;
@@ -283,180 +342,205 @@ pub fn extract_claims_with(
             content.end -= 1;
         }
         if content.is_empty() {
-            continue;
+            return None;
         }
-        first_unit = first_unit.min(ui);
         let ends_in_quote = doc.in_quote(content.end - 1)
             || matches!(f.order, Order::Csv | Order::Cvs) && doc.in_quote(content.start);
         let mut segments = vec![content];
         if let Some(x) = f.extra.clone() {
             segments.push(x);
         }
-        attrs.push(Attr {
+        Some(Attr {
             frame: Some(fi),
             inherited: None,
             segments,
-            first_unit,
+            first_unit: ui,
             last_unit,
             ends_in_quote,
-        });
+        })
     }
-    // Attach each attribution to its unit for continuation lookups.
-    let mut last_attr_of_unit: Vec<Option<usize>> = vec![None; units.len()];
-    for (ai, a) in attrs.iter().enumerate() {
-        last_attr_of_unit[a.last_unit] = Some(ai);
-    }
-    // Quote-only units without a frame: continuation or standalone quote.
-    let mut standalone: Vec<Attr> = Vec::new();
-    let mut silent_unit = vec![false; units.len()];
-    for ui in 0..units.len() {
-        if unit_used[ui] || unit_has_frame[ui] || !quote_only(&units[ui]) {
-            continue;
+
+    /// Quote-only units without a frame: a continuation of the attribution just before
+    /// (added to `attrs`), or a standalone quote of whoever spoke there (returned).
+    fn standalone_quotes(&mut self, doc: &Doc, attrs: &mut [Attr]) -> Vec<Attr> {
+        // Attach each attribution to its unit for continuation lookups.
+        let mut last_attr_of_unit: Vec<Option<usize>> = vec![None; self.units.len()];
+        for (ai, a) in attrs.iter().enumerate() {
+            last_attr_of_unit[a.last_unit] = Some(ai);
         }
-        let u = units[ui].clone();
-        let prev = if ui > 0 {
-            last_attr_of_unit[ui - 1]
-        } else {
-            None
-        };
-        if let Some(ai) = prev.filter(|&ai| attrs[ai].ends_in_quote) {
-            attrs[ai].segments.push(u);
-            attrs[ai].last_unit = ui;
-            last_attr_of_unit[ui] = Some(ai);
-            unit_used[ui] = true;
-            continue;
-        }
-        let words = u.clone().filter(|&i| !doc.is(i, PUNCT)).count();
-        if words >= 4 {
-            unit_used[ui] = true;
-            // Who speaks: the source of an attribution in the unit just before, or failing
-            // that, that sentence's subject ("He then had a question for the crowd.").
-            let inherit = if ui == 0 {
-                None
-            } else if let Some(ai) = last_attr_of_unit[ui - 1] {
-                attrs[ai].frame.and_then(|fi| {
-                    frames[fi].source.clone().or_else(|| {
-                        frames[fi]
-                            .same_speaker_as
-                            .and_then(|p| frames[p].source.clone())
-                    })
-                })
-            } else {
-                let prev = &units[ui - 1];
-                reported::subject_np(&doc, prev.start, prev.end).filter(|r| {
-                    doc.is(r.start, PRON) && doc.is(r.start, ANAPHOR)
-                        || doc.is(r.start, CAP) && r.len() <= 4
-                })
-            };
-            if inherit.is_none() {
-                // A quote the text never attributes (a pull quote, a heading): not a claim
-                // anyone can be held to, and not the author's assertion either.
-                silent_unit[ui] = true;
+        let mut standalone: Vec<Attr> = Vec::new();
+        for ui in 0..self.units.len() {
+            if self.used[ui] || self.has_frame[ui] || !quote_only(doc, &self.units[ui]) {
                 continue;
             }
+            let u = self.units[ui].clone();
+            let prev = if ui > 0 {
+                last_attr_of_unit[ui - 1]
+            } else {
+                None
+            };
+            if let Some(ai) = prev.filter(|&ai| attrs[ai].ends_in_quote) {
+                attrs[ai].segments.push(u);
+                attrs[ai].last_unit = ui;
+                last_attr_of_unit[ui] = Some(ai);
+                self.used[ui] = true;
+                continue;
+            }
+            let words = u.clone().filter(|&i| !doc.is(i, PUNCT)).count();
+            if words < 4 {
+                continue;
+            }
+            self.used[ui] = true;
+            let Some(inherit) = self.inherited_source(doc, ui, prev.map(|ai| &attrs[ai])) else {
+                // A quote the text never attributes (a pull quote, a heading): not a claim
+                // anyone can be held to, and not the author's assertion either.
+                self.silent[ui] = true;
+                continue;
+            };
             standalone.push(Attr {
                 frame: None,
-                inherited: inherit,
+                inherited: Some(inherit),
                 segments: vec![u],
                 first_unit: ui,
                 last_unit: ui,
                 ends_in_quote: true,
             });
         }
+        standalone
     }
 
-    // Claims, in document order of their first unit.
-    let mut resolver = speakers::Resolver::new(&doc, mentions);
-    let quantities = find_quantities(text, tokens);
-    let mut claims: Vec<(usize, Claim)> = Vec::with_capacity(attrs.len() + units.len());
-    let mut frame_claim: Vec<Option<usize>> = vec![None; frames.len()];
-    let mut all: Vec<Attr> = attrs;
-    all.extend(standalone);
-    all.sort_by_key(|a| (a.first_unit, a.segments[0].start));
-    let mut claimed_unit = vec![false; units.len()];
-    for a in &all {
-        let segments: Vec<Range<usize>> = a
-            .segments
-            .iter()
-            .filter(|s| !s.is_empty())
-            .map(|s| doc.bytes(s))
-            .collect();
-        if segments.is_empty() {
-            continue;
+    /// Who speaks a standalone quote in unit `ui`: the source of `prev`, the attribution in
+    /// the unit just before, or failing that, that sentence's subject ("He then had a
+    /// question for the crowd.").
+    fn inherited_source(&self, doc: &Doc, ui: usize, prev: Option<&Attr>) -> Option<Range<usize>> {
+        if ui == 0 {
+            return None;
         }
-        let content = best_run(text, &segments);
-        // PolNeAR's (and the judges') definition: content holding a double quotation mark.
-        let direct = segments
-            .iter()
-            .any(|s| text[s.clone()].contains(['"', '“', '”', '«', '»', '„']));
-        let (speaker, cue) = match a.frame {
-            Some(fi) => {
-                let f = &frames[fi];
-                let sp = match f.same_speaker_as.and_then(|p| frame_claim[p]) {
-                    Some(ci) => claims[ci].1.speaker.clone(),
-                    None => resolver.speaker(&doc, f.source.clone()),
-                };
-                frame_claim[fi] = Some(claims.len());
-                (sp, Some(doc.bytes(&f.cue)))
+        if let Some(a) = prev {
+            let frames = &self.frames;
+            return a.frame.and_then(|fi| {
+                frames[fi].source.clone().or_else(|| {
+                    frames[fi]
+                        .same_speaker_as
+                        .and_then(|p| frames[p].source.clone())
+                })
+            });
+        }
+        let prev = &self.units[ui - 1];
+        reported::subject_np(doc, prev.start, prev.end).filter(|r| {
+            doc.is(r.start, PRON) && doc.is(r.start, ANAPHOR)
+                || doc.is(r.start, CAP) && r.len() <= 4
+        })
+    }
+
+    /// The claims of the attributions `all` (in order), each with its first unit, speakers
+    /// resolved (a continuation speaks as its frame's claim).
+    fn attributed_claims(
+        &mut self,
+        doc: &Doc,
+        mentions: &[EntityMention],
+        all: &[Attr],
+        quantities: &[Quantity],
+        model: &checkworthy::Model,
+    ) -> Vec<(usize, Claim)> {
+        let text = doc.text;
+        let mut resolver = speakers::Resolver::new(doc, mentions);
+        let mut claims: Vec<(usize, Claim)> = Vec::with_capacity(all.len() + self.units.len());
+        let mut frame_claim: Vec<Option<usize>> = vec![None; self.frames.len()];
+        for a in all {
+            let segments: Vec<Range<usize>> = a
+                .segments
+                .iter()
+                .filter(|s| !s.is_empty())
+                .map(|s| doc.bytes(s))
+                .collect();
+            if segments.is_empty() {
+                continue;
             }
-            None => (resolver.speaker(&doc, a.inherited.clone()), None),
-        };
-        let sentence = doc.bytes(&units[a.first_unit]).start..doc.bytes(&units[a.last_unit]).end;
-        for c in &mut claimed_unit[a.first_unit..=a.last_unit] {
-            *c = true;
-        }
-        let text_out = segments
-            .iter()
-            .map(|s| text[s.clone()].trim_matches(|c: char| c.is_whitespace()))
-            .collect::<Vec<_>>()
-            .join(" ");
-        claims.push((
-            a.first_unit,
-            Claim {
-                kind: if direct {
-                    ClaimKind::Direct
-                } else {
-                    ClaimKind::Indirect
+            let content = best_run(text, &segments);
+            // PolNeAR's (and the judges') definition: content holding a double quotation mark.
+            let direct = segments
+                .iter()
+                .any(|s| text[s.clone()].contains(['"', '“', '”', '«', '»', '„']));
+            let (speaker, cue) = match a.frame {
+                Some(fi) => {
+                    let f = &self.frames[fi];
+                    let sp = match f.same_speaker_as.and_then(|p| frame_claim[p]) {
+                        Some(ci) => claims[ci].1.speaker.clone(),
+                        None => resolver.speaker(doc, f.source.clone()),
+                    };
+                    frame_claim[fi] = Some(claims.len());
+                    (sp, Some(doc.bytes(&f.cue)))
+                }
+                None => (resolver.speaker(doc, a.inherited.clone()), None),
+            };
+            let sentence =
+                doc.bytes(&self.units[a.first_unit]).start..doc.bytes(&self.units[a.last_unit]).end;
+            for c in &mut self.claimed[a.first_unit..=a.last_unit] {
+                *c = true;
+            }
+            let text_out = segments
+                .iter()
+                .map(|s| text[s.clone()].trim_matches(|c: char| c.is_whitespace()))
+                .collect::<Vec<_>>()
+                .join(" ");
+            claims.push((
+                a.first_unit,
+                Claim {
+                    kind: if direct {
+                        ClaimKind::Direct
+                    } else {
+                        ClaimKind::Indirect
+                    },
+                    quantities: quantities_in(quantities, &segments),
+                    check_worthiness: Some(model.score(&text[sentence.clone()])),
+                    content,
+                    segments,
+                    text: text_out,
+                    speaker,
+                    cue,
+                    sentence,
                 },
-                quantities: quantities_in(&quantities, &segments),
-                check_worthiness: Some(model.score(&text[sentence.clone()])),
-                content,
-                segments,
-                text: text_out,
-                speaker,
-                cue,
-                sentence,
-            },
-        ));
-    }
-    // Every other sentence is the author's assertion.
-    for (ui, u) in units.iter().enumerate() {
-        if claimed_unit[ui] || silent_unit[ui] || !u.clone().any(|i| !doc.is(i, PUNCT)) {
-            continue;
+            ));
         }
-        let b = doc.bytes(u);
-        let mut end = u.end;
-        while end > u.start + 1 && doc.is(end - 1, PUNCT) && !doc.in_quote(end - 1) {
-            end -= 1;
-        }
-        let content = doc.bytes(&(u.start..end));
-        claims.push((
-            ui,
-            Claim {
-                kind: ClaimKind::Assertion,
-                quantities: quantities_in(&quantities, std::slice::from_ref(&content)),
-                check_worthiness: Some(model.score(&text[b.clone()])),
-                text: text[content.clone()].to_string(),
-                segments: vec![content.clone()],
-                content,
-                speaker: Speaker::author(),
-                cue: None,
-                sentence: b,
-            },
-        ));
+        claims
     }
-    claims.sort_by_key(|(u, c)| (*u, c.content.start));
-    claims.into_iter().map(|(_, c)| c).collect()
+
+    /// Every other sentence is the author's assertion.
+    fn author_assertions(
+        &self,
+        doc: &Doc,
+        quantities: &[Quantity],
+        model: &checkworthy::Model,
+        claims: &mut Vec<(usize, Claim)>,
+    ) {
+        let text = doc.text;
+        for (ui, u) in self.units.iter().enumerate() {
+            if self.claimed[ui] || self.silent[ui] || !u.clone().any(|i| !doc.is(i, PUNCT)) {
+                continue;
+            }
+            let b = doc.bytes(u);
+            let mut end = u.end;
+            while end > u.start + 1 && doc.is(end - 1, PUNCT) && !doc.in_quote(end - 1) {
+                end -= 1;
+            }
+            let content = doc.bytes(&(u.start..end));
+            claims.push((
+                ui,
+                Claim {
+                    kind: ClaimKind::Assertion,
+                    quantities: quantities_in(quantities, std::slice::from_ref(&content)),
+                    check_worthiness: Some(model.score(&text[b.clone()])),
+                    text: text[content.clone()].to_string(),
+                    segments: vec![content.clone()],
+                    content,
+                    speaker: Speaker::author(),
+                    cue: None,
+                    sentence: b,
+                },
+            ));
+        }
+    }
 }
 
 /// Retypes as PERSON the ORGANIZATION mentions that the claims show to be people: the named

@@ -466,7 +466,36 @@ mod tests {
             "a''",
             "é'",
         ] {
-            let _ = find_quotes(t);
+            let found = find_quotes(t);
+            for q in &found {
+                // Spans are ordered byte ranges on character boundaries, the words inside
+                // the marks.
+                assert!(
+                    q.outer.start <= q.outer.end && q.outer.end <= t.len(),
+                    "{t:?}: {q:?}"
+                );
+                assert!(
+                    q.outer.start <= q.inner.start && q.inner.end <= q.outer.end,
+                    "{t:?}: {q:?}"
+                );
+                assert!(q.inner.start <= q.inner.end, "{t:?}: {q:?}");
+                for b in [q.outer.start, q.outer.end, q.inner.start, q.inner.end] {
+                    assert!(t.is_char_boundary(b), "{t:?}: {q:?}");
+                }
+            }
+            assert!(
+                found.windows(2).all(|w| w[0].outer.end <= w[1].outer.start),
+                "{t:?}: {found:?}"
+            );
+        }
+        // Lone marks and apostrophes quote nothing.
+        for t in ["'", "’", "a''", "é'", "' '"] {
+            assert!(
+                find_quotes(t)
+                    .iter()
+                    .all(|q| q.inner.is_empty() || !q.closed),
+                "{t:?}"
+            );
         }
     }
 }

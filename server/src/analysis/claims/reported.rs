@@ -16,7 +16,7 @@
 
 use super::doc::Doc;
 use super::lexicon::flags::*;
-use super::lexicon::MIN_CUE_PROB;
+use super::lexicon::{TokClass, MIN_CUE_PROB};
 use super::speakers::{left_np, right_np, statement_owner};
 use std::ops::Range;
 
@@ -48,6 +48,53 @@ pub(crate) struct Frame {
     pub pending: bool,
     /// A second part of the content in the same unit ("“A,” he said, “B.”").
     pub extra: Option<Range<usize>>,
+}
+
+impl Frame {
+    /// A frame with a named source and nothing else.
+    fn new(cue: Range<usize>, source: Range<usize>, content: Range<usize>, order: Order) -> Self {
+        Frame {
+            cue,
+            source: Some(source),
+            content,
+            order,
+            same_speaker_as: None,
+            pending: false,
+            extra: None,
+        }
+    }
+
+    /// A source-cue-content frame whose speaker is the frame at `prev` ("…, adding that …").
+    fn continuing(cue: Range<usize>, content: Range<usize>, prev: usize) -> Self {
+        Frame {
+            cue,
+            source: None,
+            content,
+            order: Order::Svc,
+            same_speaker_as: Some(prev),
+            pending: false,
+            extra: None,
+        }
+    }
+
+    /// A source-cue-content frame whose speaker is a named source (`Ok`) or the frame at an
+    /// index (`Err`).
+    fn by(cue: Range<usize>, speaker: Result<Range<usize>, usize>, content: Range<usize>) -> Self {
+        match speaker {
+            Ok(source) => Frame::new(cue, source, content, Order::Svc),
+            Err(prev) => Frame::continuing(cue, content, prev),
+        }
+    }
+
+    /// The frame with a second part of its content.
+    fn with_extra(self, extra: Option<Range<usize>>) -> Self {
+        Frame { extra, ..self }
+    }
+
+    /// The frame, waiting for the next unit's quote when `pending`.
+    fn pending(self, pending: bool) -> Self {
+        Frame { pending, ..self }
+    }
 }
 
 fn is_det_article(doc: &Doc, i: usize) -> bool {
@@ -113,15 +160,12 @@ fn colon_label(doc: &Doc, lo: usize, hi: usize) -> Option<Frame> {
     if words(doc, colon + 1..hi) < 3 {
         return None;
     }
-    Some(Frame {
-        cue: colon..colon + 1,
-        source: Some(name),
-        content: colon + 1..hi,
-        order: Order::Svc,
-        same_speaker_as: None,
-        pending: false,
-        extra: None,
-    })
+    Some(Frame::new(
+        colon..colon + 1,
+        name,
+        colon + 1..hi,
+        Order::Svc,
+    ))
 }
 
 /// A unit that is a quote followed by a dash and a short name: the name signs the quote.
@@ -142,15 +186,7 @@ fn dash_signature(doc: &Doc, lo: usize, hi: usize) -> Option<Frame> {
     if !(1..=6).contains(&n) || !doc.is(e + 1, CAP) || name.clone().any(|i| doc.in_quote(i)) {
         return None;
     }
-    Some(Frame {
-        cue: e..e + 1,
-        source: Some(name),
-        content: lo..e,
-        order: Order::Csv,
-        same_speaker_as: None,
-        pending: false,
-        extra: None,
-    })
+    Some(Frame::new(e..e + 1, name, lo..e, Order::Csv))
 }
 
 /// True when a comma ends right before token `i`: a comma of the sentence, or one a closing
@@ -186,15 +222,12 @@ fn said_first(doc: &Doc, lo: usize, hi: usize) -> Option<Frame> {
     if !doc.is(q - 1, COMMA | COLON) {
         return None;
     }
-    Some(Frame {
-        cue: lo..lo + 1,
-        source: Some(src),
-        content: q..quote_end(doc, q, hi),
-        order: Order::Cvs,
-        same_speaker_as: None,
-        pending: false,
-        extra: None,
-    })
+    Some(Frame::new(
+        lo..lo + 1,
+        src,
+        q..quote_end(doc, q, hi),
+        Order::Cvs,
+    ))
 }
 
 /// Where reported content starting at `cs` ends: at `hi`, or before a trailing comment on it
@@ -523,15 +556,7 @@ fn what_np_calls(doc: &Doc, lo: usize, k: usize, hi: usize) -> Option<Frame> {
         return None;
     }
     let e = quote_end(doc, q, hi);
-    Some(Frame {
-        cue: j..k + 1,
-        source: Some(np),
-        content: w..e,
-        order: Order::Svc,
-        same_speaker_as: None,
-        pending: false,
-        extra: None,
-    })
+    Some(Frame::new(j..k + 1, np, w..e, Order::Svc))
 }
 
 /// The end (exclusive) of the quote chain holding token `i`, at most `hi`.
@@ -652,410 +677,466 @@ fn subject_first(doc: &Doc, lo: usize, l: &Range<usize>) -> bool {
 }
 
 /// Finds the frames of one unit `u`, pushing them to `out`.
+///
+/// Units that are one pattern as a whole (a dash signature, a colon label, "Said X: …") give
+/// one frame; otherwise a [`UnitScan`] walks the unit's cue words left to right, each cue
+/// trying the patterns in the order of its steps, and the quotes no cue claimed are tried
+/// last.
 pub(crate) fn frames_in_unit(doc: &Doc, u: Range<usize>, out: &mut Vec<Frame>) {
-    let first_new = out.len();
     let hi = trim_end(doc, u.start, u.end);
-    // Where the next frame's content may begin (after the previous frame).
-    let mut cstart = u.start;
-    // "…, according to X." governs everything before it: cues there are inside its content.
-    let according_last = (u.start + 1..hi).find(|&i| {
-        !doc.in_quote(i)
-            && doc.is(i, ACCORDING)
-            && doc.word(i + 1).eq_ignore_ascii_case("to")
-            && doc.is(i - 1, COMMA)
-    });
     // "“…” ― Carlos Raúl": a quote signed with a dash and a name.
-    if let Some(f) = dash_signature(doc, u.start, hi) {
-        out.push(f);
-        return;
-    }
     // "Trump: ‘I will win’", "PENCE: Well, …": a name and a colon open the unit.
-    if let Some(f) = colon_label(doc, u.start, hi) {
-        out.push(f);
-        return;
-    }
     // "Said Ellis: “…”", "Said Dorothy Poynter, who grew up with Ali, “…”".
-    if let Some(f) = said_first(doc, u.start, hi) {
+    if let Some(f) = dash_signature(doc, u.start, hi)
+        .or_else(|| colon_label(doc, u.start, hi))
+        .or_else(|| said_first(doc, u.start, hi))
+    {
         out.push(f);
         return;
     }
-    let mut k = u.start;
-    // "“…,” Blige sings to Clinton before asking her, “…”": a verb the lexicon does not know,
-    // then the main loop goes on after it.
-    if let Some(f) = quote_then_any_verb(doc, u.start, hi).filter(|f| !doc.is(f.cue.start, CUE)) {
-        let (tail_end, _) = tail(doc, f.cue.end, hi);
-        cstart = tail_end;
-        k = tail_end;
-        out.push(f);
+    let mut scan = UnitScan::new(doc, u, hi, out.len());
+    scan.unknown_verb_first(out);
+    while scan.k < scan.hi {
+        scan.step(out);
     }
-    while k < hi {
-        if according_last.is_some_and(|a| k < a) && !doc.is(k, ACCORDING) {
-            k += 1;
-            continue;
+    scan.finish(out);
+}
+
+/// The scan over one unit in [`frames_in_unit`]: the unit's bounds, where this unit's frames
+/// start in `out`, where the next content may begin and the token under the scan. Each step
+/// that finds a frame pushes it and moves `k` (and `cstart`) past what it used.
+struct UnitScan<'d, 'a> {
+    doc: &'d Doc<'a>,
+    /// The unit's first token.
+    lo: usize,
+    /// The unit's end, final punctuation included.
+    end: usize,
+    /// The unit's end without its final punctuation.
+    hi: usize,
+    /// Index in `out` of this unit's first frame.
+    first_new: usize,
+    /// Where the next frame's content may begin (after the previous frame).
+    cstart: usize,
+    /// The token under the scan.
+    k: usize,
+    /// "…, according to X." governs everything before it: cues there are inside its content.
+    according_last: Option<usize>,
+}
+
+impl<'d, 'a> UnitScan<'d, 'a> {
+    fn new(doc: &'d Doc<'a>, u: Range<usize>, hi: usize, first_new: usize) -> Self {
+        let according_last = (u.start + 1..hi).find(|&i| {
+            !doc.in_quote(i)
+                && doc.is(i, ACCORDING)
+                && doc.word(i + 1).eq_ignore_ascii_case("to")
+                && doc.is(i - 1, COMMA)
+        });
+        UnitScan {
+            doc,
+            lo: u.start,
+            end: u.end,
+            hi,
+            first_new,
+            cstart: u.start,
+            k: u.start,
+            according_last,
+        }
+    }
+
+    /// The last frame of this unit, if it has one.
+    fn prev(&self, out: &[Frame]) -> Option<usize> {
+        out.len().checked_sub(1).filter(|&p| p >= self.first_new)
+    }
+
+    /// "“…,” Blige sings to Clinton before asking her, “…”": a verb the lexicon does not
+    /// know, then the main loop goes on after it.
+    fn unknown_verb_first(&mut self, out: &mut Vec<Frame>) {
+        let doc = self.doc;
+        if let Some(f) =
+            quote_then_any_verb(doc, self.lo, self.hi).filter(|f| !doc.is(f.cue.start, CUE))
+        {
+            let (tail_end, _) = tail(doc, f.cue.end, self.hi);
+            self.cstart = tail_end;
+            self.k = tail_end;
+            out.push(f);
+        }
+    }
+
+    /// One step of the scan at token `k`: skips what is no cue, else tries the patterns.
+    fn step(&mut self, out: &mut Vec<Frame>) {
+        let (doc, k) = (self.doc, self.k);
+        if self.according_last.is_some_and(|a| k < a) && !doc.is(k, ACCORDING) {
+            self.k += 1;
+            return;
         }
         let c = doc.cls[k];
         let is_according = c.is(ACCORDING) && doc.word(k + 1).eq_ignore_ascii_case("to");
         // "what old-school diplomats used to call “the gift of the room”": a verb of naming
         // the lexicon does not count as a cue (it is mostly "call for") still is one here.
         if c.is(LOWER) && !c.is(CUE) && !doc.in_quote(k) && is_characterizing(doc, k) {
-            if let Some(f) = what_np_calls(doc, u.start, k, hi) {
+            if let Some(f) = what_np_calls(doc, self.lo, k, self.hi) {
                 out.push(f);
-                k += 1;
-                continue;
+                self.k += 1;
+                return;
             }
         }
         if doc.in_quote(k) || !(is_according || c.is(CUE) && c.cue >= MIN_CUE_PROB) {
-            k += 1;
-            continue;
-        }
-        // A cue word used as a noun: "Trump’s telling of", "the hopes that".
-        if !is_according && k > u.start && (doc.is(k - 1, POSS) || is_det_article(doc, k - 1)) {
-            k += 1;
-            continue;
-        }
-        // "what Trump disparagingly calls the “deep state”": a frame of its own, nested in
-        // whatever content holds it, its content ending with the quote.
-        if !is_according {
-            if let Some(f) = what_np_calls(doc, u.start, k, hi) {
-                // "…, which he declared “a total disaster”": the relative clause is not part
-                // of the content around it.
-                let w = f.source.as_ref().map_or(k, |s| s.start.saturating_sub(1));
-                if let Some(pf) = out[first_new..].last_mut() {
-                    if pf.content.contains(&w)
-                        && w > pf.content.start + 1
-                        && doc.word(w).eq_ignore_ascii_case("which")
-                        && doc.is(w - 1, COMMA)
-                    {
-                        pf.content.end = w - 1;
-                    }
-                }
-                out.push(f);
-                k += 1;
-                continue;
-            }
-        }
-        // A cue inside the previous frame's content: a participle or coordinated verb starts
-        // a new frame with the same speaker; anything else is part of that content.
-        if let Some(prev) = out.len().checked_sub(1).filter(|&p| p >= first_new) {
-            let pf = &out[prev];
-            if pf.content.contains(&k) && !is_according {
-                let pstart = pf.content.start;
-                let j = skip_back_aux(doc, pstart, k);
-                // "…, are expected to cover …, a senior administration official said.": an
-                // attribution closing the sentence governs all of it; the cue before is
-                // nested in its content.
-                if let Some(l) = left_np(doc, pstart + 1, j).filter(|l| {
-                    after_comma(doc, l.start) && !doc.in_quote(l.start - 1) && {
-                        let t = hi - (k + 1);
-                        t <= 8
-                            && !has_quote(doc, k + 1..hi)
-                            && !(k + 1..hi).any(|i| doc.is(i, THAT))
-                            && (t == 0 || doc.is(k + 1, PREP | TIME) && !doc.is(k + 1, CAP))
-                    }
-                }) {
-                    let mut ce = l.start;
-                    while ce > pstart && doc.is(ce - 1, COMMA) {
-                        ce -= 1;
-                    }
-                    let mut cs = u.start;
-                    while cs < ce && doc.is(cs, CONJ | PUNCT) && !doc.in_quote(cs) {
-                        cs += 1;
-                    }
-                    if words(doc, cs..ce) >= 3 {
-                        out[prev].content.end = ce;
-                        out.push(Frame {
-                            cue: j..k + 1,
-                            source: Some(l),
-                            content: cs..ce,
-                            order: Order::Csv,
-                            same_speaker_as: None,
-                            pending: false,
-                            extra: None,
-                        });
-                        cstart = hi;
-                        k = hi;
-                        continue;
-                    }
-                }
-                // "… comments from Finnish President Alexander Stubb, who said …, “…”": the
-                // relative clause has its own speaker (the name before "who"), and the outer
-                // content ends before it.
-                if j >= pstart + 3
-                    && doc.word(j - 1).eq_ignore_ascii_case("who")
-                    && doc.is(j - 2, COMMA)
-                {
-                    let cs = content_start(doc, k, k + 1, hi);
-                    let ce = svc_content_end(doc, k, cs, hi);
-                    if cs < hi && (words(doc, cs..ce) >= 2 || has_quote(doc, cs..ce)) {
-                        out[prev].content.end = j - 2;
-                        out.push(Frame {
-                            cue: k..k + 1,
-                            source: Some(j - 1..j),
-                            content: cs..ce,
-                            order: Order::Svc,
-                            same_speaker_as: None,
-                            pending: false,
-                            extra: None,
-                        });
-                        cstart = ce;
-                        k += 1;
-                        continue;
-                    }
-                }
-                // "…, Trump boasted, “That makes me smart.”", "… before asking her, “…”": a cue
-                // in the content opening a quote of its own (after a comma or colon) is a
-                // frame of its own, by the name just before it or, for a participle, by the
-                // same speaker; the outer content ends before it.
-                let qs = content_start(doc, k, k + 1, hi);
-                if qs > k + 1
-                    && qs < hi
-                    && doc.in_quote(qs)
-                    && doc.is(qs - 1, COMMA | COLON)
-                    && !doc.in_quote(qs - 1)
-                {
-                    let l = left_np(doc, pstart, j).filter(|l| {
-                        l.start > pstart
-                            && (doc.is(l.start, PRON) || (l.clone()).any(|t| doc.is(t, CAP | ROLE)))
-                    });
-                    let (source, same, mut cut) = match l {
-                        Some(l) => (Some(l.clone()), None, l.start),
-                        None if c.is(ING) => (None, Some(prev), j),
-                        None => (None, None, pstart),
-                    };
-                    while cut > pstart
-                        && (doc.is(cut - 1, COMMA | CONJ)
-                            || doc.is(cut - 1, PREP) && source.is_none()
-                            || matches!(
-                                doc.word(cut - 1).to_ascii_lowercase().as_str(),
-                                "before" | "after" | "while" | "when" | "then"
-                            ))
-                        && !doc.in_quote(cut - 1)
-                    {
-                        cut -= 1;
-                    }
-                    if (source.is_some() || same.is_some()) && words(doc, pstart..cut) >= 2 {
-                        let ce = quote_end(doc, qs, hi);
-                        out[prev].content.end = cut;
-                        out.push(Frame {
-                            cue: j..k + 1,
-                            source,
-                            content: qs..ce,
-                            order: Order::Svc,
-                            same_speaker_as: same,
-                            pending: false,
-                            extra: None,
-                        });
-                        cstart = ce;
-                        k = ce;
-                        continue;
-                    }
-                }
-                // "… likened to the Star of David, Speaker Paul Ryan said “…”": a new clause
-                // with its own named source after a comma.
-                if pf.order == Order::Svc {
-                    if let Some(l) = left_np(doc, pstart, j).filter(|l| {
-                        l.start > pstart + 2
-                            && doc.is(l.start - 1, COMMA)
-                            && !doc.in_quote(l.start - 1)
-                            && (doc.is(l.start, PRON) && l.len() == 1
-                                || (l.clone()).any(|t| doc.is(t, CAP)) && doc.is(l.end - 1, CAP))
-                    }) {
-                        let cs = content_start(doc, k, k + 1, hi);
-                        if cs < hi && (doc.is(cs, THAT) || doc.in_quote(cs)) {
-                            let ce = svc_content_end(doc, k, cs, hi);
-                            out[prev].content.end = l.start - 1;
-                            out.push(Frame {
-                                cue: j..k + 1,
-                                source: Some(l),
-                                content: cs..ce,
-                                order: Order::Svc,
-                                same_speaker_as: None,
-                                pending: false,
-                                extra: None,
-                            });
-                            cstart = ce;
-                            k = ce.max(k + 1);
-                            continue;
-                        }
-                    }
-                }
-                // "… and has said that …": look past auxiliaries for the conjunction.
-                let mut b = k;
-                while b > pf.content.start + 1 && doc.is(b - 1, AUX) && !doc.is(b - 1, CAP) {
-                    b -= 1;
-                }
-                let aux_conj = b < k && doc.is(b - 1, CONJ) && pf.order == Order::Svc;
-                let split = k > 0
-                    && (aux_conj
-                        || c.is(ING) && after_comma(doc, k)
-                        || doc.is(k - 1, CONJ) && k >= 2 && doc.is(k - 2, COMMA) && !c.is(ING)
-                        || doc.is(k - 1, CONJ) && pf.order == Order::Svc
-                        // "…, suggested that …": another verb of the same subject.
-                        || doc.is(k - 1, COMMA)
-                            && pf.order == Order::Svc
-                            && doc.word(k).ends_with("ed")
-                            && (doc.is(k + 1, THAT) || doc.in_quote(k + 1)));
-                if split && k - 1 > pf.content.start + 1 {
-                    let cut = if aux_conj {
-                        b - 1
-                    } else if doc.is(k - 1, COMMA) || doc.is(k - 1, CONJ) {
-                        k - 1
-                    } else {
-                        k
-                    };
-                    let mut cut = cut;
-                    while cut > pf.content.start && doc.is(cut - 1, COMMA | CONJ) {
-                        cut -= 1;
-                    }
-                    let cs = content_start(doc, k, k + 1, hi);
-                    if cs < hi {
-                        out[prev].content.end = cut;
-                        out.push(Frame {
-                            cue: if aux_conj { b..k + 1 } else { k..k + 1 },
-                            source: None,
-                            content: cs..hi,
-                            order: Order::Svc,
-                            same_speaker_as: Some(prev),
-                            pending: false,
-                            extra: None,
-                        });
-                        cstart = hi;
-                    }
-                }
-                k += 1;
-                continue;
-            }
+            self.k += 1;
+            return;
         }
         if is_according {
-            let cue = k..k + 2;
-            let Some(src) = right_np(doc, k + 2, hi) else {
-                k += 2;
-                continue;
-            };
-            let lead_only = (cstart..k).all(|i| doc.is(i, CONJ | PUNCT | AUX) && !doc.in_quote(i));
-            if lead_only {
-                let mut cs = src.end;
-                if cs < hi && doc.is(cs, COMMA) {
-                    cs += 1;
-                }
-                let ce = clause_end(doc, cs, hi);
-                if words(doc, cs..ce) >= 2 {
-                    out.push(Frame {
-                        cue,
-                        source: Some(src),
-                        content: cs..ce,
-                        order: Order::AccordingFirst,
-                        same_speaker_as: None,
-                        pending: false,
-                        extra: None,
-                    });
-                    cstart = hi;
-                    k = hi;
-                    continue;
-                }
-            } else {
-                let mut ce = k;
-                while ce > cstart && doc.is(ce - 1, COMMA) {
-                    ce -= 1;
-                }
-                if words(doc, cstart..ce) >= 2 {
-                    out.push(Frame {
-                        cue,
-                        source: Some(src.clone()),
-                        content: cstart..ce,
-                        order: Order::AccordingLast,
-                        same_speaker_as: None,
-                        pending: false,
-                        extra: None,
-                    });
-                    cstart = src.end;
-                }
-            }
-            k = src.end.max(k + 2);
-            continue;
+            self.according_to(out);
+            return;
         }
-        // ", saying …" with no frame before it: the clause's subject speaks.
-        if c.is(ING) && k > cstart && after_comma(doc, k) {
-            // "“…,” Chaffetz said in a statement, adding that …": the previous speaker goes on.
-            if let Some(prev) = out.len().checked_sub(1).filter(|&p| p >= first_new) {
-                let cs = content_start(doc, k, k + 1, hi);
-                let ce = clause_end(doc, cs, hi);
-                if words(doc, cs..ce) >= 2 || has_quote(doc, cs..ce) {
-                    out.push(Frame {
-                        cue: k..k + 1,
-                        source: None,
-                        content: cs..ce,
-                        order: Order::Svc,
-                        same_speaker_as: Some(prev),
-                        pending: false,
-                        extra: None,
-                    });
-                    cstart = hi;
-                }
-                k += 1;
-                continue;
-            }
-            if let Some(src) = subject_np(doc, u.start, k) {
-                let cs = content_start(doc, k, k + 1, hi);
-                if words(doc, cs..hi) >= 2 {
-                    out.push(Frame {
-                        cue: k..k + 1,
-                        source: Some(src),
-                        content: cs..hi,
-                        order: Order::Svc,
-                        same_speaker_as: None,
-                        pending: false,
-                        extra: None,
-                    });
-                    cstart = hi;
-                }
-            }
-            k += 1;
-            continue;
+        // A cue word used as a noun: "Trump’s telling of", "the hopes that".
+        if k > self.lo && (doc.is(k - 1, POSS) || is_det_article(doc, k - 1)) {
+            self.k += 1;
+            return;
         }
-        // "He augmented the narrative by telling Carlson that …": the clause's subject
-        // speaks through the participle.
-        if c.is(ING) && k > u.start && is_subord(doc.word(k - 1)) {
-            // The subject of the clause, or the speaker of the frame just before ("“…,”
-            // Blige sings to Clinton before asking her, “…”").
-            let prev = out.len().checked_sub(1).filter(|&p| p >= first_new);
-            let src = subject_np(doc, u.start, k - 1).map(Ok).or(prev.map(Err));
-            if let Some(src) = src {
-                let (source, same_speaker_as) = match src {
-                    Ok(s) => (Some(s), None),
-                    Err(p) => (None, Some(p)),
-                };
-                let cs = content_start(doc, k, k + 1, hi);
-                let ce = svc_content_end(doc, k, cs, hi);
-                if words(doc, cs..ce) >= 2 || has_quote(doc, cs..ce) {
-                    out.push(Frame {
-                        cue: k..k + 1,
-                        source,
-                        content: cs..ce,
-                        order: Order::Svc,
-                        same_speaker_as,
-                        pending: false,
-                        extra: None,
-                    });
-                    cstart = ce;
-                    k = ce.max(k + 1);
-                    continue;
-                }
-            }
-            k += 1;
-            continue;
+        let handled = self.nested_naming(out)
+            || self.cue_in_previous_content(c, out)
+            || self.participle_after_comma(c, out)
+            || self.participle_after_subordinator(c, out);
+        if !handled {
+            self.source_then_patterns(out);
         }
-        // Source on the left?
-        let j = skip_back_aux(doc, cstart, k);
-        let mut left = left_np(doc, cstart, j);
+    }
+
+    /// "what Trump disparagingly calls the “deep state”": a frame of its own, nested in
+    /// whatever content holds it, its content ending with the quote.
+    fn nested_naming(&mut self, out: &mut Vec<Frame>) -> bool {
+        let (doc, k) = (self.doc, self.k);
+        let Some(f) = what_np_calls(doc, self.lo, k, self.hi) else {
+            return false;
+        };
+        // "…, which he declared “a total disaster”": the relative clause is not part of the
+        // content around it.
+        let w = f.source.as_ref().map_or(k, |s| s.start.saturating_sub(1));
+        if let Some(pf) = out[self.first_new..].last_mut() {
+            if pf.content.contains(&w)
+                && w > pf.content.start + 1
+                && doc.word(w).eq_ignore_ascii_case("which")
+                && doc.is(w - 1, COMMA)
+            {
+                pf.content.end = w - 1;
+            }
+        }
+        out.push(f);
+        self.k += 1;
+        true
+    }
+
+    /// A cue inside the previous frame's content: a participle or coordinated verb starts a
+    /// new frame with the same speaker; anything else is part of that content.
+    fn cue_in_previous_content(&mut self, c: TokClass, out: &mut Vec<Frame>) -> bool {
+        let Some(prev) = self.prev(out) else {
+            return false;
+        };
+        if !out[prev].content.contains(&self.k) {
+            return false;
+        }
+        let j = skip_back_aux(self.doc, out[prev].content.start, self.k);
+        let handled = self.closing_attribution(prev, j, out)
+            || self.who_relative(prev, j, out)
+            || self.cue_opening_quote(c, prev, j, out)
+            || self.named_clause_after_comma(prev, j, out);
+        if !handled {
+            self.coordinated_verb(c, prev, out);
+            self.k += 1;
+        }
+        true
+    }
+
+    /// "…, are expected to cover …, a senior administration official said.": an attribution
+    /// closing the sentence governs all of it; the cue before is nested in its content.
+    fn closing_attribution(&mut self, prev: usize, j: usize, out: &mut Vec<Frame>) -> bool {
+        let (doc, k, hi) = (self.doc, self.k, self.hi);
+        let pstart = out[prev].content.start;
+        let Some(l) = left_np(doc, pstart + 1, j).filter(|l| {
+            after_comma(doc, l.start) && !doc.in_quote(l.start - 1) && {
+                let t = hi - (k + 1);
+                t <= 8
+                    && !has_quote(doc, k + 1..hi)
+                    && !(k + 1..hi).any(|i| doc.is(i, THAT))
+                    && (t == 0 || doc.is(k + 1, PREP | TIME) && !doc.is(k + 1, CAP))
+            }
+        }) else {
+            return false;
+        };
+        let mut ce = l.start;
+        while ce > pstart && doc.is(ce - 1, COMMA) {
+            ce -= 1;
+        }
+        let mut cs = self.lo;
+        while cs < ce && doc.is(cs, CONJ | PUNCT) && !doc.in_quote(cs) {
+            cs += 1;
+        }
+        if words(doc, cs..ce) < 3 {
+            return false;
+        }
+        out[prev].content.end = ce;
+        out.push(Frame::new(j..k + 1, l, cs..ce, Order::Csv));
+        self.cstart = hi;
+        self.k = hi;
+        true
+    }
+
+    /// "… comments from Finnish President Alexander Stubb, who said …, “…”": the relative
+    /// clause has its own speaker (the name before "who"), and the outer content ends before
+    /// it.
+    fn who_relative(&mut self, prev: usize, j: usize, out: &mut Vec<Frame>) -> bool {
+        let (doc, k, hi) = (self.doc, self.k, self.hi);
+        if !(j >= out[prev].content.start + 3
+            && doc.word(j - 1).eq_ignore_ascii_case("who")
+            && doc.is(j - 2, COMMA))
+        {
+            return false;
+        }
+        let cs = content_start(doc, k, k + 1, hi);
+        let ce = svc_content_end(doc, k, cs, hi);
+        if !(cs < hi && (words(doc, cs..ce) >= 2 || has_quote(doc, cs..ce))) {
+            return false;
+        }
+        out[prev].content.end = j - 2;
+        out.push(Frame::new(k..k + 1, j - 1..j, cs..ce, Order::Svc));
+        self.cstart = ce;
+        self.k += 1;
+        true
+    }
+
+    /// "…, Trump boasted, “That makes me smart.”", "… before asking her, “…”": a cue in the
+    /// content opening a quote of its own (after a comma or colon) is a frame of its own, by
+    /// the name just before it or, for a participle, by the same speaker; the outer content
+    /// ends before it.
+    fn cue_opening_quote(
+        &mut self,
+        c: TokClass,
+        prev: usize,
+        j: usize,
+        out: &mut Vec<Frame>,
+    ) -> bool {
+        let (doc, k, hi) = (self.doc, self.k, self.hi);
+        let pstart = out[prev].content.start;
+        let qs = content_start(doc, k, k + 1, hi);
+        if !(qs > k + 1
+            && qs < hi
+            && doc.in_quote(qs)
+            && doc.is(qs - 1, COMMA | COLON)
+            && !doc.in_quote(qs - 1))
+        {
+            return false;
+        }
+        let l = left_np(doc, pstart, j).filter(|l| {
+            l.start > pstart
+                && (doc.is(l.start, PRON) || (l.clone()).any(|t| doc.is(t, CAP | ROLE)))
+        });
+        let (speaker, mut cut) = match l {
+            Some(l) => (Some(Ok(l.clone())), l.start),
+            None if c.is(ING) => (Some(Err(prev)), j),
+            None => (None, pstart),
+        };
+        while cut > pstart
+            && (doc.is(cut - 1, COMMA | CONJ)
+                || doc.is(cut - 1, PREP) && !matches!(speaker, Some(Ok(_)))
+                || matches!(
+                    doc.word(cut - 1).to_ascii_lowercase().as_str(),
+                    "before" | "after" | "while" | "when" | "then"
+                ))
+            && !doc.in_quote(cut - 1)
+        {
+            cut -= 1;
+        }
+        let Some(speaker) = speaker.filter(|_| words(doc, pstart..cut) >= 2) else {
+            return false;
+        };
+        let ce = quote_end(doc, qs, hi);
+        out[prev].content.end = cut;
+        out.push(Frame::by(j..k + 1, speaker, qs..ce));
+        self.cstart = ce;
+        self.k = ce;
+        true
+    }
+
+    /// "… likened to the Star of David, Speaker Paul Ryan said “…”": a new clause with its
+    /// own named source after a comma.
+    fn named_clause_after_comma(&mut self, prev: usize, j: usize, out: &mut Vec<Frame>) -> bool {
+        let (doc, k, hi) = (self.doc, self.k, self.hi);
+        let pstart = out[prev].content.start;
+        if out[prev].order != Order::Svc {
+            return false;
+        }
+        let Some(l) = left_np(doc, pstart, j).filter(|l| {
+            l.start > pstart + 2
+                && doc.is(l.start - 1, COMMA)
+                && !doc.in_quote(l.start - 1)
+                && (doc.is(l.start, PRON) && l.len() == 1
+                    || (l.clone()).any(|t| doc.is(t, CAP)) && doc.is(l.end - 1, CAP))
+        }) else {
+            return false;
+        };
+        let cs = content_start(doc, k, k + 1, hi);
+        if !(cs < hi && (doc.is(cs, THAT) || doc.in_quote(cs))) {
+            return false;
+        }
+        let ce = svc_content_end(doc, k, cs, hi);
+        out[prev].content.end = l.start - 1;
+        out.push(Frame::new(j..k + 1, l, cs..ce, Order::Svc));
+        self.cstart = ce;
+        self.k = ce.max(k + 1);
+        true
+    }
+
+    /// "…, adding …", "… and has said that …", "…, suggested that …": another verb of the
+    /// previous frame's speaker splits its content and starts a frame of its own.
+    fn coordinated_verb(&mut self, c: TokClass, prev: usize, out: &mut Vec<Frame>) {
+        let (doc, k, hi) = (self.doc, self.k, self.hi);
+        let (pstart, porder) = (out[prev].content.start, out[prev].order);
+        // "… and has said that …": look past auxiliaries for the conjunction.
+        let mut b = k;
+        while b > pstart + 1 && doc.is(b - 1, AUX) && !doc.is(b - 1, CAP) {
+            b -= 1;
+        }
+        let aux_conj = b < k && doc.is(b - 1, CONJ) && porder == Order::Svc;
+        let split = k > 0
+            && (aux_conj
+                || c.is(ING) && after_comma(doc, k)
+                || doc.is(k - 1, CONJ) && k >= 2 && doc.is(k - 2, COMMA) && !c.is(ING)
+                || doc.is(k - 1, CONJ) && porder == Order::Svc
+                // "…, suggested that …": another verb of the same subject.
+                || doc.is(k - 1, COMMA)
+                    && porder == Order::Svc
+                    && doc.word(k).ends_with("ed")
+                    && (doc.is(k + 1, THAT) || doc.in_quote(k + 1)));
+        if !(split && k - 1 > pstart + 1) {
+            return;
+        }
+        let mut cut = if aux_conj {
+            b - 1
+        } else if doc.is(k - 1, COMMA) || doc.is(k - 1, CONJ) {
+            k - 1
+        } else {
+            k
+        };
+        while cut > pstart && doc.is(cut - 1, COMMA | CONJ) {
+            cut -= 1;
+        }
+        let cs = content_start(doc, k, k + 1, hi);
+        if cs < hi {
+            out[prev].content.end = cut;
+            let cue = if aux_conj { b..k + 1 } else { k..k + 1 };
+            out.push(Frame::continuing(cue, cs..hi, prev));
+            self.cstart = hi;
+        }
+    }
+
+    /// "According to the poll, …" (V S C) and "…, according to X." (C V S).
+    fn according_to(&mut self, out: &mut Vec<Frame>) {
+        let (doc, k, hi) = (self.doc, self.k, self.hi);
+        let cue = k..k + 2;
+        let Some(src) = right_np(doc, k + 2, hi) else {
+            self.k += 2;
+            return;
+        };
+        let lead_only = (self.cstart..k).all(|i| doc.is(i, CONJ | PUNCT | AUX) && !doc.in_quote(i));
+        if lead_only {
+            let mut cs = src.end;
+            if cs < hi && doc.is(cs, COMMA) {
+                cs += 1;
+            }
+            let ce = clause_end(doc, cs, hi);
+            if words(doc, cs..ce) >= 2 {
+                out.push(Frame::new(cue, src, cs..ce, Order::AccordingFirst));
+                self.cstart = hi;
+                self.k = hi;
+                return;
+            }
+        } else {
+            let mut ce = k;
+            while ce > self.cstart && doc.is(ce - 1, COMMA) {
+                ce -= 1;
+            }
+            if words(doc, self.cstart..ce) >= 2 {
+                out.push(Frame::new(
+                    cue,
+                    src.clone(),
+                    self.cstart..ce,
+                    Order::AccordingLast,
+                ));
+                self.cstart = src.end;
+            }
+        }
+        self.k = src.end.max(k + 2);
+    }
+
+    /// ", saying …" with no frame before it: the clause's subject speaks.
+    fn participle_after_comma(&mut self, c: TokClass, out: &mut Vec<Frame>) -> bool {
+        let (doc, k, hi) = (self.doc, self.k, self.hi);
+        if !(c.is(ING) && k > self.cstart && after_comma(doc, k)) {
+            return false;
+        }
+        // "“…,” Chaffetz said in a statement, adding that …": the previous speaker goes on.
+        if let Some(prev) = self.prev(out) {
+            let cs = content_start(doc, k, k + 1, hi);
+            let ce = clause_end(doc, cs, hi);
+            if words(doc, cs..ce) >= 2 || has_quote(doc, cs..ce) {
+                out.push(Frame::continuing(k..k + 1, cs..ce, prev));
+                self.cstart = hi;
+            }
+        } else if let Some(src) = subject_np(doc, self.lo, k) {
+            let cs = content_start(doc, k, k + 1, hi);
+            if words(doc, cs..hi) >= 2 {
+                out.push(Frame::new(k..k + 1, src, cs..hi, Order::Svc));
+                self.cstart = hi;
+            }
+        }
+        self.k += 1;
+        true
+    }
+
+    /// "He augmented the narrative by telling Carlson that …": the clause's subject speaks
+    /// through the participle.
+    fn participle_after_subordinator(&mut self, c: TokClass, out: &mut Vec<Frame>) -> bool {
+        let (doc, k, hi) = (self.doc, self.k, self.hi);
+        if !(c.is(ING) && k > self.lo && is_subord(doc.word(k - 1))) {
+            return false;
+        }
+        // The subject of the clause, or the speaker of the frame just before ("“…,” Blige
+        // sings to Clinton before asking her, “…”").
+        let src = subject_np(doc, self.lo, k - 1)
+            .map(Ok)
+            .or(self.prev(out).map(Err));
+        if let Some(speaker) = src {
+            let cs = content_start(doc, k, k + 1, hi);
+            let ce = svc_content_end(doc, k, cs, hi);
+            if words(doc, cs..ce) >= 2 || has_quote(doc, cs..ce) {
+                out.push(Frame::by(k..k + 1, speaker, cs..ce));
+                self.cstart = ce;
+                self.k = ce.max(k + 1);
+                return true;
+            }
+        }
+        self.k += 1;
+        true
+    }
+
+    /// The source on the left of the cue ending at `j`, with the shapes a name takes there:
+    /// after a party label, with an apposition between dashes or after a comma.
+    fn left_source(&self, j: usize) -> Option<Range<usize>> {
+        let (doc, cstart) = (self.doc, self.cstart);
+        let left = left_np(doc, cstart, j);
+        if left.is_some() {
+            return left;
+        }
         // "Gov. John Kasich (R-OH), said": the comma after a party label.
-        if left.is_none() && j > cstart + 2 && doc.is(j - 1, COMMA) && doc.word(j - 2) == ")" {
-            left = left_np(doc, cstart, j - 1);
+        if j > cstart + 2 && doc.is(j - 1, COMMA) && doc.word(j - 2) == ")" {
+            let left = left_np(doc, cstart, j - 1);
+            if left.is_some() {
+                return left;
+            }
         }
         // "Jason Sims — a teacher from Mount Pleasant — says": the name and the apposition
         // between dashes.
-        if left.is_none() && j > cstart + 3 && matches!(doc.word(j - 1), "—" | "―" | "–" | "--")
-        {
+        if j > cstart + 3 && matches!(doc.word(j - 1), "—" | "―" | "–" | "--") {
             if let Some(d) = (j.saturating_sub(14).max(cstart + 1)..j - 1)
                 .rev()
                 .find(|&i| doc.word(i) == doc.word(j - 1))
@@ -1063,11 +1144,11 @@ pub(crate) fn frames_in_unit(doc: &Doc, u: Range<usize>, out: &mut Vec<Frame>) {
                 if let Some(l) =
                     left_np(doc, cstart, d).filter(|l| (l.clone()).any(|t| doc.is(t, CAP)))
                 {
-                    left = Some(l.start..j - 1);
+                    return Some(l.start..j - 1);
                 }
             }
         }
-        if left.is_none() && j > cstart + 2 && doc.is(j - 1, COMMA) {
+        if j > cstart + 2 && doc.is(j - 1, COMMA) {
             // "Beruff, a Scott ally, said" / "Trump, who leads, said": the name and its
             // apposition together are the source.
             if let Some(c1) = (cstart..j - 1)
@@ -1077,147 +1158,174 @@ pub(crate) fn frames_in_unit(doc: &Doc, u: Range<usize>, out: &mut Vec<Frame>) {
             {
                 if doc.is(c1, COMMA) && !doc.is(c1 + 1, CONJ) {
                     if let Some(l) = left_np(doc, cstart, c1) {
-                        left = Some(l.start..j - 1);
+                        return Some(l.start..j - 1);
                     }
                 }
             }
         }
+        None
+    }
+
+    /// Whether what follows the cue (up to `tail_end`, or the `extra` quote) lets the content
+    /// before the source be this frame's.
+    fn tail_ok(&self, tail_end: usize, extra: &Option<Range<usize>>, quoted_before: bool) -> bool {
+        let (doc, k, hi) = (self.doc, self.k, self.hi);
+        let t = extra
+            .as_ref()
+            .map_or(tail_end, |x| x.start)
+            .saturating_sub(k + 1);
+        let no_that = !(k + 1..tail_end).any(|i| doc.is(i, THAT) && !doc.in_quote(i));
+        // "In his tribute, Elliott said “there is …”": a quote after the cue is what was
+        // said; what comes before the source is no content.
+        let quote_follows = tail_end < hi && doc.in_quote(tail_end);
+        if quoted_before {
+            // "“…,” Merkel told reporters after the meeting that was held …": a relative
+            // "that" is fine; "said that …" is reported speech of its own.
+            !doc.is(k + 1, THAT)
+        } else {
+            // Unquoted content before: only adverbials may follow the cue ("…, he said on
+            // Tuesday"), not an object ("Within minutes, he called Rubio …").
+            t <= 8
+                && no_that
+                && !quote_follows
+                && (t == 0 || doc.is(k + 1, PREP | TIME | COMMA) && !doc.is(k + 1, CAP))
+        }
+    }
+
+    /// A cue with its source looked up on the left, then the three orders tried in turn:
+    /// C S V, C V S, S V C.
+    fn source_then_patterns(&mut self, out: &mut Vec<Frame>) {
+        let doc = self.doc;
+        let j = skip_back_aux(doc, self.cstart, self.k);
+        let left = self.left_source(j);
         // Tail after the cue: where this frame stops (before ", adding …" or a new quote).
-        let (tail_end, extra) = tail(doc, k + 1, hi);
+        let (tail_end, extra) = tail(doc, self.k + 1, self.hi);
         let quoted_before = left.as_ref().is_some_and(|l| {
-            quote_before(doc, cstart, l.start) && !title_before(doc, cstart, l.start)
+            quote_before(doc, self.cstart, l.start) && !title_before(doc, self.cstart, l.start)
         });
-        let tail_ok = {
-            let t = extra
-                .as_ref()
-                .map_or(tail_end, |x| x.start)
-                .saturating_sub(k + 1);
-            let no_that = !(k + 1..tail_end).any(|i| doc.is(i, THAT) && !doc.in_quote(i));
-            // "In his tribute, Elliott said “there is …”": a quote after the cue is what was
-            // said; what comes before the source is no content.
-            let quote_follows = tail_end < hi && doc.in_quote(tail_end);
-            if quoted_before {
-                // "“…,” Merkel told reporters after the meeting that was held …": a relative
-                // "that" is fine; "said that …" is reported speech of its own.
-                !doc.is(k + 1, THAT)
-            } else {
-                // Unquoted content before: only adverbials may follow the cue ("…, he said
-                // on Tuesday"), not an object ("Within minutes, he called Rubio …").
-                t <= 8
-                    && no_that
-                    && !quote_follows
-                    && (t == 0 || doc.is(k + 1, PREP | TIME | COMMA) && !doc.is(k + 1, CAP))
-            }
-        };
-        // C S V: "“…,” Trump said."
+        let tail_ok = self.tail_ok(tail_end, &extra, quoted_before);
         if let Some(l) = left
             .clone()
-            .filter(|l| after_content(doc, cstart, l.start) && tail_ok)
+            .filter(|l| after_content(doc, self.cstart, l.start) && tail_ok)
         {
-            let mut ce = l.start;
-            while ce > cstart && doc.is(ce - 1, COMMA) {
-                ce -= 1;
-            }
-            let cs = quote_after_intro(doc, cstart, ce);
-            if words(doc, cs..ce) >= if quoted_before { 1 } else { 3 } {
-                // "Asked what …, Adelson said, “…”": with no quote before it, the words before
-                // the source set the scene; the quote after the cue is what was said.
-                let (content, order, extra) = match extra {
-                    Some(x) if !quoted_before => (x, Order::Svc, None),
-                    x => (cs..ce, Order::Csv, x),
-                };
-                out.push(Frame {
-                    cue: j..k + 1,
-                    source: Some(l),
-                    content,
-                    order,
-                    same_speaker_as: None,
-                    pending: false,
-                    extra,
-                });
-                cstart = tail_end;
-                k = tail_end;
-                continue;
+            if self.content_source_verb(j, l, tail_end, extra, quoted_before, out) {
+                return;
             }
         }
-        // C V S: "“…,” said Trump."
-        if after_content(doc, cstart, k) && left.is_none() && !doc.is(k + 1, PREP | TIME) {
-            if let Some(src) = right_np(doc, k + 1, hi) {
-                // "said Sen. Jim Whelan who represents …": anything may follow the name.
-                let rest_ok = true;
-                let mut ce = k;
-                while ce > cstart && doc.is(ce - 1, COMMA) {
-                    ce -= 1;
-                }
-                let cs = quote_after_intro(doc, cstart, ce);
-                if rest_ok && words(doc, cs..ce) >= 1 {
-                    let (tail_end, extra) = tail(doc, src.end, hi);
-                    out.push(Frame {
-                        cue: k..k + 1,
-                        source: Some(src),
-                        content: cs..ce,
-                        order: Order::Cvs,
-                        same_speaker_as: None,
-                        pending: false,
-                        extra,
-                    });
-                    cstart = tail_end;
-                    k = tail_end;
-                    continue;
-                }
-            }
+        if left.is_none() && self.content_verb_source(out) {
+            return;
         }
-        // S V C: "Trump said (that) …".
+        self.source_verb_content(j, left, out);
+        self.k += 1;
+    }
+
+    /// C S V: "“…,” Trump said."
+    fn content_source_verb(
+        &mut self,
+        j: usize,
+        l: Range<usize>,
+        tail_end: usize,
+        extra: Option<Range<usize>>,
+        quoted_before: bool,
+        out: &mut Vec<Frame>,
+    ) -> bool {
+        let (doc, k) = (self.doc, self.k);
+        let mut ce = l.start;
+        while ce > self.cstart && doc.is(ce - 1, COMMA) {
+            ce -= 1;
+        }
+        let cs = quote_after_intro(doc, self.cstart, ce);
+        if words(doc, cs..ce) < if quoted_before { 1 } else { 3 } {
+            return false;
+        }
+        // "Asked what …, Adelson said, “…”": with no quote before it, the words before the
+        // source set the scene; the quote after the cue is what was said.
+        let (content, order, extra) = match extra {
+            Some(x) if !quoted_before => (x, Order::Svc, None),
+            x => (cs..ce, Order::Csv, x),
+        };
+        out.push(Frame::new(j..k + 1, l, content, order).with_extra(extra));
+        self.cstart = tail_end;
+        self.k = tail_end;
+        true
+    }
+
+    /// C V S: "“…,” said Trump." (with no source on the left).
+    fn content_verb_source(&mut self, out: &mut Vec<Frame>) -> bool {
+        let (doc, k, hi) = (self.doc, self.k, self.hi);
+        if !after_content(doc, self.cstart, k) || doc.is(k + 1, PREP | TIME) {
+            return false;
+        }
+        // "said Sen. Jim Whelan who represents …": anything may follow the name.
+        let Some(src) = right_np(doc, k + 1, hi) else {
+            return false;
+        };
+        let mut ce = k;
+        while ce > self.cstart && doc.is(ce - 1, COMMA) {
+            ce -= 1;
+        }
+        let cs = quote_after_intro(doc, self.cstart, ce);
+        if words(doc, cs..ce) < 1 {
+            return false;
+        }
+        let (tail_end, extra) = tail(doc, src.end, hi);
+        out.push(Frame::new(k..k + 1, src, cs..ce, Order::Cvs).with_extra(extra));
+        self.cstart = tail_end;
+        self.k = tail_end;
+        true
+    }
+
+    /// S V C: "Trump said (that) …".
+    fn source_verb_content(&mut self, j: usize, left: Option<Range<usize>>, out: &mut Vec<Frame>) {
+        let (doc, k, hi, lo) = (self.doc, self.k, self.hi, self.lo);
         let left = left.or_else(|| {
             // "She then urges her husband to … and repeatedly says, “…”": a second verb of
             // the sentence's subject.
-            (out.len() == first_new
-                && j > u.start + 2
+            (out.len() == self.first_new
+                && j > lo + 2
                 && doc.word(j - 1).eq_ignore_ascii_case("and")
                 && !doc.is(j - 2, COMMA))
-            .then(|| subject_np(doc, u.start, j - 1))
+            .then(|| subject_np(doc, lo, j - 1))
             .flatten()
-            .filter(|l| l.start == u.start || doc.is(l.start, PRON))
+            .filter(|l| l.start == lo || doc.is(l.start, PRON))
         });
-        if let Some(l) = left.filter(|l| {
-            clause_start(doc, cstart, l.start)
-                || l.start == cstart
-                || subject_first(doc, u.start, l)
-        }) {
-            let cs = content_start(doc, k, k + 1, hi);
-            let pending = cs >= hi
-                && (doc.is(hi.saturating_sub(1), COLON)
-                    || hi == k + 1
-                    || u.end > hi && doc.is(u.end - 1, COLON));
-            // "He said, “…”" / "She wrote: “…”": the quote the punctuation opens is the
-            // content; what follows it ("…,” and shared a link") is the writer's again.
-            let ce = svc_content_end(doc, k, cs, hi);
-            let quote_only = ce < hi && cs < hi && doc.in_quote(cs) && ce == quote_end(doc, cs, hi);
-            if pending || words(doc, cs..ce) >= 2 || has_quote(doc, cs..ce) {
-                out.push(Frame {
-                    cue: j..k + 1,
-                    source: Some(l),
-                    content: cs.min(ce)..ce,
-                    order: Order::Svc,
-                    same_speaker_as: None,
-                    pending,
-                    extra: None,
-                });
-                cstart = if quote_only { ce } else { hi };
+        let Some(l) = left.filter(|l| {
+            clause_start(doc, self.cstart, l.start)
+                || l.start == self.cstart
+                || subject_first(doc, lo, l)
+        }) else {
+            return;
+        };
+        let cs = content_start(doc, k, k + 1, hi);
+        let pending = cs >= hi
+            && (doc.is(hi.saturating_sub(1), COLON)
+                || hi == k + 1
+                || self.end > hi && doc.is(self.end - 1, COLON));
+        // "He said, “…”" / "She wrote: “…”": the quote the punctuation opens is the content;
+        // what follows it ("…,” and shared a link") is the writer's again.
+        let ce = svc_content_end(doc, k, cs, hi);
+        let quote_only = ce < hi && cs < hi && doc.in_quote(cs) && ce == quote_end(doc, cs, hi);
+        if pending || words(doc, cs..ce) >= 2 || has_quote(doc, cs..ce) {
+            out.push(Frame::new(j..k + 1, l, cs.min(ce)..ce, Order::Svc).pending(pending));
+            self.cstart = if quote_only { ce } else { hi };
+        }
+    }
+
+    /// After the scan: quotes set off by the frames found, then (when none was found) a
+    /// quote with any verb or after a possessive; every content drops the writer's tail.
+    fn finish(self, out: &mut Vec<Frame>) {
+        let (doc, lo, hi, first_new) = (self.doc, self.lo, self.hi, self.first_new);
+        as_quote_frames(doc, lo, hi, first_new, out);
+        if out.len() == first_new {
+            if let Some(f) =
+                quote_with_any_verb(doc, lo, hi).or_else(|| possessive_quote(doc, lo, hi))
+            {
+                out.push(f);
             }
         }
-        k += 1;
-    }
-    as_quote_frames(doc, u.start, hi, first_new, out);
-    if out.len() == first_new {
-        if let Some(f) =
-            quote_with_any_verb(doc, u.start, hi).or_else(|| possessive_quote(doc, u.start, hi))
-        {
-            out.push(f);
+        for f in &mut out[first_new..] {
+            f.content.end = before_tail(doc, f.content.clone());
         }
-    }
-    for f in &mut out[first_new..] {
-        f.content.end = before_tail(doc, f.content.clone());
     }
 }
 
@@ -1414,15 +1522,12 @@ fn as_quote_frames(doc: &Doc, lo: usize, hi: usize, first_new: usize, out: &mut 
                 break;
             }
         }
-        out.push(Frame {
-            cue: j..v + 1,
-            source: Some(src),
-            content: if content_from_quote { q } else { v + 1 }..e,
-            order: Order::Svc,
-            same_speaker_as: None,
-            pending: false,
-            extra: None,
-        });
+        out.push(Frame::new(
+            j..v + 1,
+            src,
+            if content_from_quote { q } else { v + 1 }..e,
+            Order::Svc,
+        ));
         q = e.max(q + 1);
     }
 }
@@ -1439,15 +1544,12 @@ fn possessive_quote(doc: &Doc, lo: usize, hi: usize) -> Option<Frame> {
         .find(|&i| doc.is(i, PREP) && !doc.is(i, CAP))
         .unwrap_or(src.end);
     statement_owner(doc, src.start..head_end)?;
-    Some(Frame {
-        cue: head_end - 1..head_end,
-        source: Some(src),
-        content: q..quote_end(doc, q, hi),
-        order: Order::Svc,
-        same_speaker_as: None,
-        pending: false,
-        extra: None,
-    })
+    Some(Frame::new(
+        head_end - 1..head_end,
+        src,
+        q..quote_end(doc, q, hi),
+        Order::Svc,
+    ))
 }
 
 /// A plain word that can be a verb: lower case letters, not a function word.
@@ -1497,15 +1599,9 @@ fn quote_then_any_verb(doc: &Doc, lo: usize, hi: usize) -> Option<Frame> {
                 let cue_next =
                     tail_end < hi && (doc.is(tail_end, CUE) || doc.is(tail_end + 1, CUE));
                 if tail_end >= hi || extra.is_some() || cue_next {
-                    return Some(Frame {
-                        cue: v..v + 1,
-                        source: Some(s..np_end),
-                        content: lo..e,
-                        order: Order::Csv,
-                        same_speaker_as: None,
-                        pending: false,
-                        extra,
-                    });
+                    return Some(
+                        Frame::new(v..v + 1, s..np_end, lo..e, Order::Csv).with_extra(extra),
+                    );
                 }
             }
         }
@@ -1535,13 +1631,5 @@ fn any_verb_then_quote(doc: &Doc, lo: usize, hi: usize) -> Option<Frame> {
     if !(clause_start(doc, lo, src.start) || src.start == lo) {
         return None;
     }
-    Some(Frame {
-        cue: v..v + 1,
-        source: Some(src),
-        content: qs..hi,
-        order: Order::Svc,
-        same_speaker_as: None,
-        pending: false,
-        extra: None,
-    })
+    Some(Frame::new(v..v + 1, src, qs..hi, Order::Svc))
 }

@@ -656,58 +656,17 @@ impl<'m> Resolver<'m> {
         })
     }
 
-    /// Builds the speaker for the source tokens `src` (or the author when `None`).
+    /// Builds the speaker for the source tokens `src` (or the author when `None`): a
+    /// pronoun's antecedent, a name before an apposition, an anonymous role, a statement's
+    /// owner or the name heading the phrase, in that order.
     pub fn speaker(&mut self, doc: &Doc, src: Option<Range<usize>>) -> Speaker {
         let Some(src) = src.filter(|r| !r.is_empty()) else {
             return Speaker::unknown();
         };
         let span = Some(doc.bytes(&src));
         let text = &doc.text[doc.bytes(&src)];
-        // Pronouns.
         if src.len() == 1 && doc.is(src.start, PRON) {
-            let w = doc.word(src.start).to_ascii_lowercase();
-            let found = match w.as_str() {
-                "who" => self.before_who(doc, src.start),
-                "he" | "she" => {
-                    let female = w == "she";
-                    let found = self.nearest_person(doc, src.start, female);
-                    if let Some(f) = &found {
-                        // The document's own pronoun is evidence for later ones.
-                        self.genders.entry(f.name.clone()).or_insert(female);
-                    }
-                    found
-                }
-                "they" => self
-                    .seen
-                    .iter()
-                    .rev()
-                    .find(|s| s.kind == SpeakerKind::Anonymous || s.name.contains(' '))
-                    .cloned(),
-                _ => None,
-            };
-            return match found {
-                Some(s) => Speaker {
-                    span,
-                    kind: s.kind,
-                    name: s.name,
-                    description: s.description,
-                    mention: s.mention,
-                },
-                None if w == "i" || w == "we" => Speaker {
-                    span,
-                    kind: SpeakerKind::Unknown,
-                    name: String::new(),
-                    description: text.to_string(),
-                    mention: None,
-                },
-                None => Speaker {
-                    span,
-                    kind: SpeakerKind::Unknown,
-                    name: String::new(),
-                    description: text.to_string(),
-                    mention: None,
-                },
-            };
+            return self.pronoun_speaker(doc, src.start, span, text);
         }
         // "Jason Chaffetz (R-Utah)": the parenthesis is not the head.
         let src_end = if doc.word(src.end - 1) == ")" {
@@ -718,87 +677,20 @@ impl<'m> Resolver<'m> {
         } else {
             src.end
         };
-        // The head noun ends before a post-modifier ("a person familiar with …", "Rep. Tom
-        // Cole of Oklahoma"), except after a quantifier ("one of the people familiar …").
-        let head_end_in = |end: usize| {
-            (src.start..end)
-                .find(|&i| {
-                    i > src.start
-                        && doc.is(i, PREP)
-                        && !doc.is(i, CAP)
-                        && !(doc.word(i).eq_ignore_ascii_case("of") && doc.is(i - 1, DET))
-                })
-                .unwrap_or(end)
-        };
-        // "Trump, never shy of grand comparisons": the name before the apposition.
-        if let Some(c) = (src.start + 1..src_end).find(|&i| doc.is(i, COMMA)) {
-            let first = src.start..head_end_in(c);
-            if let Some(run) = last_name_run(doc, first.clone()).filter(|r| r.end == first.end) {
-                let name = self.expand(&join_words(doc, run.clone()));
-                let mention = self.mention_at(doc, &run);
-                let description = if c + 1 < src.end {
-                    doc.text[doc.bytes(&(c + 1..src.end))]
-                        .trim_matches(|ch: char| ch == ',' || ch.is_whitespace())
-                        .to_string()
-                } else {
-                    String::new()
-                };
-                self.seen
-                    .push(Seen::named(src.start, name.clone(), mention));
-                return Speaker {
-                    span,
-                    kind: SpeakerKind::Named,
-                    name,
-                    description,
-                    mention,
-                };
-            }
+        if let Some(s) = self.apposition_speaker(doc, &src, src_end, &span) {
+            return s;
         }
-        let head_end = head_end_in(src_end);
+        let head_end = head_end_in(doc, &src, src_end);
         let head_tok = (src.start..head_end).rev().find(|&i| !doc.is(i, PUNCT));
-        let head = head_tok
-            .map(|i| doc.word(i).to_ascii_lowercase())
-            .unwrap_or_default();
         let is_role = head_tok.is_some_and(|i| doc.is(i, ROLE));
         // A name is the head of the phrase ("Kremlin spokesman Dmitry Peskov"), not a
         // modifier of it ("Ukrainian officials", "a U.S. official").
         let name_run = last_name_run(doc, src.start..head_end).filter(|r| r.end == head_end);
         if is_role && name_run.is_none() {
-            let first = doc.word(src.start).to_ascii_lowercase();
-            let definite = matches!(first.as_str(), "the" | "that" | "this" | "those");
-            let this = Described::of(text, &head);
-            if definite {
-                if let Some(s) = self.antecedent(&this).cloned() {
-                    // The reference is now the most recent mention of that source.
-                    self.seen.push(Seen {
-                        at: src.start,
-                        ..s.clone()
-                    });
-                    return Speaker {
-                        span,
-                        kind: SpeakerKind::Anonymous,
-                        name: String::new(),
-                        description: s.description,
-                        mention: None,
-                    };
-                }
-            }
-            let description = text.trim_end_matches([',', ' ']).to_string();
-            self.seen.push(Seen {
-                at: src.start,
-                name: String::new(),
-                described: this,
-                description: description.clone(),
-                kind: SpeakerKind::Anonymous,
-                mention: None,
-            });
-            return Speaker {
-                span,
-                kind: SpeakerKind::Anonymous,
-                name: String::new(),
-                description,
-                mention: None,
-            };
+            let head = head_tok
+                .map(|i| doc.word(i).to_ascii_lowercase())
+                .unwrap_or_default();
+            return self.role_speaker(doc, src.start, &head, span, text);
         }
         // "Trump’s social media statement": a statement's owner is its speaker.
         if let Some(owner) = statement_owner(doc, src.start..head_end) {
@@ -815,34 +707,7 @@ impl<'m> Resolver<'m> {
             };
         }
         if let Some(run) = name_run {
-            let raw = join_words(doc, run.clone());
-            let name = self.expand(&raw);
-            if let Some(g) =
-                name_gender(doc, run.start, &raw).or_else(|| name_gender(doc, run.start, &name))
-            {
-                self.genders.entry(name.clone()).or_insert(g);
-            }
-            let mention = self.mention_at(doc, &run);
-            let description = if run.start > src.start || run.end < src.end {
-                text.to_string()
-            } else {
-                String::new()
-            };
-            self.seen.push(Seen {
-                at: src.start,
-                name: name.clone(),
-                described: Described::default(),
-                description: description.clone(),
-                kind: SpeakerKind::Named,
-                mention,
-            });
-            return Speaker {
-                span,
-                kind: SpeakerKind::Named,
-                name,
-                description,
-                mention,
-            };
+            return self.named_speaker(doc, &src, run, span, text);
         }
         Speaker {
             span,
@@ -850,6 +715,171 @@ impl<'m> Resolver<'m> {
             name: String::new(),
             description: text.to_string(),
             mention: self.mention_at(doc, &src),
+        }
+    }
+
+    /// The speaker a pronoun at token `at` (written `text`) refers to: the name before
+    /// "who", the nearest person of the pronoun's gender, an earlier group for "they".
+    fn pronoun_speaker(
+        &mut self,
+        doc: &Doc,
+        at: usize,
+        span: Option<Range<usize>>,
+        text: &str,
+    ) -> Speaker {
+        let w = doc.word(at).to_ascii_lowercase();
+        let found = match w.as_str() {
+            "who" => self.before_who(doc, at),
+            "he" | "she" => {
+                let female = w == "she";
+                let found = self.nearest_person(doc, at, female);
+                if let Some(f) = &found {
+                    // The document's own pronoun is evidence for later ones.
+                    self.genders.entry(f.name.clone()).or_insert(female);
+                }
+                found
+            }
+            "they" => self
+                .seen
+                .iter()
+                .rev()
+                .find(|s| s.kind == SpeakerKind::Anonymous || s.name.contains(' '))
+                .cloned(),
+            _ => None,
+        };
+        match found {
+            Some(s) => Speaker {
+                span,
+                kind: s.kind,
+                name: s.name,
+                description: s.description,
+                mention: s.mention,
+            },
+            // "I", "we" and pronouns with no antecedent.
+            None => Speaker {
+                span,
+                kind: SpeakerKind::Unknown,
+                name: String::new(),
+                description: text.to_string(),
+                mention: None,
+            },
+        }
+    }
+
+    /// "Trump, never shy of grand comparisons": the name before the apposition, which
+    /// becomes the description.
+    fn apposition_speaker(
+        &mut self,
+        doc: &Doc,
+        src: &Range<usize>,
+        src_end: usize,
+        span: &Option<Range<usize>>,
+    ) -> Option<Speaker> {
+        let c = (src.start + 1..src_end).find(|&i| doc.is(i, COMMA))?;
+        let first = src.start..head_end_in(doc, src, c);
+        let run = last_name_run(doc, first.clone()).filter(|r| r.end == first.end)?;
+        let name = self.expand(&join_words(doc, run.clone()));
+        let mention = self.mention_at(doc, &run);
+        let description = if c + 1 < src.end {
+            doc.text[doc.bytes(&(c + 1..src.end))]
+                .trim_matches(|ch: char| ch == ',' || ch.is_whitespace())
+                .to_string()
+        } else {
+            String::new()
+        };
+        self.seen
+            .push(Seen::named(src.start, name.clone(), mention));
+        Some(Speaker {
+            span: span.clone(),
+            kind: SpeakerKind::Named,
+            name,
+            description,
+            mention,
+        })
+    }
+
+    /// An anonymous source described by a role with head noun `head` ("a senior
+    /// administration official"); a definite one ("the official") is the earlier source it
+    /// refers to.
+    fn role_speaker(
+        &mut self,
+        doc: &Doc,
+        at: usize,
+        head: &str,
+        span: Option<Range<usize>>,
+        text: &str,
+    ) -> Speaker {
+        let first = doc.word(at).to_ascii_lowercase();
+        let definite = matches!(first.as_str(), "the" | "that" | "this" | "those");
+        let this = Described::of(text, head);
+        if definite {
+            if let Some(s) = self.antecedent(&this).cloned() {
+                // The reference is now the most recent mention of that source.
+                self.seen.push(Seen { at, ..s.clone() });
+                return Speaker {
+                    span,
+                    kind: SpeakerKind::Anonymous,
+                    name: String::new(),
+                    description: s.description,
+                    mention: None,
+                };
+            }
+        }
+        let description = text.trim_end_matches([',', ' ']).to_string();
+        self.seen.push(Seen {
+            at,
+            name: String::new(),
+            described: this,
+            description: description.clone(),
+            kind: SpeakerKind::Anonymous,
+            mention: None,
+        });
+        Speaker {
+            span,
+            kind: SpeakerKind::Anonymous,
+            name: String::new(),
+            description,
+            mention: None,
+        }
+    }
+
+    /// The named speaker of the name `run` heading the source `src`; the rest of the
+    /// phrase, if any, is the description.
+    fn named_speaker(
+        &mut self,
+        doc: &Doc,
+        src: &Range<usize>,
+        run: Range<usize>,
+        span: Option<Range<usize>>,
+        text: &str,
+    ) -> Speaker {
+        let raw = join_words(doc, run.clone());
+        let name = self.expand(&raw);
+        if let Some(g) =
+            name_gender(doc, run.start, &raw).or_else(|| name_gender(doc, run.start, &name))
+        {
+            self.genders.entry(name.clone()).or_insert(g);
+        }
+        let mention = self.mention_at(doc, &run);
+        let description = if run.start > src.start || run.end < src.end {
+            text.to_string()
+        } else {
+            String::new()
+        };
+        self.seen.push(Seen {
+            at: src.start,
+            name: name.clone(),
+            described: Described::default(),
+            description: description.clone(),
+            kind: SpeakerKind::Named,
+            mention,
+        });
+        Speaker {
+            span,
+            kind: SpeakerKind::Named,
+            name,
+            description,
+            mention,
         }
     }
 
@@ -962,6 +992,20 @@ impl<'m> Resolver<'m> {
         }
         best
     }
+}
+
+/// The end of the head noun of source `src` (before `end`): before a post-modifier ("a
+/// person familiar with …", "Rep. Tom Cole of Oklahoma"), except after a quantifier ("one of
+/// the people familiar …").
+fn head_end_in(doc: &Doc, src: &Range<usize>, end: usize) -> usize {
+    (src.start..end)
+        .find(|&i| {
+            i > src.start
+                && doc.is(i, PREP)
+                && !doc.is(i, CAP)
+                && !(doc.word(i).eq_ignore_ascii_case("of") && doc.is(i - 1, DET))
+        })
+        .unwrap_or(end)
 }
 
 /// The last run of capitalised name words in `r`, without leading titles ("President Trump"

@@ -10,6 +10,7 @@
 
 use super::clusters::{ClusterEntry, WordClusters, LEVELS};
 use super::features::{hash_str, IdMap};
+use super::rng::Rng;
 use crate::analysis::sentences::split_sentences;
 use crate::analysis::tokenize::tokenize;
 use std::collections::HashMap;
@@ -59,20 +60,6 @@ pub struct Induced {
     pub words: Vec<(String, ClusterEntry)>,
 }
 
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn unit(&mut self) -> f32 {
-        (self.next() >> 40) as f32 / (1u64 << 24) as f32
-    }
-}
-
 /// Counts of one lower-cased word in running text.
 #[derive(Default, Clone, Copy)]
 struct CaseCounts {
@@ -84,7 +71,33 @@ struct CaseCounts {
 
 /// Induces clusters from `texts` (one document each).
 pub fn induce<'a>(texts: impl IntoIterator<Item = &'a str>, cfg: &InduceConfig) -> Induced {
-    // 1. Tokenise, count forms and case statistics.
+    let corpus = read_corpus(texts);
+    let vocab = Vocabulary::of(&corpus, cfg.min_count);
+    tracing::info!(
+        tokens = corpus.tokens.len(),
+        vocab = vocab.words.len(),
+        "clusters: corpus read"
+    );
+    let mut rng = Rng::new(cfg.seed);
+    let emb = skip_gram(&corpus, &vocab, cfg, &mut rng);
+    let assign = cluster_levels(emb, &vocab, cfg, &mut rng);
+    entries(&corpus, &vocab, &assign)
+}
+
+/// Step 1's result: the corpus as form ids with case statistics.
+struct Corpus {
+    /// Every distinct form, by id.
+    forms: Vec<String>,
+    /// Occurrences per form id.
+    counts: Vec<u32>,
+    /// Token ids, `u32::MAX` between sentences.
+    tokens: Vec<u32>,
+    /// Case statistics per lower-cased word.
+    case: HashMap<String, CaseCounts>,
+}
+
+/// Step 1: tokenise, count forms and case statistics.
+fn read_corpus<'a>(texts: impl IntoIterator<Item = &'a str>) -> Corpus {
     let mut ids: HashMap<String, u32> = HashMap::new();
     let mut forms: Vec<String> = Vec::new();
     let mut counts: Vec<u32> = Vec::new();
@@ -135,29 +148,58 @@ pub fn induce<'a>(texts: impl IntoIterator<Item = &'a str>, cfg: &InduceConfig) 
             corpus.push(u32::MAX);
         }
     }
-    // 2. Vocabulary: frequent forms, most frequent first.
-    let mut vocab: Vec<u32> = (0..forms.len() as u32)
-        .filter(|&i| counts[i as usize] >= cfg.min_count)
-        .collect();
-    vocab.sort_by(|&a, &b| {
-        counts[b as usize]
-            .cmp(&counts[a as usize])
-            .then_with(|| forms[a as usize].cmp(&forms[b as usize]))
-    });
-    let mut vid = vec![u32::MAX; forms.len()];
-    for (v, &i) in vocab.iter().enumerate() {
-        vid[i as usize] = v as u32;
+    Corpus {
+        forms,
+        counts,
+        tokens: corpus,
+        case,
     }
-    let v = vocab.len();
-    let vcounts: Vec<f64> = vocab
-        .iter()
-        .map(|&i| f64::from(counts[i as usize]))
-        .collect();
+}
+
+/// Step 2's result: the frequent forms, most frequent first.
+struct Vocabulary {
+    /// Form ids by vocabulary index.
+    words: Vec<u32>,
+    /// Per form id its vocabulary index (`u32::MAX` for rare forms).
+    vid: Vec<u32>,
+    /// Occurrences by vocabulary index.
+    counts: Vec<f64>,
+}
+
+impl Vocabulary {
+    /// Step 2, vocabulary: frequent forms, most frequent first.
+    fn of(corpus: &Corpus, min_count: u32) -> Self {
+        let (forms, counts) = (&corpus.forms, &corpus.counts);
+        let mut vocab: Vec<u32> = (0..forms.len() as u32)
+            .filter(|&i| counts[i as usize] >= min_count)
+            .collect();
+        vocab.sort_by(|&a, &b| {
+            counts[b as usize]
+                .cmp(&counts[a as usize])
+                .then_with(|| forms[a as usize].cmp(&forms[b as usize]))
+        });
+        let mut vid = vec![u32::MAX; forms.len()];
+        for (v, &i) in vocab.iter().enumerate() {
+            vid[i as usize] = v as u32;
+        }
+        let vcounts: Vec<f64> = vocab
+            .iter()
+            .map(|&i| f64::from(counts[i as usize]))
+            .collect();
+        Vocabulary {
+            words: vocab,
+            vid,
+            counts: vcounts,
+        }
+    }
+}
+
+/// Step 3, skip-gram with negative sampling: a vector per vocabulary word (`cfg.dim` floats each,
+/// back to back).
+fn skip_gram(corpus: &Corpus, vocab: &Vocabulary, cfg: &InduceConfig, rng: &mut Rng) -> Vec<f32> {
+    let (v, vid, vcounts, corpus) = (vocab.words.len(), &vocab.vid, &vocab.counts, &corpus.tokens);
     let total: f64 = vcounts.iter().sum();
-    tracing::info!(tokens = corpus.len(), vocab = v, "clusters: corpus read");
-    // 3. Skip-gram with negative sampling.
     let d = cfg.dim;
-    let mut rng = Rng(cfg.seed | 1);
     let mut emb: Vec<f32> = (0..v * d).map(|_| (rng.unit() - 0.5) / d as f32).collect();
     let mut ctx = vec![0f32; v * d];
     let mut table = Vec::with_capacity(1 << 22);
@@ -240,7 +282,18 @@ pub fn induce<'a>(texts: impl IntoIterator<Item = &'a str>, cfg: &InduceConfig) 
         }
         tracing::info!(epoch, "clusters: skip-gram epoch done");
     }
-    // 4. Normalise and cluster, fine level first, then centroids upward.
+    emb
+}
+
+/// Step 4: normalise and cluster, fine level first, then centroids upward: per vocabulary word
+/// its cluster (1-based) at every level.
+fn cluster_levels(
+    mut emb: Vec<f32>,
+    vocab: &Vocabulary,
+    cfg: &InduceConfig,
+    rng: &mut Rng,
+) -> Vec<[u16; LEVELS]> {
+    let (d, v, vcounts) = (cfg.dim, vocab.words.len(), &vocab.counts);
     for row in emb.chunks_mut(d) {
         let n = row.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-6);
         row.iter_mut().for_each(|x| *x /= n);
@@ -252,7 +305,7 @@ pub fn induce<'a>(texts: impl IntoIterator<Item = &'a str>, cfg: &InduceConfig) 
     let mut members: Vec<Vec<usize>> = (0..v).map(|i| vec![i]).collect();
     for level in (0..LEVELS).rev() {
         let k = cfg.ks[level].min(members.len()).max(1);
-        let (labels, centroids) = kmeans(&points, &point_weights, d, k, cfg.iterations, &mut rng);
+        let (labels, centroids) = kmeans(&points, &point_weights, d, k, cfg.iterations, rng);
         let mut next_members: Vec<Vec<usize>> = vec![Vec::new(); k];
         let mut next_weights = vec![0f32; k];
         for (p, &c) in labels.iter().enumerate() {
@@ -267,7 +320,12 @@ pub fn induce<'a>(texts: impl IntoIterator<Item = &'a str>, cfg: &InduceConfig) 
         point_weights = next_weights;
         members = next_members;
     }
-    // 5. Entries by form and by lower case (the most frequent casing wins).
+    assign
+}
+
+/// Step 5: entries by form and by lower case (the most frequent casing wins).
+fn entries(corpus: &Corpus, vocab: &Vocabulary, assign: &[[u16; LEVELS]]) -> Induced {
+    let (forms, case, v, vocab) = (&corpus.forms, &corpus.case, vocab.words.len(), &vocab.words);
     let cap_prior = |lower: &str| -> u8 {
         match case.get(lower) {
             Some(c) if c.mid >= 2 => {

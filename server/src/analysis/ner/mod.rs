@@ -23,6 +23,7 @@ mod features;
 pub mod gazetteer;
 pub mod induce;
 pub mod model;
+mod rng;
 mod table;
 pub mod train;
 mod web;
@@ -684,8 +685,23 @@ mod tests {
             huge.as_str(),
             "Київ і Москва 東京 Zelenskyy’s",
         ] {
-            let _ = run(text);
+            let tokens = tokenize(text);
+            let found = recognize(text, &tokens, &split_sentences(text, &tokens));
+            assert_valid(text, &found);
         }
+        assert!(run("").is_empty() && run("   ").is_empty());
+    }
+
+    /// Mentions are non-empty, ordered, non-overlapping byte ranges on character boundaries.
+    fn assert_valid(text: &str, found: &[EntityMention]) {
+        for m in found {
+            assert!(m.start < m.end && m.end <= text.len(), "{text:.40}: {m:?}");
+            assert!(text.is_char_boundary(m.start) && text.is_char_boundary(m.end));
+        }
+        assert!(
+            found.windows(2).all(|w| w[0].end <= w[1].start),
+            "{text:.40}: {found:?}"
+        );
     }
 
     #[test]
@@ -696,12 +712,16 @@ mod tests {
             Token { start: 3, end: 100 },
             Token { start: 10, end: 15 },
         ];
-        let _ = recognize(text, &tokens, &[]);
+        assert_valid(text, &recognize(text, &tokens, &[]));
         let backwards_tokens = [Token { start: 10, end: 15 }, Token { start: 0, end: 5 }];
-        let _ = recognize(text, &backwards_tokens, &[]);
+        assert_valid(text, &recognize(text, &backwards_tokens, &[]));
         let backwards = std::ops::Range { start: 5, end: 2 };
-        let _ = recognize(text, &tokenize(text), &[backwards, 0..1000]);
+        assert_valid(
+            text,
+            &recognize(text, &tokenize(text), &[backwards, 0..1000]),
+        );
         let sentences: Vec<std::ops::Range<usize>> = std::iter::once(0..1).collect();
-        let _ = recognize("é", &[Token { start: 0, end: 1 }], &sentences);
+        // A token that cuts a character in two names nothing.
+        assert!(recognize("é", &[Token { start: 0, end: 1 }], &sentences).is_empty());
     }
 }

@@ -11,6 +11,7 @@ use super::clusters::WordClusters;
 use super::features::{analyze_tokens, set_doc_labels, token_features, Scratch};
 use super::gazetteer::Gazetteer;
 use super::model::{viterbi, Model, Stage, Workspace, NL};
+use super::rng::Rng;
 use super::table::Table;
 use crate::analysis::tokenize::Token;
 use std::ops::Range;
@@ -48,15 +49,10 @@ struct Example {
     gold: Vec<u8>,
 }
 
-/// A small deterministic generator (xorshift64*), for shuffling.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+impl Example {
+    /// Token `t`'s feature rows.
+    fn token(&self, t: usize) -> &[u32] {
+        &self.feats[self.offsets[t] as usize..self.offsets[t + 1] as usize]
     }
 }
 
@@ -81,7 +77,45 @@ pub fn train_stage(
     cfg: TrainConfig,
     mut on_epoch: impl FnMut(usize, &Stage) -> f64,
 ) -> (Stage, usize, f64) {
-    // Feature extraction, once: hashes become row ids.
+    let (rows, examples) = extract_examples(docs, clusters, gazetteer, first_stage);
+    let mut p = Perceptron::new(rows.len());
+    let mut order: Vec<usize> = (0..examples.len()).collect();
+    let mut rng = Rng::new(cfg.seed);
+    let mut scratch = Decode::default();
+    let mut best: Option<(Stage, usize, f64)> = None;
+    let mut since_best = 0;
+    for epoch in 1..=cfg.epochs {
+        rng.shuffle(&mut order);
+        let mut errors = 0usize;
+        for &k in &order {
+            if !p.learn(&examples[k], &mut scratch) {
+                errors += 1;
+            }
+        }
+        let model = p.averaged(&rows);
+        let score = on_epoch(epoch, &model);
+        tracing::info!(epoch, errors, score, "epoch done");
+        if best.as_ref().is_none_or(|b| score > b.2) {
+            best = Some((model, epoch, score));
+            since_best = 0;
+        } else {
+            since_best += 1;
+            if since_best >= cfg.patience {
+                break;
+            }
+        }
+    }
+    best.unwrap_or_else(|| (Stage::default(), 0, 0.0))
+}
+
+/// Feature extraction, once: every sentence of `docs` as an example, feature hashes become
+/// row ids (the table maps hash → row).
+fn extract_examples(
+    docs: &[TrainDoc],
+    clusters: &[WordClusters],
+    gazetteer: &Gazetteer,
+    first_stage: Option<&[Vec<u8>]>,
+) -> (Table<u32>, Vec<Example>) {
     let mut rows: Table<u32> = Table::with_capacity(1 << 20);
     let mut examples = Vec::new();
     let mut scratch = Scratch::default();
@@ -125,89 +159,115 @@ pub fn train_stage(
             examples.push(ex);
         }
     }
-    let nrows = rows.len();
-    let mut w = vec![0f32; nrows * NL];
-    let mut acc = vec![0f64; nrows * NL];
-    let mut trans = vec![0f32; NL * NL];
-    let mut trans_acc = vec![0f64; NL * NL];
-    let mut start = [0f32; NL];
-    let mut start_acc = [0f64; NL];
-    let mut c = 1f64;
-    let mut order: Vec<usize> = (0..examples.len()).collect();
-    let mut rng = Rng(cfg.seed | 1);
-    let mut em: Vec<[f32; NL]> = Vec::new();
-    let mut forward = Vec::new();
-    let mut pred = Vec::new();
-    let mut best: Option<(Stage, usize, f64)> = None;
-    let mut since_best = 0;
-    for epoch in 1..=cfg.epochs {
-        for i in (1..order.len()).rev() {
-            let j = (rng.next() % (i as u64 + 1)) as usize;
-            order.swap(i, j);
+    (rows, examples)
+}
+
+/// Buffers for decoding one sentence, reused across sentences.
+#[derive(Default)]
+struct Decode {
+    em: Vec<[f32; NL]>,
+    forward: Vec<[f32; NL]>,
+    pred: Vec<u8>,
+}
+
+/// An averaged structured perceptron: emission weights per feature row, transition and
+/// start weights, each with its accumulator for the average (`c` counts the updates).
+struct Perceptron {
+    w: Vec<f32>,
+    acc: Vec<f64>,
+    trans: Vec<f32>,
+    trans_acc: Vec<f64>,
+    start: [f32; NL],
+    start_acc: [f64; NL],
+    c: f64,
+}
+
+impl Perceptron {
+    fn new(nrows: usize) -> Self {
+        Perceptron {
+            w: vec![0f32; nrows * NL],
+            acc: vec![0f64; nrows * NL],
+            trans: vec![0f32; NL * NL],
+            trans_acc: vec![0f64; NL * NL],
+            start: [0f32; NL],
+            start_acc: [0f64; NL],
+            c: 1f64,
         }
-        let mut errors = 0usize;
-        for &k in &order {
-            let ex = &examples[k];
-            let n = ex.gold.len();
-            em.clear();
-            em.resize(n, [0.0; NL]);
-            for (t, e) in em.iter_mut().enumerate() {
-                let fs = &ex.feats[ex.offsets[t] as usize..ex.offsets[t + 1] as usize];
-                for &f in fs {
-                    let base = f as usize * NL;
-                    for (o, x) in e.iter_mut().zip(&w[base..base + NL]) {
-                        *o += *x;
-                    }
+    }
+
+    /// Decodes `ex` and, when the labels are wrong, moves the weights towards the gold
+    /// labels. True when the decoding was right.
+    fn learn(&mut self, ex: &Example, d: &mut Decode) -> bool {
+        let n = ex.gold.len();
+        d.em.clear();
+        d.em.resize(n, [0.0; NL]);
+        for (t, e) in d.em.iter_mut().enumerate() {
+            for &f in ex.token(t) {
+                let base = f as usize * NL;
+                for (o, x) in e.iter_mut().zip(&self.w[base..base + NL]) {
+                    *o += *x;
                 }
             }
-            pred.clear();
-            pred.resize(n, 0u8);
-            viterbi(&start, &trans, &em, &mut forward, &mut pred);
-            if pred != ex.gold {
-                errors += 1;
-                for t in 0..n {
-                    let (g, p) = (ex.gold[t] as usize, pred[t] as usize);
-                    if g != p {
-                        let fs = &ex.feats[ex.offsets[t] as usize..ex.offsets[t + 1] as usize];
-                        for &f in fs {
-                            let base = f as usize * NL;
-                            w[base + g] += 1.0;
-                            acc[base + g] += c;
-                            w[base + p] -= 1.0;
-                            acc[base + p] -= c;
-                        }
-                    }
-                    let (gp, pp) = if t == 0 {
-                        (None, None)
-                    } else {
-                        (Some(ex.gold[t - 1] as usize), Some(pred[t - 1] as usize))
-                    };
-                    if (gp, g) != (pp, p) {
-                        match gp {
-                            None => {
-                                start[g] += 1.0;
-                                start_acc[g] += c;
-                            }
-                            Some(q) => {
-                                trans[q * NL + g] += 1.0;
-                                trans_acc[q * NL + g] += c;
-                            }
-                        }
-                        match pp {
-                            None => {
-                                start[p] -= 1.0;
-                                start_acc[p] -= c;
-                            }
-                            Some(q) => {
-                                trans[q * NL + p] -= 1.0;
-                                trans_acc[q * NL + p] -= c;
-                            }
-                        }
-                    }
+        }
+        d.pred.clear();
+        d.pred.resize(n, 0u8);
+        viterbi(&self.start, &self.trans, &d.em, &mut d.forward, &mut d.pred);
+        let right = d.pred == ex.gold;
+        if !right {
+            for t in 0..n {
+                self.update(ex, &d.pred, t);
+            }
+        }
+        self.c += 1.0;
+        right
+    }
+
+    /// The update at token `t` for prediction `pred`: emissions where the label is wrong,
+    /// the transition (or start) into it where the label pair is wrong.
+    fn update(&mut self, ex: &Example, pred: &[u8], t: usize) {
+        let c = self.c;
+        let (g, p) = (ex.gold[t] as usize, pred[t] as usize);
+        if g != p {
+            for &f in ex.token(t) {
+                let base = f as usize * NL;
+                self.w[base + g] += 1.0;
+                self.acc[base + g] += c;
+                self.w[base + p] -= 1.0;
+                self.acc[base + p] -= c;
+            }
+        }
+        let (gp, pp) = if t == 0 {
+            (None, None)
+        } else {
+            (Some(ex.gold[t - 1] as usize), Some(pred[t - 1] as usize))
+        };
+        if (gp, g) != (pp, p) {
+            match gp {
+                None => {
+                    self.start[g] += 1.0;
+                    self.start_acc[g] += c;
+                }
+                Some(q) => {
+                    self.trans[q * NL + g] += 1.0;
+                    self.trans_acc[q * NL + g] += c;
                 }
             }
-            c += 1.0;
+            match pp {
+                None => {
+                    self.start[p] -= 1.0;
+                    self.start_acc[p] -= c;
+                }
+                Some(q) => {
+                    self.trans[q * NL + p] -= 1.0;
+                    self.trans_acc[q * NL + p] -= c;
+                }
+            }
         }
+    }
+
+    /// The averaged weights as a stage (`rows` maps feature hashes to rows).
+    fn averaged(&self, rows: &Table<u32>) -> Stage {
+        let c = self.c;
         let avg = |w: &[f32], acc: &[f64]| -> Vec<f32> {
             w.iter()
                 .zip(acc)
@@ -216,10 +276,10 @@ pub fn train_stage(
         };
         let mut start_avg = [0f32; NL];
         for (l, s) in start_avg.iter_mut().enumerate() {
-            *s = (f64::from(start[l]) - start_acc[l] / c) as f32;
+            *s = (f64::from(self.start[l]) - self.start_acc[l] / c) as f32;
         }
-        let weights = avg(&w, &acc);
-        let model = Stage::quantize(
+        let weights = avg(&self.w, &self.acc);
+        Stage::quantize(
             rows.iter()
                 .map(|(k, r)| {
                     let base = r as usize * NL;
@@ -229,19 +289,7 @@ pub fn train_stage(
                 })
                 .collect(),
             start_avg,
-            avg(&trans, &trans_acc),
-        );
-        let score = on_epoch(epoch, &model);
-        tracing::info!(epoch, errors, score, "epoch done");
-        if best.as_ref().is_none_or(|b| score > b.2) {
-            best = Some((model, epoch, score));
-            since_best = 0;
-        } else {
-            since_best += 1;
-            if since_best >= cfg.patience {
-                break;
-            }
-        }
+            avg(&self.trans, &self.trans_acc),
+        )
     }
-    best.unwrap_or_else(|| (Stage::default(), 0, 0.0))
 }
