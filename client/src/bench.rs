@@ -30,7 +30,7 @@ use tonic_health::pb::HealthCheckRequest;
 
 /// What `dossier bench` was asked to do.
 #[derive(Debug, Clone, clap::Args)]
-pub struct BenchArgs {
+pub(crate) struct BenchArgs {
     /// RPC or weighted mix: search, stream-search, health, get, analyze, extract, ingest, list-entities
     /// (a mix: "search:8,stream-search:1,analyze:1,ingest:1").
     #[arg(long, default_value = "search")]
@@ -298,7 +298,7 @@ async fn run_call(
 }
 
 /// The outcome of one measured run.
-pub struct Report {
+pub(crate) struct Report {
     /// Calls per second over the measured window.
     pub qps: f64,
     /// Latencies of successful calls, in microseconds.
@@ -494,7 +494,7 @@ fn print(label: &str, r: &Report, json: bool) {
 }
 
 /// Runs the benchmark described by `args` against `endpoint`.
-pub async fn run(endpoint: Endpoint, args: BenchArgs, json: bool) -> anyhow::Result<()> {
+pub(crate) async fn run(endpoint: Endpoint, args: BenchArgs, json: bool) -> anyhow::Result<()> {
     let rss_before = args.server_pid.and_then(rss_kib);
     let first = match &args.requests {
         Some(path) => {

@@ -10,7 +10,7 @@ use std::path::PathBuf;
     version,
     about = "Command-line client for the Dossier gRPC service."
 )]
-pub struct Cli {
+pub(crate) struct Cli {
     /// Server address (host:port or http://host:port).
     #[arg(
         long,
@@ -50,7 +50,7 @@ pub struct Cli {
 
 /// Offset units.
 #[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum Encoding {
+pub(crate) enum Encoding {
     /// UTF-8 bytes.
     Utf8,
     /// UTF-16 code units.
@@ -61,7 +61,7 @@ pub enum Encoding {
 
 /// Subcommands.
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Checks grpc.health.v1 (exit 0 only when SERVING).
     Health {
         /// Service name to check; empty for the whole server.
@@ -116,7 +116,7 @@ pub enum Command {
 
 /// `docs` subcommands.
 #[derive(Debug, Subcommand)]
-pub enum DocsCommand {
+pub(crate) enum DocsCommand {
     /// Lists documents a page at a time (`--all` follows every page).
     List {
         /// Documents per page.
@@ -146,7 +146,7 @@ pub enum DocsCommand {
 
 /// `search` arguments.
 #[derive(Debug, Args)]
-pub struct SearchArgs {
+pub(crate) struct SearchArgs {
     /// The query.
     pub query: String,
     /// Read the query as plain text (never a syntax error).
@@ -180,7 +180,7 @@ pub struct SearchArgs {
 
 /// `entities` subcommands.
 #[derive(Debug, Subcommand)]
-pub enum EntitiesCommand {
+pub(crate) enum EntitiesCommand {
     /// Entities of a text or stored document.
     Analyze(SourceArgs),
     /// The corpus's entities.
@@ -235,7 +235,7 @@ pub enum EntitiesCommand {
 
 /// `claims` subcommands.
 #[derive(Debug, Subcommand)]
-pub enum ClaimsCommand {
+pub(crate) enum ClaimsCommand {
     /// Claims of a text or stored document.
     Extract(SourceArgs),
     /// The corpus's claims.
@@ -274,7 +274,7 @@ pub enum ClaimsCommand {
 
 /// Where to take text from.
 #[derive(Debug, Args)]
-pub struct SourceArgs {
+pub(crate) struct SourceArgs {
     /// Raw text to analyse.
     #[arg(long, conflicts_with = "doc")]
     pub text: Option<String>,

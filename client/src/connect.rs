@@ -13,11 +13,11 @@ use tonic::{Request, Status};
 
 /// What every subcommand calls through: the transport channel behind the token interceptor
 /// (which does nothing without `--token`).
-pub type Channel = InterceptedService<transport::Channel, Bearer>;
+pub(crate) type Channel = InterceptedService<transport::Channel, Bearer>;
 
 /// Adds `authorization: Bearer <token>` to each call when a token is set.
 #[derive(Clone)]
-pub struct Bearer(Option<MetadataValue<Ascii>>);
+pub(crate) struct Bearer(Option<MetadataValue<Ascii>>);
 
 impl Interceptor for Bearer {
     fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
@@ -31,7 +31,7 @@ impl Interceptor for Bearer {
 }
 
 /// The server's endpoint as the command line describes it: address, timeouts, and TLS.
-pub fn endpoint(cli: &Cli) -> anyhow::Result<Endpoint> {
+pub(crate) fn endpoint(cli: &Cli) -> anyhow::Result<Endpoint> {
     let tls = cli.addr.starts_with("https://")
         || cli.tls_ca.is_some()
         || cli.tls_cert.is_some()
@@ -65,7 +65,7 @@ pub fn endpoint(cli: &Cli) -> anyhow::Result<Endpoint> {
 }
 
 /// A lazily connecting channel to `endpoint` that sends `token`, if any, on every call.
-pub fn channel(endpoint: &Endpoint, token: Option<&str>) -> anyhow::Result<Channel> {
+pub(crate) fn channel(endpoint: &Endpoint, token: Option<&str>) -> anyhow::Result<Channel> {
     let header = match token {
         Some(t) => Some(
             format!("Bearer {}", t.trim())

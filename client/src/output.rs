@@ -17,7 +17,7 @@ fn pool() -> anyhow::Result<&'static DescriptorPool> {
 }
 
 /// Prints `message` (of proto type `dossier.v1.<name>`) as one JSON document.
-pub fn json<M: prost::Message>(message: &M, name: &str) -> anyhow::Result<()> {
+pub(crate) fn json<M: prost::Message>(message: &M, name: &str) -> anyhow::Result<()> {
     let full = format!("dossier.v1.{name}");
     let descriptor = pool()?
         .get_message_by_name(&full)
@@ -51,7 +51,7 @@ fn date(t: Option<&prost_types::Timestamp>) -> String {
 }
 
 /// One line per document.
-pub fn document_line(d: &v1::Document) {
+pub(crate) fn document_line(d: &v1::Document) {
     let words = d.stats.as_ref().map_or(0, |s| s.words);
     println!(
         "{:<28} {:<10} {:>6} words  {}  {}",
@@ -64,7 +64,7 @@ pub fn document_line(d: &v1::Document) {
 }
 
 /// A whole document.
-pub fn document(d: &v1::Document) {
+pub(crate) fn document(d: &v1::Document) {
     println!(
         "{}\n{}\nid: {}  source: {}  published: {}",
         d.title,
@@ -83,7 +83,7 @@ pub fn document(d: &v1::Document) {
 }
 
 /// A search hit with its snippets.
-pub fn hit(h: &v1::SearchHit) {
+pub(crate) fn hit(h: &v1::SearchHit) {
     println!(
         "{:>3}. {:<28} {:>7.3}  {}  {}",
         h.rank,
@@ -98,7 +98,7 @@ pub fn hit(h: &v1::SearchHit) {
 }
 
 /// An entity with its counts.
-pub fn entity(e: &v1::Entity) {
+pub(crate) fn entity(e: &v1::Entity) {
     let kind = v1::EntityType::try_from(e.r#type).map_or("?", |t| t.as_str_name());
     let aliases = if e.aliases.is_empty() {
         String::new()
@@ -112,7 +112,7 @@ pub fn entity(e: &v1::Entity) {
 }
 
 /// A mention with its sentence.
-pub fn mention(m: &v1::Mention) {
+pub(crate) fn mention(m: &v1::Mention) {
     let span = m.span.as_ref();
     let sentence = m.sentence.as_ref().map_or("", |s| s.text.as_str());
     println!(
@@ -126,7 +126,7 @@ pub fn mention(m: &v1::Mention) {
 }
 
 /// A claim with its speaker.
-pub fn claim(c: &v1::Claim) {
+pub(crate) fn claim(c: &v1::Claim) {
     let kind = v1::ClaimKind::try_from(c.kind).map_or("?", |k| k.as_str_name());
     let speaker = c.speaker.as_ref().map_or(String::new(), |s| {
         let name = if s.name.is_empty() {

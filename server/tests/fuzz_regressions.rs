@@ -3,6 +3,8 @@
 //! (`server/fuzz/src/lib.rs`), so a normal `cargo test` keeps them fixed without nightly or
 //! cargo-fuzz.
 
+// The fuzz crate's entry points are `pub` for its targets, unreachable from this test binary.
+#[allow(unreachable_pub)]
 #[path = "../fuzz/src/lib.rs"]
 mod entry;
 

@@ -32,7 +32,7 @@ impl Fnv {
     }
     /// Feeds a word in its feature form (lower case; numbers as "<num>").
     #[inline]
-    fn word(self, w: Word) -> Self {
+    fn word(self, w: Word<'_>) -> Self {
         match w {
             Word::Text(s) => {
                 let mut h = self;
@@ -123,10 +123,10 @@ fn words<'a>(text: &'a str, mut f: impl FnMut(Word<'a>)) {
 
 /// Calls `f` with every feature of `text` as its hash and, when `names` is set, its name.
 fn features(text: &str, names: bool, mut f: impl FnMut(u64, Option<String>)) {
-    let mut prev: Option<Word> = None;
+    let mut prev: Option<Word<'_>> = None;
     let mut n = 0usize;
     let mut has_num = false;
-    let name = |parts: &[Word], prefix: &str| -> Option<String> {
+    let name = |parts: &[Word<'_>], prefix: &str| -> Option<String> {
         names.then(|| {
             let mut s = prefix.to_string();
             for (i, w) in parts.iter().enumerate() {
@@ -138,7 +138,7 @@ fn features(text: &str, names: bool, mut f: impl FnMut(u64, Option<String>)) {
             s
         })
     };
-    let mut emit = |w: Word, prev: Option<Word>| {
+    let mut emit = |w: Word<'_>, prev: Option<Word<'_>>| {
         let h = Fnv::new().bytes(b"w:").word(w);
         f(h.0, name(&[w], "w:"));
         let p = prev.unwrap_or(Word::Sym("<s>"));

@@ -99,7 +99,7 @@ type GroupKey<'a> = (&'a str, &'static str, &'a str);
 /// ```
 pub fn find_disputes(claims: &[ClaimRef<'_>]) -> Vec<Dispute> {
     // (subject, dimension, head class) → sides.
-    let mut groups: BTreeMap<GroupKey, Vec<(DisputeSide, &Quantity)>> = BTreeMap::new();
+    let mut groups: BTreeMap<GroupKey<'_>, Vec<(DisputeSide, &Quantity)>> = BTreeMap::new();
     for (ci, c) in claims.iter().enumerate() {
         for (qi, q) in c.claim.quantities.iter().enumerate() {
             let Some(class) = head_class(&q.head) else {
@@ -184,7 +184,7 @@ mod tests {
         let (ca, cb) = (claims(a), claims(b));
         let sa = vec!["steve witkoff".to_string()];
         let sb = vec![subj_b.to_string()];
-        let mut refs: Vec<ClaimRef> = ca
+        let mut refs: Vec<ClaimRef<'_>> = ca
             .iter()
             .map(|c| ClaimRef {
                 document: "a",

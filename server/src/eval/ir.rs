@@ -1,5 +1,5 @@
 //! Search-ranking evaluation on a BEIR collection (`dossier-eval ir`): index `corpus.jsonl`
-//! in memory, run every judged query as PLAIN_TEXT through [`Snapshot::search`] (the same
+//! in memory, run every judged query as PLAIN_TEXT through [`crate::index::Snapshot::search`] (the same
 //! path the Search RPC takes), and report nDCG@10 and Recall@100 exactly as pytrec_eval /
 //! `tools/scorers/ir.py` compute them (linear gains, mean over the queries in the qrels).
 //!

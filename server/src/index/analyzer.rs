@@ -105,6 +105,14 @@ pub struct CachedStemmerTokenizer<T> {
     inner: T,
 }
 
+// Debug without the fields: they hold handles, caches or tokenizer state that say nothing useful.
+impl<T> std::fmt::Debug for CachedStemmerTokenizer<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CachedStemmerTokenizer")
+            .finish_non_exhaustive()
+    }
+}
+
 impl<T: Tokenizer> Tokenizer for CachedStemmerTokenizer<T> {
     type TokenStream<'a> = CachedStemmerStream<T::TokenStream<'a>>;
 
@@ -122,6 +130,14 @@ pub struct CachedStemmerStream<S> {
     /// The buffer the next stem is written to (swapped with the token's), so stemming a
     /// token allocates nothing once the buffers have grown.
     spare: String,
+}
+
+// Debug without the fields: they hold handles, caches or tokenizer state that say nothing useful.
+impl<S> std::fmt::Debug for CachedStemmerStream<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CachedStemmerStream")
+            .finish_non_exhaustive()
+    }
 }
 
 impl<S: TokenStream> TokenStream for CachedStemmerStream<S> {
@@ -208,6 +224,13 @@ pub struct WordTokenStream<'a> {
     /// Byte offset where scanning resumes.
     cursor: usize,
     token: Token,
+}
+
+// Debug without the fields: they hold handles, caches or tokenizer state that say nothing useful.
+impl<'a> std::fmt::Debug for WordTokenStream<'a> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WordTokenStream").finish_non_exhaustive()
+    }
 }
 
 impl Tokenizer for WordTokenizer {

@@ -41,7 +41,7 @@ struct CacheEntry {
 
 impl ResultCache {
     /// A cache holding about `capacity` bytes of results (0 disables it).
-    pub fn new(capacity: usize) -> Self {
+    pub(super) fn new(capacity: usize) -> Self {
         Self {
             capacity,
             hasher: std::hash::RandomState::new(),
@@ -117,7 +117,7 @@ impl ResultCache {
     }
 
     /// Forgets everything (ranking parameters changed).
-    pub fn clear(&self) {
+    pub(super) fn clear(&self) {
         let old = std::mem::take(&mut *self.lock());
         drop(old);
     }

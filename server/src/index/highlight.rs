@@ -79,7 +79,7 @@ impl Default for Matcher {
 
 impl Matcher {
     /// A matcher for analysed (stemmed) `terms`.
-    pub fn new(terms: impl IntoIterator<Item = String>) -> Self {
+    pub(super) fn new(terms: impl IntoIterator<Item = String>) -> Self {
         let mut terms: Vec<String> = terms.into_iter().collect();
         terms.sort_unstable();
         terms.dedup();
@@ -103,7 +103,7 @@ impl Matcher {
     }
 
     /// The byte ranges of matching words in `text`, each with the index of its term.
-    pub fn find(&self, text: &str) -> Vec<(Range<usize>, usize)> {
+    pub(super) fn find(&self, text: &str) -> Vec<(Range<usize>, usize)> {
         let mut out = Vec::new();
         if self.terms.is_empty() {
             return out;

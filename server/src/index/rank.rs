@@ -144,7 +144,7 @@ pub(crate) struct FieldSet {
 }
 
 impl FieldSet {
-    pub const BOTH: Self = Self {
+    pub(super) const BOTH: Self = Self {
         title: true,
         text: true,
     };
@@ -185,7 +185,7 @@ impl fmt::Debug for RankQuery {
 
 impl RankQuery {
     /// Ranks `clauses` in the fields of `field_set`.
-    pub fn new(
+    pub(super) fn new(
         clauses: Vec<Clause>,
         fields: TextFields,
         field_set: FieldSet,
@@ -204,7 +204,7 @@ impl RankQuery {
 
     /// The same query scoring only `docs` (sorted doc ids per segment), by seeking in the
     /// postings instead of walking them: cheap re-ranking of a candidate list.
-    pub fn restricted_to(&self, docs: HashMap<SegmentId, Vec<DocId>>) -> Self {
+    pub(super) fn restricted_to(&self, docs: HashMap<SegmentId, Vec<DocId>>) -> Self {
         let spec = &self.spec;
         Self {
             spec: Arc::new(Spec {
@@ -218,13 +218,13 @@ impl RankQuery {
     }
 
     /// The same query with other clauses (query expansion).
-    pub fn with_clauses(&self, clauses: Vec<Clause>) -> Self {
+    pub(super) fn with_clauses(&self, clauses: Vec<Clause>) -> Self {
         let spec = &self.spec;
         Self::new(clauses, spec.fields, spec.field_set, spec.params.clone())
     }
 
     /// The clauses (for highlighting and feedback).
-    pub fn clauses(&self) -> &[Clause] {
+    pub(super) fn clauses(&self) -> &[Clause] {
         &self.spec.clauses
     }
 }

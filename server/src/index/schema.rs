@@ -48,7 +48,7 @@ pub(crate) struct Fields {
 impl Fields {
     /// Builds the schema and returns it with the field handles; `store_text` keeps titles,
     /// texts and sentences in the index's document store.
-    pub fn schema(store_text: bool) -> (Schema, Self) {
+    pub(super) fn schema(store_text: bool) -> (Schema, Self) {
         let mut builder = Schema::builder();
         let mut analysed = TextOptions::default().set_indexing_options(
             TextFieldIndexing::default()
@@ -85,7 +85,7 @@ impl Fields {
     }
 
     /// The two ranked fields.
-    pub fn text_fields(&self) -> TextFields {
+    pub(super) fn text_fields(&self) -> TextFields {
         TextFields {
             title: self.title,
             text: self.text,
@@ -93,7 +93,7 @@ impl Fields {
     }
 
     /// The tantivy document for `doc`.
-    pub fn document(&self, doc: &IndexDoc) -> TantivyDocument {
+    pub(super) fn document(&self, doc: &IndexDoc) -> TantivyDocument {
         let mut out = TantivyDocument::default();
         out.add_text(self.id, &doc.id);
         out.add_text(self.title, &doc.title);

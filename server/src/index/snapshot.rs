@@ -62,12 +62,12 @@ impl Snapshot {
         }
     }
 
-    /// The generation (0 for the empty index before the first commit).
     /// The texts this snapshot reads hits from, when the index does not store them.
     pub(crate) fn texts(&self) -> Option<Arc<dyn super::DocTexts>> {
         self.texts.clone()
     }
 
+    /// The generation (0 for the empty index before the first commit).
     pub fn generation(&self) -> u64 {
         self.generation
     }

@@ -18,6 +18,13 @@ pub struct HitStream {
     pub(super) highlight: Option<HighlightOptions>,
 }
 
+// Debug without the fields: they hold handles, caches or tokenizer state that say nothing useful.
+impl std::fmt::Debug for HitStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HitStream").finish_non_exhaustive()
+    }
+}
+
 impl HitStream {
     /// Exact number of hits the stream yields in all.
     pub fn total_hits(&self) -> u64 {

@@ -25,6 +25,13 @@ pub struct ClaimApi {
     store: Store,
 }
 
+// Debug without the fields: they hold handles, caches or tokenizer state that say nothing useful.
+impl std::fmt::Debug for ClaimApi {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClaimApi").finish_non_exhaustive()
+    }
+}
+
 impl ClaimApi {
     /// An adapter over `store`.
     pub fn new(store: Store) -> Self {

@@ -17,6 +17,13 @@ pub struct CorpusApi {
     store: Store,
 }
 
+// Debug without the fields: they hold handles, caches or tokenizer state that say nothing useful.
+impl std::fmt::Debug for CorpusApi {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CorpusApi").finish_non_exhaustive()
+    }
+}
+
 impl CorpusApi {
     /// An adapter over `store`.
     pub fn new(store: Store) -> Self {

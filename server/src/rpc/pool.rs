@@ -26,6 +26,13 @@ pub struct Pool {
     shared: Arc<Handle>,
 }
 
+// Debug without the fields: they hold handles, caches or tokenizer state that say nothing useful.
+impl std::fmt::Debug for Pool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pool").finish_non_exhaustive()
+    }
+}
+
 /// Dropped with the last [`Pool`] handle: tells the workers to stop once the queue is empty.
 struct Handle {
     queue: Arc<Queue>,

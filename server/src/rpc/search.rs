@@ -37,6 +37,13 @@ pub struct SearchApi {
     pool: Pool,
 }
 
+// Debug without the fields: they hold handles, caches or tokenizer state that say nothing useful.
+impl std::fmt::Debug for SearchApi {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SearchApi").finish_non_exhaustive()
+    }
+}
+
 impl SearchApi {
     /// An adapter over `store`.
     pub fn new(store: Store) -> Self {

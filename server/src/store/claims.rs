@@ -25,7 +25,7 @@ pub struct ClaimRecord<'a> {
 /// One side of a corpus dispute.
 #[derive(Debug, Clone)]
 pub struct DisputeSide {
-    /// Index into [`ClaimSet::claims`].
+    /// Index into [`ClaimSet::claim`].
     pub claim: usize,
     /// Index into that claim's quantities.
     pub quantity: usize,

@@ -44,6 +44,13 @@ pub struct StoredDoc {
     analysis: PackedAnalysis,
 }
 
+// Debug without the fields: they hold handles, caches or tokenizer state that say nothing useful.
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").finish_non_exhaustive()
+    }
+}
+
 impl StoredDoc {
     /// Analyses `doc` (CPU-bound: call off the async runtime).
     pub fn analyze(mut doc: Document) -> Self {

@@ -8,7 +8,7 @@ use tokio::task::JoinHandle;
 use tonic::transport::{Channel, Endpoint};
 
 /// A running server and a channel to it.
-pub struct TestServer {
+pub(crate) struct TestServer {
     pub channel: Channel,
     pub store: Store,
     shutdown: Option<oneshot::Sender<()>>,
@@ -17,7 +17,7 @@ pub struct TestServer {
 
 impl TestServer {
     /// Starts a server over `store` (ready or not, as the caller left it).
-    pub async fn start(store: Store) -> Self {
+    pub(crate) async fn start(store: Store) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind port 0");
@@ -45,7 +45,7 @@ impl TestServer {
     }
 
     /// Starts a ready server holding `docs`.
-    pub async fn with_docs(docs: Vec<Document>) -> Self {
+    pub(crate) async fn with_docs(docs: Vec<Document>) -> Self {
         let store = Store::new();
         store.load(docs);
         store.set_ready();
@@ -53,14 +53,14 @@ impl TestServer {
     }
 
     /// Asks the server to shut down (in-flight calls drain).
-    pub fn begin_shutdown(&mut self) {
+    pub(crate) fn begin_shutdown(&mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
     }
 
     /// Shuts down and waits for `serve` to return; returns its result.
-    pub async fn stop(mut self) -> Result<(), tonic::transport::Error> {
+    pub(crate) async fn stop(mut self) -> Result<(), tonic::transport::Error> {
         self.begin_shutdown();
         self.handle
             .take()
@@ -71,7 +71,7 @@ impl TestServer {
 }
 
 /// A small document.
-pub fn doc(id: &str, source: &str, text: &str) -> Document {
+pub(crate) fn doc(id: &str, source: &str, text: &str) -> Document {
     Document {
         id: id.into(),
         title: format!("Title of {id}"),
@@ -82,7 +82,7 @@ pub fn doc(id: &str, source: &str, text: &str) -> Document {
 }
 
 /// The fixture corpus: five short news-like documents from two sources.
-pub fn fixture() -> Vec<Document> {
+pub(crate) fn fixture() -> Vec<Document> {
     vec![
         doc(
             "a1",
@@ -109,7 +109,7 @@ pub fn fixture() -> Vec<Document> {
 }
 
 /// A ready server holding the five seed articles, loaded as the binary loads them.
-pub async fn seeds() -> TestServer {
+pub(crate) async fn seeds() -> TestServer {
     let seeds = std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../seeds"));
     TestServer::with_docs(
         dossier_server::corpus::load::load_paths(&[seeds])

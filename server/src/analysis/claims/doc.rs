@@ -33,7 +33,7 @@ pub(crate) struct Doc<'a> {
 }
 
 impl<'a> Doc<'a> {
-    pub fn new(text: &'a str, toks: &'a [Token]) -> Self {
+    pub(super) fn new(text: &'a str, toks: &'a [Token]) -> Self {
         let cls: Vec<TokClass> = toks.iter().map(|t| classify(t.text(text))).collect();
         let quotes = find_quotes(text);
         let mut quote_of = vec![NONE; toks.len()];
@@ -66,31 +66,31 @@ impl<'a> Doc<'a> {
     }
 
     #[inline]
-    pub fn is(&self, i: usize, bits: u32) -> bool {
+    pub(super) fn is(&self, i: usize, bits: u32) -> bool {
         count_lookup();
         self.cls.get(i).is_some_and(|c| c.is(bits))
     }
 
     /// Token `i`'s text; empty past the end, so lookahead never panics.
     #[inline]
-    pub fn word(&self, i: usize) -> &'a str {
+    pub(super) fn word(&self, i: usize) -> &'a str {
         count_lookup();
         self.toks.get(i).map_or("", |t| t.text(self.text))
     }
 
     #[inline]
-    pub fn in_quote(&self, i: usize) -> bool {
+    pub(super) fn in_quote(&self, i: usize) -> bool {
         count_lookup();
         self.quote_of.get(i).is_some_and(|&q| q != NONE)
     }
 
     /// Byte range of tokens `r` (must be non-empty).
-    pub fn bytes(&self, r: &Range<usize>) -> Range<usize> {
+    pub(super) fn bytes(&self, r: &Range<usize>) -> Range<usize> {
         self.toks[r.start].start..self.toks[r.end - 1].end
     }
 
     /// True when every word of tokens `r` is quoted (and there is one).
-    pub fn quote_only(&self, r: Range<usize>) -> bool {
+    pub(super) fn quote_only(&self, r: Range<usize>) -> bool {
         let mut any = false;
         for i in r {
             if self.in_quote(i) {
@@ -127,7 +127,7 @@ impl<'a> Doc<'a> {
     }
 
     /// Sentences (byte ranges) as token ranges, merged so that a quote never straddles two.
-    pub fn units(&self, sentences: &[Range<usize>]) -> Vec<Range<usize>> {
+    pub(super) fn units(&self, sentences: &[Range<usize>]) -> Vec<Range<usize>> {
         let mut out: Vec<Range<usize>> = Vec::with_capacity(sentences.len());
         let mut ti = 0usize;
         for s in sentences {

@@ -252,7 +252,7 @@ struct Units {
 }
 
 /// True for a unit whose words are all quoted.
-fn quote_only(doc: &Doc, u: &Range<usize>) -> bool {
+fn quote_only(doc: &Doc<'_>, u: &Range<usize>) -> bool {
     let mut any = false;
     for i in u.clone() {
         if doc.in_quote(i) {
@@ -266,7 +266,7 @@ fn quote_only(doc: &Doc, u: &Range<usize>) -> bool {
 
 impl Units {
     /// The units of `sentences` and the frames found in each.
-    fn of(doc: &Doc, sentences: &[Range<usize>]) -> Self {
+    fn of(doc: &Doc<'_>, sentences: &[Range<usize>]) -> Self {
         let units = bounded(doc.units(sentences));
         let mut frames: Vec<Frame> = Vec::new();
         let mut frame_unit: Vec<usize> = Vec::new();
@@ -292,7 +292,7 @@ impl Units {
     }
 
     /// The attribution of every frame that keeps a content.
-    fn frame_attributions(&mut self, doc: &Doc) -> Vec<Attr> {
+    fn frame_attributions(&mut self, doc: &Doc<'_>) -> Vec<Attr> {
         let mut attrs: Vec<Attr> = Vec::with_capacity(self.frames.len());
         for fi in 0..self.frames.len() {
             if let Some(a) = self.frame_attribution(doc, fi) {
@@ -304,7 +304,7 @@ impl Units {
 
     /// The attribution of frame `fi`: its content widened to the quotes it cuts, or for "He
     /// said:" the next unit's quote.
-    fn frame_attribution(&mut self, doc: &Doc, fi: usize) -> Option<Attr> {
+    fn frame_attribution(&mut self, doc: &Doc<'_>, fi: usize) -> Option<Attr> {
         let f = &self.frames[fi];
         let ui = self.frame_unit[fi];
         let mut last_unit = ui;
@@ -362,7 +362,7 @@ impl Units {
 
     /// Quote-only units without a frame: a continuation of the attribution just before
     /// (added to `attrs`), or a standalone quote of whoever spoke there (returned).
-    fn standalone_quotes(&mut self, doc: &Doc, attrs: &mut [Attr]) -> Vec<Attr> {
+    fn standalone_quotes(&mut self, doc: &Doc<'_>, attrs: &mut [Attr]) -> Vec<Attr> {
         // Attach each attribution to its unit for continuation lookups.
         let mut last_attr_of_unit: Vec<Option<usize>> = vec![None; self.units.len()];
         for (ai, a) in attrs.iter().enumerate() {
@@ -412,7 +412,12 @@ impl Units {
     /// Who speaks a standalone quote in unit `ui`: the source of `prev`, the attribution in
     /// the unit just before, or failing that, that sentence's subject ("He then had a
     /// question for the crowd.").
-    fn inherited_source(&self, doc: &Doc, ui: usize, prev: Option<&Attr>) -> Option<Range<usize>> {
+    fn inherited_source(
+        &self,
+        doc: &Doc<'_>,
+        ui: usize,
+        prev: Option<&Attr>,
+    ) -> Option<Range<usize>> {
         if ui == 0 {
             return None;
         }
@@ -437,7 +442,7 @@ impl Units {
     /// resolved (a continuation speaks as its frame's claim).
     fn attributed_claims(
         &mut self,
-        doc: &Doc,
+        doc: &Doc<'_>,
         mentions: &[EntityMention],
         all: &[Attr],
         quantities: &[Quantity],
@@ -509,7 +514,7 @@ impl Units {
     /// Every other sentence is the author's assertion.
     fn author_assertions(
         &self,
-        doc: &Doc,
+        doc: &Doc<'_>,
         quantities: &[Quantity],
         model: &checkworthy::Model,
         claims: &mut Vec<(usize, Claim)>,

@@ -97,7 +97,7 @@ impl Frame {
     }
 }
 
-fn is_det_article(doc: &Doc, i: usize) -> bool {
+fn is_det_article(doc: &Doc<'_>, i: usize) -> bool {
     matches!(
         doc.word(i).to_ascii_lowercase().as_str(),
         "the" | "a" | "an" | "his" | "their" | "its" | "our" | "my" | "your" | "this" | "that"
@@ -144,7 +144,7 @@ const NOT_SPEAKER_LABELS: &[&str] = &[
 ];
 
 /// A unit opening with a short name and a colon: the name speaks what follows.
-fn colon_label(doc: &Doc, lo: usize, hi: usize) -> Option<Frame> {
+fn colon_label(doc: &Doc<'_>, lo: usize, hi: usize) -> Option<Frame> {
     let colon = (lo + 1..(lo + 5).min(hi)).find(|&i| doc.is(i, COLON))?;
     let name = lo..colon;
     if !name
@@ -169,7 +169,7 @@ fn colon_label(doc: &Doc, lo: usize, hi: usize) -> Option<Frame> {
 }
 
 /// A unit that is a quote followed by a dash and a short name: the name signs the quote.
-fn dash_signature(doc: &Doc, lo: usize, hi: usize) -> Option<Frame> {
+fn dash_signature(doc: &Doc<'_>, lo: usize, hi: usize) -> Option<Frame> {
     if !doc.in_quote(lo) {
         return None;
     }
@@ -191,7 +191,7 @@ fn dash_signature(doc: &Doc, lo: usize, hi: usize) -> Option<Frame> {
 
 /// True when a comma ends right before token `i`: a comma of the sentence, or one a closing
 /// quote took in (`… “win this race,” adding that …`).
-fn after_comma(doc: &Doc, i: usize) -> bool {
+fn after_comma(doc: &Doc<'_>, i: usize) -> bool {
     if i == 0 {
         return false;
     }
@@ -207,7 +207,7 @@ fn after_comma(doc: &Doc, i: usize) -> bool {
 }
 
 /// A unit opening with a cue verb, then its source and a quote ("Said Ellis: “…”").
-fn said_first(doc: &Doc, lo: usize, hi: usize) -> Option<Frame> {
+fn said_first(doc: &Doc<'_>, lo: usize, hi: usize) -> Option<Frame> {
     if doc.in_quote(lo) || !doc.is(lo, CUE | CAP) || !doc.is(lo, CUE) || !doc.is(lo, CAP) {
         return None;
     }
@@ -232,7 +232,7 @@ fn said_first(doc: &Doc, lo: usize, hi: usize) -> Option<Frame> {
 
 /// Where reported content starting at `cs` ends: at `hi`, or before a trailing comment on it
 /// (", which …", ", sparking …", ", a move that …", "— and …", "but did not …").
-fn clause_end(doc: &Doc, cs: usize, hi: usize) -> usize {
+fn clause_end(doc: &Doc<'_>, cs: usize, hi: usize) -> usize {
     let mut i = cs + 3;
     while i < hi {
         if doc.in_quote(i) {
@@ -281,13 +281,13 @@ fn clause_end(doc: &Doc, cs: usize, hi: usize) -> usize {
 }
 
 /// True when content ends right before `i`: a comma or a closing quote.
-fn after_content(doc: &Doc, lo: usize, i: usize) -> bool {
+fn after_content(doc: &Doc<'_>, lo: usize, i: usize) -> bool {
     i > lo && (doc.is(i - 1, COMMA) || doc.is(i - 1, QUOTE) && doc.in_quote(i - 1))
 }
 
 /// Content `cs..ce` that is "intro, “quote”": the quote alone ("Because of that, “she
 /// needs him,” Kunin said").
-fn quote_after_intro(doc: &Doc, cs: usize, ce: usize) -> usize {
+fn quote_after_intro(doc: &Doc<'_>, cs: usize, ce: usize) -> usize {
     if ce == 0 || !doc.in_quote(ce - 1) || doc.in_quote(cs) {
         return cs;
     }
@@ -306,7 +306,7 @@ fn quote_after_intro(doc: &Doc, cs: usize, ce: usize) -> usize {
 /// True when the quote ending right before `i` is a title inside a phrase ("In an interview
 /// on CBS's “Face the Nation,” Ryan said …"): a few words after a possessive, preposition
 /// or article.
-fn title_before(doc: &Doc, lo: usize, i: usize) -> bool {
+fn title_before(doc: &Doc<'_>, lo: usize, i: usize) -> bool {
     let mut p = i;
     while p > lo && doc.is(p - 1, COMMA) && !doc.in_quote(p - 1) {
         p -= 1;
@@ -326,7 +326,7 @@ fn title_before(doc: &Doc, lo: usize, i: usize) -> bool {
 }
 
 /// True when a quote ends right before `i` (possibly followed by a comma).
-fn quote_before(doc: &Doc, lo: usize, i: usize) -> bool {
+fn quote_before(doc: &Doc<'_>, lo: usize, i: usize) -> bool {
     let mut p = i;
     while p > lo && doc.is(p - 1, COMMA) && !doc.in_quote(p - 1) {
         p -= 1;
@@ -336,7 +336,7 @@ fn quote_before(doc: &Doc, lo: usize, i: usize) -> bool {
 
 /// The end of a frame's tail of adverbials starting at `r`: before ", adding …", or before a
 /// quote that continues the content (returned as the extra part).
-fn tail(doc: &Doc, r: usize, hi: usize) -> (usize, Option<Range<usize>>) {
+fn tail(doc: &Doc<'_>, r: usize, hi: usize) -> (usize, Option<Range<usize>>) {
     let mut i = r;
     while i < hi {
         // "… Blige sings to Clinton before asking her, “…”": another cue in the tail starts
@@ -397,7 +397,7 @@ fn is_subord(w: &str) -> bool {
 
 /// The subject at the start of the clause before `k`: a pronoun or a name/description up to
 /// the first lowercase word that is not part of a noun phrase.
-pub(crate) fn subject_np(doc: &Doc, lo: usize, k: usize) -> Option<Range<usize>> {
+pub(crate) fn subject_np(doc: &Doc<'_>, lo: usize, k: usize) -> Option<Range<usize>> {
     let mut s = lo;
     // "During Tuesday night's debate, Cruz …": past an introductory phrase.
     if doc.is(s, PREP) || doc.is(s, TIME) {
@@ -428,7 +428,7 @@ pub(crate) fn subject_np(doc: &Doc, lo: usize, k: usize) -> Option<Range<usize>>
 }
 
 /// Forms of "be", "have", "do" and the modals: a verb of its own clause.
-fn is_verb_aux(doc: &Doc, i: usize) -> bool {
+fn is_verb_aux(doc: &Doc<'_>, i: usize) -> bool {
     matches!(
         doc.word(i).to_ascii_lowercase().as_str(),
         "is" | "are"
@@ -453,7 +453,7 @@ fn is_verb_aux(doc: &Doc, i: usize) -> bool {
     )
 }
 
-fn skip_back_aux(doc: &Doc, lo: usize, mut j: usize) -> usize {
+fn skip_back_aux(doc: &Doc<'_>, lo: usize, mut j: usize) -> usize {
     loop {
         if j > lo && doc.is(j - 1, AUX) && !doc.is(j - 1, CAP) {
             j -= 1;
@@ -503,7 +503,7 @@ fn skip_back_aux(doc: &Doc, lo: usize, mut j: usize) -> usize {
 
 /// Skips adverbials right after a cue ("on Tuesday", "in a statement") up to `hi`; returns
 /// the new position.
-fn skip_fwd_adverbials(doc: &Doc, mut r: usize, hi: usize) -> usize {
+fn skip_fwd_adverbials(doc: &Doc<'_>, mut r: usize, hi: usize) -> usize {
     while r < hi {
         if doc.is(r, TIME) && !doc.is(r, THAT) || doc.is(r, AUX) && !doc.is(r, STOP) {
             r += 1;
@@ -516,7 +516,7 @@ fn skip_fwd_adverbials(doc: &Doc, mut r: usize, hi: usize) -> usize {
 
 /// The end of S V C content starting at `cs` after the cue at `k`: the quote that a comma or
 /// colon opens ("He said, “…”": what follows it is the writer's again), else [`clause_end`].
-fn svc_content_end(doc: &Doc, k: usize, cs: usize, hi: usize) -> usize {
+fn svc_content_end(doc: &Doc<'_>, k: usize, cs: usize, hi: usize) -> usize {
     if cs > k + 1
         && cs < hi
         && doc.in_quote(cs)
@@ -531,7 +531,7 @@ fn svc_content_end(doc: &Doc, k: usize, cs: usize, hi: usize) -> usize {
 
 /// "what NP calls “…”" at the cue `k`: NP (a pronoun or up to four words) says the quote
 /// that follows within a few words; the frame's content ends with that quote.
-fn what_np_calls(doc: &Doc, lo: usize, k: usize, hi: usize) -> Option<Frame> {
+fn what_np_calls(doc: &Doc<'_>, lo: usize, k: usize, hi: usize) -> Option<Frame> {
     let j = skip_back_aux(doc, lo, k);
     let w = (j.saturating_sub(5).max(lo)..j.saturating_sub(1))
         .rev()
@@ -560,7 +560,7 @@ fn what_np_calls(doc: &Doc, lo: usize, k: usize, hi: usize) -> Option<Frame> {
 }
 
 /// The end (exclusive) of the quote chain holding token `i`, at most `hi`.
-fn quote_end(doc: &Doc, i: usize, hi: usize) -> usize {
+fn quote_end(doc: &Doc<'_>, i: usize, hi: usize) -> usize {
     let q = doc.quote_of[i];
     let mut e = i;
     while e < hi && doc.quote_of[e] == q {
@@ -570,18 +570,18 @@ fn quote_end(doc: &Doc, i: usize, hi: usize) -> usize {
 }
 
 /// True when tokens `a..b` hold a quote chain.
-fn has_quote(doc: &Doc, r: Range<usize>) -> bool {
+fn has_quote(doc: &Doc<'_>, r: Range<usize>) -> bool {
     r.into_iter().any(|i| doc.in_quote(i))
 }
 
 /// Word tokens in `a..b`.
-fn words(doc: &Doc, r: Range<usize>) -> usize {
+fn words(doc: &Doc<'_>, r: Range<usize>) -> usize {
     r.into_iter().filter(|&i| !doc.is(i, PUNCT)).count()
 }
 
 /// Where content after a cue begins: past a hearer ("told reporters"), adverbials, and up
 /// to a nearby "that"; or at a quote after a comma or colon.
-fn content_start(doc: &Doc, k: usize, cue_end: usize, hi: usize) -> usize {
+fn content_start(doc: &Doc<'_>, k: usize, cue_end: usize, hi: usize) -> usize {
     let mut r = cue_end;
     // "told a town hall in Salem, New Hampshire on Monday that …": the hearer may run over
     // commas; the content starts at "that".
@@ -639,7 +639,7 @@ fn content_start(doc: &Doc, k: usize, cue_end: usize, hi: usize) -> usize {
 
 /// The end of the content that starts at `cs` in a unit ending at `hi`: drop sentence-final
 /// punctuation outside quotes.
-fn trim_end(doc: &Doc, cs: usize, mut hi: usize) -> usize {
+fn trim_end(doc: &Doc<'_>, cs: usize, mut hi: usize) -> usize {
     while hi > cs && !doc.in_quote(hi - 1) && doc.is(hi - 1, PUNCT) {
         hi -= 1;
     }
@@ -648,7 +648,7 @@ fn trim_end(doc: &Doc, cs: usize, mut hi: usize) -> usize {
 
 /// True when `i` starts a clause: the unit start, or right after a comma closing an
 /// introductory phrase, a conjunction or a subordinating word.
-fn clause_start(doc: &Doc, lo: usize, i: usize) -> bool {
+fn clause_start(doc: &Doc<'_>, lo: usize, i: usize) -> bool {
     if i == lo {
         return true;
     }
@@ -672,7 +672,7 @@ fn clause_start(doc: &Doc, lo: usize, i: usize) -> bool {
 }
 
 /// True when `l` is the subject found for a coordinated verb (it opens the unit).
-fn subject_first(doc: &Doc, lo: usize, l: &Range<usize>) -> bool {
+fn subject_first(doc: &Doc<'_>, lo: usize, l: &Range<usize>) -> bool {
     l.start == lo || doc.is(l.start, PRON) && l.len() == 1
 }
 
@@ -682,7 +682,7 @@ fn subject_first(doc: &Doc, lo: usize, l: &Range<usize>) -> bool {
 /// one frame; otherwise a [`UnitScan`] walks the unit's cue words left to right, each cue
 /// trying the patterns in the order of its steps, and the quotes no cue claimed are tried
 /// last.
-pub(crate) fn frames_in_unit(doc: &Doc, u: Range<usize>, out: &mut Vec<Frame>) {
+pub(crate) fn frames_in_unit(doc: &Doc<'_>, u: Range<usize>, out: &mut Vec<Frame>) {
     let hi = trim_end(doc, u.start, u.end);
     // "“…” ― Carlos Raúl": a quote signed with a dash and a name.
     // "Trump: ‘I will win’", "PENCE: Well, …": a name and a colon open the unit.
@@ -1332,7 +1332,7 @@ impl<'d, 'a> UnitScan<'d, 'a> {
 /// Direct content ends with its last quote when what follows it is the writer's comment:
 /// after a dash, or an apposition after a comma ("…, a swipe at …"). Adverbials and clauses
 /// after the quote stay: reported speech runs to the end of its clause.
-fn before_tail(doc: &Doc, c: Range<usize>) -> usize {
+fn before_tail(doc: &Doc<'_>, c: Range<usize>) -> usize {
     let Some(last) = c.clone().rev().find(|&i| doc.in_quote(i)) else {
         return c.end;
     };
@@ -1366,7 +1366,7 @@ fn before_tail(doc: &Doc, c: Range<usize>) -> usize {
 
 /// Verbs that characterise someone or something in the speaker's words ("hailed X as",
 /// "introduced X as", "branded X as"), and the cue verbs.
-fn is_characterizing(doc: &Doc, v: usize) -> bool {
+fn is_characterizing(doc: &Doc<'_>, v: usize) -> bool {
     if doc.is(v, CAP) || doc.in_quote(v) {
         return false;
     }
@@ -1433,7 +1433,7 @@ fn is_characterizing(doc: &Doc, v: usize) -> bool {
 /// alone after "the phrase"). A verb off the characterising list counts only when its
 /// subject ends in a name, a pronoun or a role ("Witkoff’s engagement burnishes Trump’s
 /// image as a “peacemaker”" is the writer's).
-fn as_quote_frames(doc: &Doc, lo: usize, hi: usize, first_new: usize, out: &mut Vec<Frame>) {
+fn as_quote_frames(doc: &Doc<'_>, lo: usize, hi: usize, first_new: usize, out: &mut Vec<Frame>) {
     let mut q = lo + 2;
     while q < hi {
         // The first token of a quote.
@@ -1534,7 +1534,7 @@ fn as_quote_frames(doc: &Doc, lo: usize, hi: usize, first_new: usize, out: &mut 
 
 /// "Kremlin spokesman Peskov’s deliberate downplaying of expectations—”no breakthrough
 /// anticipated”—": a quote set off by a dash or colon after someone's statement-like noun.
-fn possessive_quote(doc: &Doc, lo: usize, hi: usize) -> Option<Frame> {
+fn possessive_quote(doc: &Doc<'_>, lo: usize, hi: usize) -> Option<Frame> {
     let q = (lo + 2..hi).find(|&i| doc.in_quote(i))?;
     if !doc.is(q - 1, BREAK) || doc.in_quote(q - 1) {
         return None;
@@ -1553,7 +1553,7 @@ fn possessive_quote(doc: &Doc, lo: usize, hi: usize) -> Option<Frame> {
 }
 
 /// A plain word that can be a verb: lower case letters, not a function word.
-fn verb_like(doc: &Doc, i: usize) -> bool {
+fn verb_like(doc: &Doc<'_>, i: usize) -> bool {
     doc.is(i, LOWER)
         && !doc.is(i, STOP | PREP | DET | PRON | CONJ | THAT | TIME)
         && doc.word(i).bytes().all(|b| b.is_ascii_alphabetic())
@@ -1561,12 +1561,12 @@ fn verb_like(doc: &Doc, i: usize) -> bool {
 
 /// Quotes attributed with a verb the lexicon does not know ("“Go back,” Trump barked.",
 /// "a spokesman could only quip: “…”"): the quote next to a subject and a verb.
-fn quote_with_any_verb(doc: &Doc, lo: usize, hi: usize) -> Option<Frame> {
+fn quote_with_any_verb(doc: &Doc<'_>, lo: usize, hi: usize) -> Option<Frame> {
     quote_then_any_verb(doc, lo, hi).or_else(|| any_verb_then_quote(doc, lo, hi))
 }
 
 /// C S V with any verb: a quote at the start, then ", NP verb …" ("“…,” Trump barked.").
-fn quote_then_any_verb(doc: &Doc, lo: usize, hi: usize) -> Option<Frame> {
+fn quote_then_any_verb(doc: &Doc<'_>, lo: usize, hi: usize) -> Option<Frame> {
     if doc.in_quote(lo) {
         let q = doc.quote_of[lo];
         let mut e = lo;
@@ -1610,7 +1610,7 @@ fn quote_then_any_verb(doc: &Doc, lo: usize, hi: usize) -> Option<Frame> {
 }
 
 /// S V C with any verb: "NP verb …: “quote”" with the quote running to the end.
-fn any_verb_then_quote(doc: &Doc, lo: usize, hi: usize) -> Option<Frame> {
+fn any_verb_then_quote(doc: &Doc<'_>, lo: usize, hi: usize) -> Option<Frame> {
     if hi == 0 || !doc.in_quote(hi - 1) {
         return None;
     }

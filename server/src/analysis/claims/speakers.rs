@@ -18,7 +18,7 @@ const MAX_NP: usize = 24;
 /// The noun phrase ending just before token `end` (exclusive) and starting at or after `lo`,
 /// as a token range. Walks left over name, noun, determiner and post-modifier tokens
 /// ("a person familiar with the effort") and stops at punctuation, quotes and clause words.
-pub(crate) fn left_np(doc: &Doc, lo: usize, end: usize) -> Option<Range<usize>> {
+pub(crate) fn left_np(doc: &Doc<'_>, lo: usize, end: usize) -> Option<Range<usize>> {
     if end <= lo {
         return None;
     }
@@ -104,7 +104,7 @@ pub(crate) fn left_np(doc: &Doc, lo: usize, end: usize) -> Option<Range<usize>> 
 }
 
 /// Articles and possessive determiners: a noun phrase never ends with one.
-fn is_article(doc: &Doc, i: usize) -> bool {
+fn is_article(doc: &Doc<'_>, i: usize) -> bool {
     matches!(
         doc.word(i).to_ascii_lowercase().as_str(),
         "the" | "a" | "an" | "his" | "their" | "its" | "our" | "my" | "your"
@@ -167,7 +167,7 @@ fn not_a_first_name(w: &str) -> bool {
 
 /// The noun phrase starting at `start` (after an inverted cue: "said Trump", "said a senior
 /// official familiar with the talks"), up to a comma, clause word or `hi`.
-pub(crate) fn right_np(doc: &Doc, start: usize, hi: usize) -> Option<Range<usize>> {
+pub(crate) fn right_np(doc: &Doc<'_>, start: usize, hi: usize) -> Option<Range<usize>> {
     if start >= hi || doc.in_quote(start) {
         return None;
     }
@@ -335,7 +335,7 @@ impl Described {
 
 /// "Trump’s social media statement", "Peskov’s deliberate downplaying": the name owning a
 /// statement-like noun (the head of `r`), as a token range.
-pub(crate) fn statement_owner(doc: &Doc, r: Range<usize>) -> Option<Range<usize>> {
+pub(crate) fn statement_owner(doc: &Doc<'_>, r: Range<usize>) -> Option<Range<usize>> {
     let head = r.end.checked_sub(1).filter(|&h| h > r.start)?;
     let w = doc.word(head).to_ascii_lowercase();
     let statement = matches!(
@@ -529,7 +529,7 @@ const MALE: &[&str] = &[
 ];
 
 /// Gender evidence for a name whose run starts at token `run_start`: `Some(true)` female.
-fn name_gender(doc: &Doc, run_start: usize, name: &str) -> Option<bool> {
+fn name_gender(doc: &Doc<'_>, run_start: usize, name: &str) -> Option<bool> {
     if run_start > 0 {
         match doc.word(run_start - 1) {
             "Mr." | "Mr" | "Sir" | "Lord" => return Some(false),
@@ -559,12 +559,12 @@ pub(crate) struct Resolver<'m> {
     doc_offsets: Vec<usize>,
 }
 
-fn is_name_tok(doc: &Doc, i: usize) -> bool {
+fn is_name_tok(doc: &Doc<'_>, i: usize) -> bool {
     doc.is(i, CAP) && !doc.in_quote(i) && !doc.is(i, PUNCT)
 }
 
 impl<'m> Resolver<'m> {
-    pub fn new(doc: &Doc, mentions: &'m [EntityMention]) -> Self {
+    pub(super) fn new(doc: &Doc<'_>, mentions: &'m [EntityMention]) -> Self {
         // Capitalised runs of two or three or more words ("Steve Witkoff", "Vladimir Putin"),
         // not starting with a title word, give full names for surnames.
         let mut full_names = Vec::new();
@@ -644,7 +644,7 @@ impl<'m> Resolver<'m> {
             .map_or_else(|| name.to_string(), |(_, full)| full.clone())
     }
 
-    fn mention_at(&self, doc: &Doc, r: &Range<usize>) -> Option<usize> {
+    fn mention_at(&self, doc: &Doc<'_>, r: &Range<usize>) -> Option<usize> {
         if self.mentions.is_empty() || r.is_empty() {
             return None;
         }
@@ -659,7 +659,7 @@ impl<'m> Resolver<'m> {
     /// Builds the speaker for the source tokens `src` (or the author when `None`): a
     /// pronoun's antecedent, a name before an apposition, an anonymous role, a statement's
     /// owner or the name heading the phrase, in that order.
-    pub fn speaker(&mut self, doc: &Doc, src: Option<Range<usize>>) -> Speaker {
+    pub(super) fn speaker(&mut self, doc: &Doc<'_>, src: Option<Range<usize>>) -> Speaker {
         let Some(src) = src.filter(|r| !r.is_empty()) else {
             return Speaker::unknown();
         };
@@ -722,7 +722,7 @@ impl<'m> Resolver<'m> {
     /// "who", the nearest person of the pronoun's gender, an earlier group for "they".
     fn pronoun_speaker(
         &mut self,
-        doc: &Doc,
+        doc: &Doc<'_>,
         at: usize,
         span: Option<Range<usize>>,
         text: &str,
@@ -770,7 +770,7 @@ impl<'m> Resolver<'m> {
     /// becomes the description.
     fn apposition_speaker(
         &mut self,
-        doc: &Doc,
+        doc: &Doc<'_>,
         src: &Range<usize>,
         src_end: usize,
         span: &Option<Range<usize>>,
@@ -803,7 +803,7 @@ impl<'m> Resolver<'m> {
     /// refers to.
     fn role_speaker(
         &mut self,
-        doc: &Doc,
+        doc: &Doc<'_>,
         at: usize,
         head: &str,
         span: Option<Range<usize>>,
@@ -847,7 +847,7 @@ impl<'m> Resolver<'m> {
     /// phrase, if any, is the description.
     fn named_speaker(
         &mut self,
-        doc: &Doc,
+        doc: &Doc<'_>,
         src: &Range<usize>,
         run: Range<usize>,
         span: Option<Range<usize>>,
@@ -920,7 +920,7 @@ impl<'m> Resolver<'m> {
     }
 
     /// "Sanders, who endorsed Canova": the name before ", who".
-    fn before_who(&mut self, doc: &Doc, who: usize) -> Option<Seen> {
+    fn before_who(&mut self, doc: &Doc<'_>, who: usize) -> Option<Seen> {
         if who < 2 || !doc.is(who - 1, COMMA) {
             return None;
         }
@@ -939,7 +939,7 @@ impl<'m> Resolver<'m> {
 
     /// The nearest earlier named person: an earlier speaker, or a PERSON mention, or a full
     /// name, whichever is closest before `at`.
-    fn nearest_person(&self, doc: &Doc, at: usize, female: bool) -> Option<Seen> {
+    fn nearest_person(&self, doc: &Doc<'_>, at: usize, female: bool) -> Option<Seen> {
         let compatible = |name: &str| self.genders.get(name).is_none_or(|&g| g == female);
         let speaker = self
             .seen
@@ -997,7 +997,7 @@ impl<'m> Resolver<'m> {
 /// The end of the head noun of source `src` (before `end`): before a post-modifier ("a
 /// person familiar with …", "Rep. Tom Cole of Oklahoma"), except after a quantifier ("one of
 /// the people familiar …").
-fn head_end_in(doc: &Doc, src: &Range<usize>, end: usize) -> usize {
+fn head_end_in(doc: &Doc<'_>, src: &Range<usize>, end: usize) -> usize {
     (src.start..end)
         .find(|&i| {
             i > src.start
@@ -1010,7 +1010,7 @@ fn head_end_in(doc: &Doc, src: &Range<usize>, end: usize) -> usize {
 
 /// The last run of capitalised name words in `r`, without leading titles ("President Trump"
 /// → "Trump", "Democratic pollster Geoff Garin" → "Geoff Garin").
-fn last_name_run(doc: &Doc, r: Range<usize>) -> Option<Range<usize>> {
+fn last_name_run(doc: &Doc<'_>, r: Range<usize>) -> Option<Range<usize>> {
     let mut best: Option<Range<usize>> = None;
     let mut i = r.start;
     while i < r.end {
@@ -1039,7 +1039,7 @@ fn last_name_run(doc: &Doc, r: Range<usize>) -> Option<Range<usize>> {
     best
 }
 
-fn join_words(doc: &Doc, r: Range<usize>) -> String {
+fn join_words(doc: &Doc<'_>, r: Range<usize>) -> String {
     let mut s = String::new();
     for i in r {
         if !s.is_empty() {

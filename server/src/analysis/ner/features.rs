@@ -88,31 +88,31 @@ pub(crate) type IdMap<V> = HashMap<u64, V, BuildHasherDefault<IdHasher>>;
 /// Token flags.
 pub(crate) mod flag {
     /// First letter upper case.
-    pub const INIT_CAP: u32 = 1;
+    pub(crate) const INIT_CAP: u32 = 1;
     /// Two or more letters, all upper case.
-    pub const ALL_CAPS: u32 = 1 << 1;
+    pub(crate) const ALL_CAPS: u32 = 1 << 1;
     /// Contains a digit.
-    pub const HAS_DIGIT: u32 = 1 << 2;
+    pub(crate) const HAS_DIGIT: u32 = 1 << 2;
     /// Holds no letter or digit.
-    pub const PUNCT: u32 = 1 << 3;
+    pub(crate) const PUNCT: u32 = 1 << 3;
     /// First token of its sentence.
-    pub const SENT_START: u32 = 1 << 4;
+    pub(crate) const SENT_START: u32 = 1 << 4;
     /// The sentence is written in capitals (a headline).
-    pub const CAPS_SENT: u32 = 1 << 5;
+    pub(crate) const CAPS_SENT: u32 = 1 << 5;
     /// Elsewhere in the document this word is capitalised in mid-sentence, mixed-case text.
-    pub const DOC_CAP_MID: u32 = 1 << 6;
+    pub(crate) const DOC_CAP_MID: u32 = 1 << 6;
     /// Elsewhere in the document this word is written in lower case.
-    pub const DOC_LOWER: u32 = 1 << 7;
+    pub(crate) const DOC_LOWER: u32 = 1 << 7;
     /// Elsewhere in the document this word opens a run of capitalised words.
-    pub const DOC_SEQ_FIRST: u32 = 1 << 8;
+    pub(crate) const DOC_SEQ_FIRST: u32 = 1 << 8;
     /// Elsewhere in the document this word closes a run of capitalised words.
-    pub const DOC_SEQ_LAST: u32 = 1 << 9;
+    pub(crate) const DOC_SEQ_LAST: u32 = 1 << 9;
     /// The word starts with a letter.
-    pub const ALPHA_START: u32 = 1 << 10;
+    pub(crate) const ALPHA_START: u32 = 1 << 10;
     /// The sentence has a single token with letters.
-    pub const SHORT_SENT: u32 = 1 << 11;
+    pub(crate) const SHORT_SENT: u32 = 1 << 11;
     /// Flags about the document, combined into one feature.
-    pub const DOC_MASK: u32 = DOC_CAP_MID | DOC_LOWER | DOC_SEQ_FIRST | DOC_SEQ_LAST;
+    pub(crate) const DOC_MASK: u32 = DOC_CAP_MID | DOC_LOWER | DOC_SEQ_FIRST | DOC_SEQ_LAST;
 }
 
 /// What the tagger knows about one token, before looking at its neighbours.
@@ -470,48 +470,48 @@ fn describe(word: &str, scratch: &mut Scratch, info: &mut TokInfo) {
 /// Feature templates. Each feature hash is `mix(template, value)`.
 #[allow(missing_docs)]
 mod tpl {
-    pub const BIAS: u64 = 1;
-    pub const W: u64 = 2;
-    pub const LW: u64 = 3;
-    pub const SHAPE: u64 = 4;
-    pub const PRE: u64 = 10;
-    pub const SUF: u64 = 20;
-    pub const LW_M1: u64 = 30;
-    pub const LW_P1: u64 = 31;
-    pub const LW_M2: u64 = 32;
-    pub const LW_P2: u64 = 33;
-    pub const SH_M1: u64 = 40;
-    pub const SH_P1: u64 = 41;
-    pub const SH_M2: u64 = 42;
-    pub const SH_P2: u64 = 43;
-    pub const SH_M1_0: u64 = 44;
-    pub const SH_0_P1: u64 = 45;
-    pub const SH_M1_0_P1: u64 = 46;
-    pub const LW_M1_0: u64 = 50;
-    pub const LW_0_P1: u64 = 51;
-    pub const LW_M1_SH0: u64 = 52;
-    pub const SH0_LW_P1: u64 = 53;
-    pub const CL: u64 = 60;
-    pub const CL_M1: u64 = 70;
-    pub const CL_P1: u64 = 80;
-    pub const CL_M2: u64 = 90;
-    pub const CL_P2: u64 = 100;
-    pub const FLAGS: u64 = 110;
-    pub const FLAGS_SH: u64 = 111;
-    pub const CTX_LW: u64 = 112;
-    pub const CAP_PRIOR: u64 = 113;
-    pub const DOC_SH: u64 = 114;
-    pub const CL_M1_0: u64 = 115;
-    pub const CL_0_P1: u64 = 116;
-    pub const GAZ: u64 = 120;
-    pub const GAZ_ALL: u64 = 121;
-    pub const GAZ_M1: u64 = 122;
-    pub const GAZ_P1: u64 = 123;
-    pub const GAZ_SH: u64 = 124;
-    pub const DOCLBL: u64 = 117;
-    pub const DOCLBL_SH: u64 = 118;
-    pub const DOCLBL_CTX: u64 = 119;
-    pub const NO_NEIGHBOUR: u64 = 0x5eed;
+    pub(super) const BIAS: u64 = 1;
+    pub(super) const W: u64 = 2;
+    pub(super) const LW: u64 = 3;
+    pub(super) const SHAPE: u64 = 4;
+    pub(super) const PRE: u64 = 10;
+    pub(super) const SUF: u64 = 20;
+    pub(super) const LW_M1: u64 = 30;
+    pub(super) const LW_P1: u64 = 31;
+    pub(super) const LW_M2: u64 = 32;
+    pub(super) const LW_P2: u64 = 33;
+    pub(super) const SH_M1: u64 = 40;
+    pub(super) const SH_P1: u64 = 41;
+    pub(super) const SH_M2: u64 = 42;
+    pub(super) const SH_P2: u64 = 43;
+    pub(super) const SH_M1_0: u64 = 44;
+    pub(super) const SH_0_P1: u64 = 45;
+    pub(super) const SH_M1_0_P1: u64 = 46;
+    pub(super) const LW_M1_0: u64 = 50;
+    pub(super) const LW_0_P1: u64 = 51;
+    pub(super) const LW_M1_SH0: u64 = 52;
+    pub(super) const SH0_LW_P1: u64 = 53;
+    pub(super) const CL: u64 = 60;
+    pub(super) const CL_M1: u64 = 70;
+    pub(super) const CL_P1: u64 = 80;
+    pub(super) const CL_M2: u64 = 90;
+    pub(super) const CL_P2: u64 = 100;
+    pub(super) const FLAGS: u64 = 110;
+    pub(super) const FLAGS_SH: u64 = 111;
+    pub(super) const CTX_LW: u64 = 112;
+    pub(super) const CAP_PRIOR: u64 = 113;
+    pub(super) const DOC_SH: u64 = 114;
+    pub(super) const CL_M1_0: u64 = 115;
+    pub(super) const CL_0_P1: u64 = 116;
+    pub(super) const GAZ: u64 = 120;
+    pub(super) const GAZ_ALL: u64 = 121;
+    pub(super) const GAZ_M1: u64 = 122;
+    pub(super) const GAZ_P1: u64 = 123;
+    pub(super) const GAZ_SH: u64 = 124;
+    pub(super) const DOCLBL: u64 = 117;
+    pub(super) const DOCLBL_SH: u64 = 118;
+    pub(super) const DOCLBL_CTX: u64 = 119;
+    pub(super) const NO_NEIGHBOUR: u64 = 0x5eed;
 }
 
 /// Neighbour value used beyond the sentence edges.
@@ -649,10 +649,10 @@ pub(crate) enum Near {
 
 impl Near {
     /// All four, in the order of the sums kept per word type.
-    pub const ALL: [Near; 4] = [Near::Prev, Near::Next, Near::Prev2, Near::Next2];
+    pub(super) const ALL: [Near; 4] = [Near::Prev, Near::Next, Near::Prev2, Near::Next2];
 
     /// The token offset.
-    pub fn offset(self) -> isize {
+    pub(super) fn offset(self) -> isize {
         match self {
             Near::Prev => -1,
             Near::Next => 1,

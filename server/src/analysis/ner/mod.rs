@@ -6,7 +6,7 @@
 //! [`crate::analysis::sentences`].
 //!
 //! How it works:
-//! - [`features`] turns every token into ~45 hashed features: its form, lower case, shape,
+//! - `features` turns every token into ~45 hashed features: its form, lower case, shape,
 //!   affixes, neighbours ±2, distributional word clusters ([`clusters`], induced from unlabeled
 //!   news by [`induce`]), case and sentence position, and document-level facts ("this word is
 //!   capitalised mid-sentence elsewhere in the document").

@@ -6,7 +6,7 @@
 //! the same type), so every output is a well-formed set of spans.
 //!
 //! Binary format (little-endian): `b"DNER"`, version `u32`, the clusters
-//! (a count of sets, each as [`WordClusters::write`] writes it), the gazetteer (a count, then
+//! (a count of sets, each as `WordClusters::write` writes it), the gazetteer (a count, then
 //! `(phrase hash u64, list mask u8)` pairs), a count of stages `u32`, then per stage: `NL` start weights and
 //! `NL×NL` transition weights as `f32`, and the features: a count, a scale `f32`, and per
 //! feature its key `u64`, a count of non-zero weights `u8` and that many `(label u8, weight

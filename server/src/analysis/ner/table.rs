@@ -18,7 +18,7 @@ pub(crate) struct Table<V> {
 
 impl<V: Copy + Default> Table<V> {
     /// A table with room for `n` keys.
-    pub fn with_capacity(n: usize) -> Self {
+    pub(super) fn with_capacity(n: usize) -> Self {
         let size = (n.max(4) * 2).next_power_of_two();
         Table {
             keys: vec![0; size],
@@ -29,13 +29,13 @@ impl<V: Copy + Default> Table<V> {
     }
 
     /// Number of keys.
-    pub fn len(&self) -> usize {
+    pub(super) fn len(&self) -> usize {
         self.len
     }
 
     /// The value stored under `key`.
     #[inline]
-    pub fn get(&self, key: u64) -> Option<V> {
+    pub(super) fn get(&self, key: u64) -> Option<V> {
         let mut i = (key as usize) & self.mask;
         loop {
             let k = self.keys[i];
@@ -50,7 +50,7 @@ impl<V: Copy + Default> Table<V> {
     }
 
     /// Stores `value` under `key` (`key` must not be 0), growing as needed.
-    pub fn insert(&mut self, key: u64, value: V) {
+    pub(super) fn insert(&mut self, key: u64, value: V) {
         debug_assert!(key != 0);
         if (self.len + 1) * 2 > self.keys.len() {
             self.grow();
@@ -81,7 +81,7 @@ impl<V: Copy + Default> Table<V> {
     }
 
     /// All (key, value) pairs, in slot order.
-    pub fn iter(&self) -> impl Iterator<Item = (u64, V)> + '_ {
+    pub(super) fn iter(&self) -> impl Iterator<Item = (u64, V)> + '_ {
         self.keys
             .iter()
             .zip(&self.values)
@@ -98,22 +98,22 @@ pub(crate) struct Writer {
 }
 
 impl Writer {
-    pub fn u8(&mut self, v: u8) {
+    pub(crate) fn u8(&mut self, v: u8) {
         self.buf.push(v);
     }
-    pub fn u16(&mut self, v: u16) {
+    pub(crate) fn u16(&mut self, v: u16) {
         self.buf.extend_from_slice(&v.to_le_bytes());
     }
-    pub fn i16(&mut self, v: i16) {
+    pub(crate) fn i16(&mut self, v: i16) {
         self.buf.extend_from_slice(&v.to_le_bytes());
     }
-    pub fn u32(&mut self, v: u32) {
+    pub(crate) fn u32(&mut self, v: u32) {
         self.buf.extend_from_slice(&v.to_le_bytes());
     }
-    pub fn u64(&mut self, v: u64) {
+    pub(crate) fn u64(&mut self, v: u64) {
         self.buf.extend_from_slice(&v.to_le_bytes());
     }
-    pub fn f32(&mut self, v: f32) {
+    pub(crate) fn f32(&mut self, v: f32) {
         self.buf.extend_from_slice(&v.to_le_bytes());
     }
 }
@@ -125,7 +125,7 @@ pub(crate) struct Reader<'a> {
 }
 
 impl<'a> Reader<'a> {
-    pub fn new(bytes: &'a [u8]) -> Self {
+    pub(crate) fn new(bytes: &'a [u8]) -> Self {
         Reader { bytes }
     }
 
@@ -140,7 +140,7 @@ impl<'a> Reader<'a> {
         Ok(out)
     }
 
-    pub fn bytes(&mut self, n: usize) -> Result<&'a [u8], NerError> {
+    pub(crate) fn bytes(&mut self, n: usize) -> Result<&'a [u8], NerError> {
         if self.bytes.len() < n {
             return Err(NerError::Truncated);
         }
@@ -148,26 +148,26 @@ impl<'a> Reader<'a> {
         self.bytes = rest;
         Ok(head)
     }
-    pub fn u8(&mut self) -> Result<u8, NerError> {
+    pub(crate) fn u8(&mut self) -> Result<u8, NerError> {
         Ok(self.take::<1>()?[0])
     }
-    pub fn u16(&mut self) -> Result<u16, NerError> {
+    pub(crate) fn u16(&mut self) -> Result<u16, NerError> {
         Ok(u16::from_le_bytes(self.take()?))
     }
-    pub fn i16(&mut self) -> Result<i16, NerError> {
+    pub(crate) fn i16(&mut self) -> Result<i16, NerError> {
         Ok(i16::from_le_bytes(self.take()?))
     }
-    pub fn u32(&mut self) -> Result<u32, NerError> {
+    pub(crate) fn u32(&mut self) -> Result<u32, NerError> {
         Ok(u32::from_le_bytes(self.take()?))
     }
-    pub fn u64(&mut self) -> Result<u64, NerError> {
+    pub(crate) fn u64(&mut self) -> Result<u64, NerError> {
         Ok(u64::from_le_bytes(self.take()?))
     }
-    pub fn f32(&mut self) -> Result<f32, NerError> {
+    pub(crate) fn f32(&mut self) -> Result<f32, NerError> {
         Ok(f32::from_le_bytes(self.take()?))
     }
     /// A count that must fit in what is left (each item at least `min_item` bytes).
-    pub fn count(&mut self, min_item: usize) -> Result<usize, NerError> {
+    pub(crate) fn count(&mut self, min_item: usize) -> Result<usize, NerError> {
         let n = self.u32()? as usize;
         if n.saturating_mul(min_item.max(1)) > self.bytes.len() {
             return Err(NerError::Truncated);

@@ -1,5 +1,5 @@
 //! Training: an averaged structured perceptron (Collins 2002) over the features of
-//! [`super::features`], decoded with the same BILOU Viterbi as inference.
+//! `features`, decoded with the same BILOU Viterbi as inference.
 //!
 //! Every epoch visits the training sentences in a shuffled order (fixed seed, so training is
 //! deterministic), decodes each with the current weights and, where the best sequence differs
