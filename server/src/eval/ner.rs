@@ -516,11 +516,7 @@ pub fn train_ner(opts: &TrainOptions) -> Result<Report, EvalError> {
         patience: 3,
     };
     let score_on_dev = |stages: Vec<Stage>| -> Report {
-        let ner = Ner::from_model(Model {
-            clusters: clusters.clone(),
-            gazetteer: gazetteer.clone(),
-            stages,
-        });
+        let ner = Ner::from_model(Model::new(clusters.clone(), gazetteer.clone(), stages));
         evaluate(&ner, &dev)
     };
     let progress = |stage: usize, epoch: usize, r: &Report| {
@@ -574,11 +570,7 @@ pub fn train_ner(opts: &TrainOptions) -> Result<Report, EvalError> {
         }
     }
     let (epoch, score) = (epoch1, score1);
-    let model = Model {
-        clusters: clusters.clone(),
-        gazetteer: gazetteer.clone(),
-        stages,
-    };
+    let model = Model::new(clusters.clone(), gazetteer.clone(), stages);
     let bytes = model.to_bytes();
     std::fs::write(&opts.out, &bytes).map_err(|source| EvalError::Io {
         path: opts.out.clone(),
@@ -622,11 +614,7 @@ fn jackknife_labels(
             ..cfg
         };
         let (stage, _, _) = train_stage(&rest, clusters, gazetteer, None, fixed, |e, _| e as f64);
-        let model = Model {
-            clusters: clusters.to_vec(),
-            gazetteer: gazetteer.clone(),
-            stages: vec![stage],
-        };
+        let model = Model::new(clusters.to_vec(), gazetteer.clone(), vec![stage]);
         for (i, d) in train_docs.iter().enumerate() {
             if i % folds == f {
                 jack[i] = predict_labels(&model, d);

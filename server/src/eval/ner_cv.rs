@@ -61,11 +61,7 @@ impl Resources {
     }
 
     fn model(&self, stages: Vec<Stage>) -> Model {
-        Model {
-            clusters: self.clusters.clone(),
-            gazetteer: self.gazetteer.clone(),
-            stages,
-        }
+        Model::new(self.clusters.clone(), self.gazetteer.clone(), stages)
     }
 }
 

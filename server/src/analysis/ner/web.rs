@@ -311,31 +311,55 @@ pub(super) fn drop_unconfirmed_people(
             c.by_lower(lw).is_some_and(|e| e.cap_prior == 1)
         })
     };
-    let span_text = |s: &Span| &text[tokens[s.first].start..tokens[s.last].end];
-    let running = |s: &&Span| s.ty == person && !in_heading[s.first] && !opens[s.first];
+    // A span's words without the quotes and dashes the tagger may take in at its edges
+    // ("“Never" opening a quoted sentence); the consistency pass trims those afterwards.
+    let has_alnum = |i: usize| word(i).chars().any(char::is_alphanumeric);
+    let core = |s: &Span| -> (usize, usize) {
+        let first = (s.first..=s.last)
+            .find(|&i| has_alnum(i))
+            .unwrap_or(s.first);
+        let last = (first..=s.last)
+            .rev()
+            .find(|&i| has_alnum(i))
+            .unwrap_or(s.last);
+        (first, last)
+    };
+    let span_text = |s: &Span| {
+        let (first, last) = core(s);
+        &text[tokens[first].start..tokens[last].end]
+    };
+    let running = |s: &&Span| s.ty == person && !in_heading[s.first] && !opens[core(s).0];
     let confirmed_names: Vec<&str> = spans.iter().filter(running).map(span_text).collect();
     let confirmed_words: Vec<&str> = spans
         .iter()
         .filter(|s| s.ty == person && !in_heading[s.first])
-        .flat_map(|s| s.first..=s.last)
+        .flat_map(|s| {
+            let (first, last) = core(s);
+            first..=last
+        })
         .map(word)
         .collect();
     let whole_line = |s: &Span| {
-        sents
-            .iter()
-            .any(|r| r.start == s.first && r.end == s.last + 1)
+        let (first, last) = core(s);
+        sents.iter().any(|r| {
+            r.start <= first
+                && last < r.end
+                && r.clone()
+                    .all(|i| (first..=last).contains(&i) || !has_alnum(i))
+        })
     };
     spans.retain(|s| {
         if s.ty != person {
             return true;
         }
-        if s.first == s.last && opens[s.first] && lower_word(s.first) {
+        let (first, last) = core(s);
+        if first == last && opens[first] && lower_word(first) {
             return confirmed_names.contains(&span_text(s));
         }
-        !in_heading[s.first]
+        !in_heading[first]
             || whole_line(s)
             || confirmed_names.contains(&span_text(s))
-            || (s.first..=s.last).any(|i| confirmed_words.contains(&word(i)))
+            || (first..=last).any(|i| confirmed_words.contains(&word(i)))
     });
 }
 
@@ -371,6 +395,17 @@ mod tests {
                     Marta Kovac, the labour minister, spent the night with union leaders.";
         let found = people(text);
         assert!(found.iter().any(|p| p == "Marta Kovac"), "{found:?}");
+    }
+
+    #[test]
+    fn words_opening_a_quoted_sentence_are_not_people() {
+        let text = "Under the plan, the city would sell the old harbour to a developer and \
+                    keep the lighthouse.\n\n\
+                    “Never before had anyone offered us this much for the harbour,” the deputy \
+                    mayor said.\n\n\
+                    \"Rarely have the council and the port agreed on anything,\" a clerk said.\n\n\
+                    ‘Seldom does a deal like this come along,’ one fisherman said.";
+        assert_eq!(people(text), Vec::<String>::new());
     }
 
     #[test]
