@@ -166,6 +166,23 @@ impl KeyIndex {
         )
     }
 
+    /// The row of feature hash `key` when it is not in its home slot `home` (which holds
+    /// another key): the linear probe from the next slot on.
+    fn row_after(&self, key: u64, home: usize) -> Option<usize> {
+        let fp = fingerprint(key);
+        let mut i = (home + 1) & self.mask;
+        loop {
+            let slot = self.slots.get(i)?;
+            if slot.fp == fp {
+                return Some(slot.row as usize);
+            }
+            if slot.fp == 0 || i == home {
+                return None;
+            }
+            i = (i + 1) & self.mask;
+        }
+    }
+
     /// The row of feature hash `key`, if indexed.
     #[inline]
     fn row(&self, key: u64) -> Option<usize> {
@@ -232,16 +249,54 @@ impl Joint {
     }
 
     /// The sums of the weights of `feats` for both stages.
+    ///
+    /// The index and the weights are far larger than the caches, so nearly every lookup
+    /// misses twice (its slot, then its row). The lookups of a batch of features run in
+    /// three passes (load every slot, then resolve the rows, then load and add every row)
+    /// so that the misses of one pass are independent loads the processor overlaps, instead
+    /// of each waiting behind the previous feature's branches.
     #[inline]
     fn sum(&self, feats: &[u64]) -> [i32; NJ] {
+        const BATCH: usize = 16;
         let mut acc = [0i32; NJ];
-        for &f in feats {
-            let Some(row) = self.index.row(f) else {
-                continue;
-            };
-            if let Some(w) = self.weights.get(row * NJ..row * NJ + NJ) {
-                for (a, &x) in acc.iter_mut().zip(w) {
-                    *a += i32::from(x);
+        let index = &self.index;
+        let Some(fmask) = index.filter.len().checked_sub(1) else {
+            return acc;
+        };
+        for chunk in feats.chunks(BATCH) {
+            let mut found = [(0u64, 0usize, Slot::default()); BATCH];
+            let mut n = 0;
+            for &f in chunk {
+                let bits = filter_bits(f);
+                if index.filter[filter_word(f, fmask)] & bits != bits {
+                    continue;
+                }
+                let i = f as usize & index.mask;
+                if let Some(&slot) = index.slots.get(i) {
+                    found[n] = (f, i, slot);
+                    n += 1;
+                }
+            }
+            let mut rows = [0usize; BATCH];
+            let mut m = 0;
+            for &(f, i, slot) in &found[..n] {
+                let row = if slot.fp == fingerprint(f) {
+                    Some(slot.row as usize)
+                } else if slot.fp == 0 {
+                    None
+                } else {
+                    index.row_after(f, i)
+                };
+                if let Some(r) = row {
+                    rows[m] = r;
+                    m += 1;
+                }
+            }
+            for &r in &rows[..m] {
+                if let Some(w) = self.weights.get(r * NJ..r * NJ + NJ) {
+                    for (a, &x) in acc.iter_mut().zip(w) {
+                        *a += i32::from(x);
+                    }
                 }
             }
         }
