@@ -30,12 +30,17 @@ const BUCKETS: [f64; 16] = [
 #[derive(Clone, Default)]
 pub struct Metrics {
     calls: Arc<RwLock<HashMap<CallKey, Arc<Series>>>>,
+    /// Calls that have arrived and not yet finished (streams until their last message).
+    in_flight: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for Metrics {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let series = self.calls.read().map_or(0, |c| c.len());
-        f.debug_struct("Metrics").field("series", &series).finish()
+        f.debug_struct("Metrics")
+            .field("series", &series)
+            .field("in_flight", &self.in_flight())
+            .finish()
     }
 }
 
@@ -61,6 +66,24 @@ impl Metrics {
     /// An empty registry.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Counts a call that has arrived; [`Metrics::call_ended`] undoes it when it finishes.
+    pub fn call_started(&self) {
+        self.in_flight.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a call started with [`Metrics::call_started`] as finished, whatever its end.
+    pub fn call_ended(&self) {
+        // Saturating, so an unpaired end cannot wrap the gauge.
+        let _ = self
+            .in_flight
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
+    }
+
+    /// Calls in progress now: arrived (their headers read) and not yet finished.
+    pub fn in_flight(&self) -> u64 {
+        self.in_flight.load(Ordering::Relaxed)
     }
 
     /// Records one completed call of `path` (`/dossier.v1.SearchService/Search`) that ended
@@ -182,6 +205,13 @@ impl Metrics {
             header(&mut out, &metric, "gauge", help);
             let _ = writeln!(out, "{metric} {value}");
         }
+        header(
+            &mut out,
+            "dossier_grpc_server_in_flight",
+            "gauge",
+            "Calls in progress: arrived and not yet finished (a stream until its last message).",
+        );
+        let _ = writeln!(out, "dossier_grpc_server_in_flight {}", self.in_flight());
         header(
             &mut out,
             "dossier_ready",
@@ -309,6 +339,21 @@ mod tests {
             "dossier_grpc_server_handling_seconds_count{{{labels},grpc_code=\"OK\"}} 2"
         )));
         assert!(text.contains("dossier_ready 1"));
+    }
+
+    #[test]
+    fn calls_in_flight_rise_and_fall_and_never_wrap() {
+        let metrics = Metrics::new();
+        metrics.call_started();
+        metrics.call_started();
+        metrics.call_ended();
+        assert_eq!(metrics.in_flight(), 1);
+        let text = metrics.render(&CorpusCounts::default(), true);
+        assert!(text.contains("# TYPE dossier_grpc_server_in_flight gauge"));
+        assert!(text.contains("dossier_grpc_server_in_flight 1\n"));
+        metrics.call_ended();
+        metrics.call_ended();
+        assert_eq!(metrics.in_flight(), 0, "an unpaired end saturates at zero");
     }
 
     #[test]

@@ -120,6 +120,9 @@ where
             .headers_mut()
             .insert(REQUEST_ID_HEADER, id_header.clone());
         let method = request.uri().path().to_string();
+        if let Some(metrics) = &self.layer.metrics {
+            metrics.call_started();
+        }
         let mut record = CallRecord {
             known: self.layer.known_methods.contains(&method),
             method,
@@ -283,6 +286,7 @@ impl CallRecord {
         if let Some(metrics) = &self.metrics {
             let path = if self.known { &self.method } else { "unknown" };
             metrics.record_call(path, code_name, elapsed);
+            metrics.call_ended();
         }
     }
 }
@@ -429,6 +433,11 @@ mod tests {
         }
         .layer(Never);
         let response = service.call(search_request()).await.unwrap();
+        assert_eq!(
+            metrics.in_flight(),
+            0,
+            "a trailers-only answer ends the call"
+        );
         let status = from_headers(response.headers()).unwrap();
         assert_eq!(status.code(), Code::DeadlineExceeded);
         let details = status.get_error_details();
@@ -481,9 +490,17 @@ mod tests {
             known_methods: Arc::new(method_paths(&[dossier_api::FILE_DESCRIPTOR_SET])),
         }
         .layer(Never);
-        drop(service.call(search_request()));
+        let call = service.call(search_request());
+        assert_eq!(
+            metrics.in_flight(),
+            1,
+            "a call is in flight from its arrival"
+        );
+        drop(call);
+        assert_eq!(metrics.in_flight(), 0, "and not after it is dropped");
         let text = metrics.render(&Default::default(), true);
         assert!(text.contains(r#"grpc_method="Search",grpc_code="CANCELLED"} 1"#));
+        assert!(text.contains("dossier_grpc_server_in_flight 0"));
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod convert;
 pub mod corpus;
 pub mod entity;
 pub mod layers;
+mod linger;
 pub mod page;
 pub mod pool;
 pub mod search;
@@ -26,6 +27,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
+use tokio_stream::StreamExt as _;
 use tonic::codec::CompressionEncoding;
 use tonic::server::NamedService;
 use tonic::service::interceptor::InterceptedService;
@@ -325,7 +327,8 @@ pub async fn serve(
     // (~40 ms per call): gRPC wants every frame on the wire at once.
     let incoming = TcpIncoming::from(listener)
         .with_nodelay(Some(true))
-        .with_keepalive(options.tcp_keepalive);
+        .with_keepalive(options.tcp_keepalive)
+        .map(|accepted| accepted.map(linger::Lingering::new));
     transport(&options)?
         .layer(layers::CallLayer {
             timeout: options.request_timeout,

@@ -18,19 +18,19 @@ pub(crate) struct TestServer {
 impl TestServer {
     /// Starts a server over `store` (ready or not, as the caller left it).
     pub(crate) async fn start(store: Store) -> Self {
+        Self::start_with(store, ServeOptions::default()).await
+    }
+
+    /// Starts a server over `store` with `options`.
+    pub(crate) async fn start_with(store: Store, options: ServeOptions) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind port 0");
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = oneshot::channel::<()>();
-        let handle = tokio::spawn(rpc::serve(
-            listener,
-            store.clone(),
-            ServeOptions::default(),
-            async {
-                let _ = rx.await;
-            },
-        ));
+        let handle = tokio::spawn(rpc::serve(listener, store.clone(), options, async {
+            let _ = rx.await;
+        }));
         let channel = Endpoint::from_shared(format!("http://{addr}"))
             .unwrap()
             .connect()

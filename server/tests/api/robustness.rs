@@ -12,6 +12,8 @@ use dossier_api::v1::{
     Document, ExtractClaimsRequest, GetDocumentRequest, IngestDocumentsRequest, QuerySyntax,
     SearchRequest,
 };
+use dossier_server::metrics::Metrics;
+use dossier_server::rpc::ServeOptions;
 use dossier_server::store::Store;
 use prost::bytes::{Buf, BufMut};
 use prost::Message;
@@ -683,7 +685,15 @@ async fn graceful_shutdown_under_load_completes_calls_and_ends_streams_cleanly()
     let docs: Vec<_> = (0..400)
         .map(|i| doc(&format!("d{i:03}"), "wire", &format!("Ceasefire day {i}.")))
         .collect();
-    let mut server = TestServer::with_docs(docs).await;
+    let store = Store::new();
+    store.load(docs);
+    store.set_ready();
+    let metrics = Metrics::new();
+    let options = ServeOptions {
+        metrics: Some(metrics.clone()),
+        ..ServeOptions::default()
+    };
+    let mut server = TestServer::start_with(store, options).await;
     // Long enough that every call is still running when shutdown begins (the check below).
     let text = "Witkoff met Putin in Moscow. “It went well,” Witkoff said. ".repeat(2000);
     let mut unary = Vec::new();
@@ -694,6 +704,17 @@ async fn graceful_shutdown_under_load_completes_calls_and_ends_streams_cleanly()
             let answer = claims.extract_claims(request).await;
             (answer, Instant::now())
         }));
+    }
+    // The streams open once the server holds all six unary calls (each takes far longer to
+    // answer than to arrive), whatever the machine's load; nothing else is in flight yet.
+    let arrived = Instant::now() + Duration::from_secs(60);
+    while metrics.in_flight() < 6 {
+        assert!(
+            Instant::now() < arrived,
+            "calls in flight: {}",
+            metrics.in_flight()
+        );
+        tokio::time::sleep(Duration::from_millis(2)).await;
     }
     let mut streams = Vec::new();
     for _ in 0..3 {
@@ -710,8 +731,6 @@ async fn graceful_shutdown_under_load_completes_calls_and_ends_streams_cleanly()
         assert_eq!(stream.next().await.unwrap().unwrap().rank, 1);
         streams.push(stream);
     }
-    // Give the unary calls time to reach the server (each takes far longer to answer).
-    tokio::time::sleep(Duration::from_millis(100)).await;
     let shutdown_at = Instant::now();
     server.begin_shutdown();
 
