@@ -373,9 +373,9 @@ static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new
 
 /// One tagging pass: feature weights per label and label transitions.
 ///
-/// Built for lookups: an index of 8-byte slots ([`KeyIndex`]) and `i16` weights summed in
+/// Built for lookups: an index of 8-byte slots (`KeyIndex`) and `i16` weights summed in
 /// `i32`, so the ~45 lookups per token stay in cache as much as possible. A [`Model`] tags
-/// through the [`Joint`] index of its stages; a stage's own index serves the document
+/// through the `Joint` index of its stages; a stage's own index serves the document
 /// features and the tests.
 #[derive(Debug, Clone)]
 pub struct Stage {
