@@ -11,6 +11,7 @@ use dossier_server::eval::bench;
 use dossier_server::eval::claims;
 use dossier_server::eval::ir;
 use dossier_server::eval::ner::{self, TrainOptions};
+use dossier_server::eval::ner_cv;
 use dossier_server::eval::search_bench;
 use std::path::PathBuf;
 
@@ -26,9 +27,9 @@ struct Cli {
 enum Command {
     /// Induce word clusters for the NER tagger from unlabeled news.
     Clusters {
-        /// Folder of unlabeled news (BBC .txt files, Reuters-21578 .jsonl).
+        /// Folders of unlabeled news (.txt files, Reuters-21578 .jsonl); repeatable.
         #[arg(long, default_value = "../shared/data/news")]
-        news: PathBuf,
+        news: Vec<PathBuf>,
         /// Also use the text (not the labels) of this CoNLL file.
         #[arg(long)]
         conll: Option<PathBuf>,
@@ -53,6 +54,9 @@ enum Command {
         /// First-name files, one name per line (repeatable).
         #[arg(long)]
         first_names: Vec<PathBuf>,
+        /// Nationality files (i18n-nationality's `langs/en.json`; repeatable).
+        #[arg(long)]
+        nationalities: Vec<PathBuf>,
         /// Where to write the gazetteer.
         #[arg(long, default_value = "target/ner-gazetteer.bin")]
         out: PathBuf,
@@ -86,6 +90,52 @@ enum Command {
         /// Average this many first-stage perceptrons trained on different shuffles.
         #[arg(long, default_value_t = 8)]
         ensemble: usize,
+    },
+    /// Cross-validate the NER tagger over the documents of a CoNLL training file (no dev file).
+    CvNer {
+        /// Training file whose documents are split into folds.
+        #[arg(long, default_value = "../shared/data/conll2003/eng.train")]
+        train: PathBuf,
+        #[command(flatten)]
+        res: NerResources,
+        /// Number of folds.
+        #[arg(long, default_value_t = 5)]
+        folds: usize,
+        /// Epochs of each learning curve.
+        #[arg(long, default_value_t = 12)]
+        epochs: usize,
+        /// Shuffling seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// 2 also cross-validates the document-aware second stage.
+        #[arg(long, default_value_t = 1)]
+        stages: usize,
+        /// First-stage perceptrons averaged at the chosen epoch (1: none).
+        #[arg(long, default_value_t = 1)]
+        ensemble: usize,
+    },
+    /// Train the shipped NER model on labelled files with epochs chosen by `cv-ner`.
+    FitNer {
+        /// Labelled CoNLL files (repeat: eng.train and eng.testa).
+        #[arg(long, required = true)]
+        train: Vec<PathBuf>,
+        #[command(flatten)]
+        res: NerResources,
+        /// First-stage epochs.
+        #[arg(long)]
+        epoch1: usize,
+        /// Second-stage epochs (0: one stage).
+        #[arg(long, default_value_t = 0)]
+        epoch2: usize,
+        /// First-stage perceptrons averaged.
+        #[arg(long, default_value_t = 1)]
+        ensemble: usize,
+        /// Shuffling seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Where to write the model.
+        #[arg(long, default_value = "server/models/ner.bin")]
+        out: PathBuf,
     },
     /// Print the entities the shipped tagger finds in text files (one line per mention).
     Tag {
@@ -165,6 +215,26 @@ enum Command {
     Ir(ir::IrArgs),
 }
 
+/// The word clusters and gazetteer the NER features read.
+#[derive(Debug, clap::Args)]
+struct NerResources {
+    /// Word clusters from `dossier-eval clusters` (repeat for a second view).
+    #[arg(long)]
+    clusters: Vec<PathBuf>,
+    /// Gazetteer from `dossier-eval gazetteer`.
+    #[arg(long)]
+    gazetteer: Option<PathBuf>,
+}
+
+impl NerResources {
+    fn load(&self) -> Result<ner_cv::Resources> {
+        Ok(ner_cv::Resources::load(
+            &self.clusters,
+            self.gazetteer.as_deref(),
+        )?)
+    }
+}
+
 #[derive(Debug, clap::Args)]
 struct CwData {
     /// CheckThat! 2019 Task 1 training CSV.
@@ -234,6 +304,54 @@ fn main() -> Result<()> {
             };
             ner::build_clusters(&news, conll.as_deref(), &out, &cfg)?;
         }
+        Command::CvNer {
+            train,
+            res,
+            folds,
+            epochs,
+            seed,
+            stages,
+            ensemble,
+        } => {
+            let opts = ner_cv::CvOptions {
+                folds,
+                epochs,
+                seed,
+                stages,
+                ensemble,
+            };
+            let r = ner_cv::cross_validate(&train, &res.load()?, &opts)?;
+            println!(
+                "stage 1, epoch {} ({} folds):\n{}",
+                r.epoch1,
+                folds,
+                ner_cv::table(&r.stage1)
+            );
+            if let Some(e) = &r.ensemble {
+                println!("ensemble of {ensemble}:\n{}", ner_cv::table(e));
+            }
+            if let Some((e2, s2)) = &r.stage2 {
+                println!("stage 2, epoch {e2}:\n{}", ner_cv::table(s2));
+            }
+        }
+        Command::FitNer {
+            train,
+            res,
+            epoch1,
+            epoch2,
+            ensemble,
+            seed,
+            out,
+        } => {
+            let opts = ner_cv::FitOptions {
+                epoch1,
+                epoch2,
+                ensemble,
+                seed,
+            };
+            let n = ner_cv::fit(&train, &res.load()?, &opts, &out)?;
+            println!("wrote {} ({n} bytes)", out.display());
+        }
         Command::TrainNer {
             train,
             dev,
@@ -261,9 +379,10 @@ fn main() -> Result<()> {
         Command::Gazetteer {
             geonames,
             first_names,
+            nationalities,
             out,
         } => {
-            let n = ner::build_gazetteer(&geonames, &first_names, &out)?;
+            let n = ner::build_gazetteer(&geonames, &first_names, &nationalities, &out)?;
             eprintln!("gazetteer: {n} phrases, wrote {}", out.display());
         }
         Command::Tag { files } => {

@@ -31,6 +31,9 @@ pub struct CleanedPage {
     pub published_at: Option<DateTime<Utc>>,
     /// Characters removed.
     pub removed_chars: usize,
+    /// Writers credited by the page's bylines (see [`super::byline`]); the byline lines stay
+    /// in `text`.
+    pub authors: Vec<String>,
 }
 
 /// Cleans a raw article page (`.txt`/`.md` as copied from the web).
@@ -149,7 +152,9 @@ pub fn clean_page(raw: &str) -> CleanedPage {
         .chars()
         .count()
         .saturating_sub(text.chars().count() + title.chars().count());
+    let authors = super::byline::authors(body.iter().copied());
     CleanedPage {
+        authors,
         title,
         text,
         published_at,

@@ -180,6 +180,7 @@ pub fn load_bytes(path: &Path, bytes: &[u8], source: &str) -> Result<Loaded, Cor
                 source: source.to_string(),
                 published_at: page.published_at,
                 removed_chars: page.removed_chars,
+                authors: page.authors,
                 ..Default::default()
             };
             Ok(validated(vec![doc], path))

@@ -1,6 +1,7 @@
 //! The corpus: documents, how they are loaded from files and cleaned of page furniture, and
 //! the rules every document must satisfy before the store accepts it.
 
+pub mod byline;
 pub mod clean;
 pub mod dates;
 pub mod load;

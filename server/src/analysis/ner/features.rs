@@ -138,7 +138,7 @@ pub(crate) struct TokInfo {
     /// yet): see [`set_doc_labels`].
     pub doc_label: u16,
     /// Gazetteer matches: bit `list * 4 + position` (see [`super::gazetteer`]).
-    pub gaz: u16,
+    pub gaz: u32,
 }
 
 /// Scratch buffers reused across documents.
@@ -596,7 +596,7 @@ pub(crate) fn token_features(infos: &[TokInfo], sent: &Range<usize>, i: usize, o
     );
     if t.gaz != 0 {
         let g = u64::from(t.gaz);
-        for bit in 0..16 {
+        for bit in 0..32 {
             if t.gaz & (1 << bit) != 0 {
                 push(tpl::GAZ, bit);
             }
@@ -612,20 +612,15 @@ pub(crate) fn token_features(infos: &[TokInfo], sent: &Range<usize>, i: usize, o
     if gp1 != 0 {
         push(tpl::GAZ_P1, u64::from(gp1));
     }
-    if t.doc_label != 0 {
-        let d = u64::from(t.doc_label);
-        push(tpl::DOCLBL, d);
-        push(tpl::DOCLBL_SH, mix(d, t.shape));
-        push(tpl::DOCLBL_CTX, mix(d, u64::from(ctx)));
-    }
+    doc_features(t, out);
 }
 
 /// A hash of everything in `t` that its features depend on (for grouping equal descriptions;
 /// equality is checked on the whole description).
 #[inline]
 pub(crate) fn describe_key(t: &TokInfo) -> u64 {
-    let small = u64::from(t.flags) | u64::from(t.gaz) << 32 | u64::from(t.doc_label) << 48;
-    finish(mix(mix(t.w, t.lw), small))
+    let small = u64::from(t.flags) | u64::from(t.doc_label) << 48;
+    finish(mix(mix(mix(t.w, t.lw), small), u64::from(t.gaz)))
 }
 
 /// The hash of feature `tmpl` with value `v`, as [`token_features`] computes it.
@@ -662,11 +657,12 @@ impl Near {
     }
 }
 
-/// [`token_features`] split into three groups, so a tagger can sum the weights of a group once
+/// [`token_features`] split into four groups, so a tagger can sum the weights of a group once
 /// per distinct token description and reuse the sum (integer sums do not depend on the order):
 /// the features of the token alone ([`own_features`]), those of one neighbour alone
-/// ([`neighbour_features`]) and those combining the token with a neighbour
-/// ([`pair_features`]). Together they are exactly the features of [`token_features`].
+/// ([`neighbour_features`]), those combining the token with a neighbour
+/// ([`pair_features`]) and the document features ([`doc_features`]). Together they are
+/// exactly the features of [`token_features`].
 pub(crate) fn own_features(t: &TokInfo, out: &mut Vec<u64>) {
     let mut push = |tmpl: u64, v: u64| out.push(feature(tmpl, v));
     push(tpl::BIAS, 0);
@@ -703,7 +699,7 @@ pub(crate) fn own_features(t: &TokInfo, out: &mut Vec<u64>) {
     );
     if t.gaz != 0 {
         let g = u64::from(t.gaz);
-        for bit in 0..16 {
+        for bit in 0..32 {
             if t.gaz & (1 << bit) != 0 {
                 push(tpl::GAZ, bit);
             }
@@ -711,12 +707,22 @@ pub(crate) fn own_features(t: &TokInfo, out: &mut Vec<u64>) {
         push(tpl::GAZ_ALL, g);
         push(tpl::GAZ_SH, mix(g, t.shape));
     }
-    if t.doc_label != 0 {
-        let d = u64::from(t.doc_label);
-        push(tpl::DOCLBL, d);
-        push(tpl::DOCLBL_SH, mix(d, t.shape));
-        push(tpl::DOCLBL_CTX, mix(d, u64::from(ctx)));
+}
+
+/// The document features of token `t`: what the first stage said about the same word
+/// elsewhere in the document ([`set_doc_labels`]), alone and with the token's shape and
+/// sentence context; none before the first stage has run. See [`own_features`]: these are
+/// the only features a second stage adds, so a tagger can sum the others for both stages
+/// at once.
+pub(crate) fn doc_features(t: &TokInfo, out: &mut Vec<u64>) {
+    if t.doc_label == 0 {
+        return;
     }
+    let ctx = t.flags & (flag::SENT_START | flag::CAPS_SENT | flag::SHORT_SENT);
+    let d = u64::from(t.doc_label);
+    out.push(feature(tpl::DOCLBL, d));
+    out.push(feature(tpl::DOCLBL_SH, mix(d, t.shape)));
+    out.push(feature(tpl::DOCLBL_CTX, mix(d, u64::from(ctx))));
 }
 
 /// The features a token gets from the neighbour `u` at `near` alone (`None`: beyond the
@@ -805,7 +811,7 @@ mod tests {
         (infos, sents)
     }
 
-    /// Own, neighbour and pair features of token `i`, in one list.
+    /// Own, neighbour, pair and document features of token `i`, in one list.
     fn grouped(infos: &[TokInfo], sent: &Range<usize>, i: usize) -> Vec<u64> {
         let at = |d: isize| {
             let j = i as isize + d;
@@ -817,6 +823,7 @@ mod tests {
             neighbour_features(near, at(near.offset()), &mut out);
         }
         pair_features(&infos[i], at(-1), at(1), &mut out);
+        doc_features(&infos[i], &mut out);
         out
     }
 

@@ -26,10 +26,12 @@ pub enum List {
     BigCity = 2,
     /// First names.
     FirstName = 3,
+    /// Nationalities and peoples ("Kenyan", "Kenyans"): evidence for MISC.
+    Nationality = 4,
 }
 
 /// Number of lists.
-pub const LISTS: usize = 4;
+pub const LISTS: usize = 5;
 /// Longest phrase matched, in tokens.
 const MAX_LEN: usize = 4;
 

@@ -26,6 +26,7 @@ pub mod model;
 mod rng;
 mod table;
 pub mod train;
+mod web;
 
 use super::tokenize::Token;
 use super::{EntityMention, EntityType, MentionKind};
@@ -127,7 +128,15 @@ impl Ner {
             self.model.tag(text, &tokens, &sents, &mut ws)
         });
         let mut spans = decode_spans(&tagging.labels, &tagging.scores);
+        web::drop_unconfirmed_people(
+            text,
+            &tokens,
+            &sents,
+            self.model.clusters.first(),
+            &mut spans,
+        );
         consistency(text, &tokens, &sents, &mut spans);
+        web::web_rules(text, &tokens, &mut spans);
         spans
             .into_iter()
             .map(|s| {
@@ -514,7 +523,7 @@ fn refine(text: &str, tokens: &[Token], s: &Span) -> EntityType {
     let lower: Vec<String> = words.iter().map(|w| w.to_lowercase()).collect();
     // A people in the plural ("Ukrainians", "Europeans", "Republicans") is a group, not a
     // person or a place; an organisation it may be ("Cleveland Indians", "Airdrieonians").
-    if let ([one], false) = (lower.as_slice(), ty == EntityType::Organization) {
+    if let (Some(one), false) = (lower.last(), ty == EntityType::Organization) {
         let plural_people = (one.ends_with("ians") || one.ends_with("eans")) && one.len() > 6;
         if plural_people || (one.ends_with('s') && GROUPS.contains(&one.as_str())) {
             return EntityType::Norp;

@@ -14,8 +14,8 @@
 
 use super::clusters::WordClusters;
 use super::features::{
-    analyze_tokens, describe_key, neighbour_features, own_features, pair_features, set_doc_labels,
-    IdMap, Near, Scratch, TokInfo,
+    analyze_tokens, describe_key, doc_features, neighbour_features, own_features, pair_features,
+    set_doc_labels, IdMap, Near, Scratch, TokInfo,
 };
 use super::gazetteer::Gazetteer;
 use super::table::{Reader, Writer};
@@ -95,13 +95,13 @@ struct Slot {
     row: u32,
 }
 
-/// The word of [`Stage::filter`] for feature hash `key`.
+/// The word of [`KeyIndex::filter`] for feature hash `key`.
 #[inline]
 fn filter_word(key: u64, mask: usize) -> usize {
     (key >> 40) as usize & mask
 }
 
-/// The three bits of [`Stage::filter`] for feature hash `key`.
+/// The three bits of [`KeyIndex::filter`] for feature hash `key`.
 #[inline]
 fn filter_bits(key: u64) -> u64 {
     1 << ((key >> 1) & 63) | 1 << ((key >> 7) & 63) | 1 << ((key >> 13) & 63)
@@ -112,22 +112,274 @@ fn fingerprint(key: u64) -> u32 {
     ((key >> 32) as u32) | 1
 }
 
-/// One tagging pass: feature weights per label and label transitions.
-///
-/// Built for lookups: an open-addressing index of 8-byte slots (position from the low bits of
-/// the feature hash, fingerprint from the high bits) and `i16` weights summed in `i32`, so
-/// the ~45 lookups per token stay in cache as much as possible.
-#[derive(Debug, Clone)]
-pub struct Stage {
-    /// Tells this stage's weights from any other's (a clone shares them, and the id) in the
-    /// per-thread [`SumCache`].
-    id: u64,
+/// Feature hash → row: an open-addressing index of 8-byte slots (position from the low bits
+/// of the hash, fingerprint from the high bits) behind a Bloom filter.
+#[derive(Debug, Clone, Default)]
+struct KeyIndex {
     slots: Vec<Slot>,
     mask: usize,
     /// A Bloom filter over the feature hashes (one 64-bit word per key, three bits set), small
     /// enough to stay in cache: a quarter of the features looked up are not in the model,
     /// and this answers most of those without touching the index.
     filter: Vec<u64>,
+}
+
+impl KeyIndex {
+    /// Indexes `keys` (non-zero) as rows 0, 1, …; returns the index and, per key, whether it
+    /// got its own row (false for a repeated key, or a 2^-64 fingerprint clash: the first
+    /// wins). Rows are numbered over the kept keys only.
+    fn new(keys: &[u64]) -> (KeyIndex, Vec<bool>) {
+        let size = (keys.len().max(4) * 2).next_power_of_two();
+        let mut slots = vec![Slot::default(); size];
+        let mask = size - 1;
+        let mut kept = Vec::with_capacity(keys.len());
+        let mut rows = 0u32;
+        for &k in keys {
+            let fp = fingerprint(k);
+            let mut i = k as usize & mask;
+            let mut duplicate = false;
+            while slots[i].fp != 0 {
+                if slots[i].fp == fp {
+                    duplicate = true;
+                    break;
+                }
+                i = (i + 1) & mask;
+            }
+            kept.push(!duplicate);
+            if !duplicate {
+                slots[i] = Slot { fp, row: rows };
+                rows += 1;
+            }
+        }
+        let words = (rows as usize / 8).max(1).next_power_of_two();
+        let mut filter = vec![0u64; words];
+        for (&k, _) in keys.iter().zip(&kept).filter(|(_, &kept)| kept) {
+            filter[filter_word(k, words - 1)] |= filter_bits(k);
+        }
+        (
+            KeyIndex {
+                slots,
+                mask,
+                filter,
+            },
+            kept,
+        )
+    }
+
+    /// The row of feature hash `key` when it is not in its home slot `home` (which holds
+    /// another key): the linear probe from the next slot on.
+    fn row_after(&self, key: u64, home: usize) -> Option<usize> {
+        let fp = fingerprint(key);
+        let mut i = (home + 1) & self.mask;
+        loop {
+            let slot = self.slots.get(i)?;
+            if slot.fp == fp {
+                return Some(slot.row as usize);
+            }
+            if slot.fp == 0 || i == home {
+                return None;
+            }
+            i = (i + 1) & self.mask;
+        }
+    }
+
+    /// The row of feature hash `key`, if indexed.
+    #[inline]
+    fn row(&self, key: u64) -> Option<usize> {
+        let fmask = self.filter.len().checked_sub(1)?;
+        let bits = filter_bits(key);
+        if self.filter[filter_word(key, fmask)] & bits != bits {
+            return None;
+        }
+        let fp = fingerprint(key);
+        let mut i = key as usize & self.mask;
+        loop {
+            let slot = self.slots.get(i)?;
+            if slot.fp == fp {
+                return Some(slot.row as usize);
+            }
+            if slot.fp == 0 {
+                return None;
+            }
+            i = (i + 1) & self.mask;
+        }
+    }
+}
+
+/// Lanes of the joint sums: the first stage's labels, then the second's.
+const NJ: usize = 2 * NL;
+
+/// The weights of the first two stages under one index: a second stage re-weights the very
+/// features of the first (plus the few [`doc_features`]), so one probe per feature fetches
+/// both stages' weights, and the second stage costs no lookups of its own but for the
+/// document features. Rows hold `NJ` weights (zero where a stage lacks the feature).
+#[derive(Debug, Clone, Default)]
+struct Joint {
+    /// Tells these weights from any other's in the per-thread [`SumCache`] (a clone shares
+    /// them, and the id).
+    id: u64,
+    index: KeyIndex,
+    weights: Vec<i16>,
+}
+
+impl Joint {
+    /// Merges the rows of `stages` (the first two).
+    fn new(stages: &[Stage]) -> Joint {
+        let mut row_of: std::collections::HashMap<u64, usize> = std::collections::HashMap::new();
+        let mut keys = Vec::new();
+        let mut weights: Vec<i16> = Vec::new();
+        for (k, stage) in stages.iter().take(2).enumerate() {
+            for (r, &key) in stage.keys.iter().enumerate() {
+                let row = *row_of.entry(key).or_insert_with(|| {
+                    keys.push(key);
+                    weights.resize(weights.len() + NJ, 0);
+                    keys.len() - 1
+                });
+                weights[row * NJ + k * NL..row * NJ + k * NL + NL]
+                    .copy_from_slice(&stage.weights[r * NL..r * NL + NL]);
+            }
+        }
+        // Stage keys are unique and non-zero, so every key keeps its row.
+        let (index, _) = KeyIndex::new(&keys);
+        Joint {
+            id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            index,
+            weights,
+        }
+    }
+
+    /// The sums of the weights of `feats` for both stages.
+    ///
+    /// The index and the weights are far larger than the caches, so nearly every lookup
+    /// misses twice (its slot, then its row). The lookups of a batch of features run in
+    /// three passes (load every slot, then resolve the rows, then load and add every row)
+    /// so that the misses of one pass are independent loads the processor overlaps, instead
+    /// of each waiting behind the previous feature's branches.
+    #[inline]
+    fn sum(&self, feats: &[u64]) -> [i32; NJ] {
+        const BATCH: usize = 16;
+        let mut acc = [0i32; NJ];
+        let index = &self.index;
+        let Some(fmask) = index.filter.len().checked_sub(1) else {
+            return acc;
+        };
+        for chunk in feats.chunks(BATCH) {
+            let mut found = [(0u64, 0usize, Slot::default()); BATCH];
+            let mut n = 0;
+            for &f in chunk {
+                let bits = filter_bits(f);
+                if index.filter[filter_word(f, fmask)] & bits != bits {
+                    continue;
+                }
+                let i = f as usize & index.mask;
+                if let Some(&slot) = index.slots.get(i) {
+                    found[n] = (f, i, slot);
+                    n += 1;
+                }
+            }
+            let mut rows = [0usize; BATCH];
+            let mut m = 0;
+            for &(f, i, slot) in &found[..n] {
+                let row = if slot.fp == fingerprint(f) {
+                    Some(slot.row as usize)
+                } else if slot.fp == 0 {
+                    None
+                } else {
+                    index.row_after(f, i)
+                };
+                if let Some(r) = row {
+                    rows[m] = r;
+                    m += 1;
+                }
+            }
+            for &r in &rows[..m] {
+                if let Some(w) = self.weights.get(r * NJ..r * NJ + NJ) {
+                    for (a, &x) in acc.iter_mut().zip(w) {
+                        *a += i32::from(x);
+                    }
+                }
+            }
+        }
+        acc
+    }
+
+    /// Sums every token's features but the document features, for both stages at once, into
+    /// `ws.acc`, given the token descriptions in `ws.infos`.
+    ///
+    /// A token's score sums the weights of some fifty features, most of which depend on one
+    /// token description alone (its own, or a neighbour's); a document repeats descriptions
+    /// ("the", ",", a name), so those sums are computed once per distinct description
+    /// ([`TypeSums`]) and only the features that combine two tokens are looked up per token.
+    fn sum_tokens(&self, sents: &[Range<usize>], ws: &mut Workspace) {
+        ws.types.build(&ws.infos);
+        ws.sums.clear();
+        for (&first, &key) in ws.types.first.iter().zip(&ws.types.keys) {
+            let t = &ws.infos[first as usize];
+            if let Some(sums) = ws.cache.get(self.id, key, t) {
+                ws.sums.push(*sums);
+                continue;
+            }
+            let mut sums = [[0i32; NJ]; 5];
+            ws.feats.clear();
+            own_features(t, &mut ws.feats);
+            sums[0] = self.sum(&ws.feats);
+            for (k, near) in Near::ALL.into_iter().enumerate() {
+                ws.feats.clear();
+                neighbour_features(near, Some(t), &mut ws.feats);
+                sums[k + 1] = self.sum(&ws.feats);
+            }
+            ws.cache.put(self.id, key, t, &sums);
+            ws.sums.push(sums);
+        }
+        let mut edge = [[0i32; NJ]; 4];
+        for (k, near) in Near::ALL.into_iter().enumerate() {
+            ws.feats.clear();
+            neighbour_features(near, None, &mut ws.feats);
+            edge[k] = self.sum(&ws.feats);
+        }
+        ws.acc.clear();
+        ws.acc.resize(ws.infos.len(), [0; NJ]);
+        for s in sents {
+            for i in s.clone() {
+                let at = |d: isize| {
+                    let j = i as isize + d;
+                    (j >= s.start as isize && j < s.end as isize).then_some(j as usize)
+                };
+                let type_of = |j: usize| ws.types.of[j] as usize;
+                let mut acc = ws.sums[type_of(i)][0];
+                for (k, near) in Near::ALL.into_iter().enumerate() {
+                    let add = match at(near.offset()) {
+                        Some(j) => &ws.sums[type_of(j)][k + 1],
+                        None => &edge[k],
+                    };
+                    for (a, &x) in acc.iter_mut().zip(add) {
+                        *a += x;
+                    }
+                }
+                ws.feats.clear();
+                let info = |j: Option<usize>| j.and_then(|j| ws.infos.get(j));
+                pair_features(&ws.infos[i], info(at(-1)), info(at(1)), &mut ws.feats);
+                for (a, x) in acc.iter_mut().zip(self.sum(&ws.feats)) {
+                    *a += x;
+                }
+                ws.acc[i] = acc;
+            }
+        }
+    }
+}
+
+/// Ids of [`Joint`] weights (0: none).
+static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+/// One tagging pass: feature weights per label and label transitions.
+///
+/// Built for lookups: an index of 8-byte slots (`KeyIndex`) and `i16` weights summed in
+/// `i32`, so the ~45 lookups per token stay in cache as much as possible. A [`Model`] tags
+/// through the `Joint` index of its stages; a stage's own index serves the document
+/// features and the tests.
+#[derive(Debug, Clone)]
+pub struct Stage {
+    index: KeyIndex,
     /// Full feature hash per row (for writing the model).
     keys: Vec<u64>,
     /// `NL` quantised weights per row.
@@ -164,43 +416,15 @@ impl Stage {
             keys.push(k);
             weights.extend_from_slice(&w);
         }
-        let size = (keys.len().max(4) * 2).next_power_of_two();
-        let mut slots = vec![Slot::default(); size];
-        let mask = size - 1;
+        let (index, kept) = KeyIndex::new(&keys);
         let mut kept_keys = Vec::with_capacity(keys.len());
         let mut kept_weights = Vec::with_capacity(weights.len());
-        for (r, &k) in keys.iter().enumerate() {
-            let fp = fingerprint(k);
-            let mut i = k as usize & mask;
-            let mut duplicate = false;
-            while slots[i].fp != 0 {
-                if slots[i].fp == fp {
-                    duplicate = true; // same key twice, or a 2^-64 collision: keep the first
-                    break;
-                }
-                i = (i + 1) & mask;
-            }
-            if duplicate {
-                continue;
-            }
-            slots[i] = Slot {
-                fp,
-                row: kept_keys.len() as u32,
-            };
+        for (r, (&k, _)) in keys.iter().zip(&kept).enumerate().filter(|(_, (_, &k))| k) {
             kept_keys.push(k);
             kept_weights.extend_from_slice(&weights[r * NL..r * NL + NL]);
         }
-        let words = (kept_keys.len() / 8).max(1).next_power_of_two();
-        let mut filter = vec![0u64; words];
-        for &k in &kept_keys {
-            filter[filter_word(k, words - 1)] |= filter_bits(k);
-        }
-        static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         Stage {
-            filter,
-            id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
-            slots,
-            mask,
+            index,
             keys: kept_keys,
             weights: kept_weights,
             scale,
@@ -274,29 +498,14 @@ impl Stage {
     #[inline]
     fn sum(&self, feats: &[u64]) -> [i32; NL] {
         let mut acc = [0i32; NL];
-        let fmask = self.filter.len() - 1;
         for &f in feats {
-            let bits = filter_bits(f);
-            if self.filter[filter_word(f, fmask)] & bits != bits {
+            let Some(row) = self.index.row(f) else {
                 continue;
-            }
-            let fp = fingerprint(f);
-            let mut i = f as usize & self.mask;
-            loop {
-                let slot = self.slots[i];
-                if slot.fp == fp {
-                    let base = slot.row as usize * NL;
-                    if let Some(w) = self.weights.get(base..base + NL) {
-                        for (a, &x) in acc.iter_mut().zip(w) {
-                            *a += i32::from(x);
-                        }
-                    }
-                    break;
+            };
+            if let Some(w) = self.weights.get(row * NL..row * NL + NL) {
+                for (a, &x) in acc.iter_mut().zip(w) {
+                    *a += i32::from(x);
                 }
-                if slot.fp == 0 {
-                    break;
-                }
-                i = (i + 1) & self.mask;
             }
         }
         acc
@@ -317,64 +526,11 @@ impl Stage {
         }
     }
 
-    /// Tags every sentence with this stage, given the token descriptions in `ws.infos`.
-    ///
-    /// A token's score sums the weights of some fifty features, most of which depend on one
-    /// token description alone (its own, or a neighbour's); a document repeats descriptions
-    /// ("the", ",", a name), so those sums are computed once per distinct description
-    /// ([`TypeSums`]) and only the features that combine two tokens are looked up per token.
-    fn tag(&self, sents: &[Range<usize>], ws: &mut Workspace, out: &mut Tagging) {
-        ws.types.build(&ws.infos);
-        ws.sums.clear();
-        for (&first, &key) in ws.types.first.iter().zip(&ws.types.keys) {
-            let t = &ws.infos[first as usize];
-            if let Some(sums) = ws.cache.get(self.id, key, t) {
-                ws.sums.push(*sums);
-                continue;
-            }
-            let mut sums = [[0i32; NL]; 5];
-            ws.feats.clear();
-            own_features(t, &mut ws.feats);
-            sums[0] = self.sum(&ws.feats);
-            for (k, near) in Near::ALL.into_iter().enumerate() {
-                ws.feats.clear();
-                neighbour_features(near, Some(t), &mut ws.feats);
-                sums[k + 1] = self.sum(&ws.feats);
-            }
-            ws.cache.put(self.id, key, t, &sums);
-            ws.sums.push(sums);
-        }
-        let mut edge = [[0i32; NL]; 4];
-        for (k, near) in Near::ALL.into_iter().enumerate() {
-            ws.feats.clear();
-            neighbour_features(near, None, &mut ws.feats);
-            edge[k] = self.sum(&ws.feats);
-        }
+    /// Decodes every sentence with this stage's start and transition scores, given its
+    /// emission scores in `out.scores`: labels by Viterbi, then (in sentences with a span)
+    /// the scores replaced by max-marginals.
+    fn decode(&self, sents: &[Range<usize>], ws: &mut Workspace, out: &mut Tagging) {
         for s in sents {
-            for i in s.clone() {
-                let at = |d: isize| {
-                    let j = i as isize + d;
-                    (j >= s.start as isize && j < s.end as isize).then_some(j as usize)
-                };
-                let type_of = |j: usize| ws.types.of[j] as usize;
-                let mut acc = ws.sums[type_of(i)][0];
-                for (k, near) in Near::ALL.into_iter().enumerate() {
-                    let add = match at(near.offset()) {
-                        Some(j) => &ws.sums[type_of(j)][k + 1],
-                        None => &edge[k],
-                    };
-                    for (a, &x) in acc.iter_mut().zip(add) {
-                        *a += x;
-                    }
-                }
-                ws.feats.clear();
-                let info = |j: Option<usize>| j.and_then(|j| ws.infos.get(j));
-                pair_features(&ws.infos[i], info(at(-1)), info(at(1)), &mut ws.feats);
-                for (a, x) in acc.iter_mut().zip(self.sum(&ws.feats)) {
-                    *a += x;
-                }
-                self.scores(&acc, &mut out.scores[i]);
-            }
             viterbi(
                 &self.start,
                 &self.trans,
@@ -460,8 +616,10 @@ pub struct Model {
     pub(crate) clusters: Vec<WordClusters>,
     /// Place and first-name lists used by the features.
     pub(crate) gazetteer: Gazetteer,
-    /// The passes, in order.
-    pub(crate) stages: Vec<Stage>,
+    /// The passes, in order (at most two).
+    stages: Vec<Stage>,
+    /// The stages' weights under one index, as tagging reads them.
+    joint: Joint,
 }
 
 /// Reusable buffers for tagging documents.
@@ -474,7 +632,9 @@ pub(crate) struct Workspace {
     pub types: TypeSums,
     /// Per distinct description: the weight sums of its own features and of the features it
     /// gives its neighbours (in [`Near::ALL`] order).
-    pub sums: Vec<[[i32; NL]; 5]>,
+    pub sums: Vec<[[i32; NJ]; 5]>,
+    /// Per token, the sums of all its features but the document features, for both stages.
+    pub acc: Vec<[i32; NJ]>,
     /// Sums of descriptions met in earlier documents.
     pub cache: SumCache,
     pub back_scores: Vec<[f32; NL]>,
@@ -529,7 +689,7 @@ const CACHE_SIZE: usize = 4096;
 /// ","), which come back document after document, so most descriptions' sums are found here
 /// instead of summed again from some forty features. Two-way set-associative on the
 /// description key; an entry is used only for the very same description under the very same
-/// stage.
+/// weights.
 #[derive(Default)]
 pub(crate) struct SumCache {
     entries: Vec<CacheEntry>,
@@ -537,10 +697,10 @@ pub(crate) struct SumCache {
 
 #[derive(Clone, Copy)]
 struct CacheEntry {
-    /// [`Stage::id`] (0: empty).
+    /// [`Joint::id`] (0: empty).
     stage: u64,
     info: TokInfo,
-    sums: [[i32; NL]; 5],
+    sums: [[i32; NJ]; 5],
 }
 
 impl SumCache {
@@ -551,7 +711,7 @@ impl SumCache {
     }
 
     /// The sums of description `t` (whose key is `key`) under stage `stage`, if cached.
-    fn get(&self, stage: u64, key: u64, t: &TokInfo) -> Option<&[[i32; NL]; 5]> {
+    fn get(&self, stage: u64, key: u64, t: &TokInfo) -> Option<&[[i32; NJ]; 5]> {
         let set = Self::set(key);
         self.entries
             .get(set..set + 2)?
@@ -562,12 +722,12 @@ impl SumCache {
 
     /// Caches the sums of description `t` under stage `stage`, in the first entry of its set
     /// (the entry there moves to the second, whose entry is dropped).
-    fn put(&mut self, stage: u64, key: u64, t: &TokInfo, sums: &[[i32; NL]; 5]) {
+    fn put(&mut self, stage: u64, key: u64, t: &TokInfo, sums: &[[i32; NJ]; 5]) {
         if self.entries.is_empty() {
             let empty = CacheEntry {
                 stage: 0,
                 info: TokInfo::default(),
-                sums: [[0; NL]; 5],
+                sums: [[0; NJ]; 5],
             };
             self.entries = vec![empty; CACHE_SIZE];
         }
@@ -593,6 +753,22 @@ pub(crate) struct Tagging {
 }
 
 impl Model {
+    /// A model of `stages` (one or two; any further stage is ignored) over these resources.
+    pub(crate) fn new(
+        clusters: Vec<WordClusters>,
+        gazetteer: Gazetteer,
+        stages: Vec<Stage>,
+    ) -> Self {
+        let mut stages = stages;
+        stages.truncate(2);
+        Model {
+            joint: Joint::new(&stages),
+            clusters,
+            gazetteer,
+            stages,
+        }
+    }
+
     /// Number of feature rows over all stages.
     pub fn num_features(&self) -> usize {
         self.stages.iter().map(Stage::len).sum()
@@ -619,11 +795,28 @@ impl Model {
             labels: vec![0; tokens.len()],
             scores: vec![[0.0; NL]; tokens.len()],
         };
-        for (k, stage) in self.stages.iter().enumerate() {
-            if k > 0 {
-                set_doc_labels(&mut ws.infos, &out.labels, &mut ws.scratch);
+        let Some(first) = self.stages.first() else {
+            return out;
+        };
+        self.joint.sum_tokens(sents, ws);
+        for (acc, o) in ws.acc.iter().zip(out.scores.iter_mut()) {
+            first.scores(acc[..NL].try_into().unwrap_or(&[0; NL]), o);
+        }
+        first.decode(sents, ws, &mut out);
+        if let Some(second) = self.stages.get(1) {
+            set_doc_labels(&mut ws.infos, &out.labels, &mut ws.scratch);
+            for ((acc, info), o) in ws.acc.iter().zip(&ws.infos).zip(out.scores.iter_mut()) {
+                let mut sum: [i32; NL] = acc[NL..].try_into().unwrap_or([0; NL]);
+                ws.feats.clear();
+                doc_features(info, &mut ws.feats);
+                if !ws.feats.is_empty() {
+                    for (a, x) in sum.iter_mut().zip(second.sum(&ws.feats)) {
+                        *a += x;
+                    }
+                }
+                second.scores(&sum, o);
             }
-            stage.tag(sents, ws, &mut out);
+            second.decode(sents, ws, &mut out);
         }
         out
     }
@@ -661,14 +854,13 @@ impl Model {
             .collect::<Result<_, _>>()?;
         let gazetteer = Gazetteer::read(&mut r)?;
         let n = r.count(4 * (NL + NL * NL) + 8)?;
+        if n > 2 {
+            return Err(NerError::Format(format!("{n} stages (at most two)")));
+        }
         let stages = (0..n)
             .map(|_| Stage::read(&mut r))
             .collect::<Result<_, _>>()?;
-        Ok(Model {
-            clusters,
-            gazetteer,
-            stages,
-        })
+        Ok(Model::new(clusters, gazetteer, stages))
     }
 }
 
@@ -1075,32 +1267,46 @@ mod tests {
                     PUTIN MEETS WITKOFF\nWitkoff left; Putin stayed. “It went well,” Trump said.";
         let tokens = tokenize(text);
         let sents = token_sentences(&tokens, &split_sentences(text, &tokens));
-        let model = Ner::global().model();
-        let Some(stage) = model.stages.last() else {
-            panic!("the shipped model has no stage");
-        };
-        let mut ws = Workspace::default();
-        let got = model.tag(text, &tokens, &sents, &mut ws);
-        // The same stage token by token: its features, their weights, Viterbi, max-marginals.
-        for s in &sents {
-            let em: Vec<[f32; NL]> = s
-                .clone()
-                .map(|i| {
-                    let mut feats = Vec::new();
-                    super::super::features::token_features(&ws.infos, s, i, &mut feats);
-                    let mut e = [0.0; NL];
-                    stage.emissions(&feats, &mut e);
-                    e
-                })
-                .collect();
-            let labels = reference_viterbi(&stage.start, &stage.trans, &em);
-            assert_eq!(got.labels[s.clone()], labels[..]);
-            if labels.iter().any(|&l| l != 0) {
-                let mm = reference_max_marginals(&stage.start, &stage.trans, &em);
-                assert_eq!(got.scores[s.clone()], mm[..]);
+        let shipped = Ner::global().model();
+        assert_eq!(shipped.stages.len(), 2);
+        let first_only = Model::new(
+            shipped.clusters.clone(),
+            shipped.gazetteer.clone(),
+            shipped.stages[..1].to_vec(),
+        );
+        // The first stage alone, then both: the last stage token by token, from its features
+        // (the second sees the document labels the first gave) and their weights, Viterbi,
+        // max-marginals.
+        for model in [&first_only, shipped] {
+            let Some(stage) = model.stages.last() else {
+                panic!("no stage");
+            };
+            let mut ws = Workspace::default();
+            let got = model.tag(text, &tokens, &sents, &mut ws);
+            assert_eq!(
+                ws.infos.iter().any(|t| t.doc_label != 0),
+                model.stages.len() == 2
+            );
+            for s in &sents {
+                let em: Vec<[f32; NL]> = s
+                    .clone()
+                    .map(|i| {
+                        let mut feats = Vec::new();
+                        super::super::features::token_features(&ws.infos, s, i, &mut feats);
+                        let mut e = [0.0; NL];
+                        stage.emissions(&feats, &mut e);
+                        e
+                    })
+                    .collect();
+                let labels = reference_viterbi(&stage.start, &stage.trans, &em);
+                assert_eq!(got.labels[s.clone()], labels[..]);
+                if labels.iter().any(|&l| l != 0) {
+                    let mm = reference_max_marginals(&stage.start, &stage.trans, &em);
+                    assert_eq!(got.scores[s.clone()], mm[..]);
+                }
             }
+            assert!(got.labels.iter().filter(|&&l| l != 0).count() >= 6);
         }
-        assert!(got.labels.iter().filter(|&&l| l != 0).count() >= 6);
     }
 
     #[test]
@@ -1130,24 +1336,36 @@ mod tests {
             }
         }
         assert!(warm.cache.entries.iter().filter(|e| e.stage != 0).count() > 20);
-        // A different stage never reads the first one's sums.
-        let other = Stage::default();
-        let t = &warm.infos[0];
+        // Other weights never read these weights' sums.
+        // (The cache holds descriptions as the first stage sees them: no document labels.)
+        let other = Joint::new(&[Stage::default()]);
+        let t = &TokInfo {
+            doc_label: 0,
+            ..warm.infos[0]
+        };
         let key = describe_key(t);
+        assert!(warm.cache.get(model.joint.id, key, t).is_some());
         assert!(warm.cache.get(other.id, key, t).is_none());
     }
 
     #[test]
     fn the_filter_keeps_every_feature_of_the_shipped_model() {
         let model = crate::analysis::ner::Ner::global().model();
-        for stage in &model.stages {
-            let mask = stage.filter.len() - 1;
-            for &k in &stage.keys {
+        for (n, stage) in model.stages.iter().enumerate() {
+            let mask = stage.index.filter.len() - 1;
+            for (r, &k) in stage.keys.iter().enumerate() {
                 let bits = filter_bits(k);
-                assert_eq!(stage.filter[filter_word(k, mask)] & bits, bits);
+                assert_eq!(stage.index.filter[filter_word(k, mask)] & bits, bits);
                 let mut e = [0.0; NL];
                 stage.emissions(&[k], &mut e);
                 assert!(e.iter().any(|&x| x != 0.0), "{k:x}");
+                // The joint index holds the same weights for this stage.
+                let joint = model.joint.sum(&[k]);
+                let own: Vec<i32> = stage.weights[r * NL..r * NL + NL]
+                    .iter()
+                    .map(|&x| i32::from(x))
+                    .collect();
+                assert_eq!(joint[n * NL..n * NL + NL], own[..], "{k:x}");
             }
         }
     }
@@ -1193,11 +1411,7 @@ mod tests {
         let mut trans = vec![0.0; NL * NL];
         trans[5] = -2.0;
         let s = Stage::quantize(vec![(12345u64, row)], [0.0; NL], trans);
-        let m = Model {
-            clusters: vec![WordClusters::default()],
-            gazetteer: Gazetteer::default(),
-            stages: vec![s],
-        };
+        let m = Model::new(vec![WordClusters::default()], Gazetteer::default(), vec![s]);
         let back = Model::from_bytes(&m.to_bytes()).expect("round trip");
         assert_eq!(back.num_features(), 1);
         let mut em = [0.0; NL];
