@@ -11,6 +11,9 @@
 //! - A name whose last word is a document or event ("Abraham Accords", "Minsk Agreement") is
 //!   never a person; one whose last word is a people in the plural ("Russophone
 //!   Ukrainians") is a group.
+//! - Names coordinated before "administration(s)" share a type: in "the Biden, first Trump,
+//!   and Obama administrations" one of them is a person, so all are (the tagger alone took
+//!   the last for a place).
 //! - An appositive title before a name ("the Ukrainian National Security Council Rustem
 //!   Umerov") is an organisation followed by a person: the span splits after the
 //!   organisation's head word.
@@ -229,6 +232,7 @@ pub(super) fn web_rules(text: &str, tokens: &[Token], spans: &mut Vec<Span>) {
             s.ty = misc;
         }
     }
+    coordinated_administrations(&word, tokens.len(), spans, person);
     // Appositive titles: "<Organisation head> <Given> <Family>".
     let mut split = Vec::new();
     for s in spans.iter_mut() {
@@ -272,6 +276,47 @@ pub(super) fn web_rules(text: &str, tokens: &[Token], spans: &mut Vec<Span>) {
     if !split.is_empty() {
         spans.extend(split);
         spans.sort_by_key(|s| s.first);
+    }
+}
+
+/// Words allowed between names coordinated in a list ("Biden, first Trump, and Obama").
+const LIST_GLUE: [&str; 9] = [
+    ",", "and", "or", "first", "second", "both", "the", "then", "former",
+];
+
+/// Names coordinated right before "administration" or "administrations" are of one kind:
+/// when one of two or more is a person, the other one-word names become people too.
+fn coordinated_administrations<'t>(
+    word: &impl Fn(usize) -> &'t str,
+    tokens: usize,
+    spans: &mut [Span],
+    person: usize,
+) {
+    for end in 0..spans.len() {
+        let head = spans[end].last + 1;
+        if head >= tokens
+            || !matches!(
+                word(head).to_lowercase().as_str(),
+                "administration" | "administrations"
+            )
+        {
+            continue;
+        }
+        let mut first = end;
+        while first > 0 {
+            let gap = spans[first - 1].last + 1..spans[first].first;
+            if gap.len() > 3 || !gap.clone().all(|i| LIST_GLUE.contains(&word(i))) {
+                break;
+            }
+            first -= 1;
+        }
+        let group = &mut spans[first..=end];
+        if group.len() < 2 || !group.iter().any(|s| s.ty == person) {
+            continue;
+        }
+        for s in group.iter_mut().filter(|s| s.first == s.last) {
+            s.ty = person;
+        }
     }
 }
 
@@ -365,6 +410,7 @@ pub(super) fn drop_unconfirmed_people(
 
 #[cfg(test)]
 mod tests {
+    use super::{coordinated_administrations, type_index, Span};
     use crate::analysis::EntityType;
     use crate::analysis::{ner::recognize, sentences::split_sentences, tokenize::tokenize};
 
@@ -406,6 +452,45 @@ mod tests {
                     \"Rarely have the council and the port agreed on anything,\" a clerk said.\n\n\
                     ‘Seldom does a deal like this come along,’ one fisherman said.";
         assert_eq!(people(text), Vec::<String>::new());
+    }
+
+    #[test]
+    fn names_coordinated_before_administrations_are_all_people() {
+        let text = "Tariffs rose under the Sarkozy, first Hollande, and Macron governments \
+                    and fell under the Bush, Clinton and Obama administrations.";
+        let found = people(text);
+        for name in ["Bush", "Clinton", "Obama"] {
+            assert!(found.iter().any(|p| p == name), "{name}: {found:?}");
+        }
+        let text = "Officials of the Kyiv administration met envoys from Warsaw.";
+        assert!(people(text).is_empty(), "{:?}", people(text));
+    }
+
+    #[test]
+    fn the_administrations_rule_retypes_one_word_names_of_a_list_with_a_person() {
+        let text = "under the Bush , first Clinton , and Obama administrations";
+        let words: Vec<&str> = text.split(' ').collect();
+        let word = |i: usize| words[i];
+        let span = |i, ty| Span {
+            first: i,
+            last: i,
+            ty,
+            confidence: 1.0,
+        };
+        let (per, loc) = (
+            type_index(EntityType::Person),
+            type_index(EntityType::Location),
+        );
+        let mut spans = vec![span(2, per), span(5, loc), span(8, loc)];
+        coordinated_administrations(&word, words.len(), &mut spans, per);
+        assert!(spans.iter().all(|s| s.ty == per));
+        // No person in the list, or a list of one: nothing changes.
+        let mut places = vec![span(5, loc), span(8, loc)];
+        coordinated_administrations(&word, words.len(), &mut places, per);
+        assert!(places.iter().all(|s| s.ty == loc));
+        let mut alone = vec![span(8, loc)];
+        coordinated_administrations(&word, words.len(), &mut alone, per);
+        assert_eq!(alone[0].ty, loc);
     }
 
     #[test]
