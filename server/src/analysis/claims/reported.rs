@@ -264,7 +264,9 @@ fn clause_end(doc: &Doc<'_>, cs: usize, hi: usize) -> usize {
             let new_clause = doc.is(nx, CONJ)
                 && (doc.is(nx + 1, PRON) && !w(nx + 1).eq_ignore_ascii_case("who")
                     || doc.is(nx + 1, CAP));
-            if (ing || rel || appos || dash || new_clause) && !has_quote(doc, nx..hi) {
+            if (ing || rel || appos || dash || new_clause) && !has_quote(doc, nx..hi)
+                || !dash && second_attribution(doc, nx, hi)
+            {
                 return cut;
             }
         }
@@ -278,6 +280,38 @@ fn clause_end(doc: &Doc<'_>, cs: usize, hi: usize) -> usize {
         i += 1;
     }
     hi
+}
+
+/// The end of ", Dmitry Peskov" after a role phrase `src` ("a spokesman for the Kremlin"):
+/// one to four capitalised words up to `hi` or the next comma.
+fn name_after_role(doc: &Doc<'_>, src: &Range<usize>, hi: usize) -> Option<usize> {
+    let has_role = src
+        .clone()
+        .any(|i| doc.is(i, ROLE | TITLE) && doc.is(i, LOWER));
+    if !has_role || src.end + 1 >= hi || !doc.is(src.end, COMMA) {
+        return None;
+    }
+    let start = src.end + 1;
+    let end = (start..hi)
+        .find(|&i| !(doc.is(i, CAP) && !doc.is(i, PUNCT) && !doc.in_quote(i)))
+        .unwrap_or(hi);
+    let closed = end == hi || doc.is(end, COMMA | FINAL);
+    let words = end - start;
+    ((1..=4).contains(&words) && closed && !doc.is(start, TITLE | ROLE | DET | PRON))
+        .then_some(end)
+}
+
+/// True after a comma when a second attribution follows: a conjunction, a short subject and
+/// a cue ("…, but the president argued it would hold").
+fn second_attribution(doc: &Doc<'_>, nx: usize, hi: usize) -> bool {
+    doc.is(nx, CONJ)
+        && (nx + 2..(nx + 7).min(hi)).any(|j| {
+            doc.is(j, CUE)
+                && doc.cls[j].cue >= MIN_CUE_PROB
+                && !doc.in_quote(j)
+                && !doc.is(j - 1, DET | POSS)
+                && (nx + 1..j).all(|i| !doc.is(i, PUNCT | CUE) && !doc.in_quote(i))
+        })
 }
 
 /// True when content ends right before `i`: a comma or a closing quote.
@@ -599,8 +633,10 @@ fn content_start(doc: &Doc<'_>, k: usize, cue_end: usize, hi: usize) -> usize {
         if doc.is(r, OBJPRON) {
             r += 1;
         } else if !doc.is(r, THAT) && !doc.in_quote(r) && (doc.is(r, CAP | DET)) {
-            if let Some(np) = right_np(doc, r, hi) {
-                // "told the Associated Press on Tuesday that": keep "that" for the content.
+            // "told the Associated Press on Tuesday that": keep "that" for the content. A
+            // phrase followed by its verb is the content's subject, not a hearer ("warned the
+            // deal could collapse").
+            if let Some(np) = right_np(doc, r, hi).filter(|np| !is_verb_aux(doc, np.end)) {
                 r = np.end;
             }
         }
@@ -1257,9 +1293,14 @@ impl<'d, 'a> UnitScan<'d, 'a> {
             return false;
         }
         // "said Sen. Jim Whelan who represents …": anything may follow the name.
-        let Some(src) = right_np(doc, k + 1, hi) else {
+        let Some(mut src) = right_np(doc, k + 1, hi) else {
             return false;
         };
+        // "said a spokesman for the Kremlin, Dmitry Peskov": the name after the role is
+        // part of the source.
+        if let Some(end) = name_after_role(doc, &src, hi) {
+            src.end = end;
+        }
         let mut ce = k;
         while ce > self.cstart && doc.is(ce - 1, COMMA) {
             ce -= 1;
@@ -1307,7 +1348,9 @@ impl<'d, 'a> UnitScan<'d, 'a> {
         let quote_only = ce < hi && cs < hi && doc.in_quote(cs) && ce == quote_end(doc, cs, hi);
         if pending || words(doc, cs..ce) >= 2 || has_quote(doc, cs..ce) {
             out.push(Frame::new(j..k + 1, l, cs.min(ce)..ce, Order::Svc).pending(pending));
-            self.cstart = if quote_only { ce } else { hi };
+            // A second attribution after the content starts where the content ends.
+            let second = ce < hi && doc.is(ce, COMMA) && second_attribution(doc, ce + 1, hi);
+            self.cstart = if quote_only || second { ce } else { hi };
         }
     }
 

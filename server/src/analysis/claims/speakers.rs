@@ -677,6 +677,9 @@ impl<'m> Resolver<'m> {
         } else {
             src.end
         };
+        if let Some(s) = self.role_then_name(doc, &src, src_end, &span) {
+            return s;
+        }
         if let Some(s) = self.apposition_speaker(doc, &src, src_end, &span) {
             return s;
         }
@@ -685,7 +688,9 @@ impl<'m> Resolver<'m> {
         let is_role = head_tok.is_some_and(|i| doc.is(i, ROLE));
         // A name is the head of the phrase ("Kremlin spokesman Dmitry Peskov"), not a
         // modifier of it ("Ukrainian officials", "a U.S. official").
-        let name_run = last_name_run(doc, src.start..head_end).filter(|r| r.end == head_end);
+        // A capitalised role or group ("Officials warned …" at a sentence start) is no name.
+        let name_run = last_name_run(doc, src.start..head_end)
+            .filter(|r| r.end == head_end && !r.clone().all(|i| doc.is(i, ROLE)));
         if is_role && name_run.is_none() {
             let head = head_tok
                 .map(|i| doc.word(i).to_ascii_lowercase())
@@ -764,6 +769,45 @@ impl<'m> Resolver<'m> {
                 mention: None,
             },
         }
+    }
+
+    /// "a spokesman for the Kremlin, Dmitry Peskov": a role without a name, then the name
+    /// after a comma; the person is the speaker and the role, whatever organisation it names,
+    /// the description.
+    fn role_then_name(
+        &mut self,
+        doc: &Doc<'_>,
+        src: &Range<usize>,
+        src_end: usize,
+        span: &Option<Range<usize>>,
+    ) -> Option<Speaker> {
+        let c = (src.start + 1..src_end).rev().find(|&i| doc.is(i, COMMA))?;
+        let mut run = c + 1..src_end;
+        while run.end > run.start && doc.is(run.end - 1, COMMA) {
+            run.end -= 1;
+        }
+        let is_name = |i: usize| is_name_tok(doc, i) && !doc.is(i, TITLE | ROLE | DET | PRON);
+        if run.is_empty() || run.len() > 4 || !run.clone().all(is_name) {
+            return None;
+        }
+        let role = src.start..c;
+        let head_end = head_end_in(doc, &role, c);
+        let head = (role.start..head_end).rev().find(|&i| !doc.is(i, PUNCT))?;
+        let role_named = last_name_run(doc, role.start..head_end)
+            .is_some_and(|r| r.end == head_end && !r.clone().all(|i| doc.is(i, ROLE)));
+        if !doc.is(head, ROLE | TITLE) || role_named {
+            return None;
+        }
+        let name = self.expand(&join_words(doc, run.clone()));
+        let mention = self.mention_at(doc, &run);
+        self.seen.push(Seen::named(src.start, name.clone(), mention));
+        Some(Speaker {
+            span: span.clone(),
+            kind: SpeakerKind::Named,
+            name,
+            description: doc.text[doc.bytes(&role)].to_string(),
+            mention,
+        })
     }
 
     /// "Trump, never shy of grand comparisons": the name before the apposition, which

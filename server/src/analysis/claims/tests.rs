@@ -515,3 +515,37 @@ fn titled_speakers_tagged_as_organisations_become_people() {
     assert_eq!(&text[mentions[0].start..mentions[0].end], "JD Vance");
     assert_eq!(mentions[1].entity_type, EntityType::Organization);
 }
+
+#[test]
+fn two_attributions_in_one_sentence_are_two_claims_by_unnamed_sources() {
+    // "A warned X, but B argued Y": each cue governs its own content; groups and roles are
+    // never named sources.
+    let text = "Officials warned the deal could collapse, but the president argued it would hold.";
+    let c = attributed(text);
+    assert_eq!(c.len(), 2, "{c:#?}");
+    assert_eq!(span(text, &c[0].speaker.span), "Officials");
+    assert_eq!(&text[c[0].content.clone()], "the deal could collapse");
+    assert_eq!(span(text, &c[1].speaker.span), "the president");
+    assert_eq!(&text[c[1].content.clone()], "it would hold");
+    assert!(c.iter().all(|c| c.kind == ClaimKind::Indirect));
+    assert!(c.iter().all(|c| c.speaker.kind != SpeakerKind::Named), "{c:#?}");
+}
+
+#[test]
+fn a_group_described_by_its_place_is_not_a_named_source() {
+    let text = "Analysts at the bank warned that growth would slow.";
+    let c = attributed(text);
+    assert_eq!(c.len(), 1, "{c:#?}");
+    assert_eq!(span(text, &c[0].speaker.span), "Analysts at the bank");
+    assert_ne!(c[0].speaker.kind, SpeakerKind::Named);
+    assert_eq!(&text[c[0].content.clone()], "that growth would slow");
+}
+
+#[test]
+fn the_person_after_a_spokesman_for_an_organisation_is_the_speaker() {
+    let text = "“We have nothing to add,” said a spokesman for the Kremlin, Dmitry Peskov.";
+    let c = attributed(text);
+    assert_eq!(c.len(), 1, "{c:#?}");
+    assert_eq!(c[0].speaker.kind, SpeakerKind::Named);
+    assert_eq!(c[0].speaker.name, "Dmitry Peskov");
+}
