@@ -200,6 +200,9 @@ enum Command {
     Checkworthy {
         #[command(flatten)]
         data: CwData,
+        /// Nested cross-validation: settings chosen inside each fold (the honest estimate).
+        #[arg(long)]
+        nested: bool,
     },
     /// Train the check-worthiness model on all of CheckThat! 2019 training and ClaimBuster.
     TrainCheckworthy {
@@ -258,11 +261,11 @@ struct CwData {
     /// L2 penalty.
     #[arg(long, default_value_t = 3e-3)]
     l2: f32,
-    /// Weight of a positive example.
-    #[arg(long, default_value_t = 3.0)]
+    /// Weight of a positive example (the default is what `checkworthy --nested` chose).
+    #[arg(long, default_value_t = 1.0)]
     positive_weight: f32,
-    /// Weight of a ClaimBuster example.
-    #[arg(long, default_value_t = 0.5)]
+    /// Weight of a ClaimBuster example (the default is what `checkworthy --nested` chose).
+    #[arg(long, default_value_t = 1.0)]
     claimbuster_weight: f32,
 }
 
@@ -458,7 +461,13 @@ fn main() -> Result<()> {
             print_report(&claims::run_quotes(&dir, dump.as_deref(), errors)?)
         }
         Command::TrainCues { dir, out } => print_report(&claims::train_cues(&dir, &out)?),
-        Command::Checkworthy { data } => print_report(&claims::run_checkworthy(
+        Command::Checkworthy { data, nested: true } => print_report(
+            &claims::run_checkworthy_nested(&data.clef, &data.claimbuster, data.settings())?,
+        ),
+        Command::Checkworthy {
+            data,
+            nested: false,
+        } => print_report(&claims::run_checkworthy(
             &data.clef,
             &data.claimbuster,
             data.settings(),

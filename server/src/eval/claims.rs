@@ -798,7 +798,7 @@ impl Default for CwSettings {
     fn default() -> Self {
         CwSettings {
             train: checkworthy::TrainOptions::default(),
-            claimbuster_weight: 0.5,
+            claimbuster_weight: 1.0,
         }
     }
 }
@@ -818,38 +818,238 @@ pub fn run_checkworthy(
     let mut out = String::new();
     let mut aps = Vec::new();
     for held in &debates {
-        let exclude: std::collections::HashSet<String> = clef
-            .iter()
-            .filter(|x| x.debate == *held)
-            .map(|x| norm_key(&x.text))
-            .collect();
-        let train_debates: Vec<&str> = debates.iter().copied().filter(|d| d != held).collect();
-        let ex = examples(
-            &clef,
-            &cb,
-            &train_debates,
-            &exclude,
-            settings.claimbuster_weight,
-        );
-        let model = checkworthy::train(&ex, settings.train);
-        let test: Vec<&Labelled> = clef.iter().filter(|x| x.debate == *held).collect();
-        let lines: Vec<&str> = test.iter().map(|x| x.text.as_str()).collect();
-        let labels: Vec<bool> = test.iter().map(|x| x.label).collect();
-        let scores = debate_scores(&lines, &model);
-        let ap = average_precision(&scores, &labels);
-        let _ = writeln!(
-            out,
-            "{held:32} sentences={:5} positives={:3} AP={ap:.4}",
-            lines.len(),
-            labels.iter().filter(|&&l| l).count()
-        );
-        aps.push(ap);
+        let train: Vec<&str> = debates.iter().copied().filter(|d| d != held).collect();
+        for run in train_and_score(&clef, &cb, &train, &[held], settings, false) {
+            let ap = average_precision(&run.scores, &run.labels);
+            let _ = writeln!(
+                out,
+                "{held:32} sentences={:5} positives={:3} AP={ap:.4}",
+                run.labels.len(),
+                run.labels.iter().filter(|&&l| l).count()
+            );
+            aps.push(ap);
+        }
     }
     let map = aps.iter().sum::<f64>() / aps.len().max(1) as f64;
     let _ = writeln!(
         out,
-        "leave-one-debate-out MAP over {} debates: {map:.4} (settings: {settings:?})",
+        "leave-one-debate-out MAP over {} debates: {map:.4} (settings: {settings:?}; chosen on these same folds, so not an estimate: see --nested)",
         aps.len()
+    );
+    Ok(out)
+}
+
+/// The settings the nested cross-validation chooses among: ClaimBuster's weight and the
+/// weight of a positive example (the rest as given).
+fn cw_grid(base: CwSettings) -> Vec<CwSettings> {
+    let mut grid = Vec::new();
+    for claimbuster_weight in [0.25f32, 0.5, 1.0] {
+        for positive_weight in [1.0f32, 3.0] {
+            grid.push(CwSettings {
+                train: checkworthy::TrainOptions {
+                    positive_weight,
+                    ..base.train
+                },
+                claimbuster_weight,
+            });
+        }
+    }
+    grid
+}
+
+/// One debate's line scores and labels.
+struct DebateRun {
+    scores: Vec<f32>,
+    labels: Vec<bool>,
+}
+
+/// Trains on the `train` debates (and ClaimBuster without the sentences of `held`), if
+/// `calibrated` with its scores calibrated (which changes no ranking, so no AP), then scores
+/// every `held` debate through the claim pipeline.
+fn train_and_score(
+    clef: &[Labelled],
+    cb: &[Labelled],
+    train: &[&str],
+    held: &[&str],
+    settings: CwSettings,
+    calibrated: bool,
+) -> Vec<DebateRun> {
+    let exclude: std::collections::HashSet<String> = clef
+        .iter()
+        .filter(|x| held.contains(&x.debate.as_str()))
+        .map(|x| norm_key(&x.text))
+        .collect();
+    let ex = examples(clef, cb, train, &exclude, settings.claimbuster_weight);
+    let mut model = checkworthy::train(&ex, settings.train);
+    if calibrated {
+        calibrate(&mut model, clef, cb, train, settings);
+    }
+    held.iter()
+        .map(|d| {
+            let test: Vec<&Labelled> = clef.iter().filter(|x| x.debate == *d).collect();
+            let lines: Vec<&str> = test.iter().map(|x| x.text.as_str()).collect();
+            DebateRun {
+                scores: debate_scores(&lines, &model),
+                labels: test.iter().map(|x| x.label).collect(),
+            }
+        })
+        .collect()
+}
+
+/// Calibrates `model`, trained on the `debates` with `settings`: Platt scaling
+/// ([`checkworthy::fit_platt`]) fitted on out-of-fold log-odds of their CheckThat! sentences,
+/// from models trained on the other [`INNER_FOLDS`] − 1 groups of them. Returns `(a, b)`.
+fn calibrate(
+    model: &mut checkworthy::Model,
+    clef: &[Labelled],
+    cb: &[Labelled],
+    debates: &[&str],
+    settings: CwSettings,
+) -> (f32, f32) {
+    let (mut z, mut y) = (Vec::new(), Vec::new());
+    for f in 0..INNER_FOLDS.min(debates.len()) {
+        let held: Vec<&str> = debates
+            .iter()
+            .copied()
+            .skip(f)
+            .step_by(INNER_FOLDS)
+            .collect();
+        let train: Vec<&str> = debates
+            .iter()
+            .copied()
+            .filter(|d| !held.contains(d))
+            .collect();
+        let exclude: std::collections::HashSet<String> = clef
+            .iter()
+            .filter(|x| held.contains(&x.debate.as_str()))
+            .map(|x| norm_key(&x.text))
+            .collect();
+        let ex = examples(clef, cb, &train, &exclude, settings.claimbuster_weight);
+        let fold_model = checkworthy::train(&ex, settings.train);
+        for x in clef.iter().filter(|x| held.contains(&x.debate.as_str())) {
+            z.push(fold_model.logit(&x.text));
+            y.push(x.label);
+        }
+    }
+    let (a, b) = checkworthy::fit_platt(&z, &y);
+    model.rescale(a, b);
+    (a, b)
+}
+
+/// Mean AP over the `debates` when each of `folds` groups of them is scored by a model
+/// trained on the others.
+fn grouped_cv_map(
+    clef: &[Labelled],
+    cb: &[Labelled],
+    debates: &[&str],
+    folds: usize,
+    settings: CwSettings,
+) -> f64 {
+    let mut aps = Vec::new();
+    for f in 0..folds {
+        let held: Vec<&str> = debates.iter().copied().skip(f).step_by(folds).collect();
+        let train: Vec<&str> = debates
+            .iter()
+            .copied()
+            .filter(|d| !held.contains(d))
+            .collect();
+        for run in train_and_score(clef, cb, &train, &held, settings, false) {
+            aps.push(average_precision(&run.scores, &run.labels));
+        }
+    }
+    aps.iter().sum::<f64>() / aps.len().max(1) as f64
+}
+
+/// The grid's setting with the best grouped-CV MAP over `debates` (ties: the earlier).
+fn select_settings(
+    clef: &[Labelled],
+    cb: &[Labelled],
+    debates: &[&str],
+    grid: &[CwSettings],
+) -> (CwSettings, f64) {
+    let mut best = (grid[0], f64::MIN);
+    for &s in grid {
+        let map = grouped_cv_map(clef, cb, debates, INNER_FOLDS, s);
+        if map > best.1 {
+            best = (s, map);
+        }
+    }
+    best
+}
+
+/// Folds of the inner cross-validation (debates grouped, every fourth one per fold).
+const INNER_FOLDS: usize = 4;
+
+/// `dossier-eval checkworthy --nested`: nested cross-validation by debate. Each debate is
+/// held out in turn; on the other 18 an inner grouped cross-validation chooses the settings
+/// (ClaimBuster's weight, the positive weight), a model with them is trained on all 18 and
+/// calibrated, and the held-out debate is scored. The reported MAP never saw its own
+/// choices; Brier score and mean score against the positive rate check the calibration.
+/// Ends with the choice the same procedure makes on all debates (the shipped settings).
+pub fn run_checkworthy_nested(
+    clef_path: &Path,
+    cb_path: &Path,
+    base: CwSettings,
+) -> Result<String, EvalError> {
+    use rayon::prelude::*;
+    let clef = read_clef(clef_path)?;
+    let cb = read_claimbuster(cb_path)?;
+    let mut debates: Vec<&str> = clef.iter().map(|x| x.debate.as_str()).collect();
+    debates.sort();
+    debates.dedup();
+    let grid = cw_grid(base);
+    let outer: Vec<(CwSettings, f64, DebateRun)> = debates
+        .par_iter()
+        .map(|held| {
+            let train: Vec<&str> = debates.iter().copied().filter(|d| d != held).collect();
+            let (chosen, inner) = select_settings(&clef, &cb, &train, &grid);
+            let run = train_and_score(&clef, &cb, &train, &[held], chosen, true)
+                .pop()
+                .unwrap_or(DebateRun {
+                    scores: Vec::new(),
+                    labels: Vec::new(),
+                });
+            (chosen, inner, run)
+        })
+        .collect();
+    let mut out = String::new();
+    let (mut aps, mut sq, mut sum, mut pos, mut n) = (Vec::new(), 0.0, 0.0, 0usize, 0usize);
+    for (held, (chosen, inner, run)) in debates.iter().zip(&outer) {
+        let ap = average_precision(&run.scores, &run.labels);
+        for (&s, &l) in run.scores.iter().zip(&run.labels) {
+            let y = if l { 1.0 } else { 0.0 };
+            sq += (f64::from(s) - y).powi(2);
+            sum += f64::from(s);
+            pos += usize::from(l);
+            n += 1;
+        }
+        let _ = writeln!(
+            out,
+            "{held:32} sentences={:5} positives={:3} AP={ap:.4}  chosen: claimbuster_weight={} positive_weight={} (inner MAP {inner:.4})",
+            run.labels.len(),
+            run.labels.iter().filter(|&&l| l).count(),
+            chosen.claimbuster_weight,
+            chosen.train.positive_weight,
+        );
+        aps.push(ap);
+    }
+    let map = aps.iter().sum::<f64>() / aps.len().max(1) as f64;
+    let n = n.max(1) as f64;
+    let _ = writeln!(
+        out,
+        "nested leave-one-debate-out MAP over {} debates: {map:.4}; calibration on held-out lines: Brier {:.4}, mean score {:.4} vs positive rate {:.4}",
+        aps.len(),
+        sq / n,
+        sum / n,
+        pos as f64 / n
+    );
+    let (chosen, inner) = select_settings(&clef, &cb, &debates, &grid);
+    let _ = writeln!(
+        out,
+        "chosen on all {} debates (ship with these): --claimbuster-weight {} --positive-weight {} (grouped {INNER_FOLDS}-fold MAP {inner:.4})",
+        debates.len(),
+        chosen.claimbuster_weight,
+        chosen.train.positive_weight
     );
     Ok(out)
 }
@@ -874,14 +1074,15 @@ pub fn train_checkworthy(
         &Default::default(),
         settings.claimbuster_weight,
     );
-    let model = checkworthy::train(&ex, settings.train);
+    let mut model = checkworthy::train(&ex, settings.train);
+    let (a, b) = calibrate(&mut model, &clef, &cb, &debates, settings);
     let tsv = model.to_tsv();
     std::fs::write(out, &tsv).map_err(|source| EvalError::Io {
         path: out.to_owned(),
         source,
     })?;
     Ok(format!(
-        "trained on {} examples; {} weights written to {}",
+        "trained on {} examples, log-odds calibrated to {a:.3}·z {b:+.3} (Platt, out-of-fold); {} weights written to {}",
         ex.len(),
         tsv.lines().count(),
         out.display()

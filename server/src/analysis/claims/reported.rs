@@ -297,8 +297,7 @@ fn name_after_role(doc: &Doc<'_>, src: &Range<usize>, hi: usize) -> Option<usize
         .unwrap_or(hi);
     let closed = end == hi || doc.is(end, COMMA | FINAL);
     let words = end - start;
-    ((1..=4).contains(&words) && closed && !doc.is(start, TITLE | ROLE | DET | PRON))
-        .then_some(end)
+    ((1..=4).contains(&words) && closed && !doc.is(start, TITLE | ROLE | DET | PRON)).then_some(end)
 }
 
 /// True after a comma when a second attribution follows: a conjunction, a short subject and

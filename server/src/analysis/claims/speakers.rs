@@ -800,7 +800,8 @@ impl<'m> Resolver<'m> {
         }
         let name = self.expand(&join_words(doc, run.clone()));
         let mention = self.mention_at(doc, &run);
-        self.seen.push(Seen::named(src.start, name.clone(), mention));
+        self.seen
+            .push(Seen::named(src.start, name.clone(), mention));
         Some(Speaker {
             span: span.clone(),
             kind: SpeakerKind::Named,

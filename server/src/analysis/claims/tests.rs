@@ -528,7 +528,10 @@ fn two_attributions_in_one_sentence_are_two_claims_by_unnamed_sources() {
     assert_eq!(span(text, &c[1].speaker.span), "the president");
     assert_eq!(&text[c[1].content.clone()], "it would hold");
     assert!(c.iter().all(|c| c.kind == ClaimKind::Indirect));
-    assert!(c.iter().all(|c| c.speaker.kind != SpeakerKind::Named), "{c:#?}");
+    assert!(
+        c.iter().all(|c| c.speaker.kind != SpeakerKind::Named),
+        "{c:#?}"
+    );
 }
 
 #[test]
