@@ -3,6 +3,7 @@
 //! by a crash (the only line that can be: writes are appends) is ignored on replay and
 //! truncated away.
 
+use super::log::{Change, DurableLog, LogError};
 use crate::corpus::Document;
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Seek, SeekFrom, Write};
@@ -96,6 +97,25 @@ impl Journal {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<()> {
         self.file.write_all(buf)?;
         self.file.sync_data()
+    }
+}
+
+impl DurableLog for Journal {
+    /// One line per change, one `fsync` for the group.
+    fn append(&mut self, changes: &[Change<'_>]) -> Result<Option<u64>, LogError> {
+        let mut buf = Vec::new();
+        for change in changes {
+            let entry = match *change {
+                Change::Put(d) => serde_json::to_writer(&mut buf, &Entry::Put(d)),
+                Change::Delete(id) => {
+                    serde_json::to_writer(&mut buf, &Entry::<Document>::Delete(id.into()))
+                }
+            };
+            entry.map_err(std::io::Error::other)?;
+            buf.push(b'\n');
+        }
+        self.write(&buf)?;
+        Ok(None)
     }
 }
 
