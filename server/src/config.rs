@@ -34,8 +34,9 @@ pub struct Config {
     #[arg(long = "corpus", env = "DOSSIER_CORPUS", value_delimiter = ',')]
     pub corpus: Vec<PathBuf>,
 
-    /// Keep ingested documents and deletions on disk here, so a restart loses nothing.
-    #[arg(long, env = "DOSSIER_DATA_DIR", conflicts_with = "store")]
+    /// Keep ingested documents and deletions on disk here, so a restart loses nothing
+    /// (ignored with `--store`: the database is then the record).
+    #[arg(long, env = "DOSSIER_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
 
     /// PostgreSQL as the system of record (`postgres://user@host:port/db`): every replica
@@ -234,8 +235,7 @@ mod tests {
     }
 
     #[test]
-    fn the_store_and_a_data_dir_exclude_each_other() {
-        assert!(parse(&["--store", "postgres://localhost/d", "--data-dir", "x"]).is_err());
+    fn a_password_file_needs_a_store() {
         assert!(parse(&["--store-password-file", "p"]).is_err());
         let config = parse(&["--store", "postgres://u@localhost:5433/d"]).unwrap();
         assert_eq!(

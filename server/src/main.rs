@@ -53,7 +53,14 @@ async fn main() -> anyhow::Result<()> {
         } else {
             config.corpus_paths()
         };
-        let data_dir = config.data_dir.clone();
+        // The image sets a data directory by default: with a store it is not the record.
+        let data_dir = config.data_dir.clone().filter(|dir| {
+            let ignored = config.store.is_some();
+            if ignored {
+                tracing::warn!(dir = %dir.display(), "--data-dir ignored: --store is the system of record");
+            }
+            !ignored
+        });
         move || -> anyhow::Result<(usize, usize)> {
             let loaded = corpus::load::load_paths(&paths).context("loading the corpus")?;
             // One line for all skipped records (a corpus can hold thousands), each one at debug.
