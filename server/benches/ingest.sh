@@ -11,6 +11,8 @@
 # every figure: the machine is shared.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+# shellcheck source=server/benches/pg-throwaway.sh
+. server/benches/pg-throwaway.sh
 BBC=${1:-../shared/data/news/bbc}
 N=${2:-2000}
 PIN=${PIN:-1}
@@ -21,7 +23,7 @@ WORK=$(mktemp -d /tmp/dossier-ingest-bench.XXXXXX)
 PGPID=""
 cleanup() {
   [ -n "${SERVER_PID:-}" ] && kill -9 "$SERVER_PID" 2>/dev/null || true
-  if [ -n "$PGPID" ]; then $AS_PG "$PGBIN/pg_ctl" -D "$WORK/pg/data" -m immediate stop >/dev/null 2>&1 || true; fi
+  if [ -n "$PGPID" ]; then pg_throwaway_stop "$WORK/pg"; fi
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -79,17 +81,7 @@ stream "ingest, --data-dir" --data-dir "$WORK/data1"
 
 # PostgreSQL: the given URL, or a throwaway server from the Debian packages.
 PGURL=${DOSSIER_BENCH_PG:-}
-if [ -z "$PGURL" ] && command -v pg_config >/dev/null && [ -x "$(pg_config --bindir)/initdb" ]; then
-  PGBIN=$(pg_config --bindir)
-  mkdir -p "$WORK/pg"
-  AS_PG=""
-  if [ "$(id -u)" = 0 ]; then chown nobody: "$WORK/pg"; AS_PG="setpriv --reuid=nobody --regid=nogroup --clear-groups"; fi
-  PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-  $AS_PG "$PGBIN/initdb" -D "$WORK/pg/data" -U postgres -A trust -E UTF8 --locale=C >/dev/null
-  $AS_PG "$PGBIN/pg_ctl" -D "$WORK/pg/data" -l "$WORK/pg/log" -w -o "-p $PORT -k $WORK/pg -c listen_addresses=127.0.0.1" start >/dev/null
-  PGPID=1
-  PGURL="postgres://postgres@127.0.0.1:$PORT/postgres"
-fi
+if [ -z "$PGURL" ] && pg_throwaway "$WORK/pg"; then PGPID=1; fi
 if [ -n "$PGURL" ]; then
   stream "ingest, --store PostgreSQL" --store "$PGURL"
   # A replica joining that corpus: loads it from the database.

@@ -229,10 +229,15 @@ pub const STORE_HEALTH: &str = "dossier.store";
 async fn report_store(
     mut status: tokio::sync::watch::Receiver<crate::store::FollowStatus>,
     health: tonic_health::server::HealthReporter,
+    draining: Arc<AtomicBool>,
 ) {
     use crate::store::FollowState;
     loop {
         let state = status.borrow_and_update().state;
+        // Once shutdown begins everything is NOT_SERVING, and stays so.
+        if draining.load(Ordering::SeqCst) {
+            return;
+        }
         let serving = match state {
             FollowState::Local | FollowState::Serving => Health::Serving,
             FollowState::Lagging => Health::Unknown,
@@ -290,9 +295,15 @@ pub async fn serve(
             }
         }
     });
-    tokio::spawn(report_store(store.follow_status(), health.clone()));
+    let draining = Arc::new(AtomicBool::new(false));
+    tokio::spawn(report_store(
+        store.follow_status(),
+        health.clone(),
+        draining.clone(),
+    ));
     let shutdown = async move {
         shutdown.await;
+        draining.store(true, Ordering::SeqCst);
         for name in SERVICE_NAMES.iter().chain([&STORE_HEALTH]) {
             health.set_service_status(*name, Health::NotServing).await;
         }

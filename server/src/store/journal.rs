@@ -136,6 +136,9 @@ mod tests {
         };
         j.append_puts(std::iter::once(&doc)).unwrap();
         j.append_delete("b").unwrap();
+        // The durable-log interface writes the same lines, a group at a time.
+        let group = [Change::Put(&doc), Change::Delete("c")];
+        assert_eq!(DurableLog::append(&mut j, &group).unwrap(), None);
         drop(j);
         // Simulate a crash in the middle of an append.
         let mut f = OpenOptions::new()
@@ -145,8 +148,10 @@ mod tests {
         f.write_all(b"{\"put\":{\"id\":\"tor").unwrap();
         drop(f);
         let (_, entries) = Journal::open(&dir).unwrap();
-        assert_eq!(entries.len(), 2);
+        assert_eq!(entries.len(), 4);
         assert!(matches!(&entries[0], Entry::Put(d) if d.id == "a"));
         assert!(matches!(&entries[1], Entry::Delete(id) if id == "b"));
+        assert!(matches!(&entries[2], Entry::Put(d) if d.id == "a"));
+        assert!(matches!(&entries[3], Entry::Delete(id) if id == "c"));
     }
 }

@@ -758,6 +758,75 @@ mod tests {
         assert!(store.snapshot_at(before.generation + 100).is_none());
     }
 
+    /// A log that numbers each group, like PostgreSQL, and can be made to fail.
+    struct Numbered(u64, bool);
+
+    impl DurableLog for Numbered {
+        fn append(&mut self, changes: &[Change<'_>]) -> Result<Option<u64>, LogError> {
+            if self.1 {
+                return Err(LogError::Unavailable {
+                    message: "down".into(),
+                    retry_after: Duration::from_secs(1),
+                });
+            }
+            self.0 += changes.len() as u64;
+            Ok(Some(self.0))
+        }
+    }
+
+    fn followed(seq: u64, id: &str, text: Option<&str>) -> Followed {
+        Followed {
+            seq,
+            id: id.into(),
+            doc: text.map(|t| doc(id, t)),
+        }
+    }
+
+    #[test]
+    fn a_follower_skips_its_own_and_older_versions_and_applies_tombstones() {
+        let store = Store::new();
+        store.attach_log(Box::new(Numbered(0, false)));
+        store.upsert(vec![doc("a", "Mine.")]).unwrap();
+        assert!(store.holds("a", 1) && !store.holds("a", 2));
+        // Its own write coming back from the log, and another replica's newer one.
+        let n = store
+            .apply_followed(
+                vec![
+                    followed(1, "a", Some("Mine.")),
+                    followed(2, "b", Some("Theirs.")),
+                ],
+                false,
+            )
+            .unwrap();
+        assert_eq!(n, 1);
+        assert_eq!(store.applied_seq(), 2);
+        // An older version of b, then b's tombstone.
+        assert_eq!(
+            store
+                .apply_followed(vec![followed(2, "b", Some("Old."))], false)
+                .unwrap(),
+            0
+        );
+        assert_eq!(
+            store
+                .apply_followed(vec![followed(3, "b", None)], false)
+                .unwrap(),
+            1
+        );
+        let snap = store.snapshot();
+        assert!(snap.get("a").is_ok() && snap.get("b").is_err());
+    }
+
+    #[test]
+    fn a_refused_log_write_applies_nothing_and_is_unavailable() {
+        let store = Store::new();
+        store.attach_log(Box::new(Numbered(0, true)));
+        let err = store.upsert(vec![doc("a", "One.")]).unwrap_err();
+        assert!(matches!(err, StoreError::Unavailable { .. }), "{err}");
+        assert_eq!(store.snapshot().counts.documents, 0);
+        assert_eq!(store.snapshot().generation, 0);
+    }
+
     #[test]
     fn deleting_an_unknown_id_is_not_found() {
         assert!(matches!(

@@ -255,13 +255,22 @@ impl Drop for Postgres {
     }
 }
 
+/// Says why a test skipped, past the test harness's output capture (so `cargo test` shows it).
+fn skipped(why: &str) {
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stderr(),
+        "skipped: no PostgreSQL for this test: {why}"
+    );
+}
+
 /// The test binary's shared server, or `None` (after printing why) when there can be none.
 pub(crate) fn shared() -> Option<&'static Postgres> {
     static SHARED: OnceLock<Result<Postgres, String>> = OnceLock::new();
     match SHARED.get_or_init(|| Postgres::start("shared").map(Postgres::watched)) {
         Ok(pg) => Some(pg),
         Err(why) => {
-            println!("skipped: no PostgreSQL for this test: {why}");
+            skipped(why);
             None
         }
     }
@@ -272,7 +281,7 @@ pub(crate) fn dedicated(name: &str) -> Option<Postgres> {
     match Postgres::start(name) {
         Ok(pg) => Some(pg),
         Err(why) => {
-            println!("skipped: no PostgreSQL for this test: {why}");
+            skipped(&why);
             None
         }
     }
