@@ -27,7 +27,8 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-pin() { if [ "$PIN" = 1 ]; then taskset -c "$1" "${@:2}"; else "${@:2}"; fi; }
+# A command prefix, not a function: `taskset` execs the program, so `$!` is the server itself.
+pin() { if [ "$PIN" = 1 ]; then echo taskset -c "$1"; fi; }
 
 # The first N articles, flat, named as the loader names them (folder-stem).
 mkdir -p "$WORK/corpus" "$WORK/empty"
@@ -41,7 +42,7 @@ echo "articles: ${#FILES[@]} from $BBC"
 start() {
   local log=$WORK/server.log
   : >"$log"
-  pin 0 "$SERVER" --addr 127.0.0.1:0 --log-format json "$@" 2>"$log" >/dev/null &
+  $(pin 0) "$SERVER" --addr 127.0.0.1:0 --log-format json "$@" 2>"$log" >/dev/null &
   SERVER_PID=$!
   for _ in $(seq 1 600); do
     if grep -q '"corpus loaded; serving"' "$log"; then break; fi
@@ -66,7 +67,7 @@ stream() {
   start --corpus "$WORK/empty" "$@"
   local t0 t1 ms
   t0=$(date +%s%N)
-  pin 1 "$CLIENT" --addr "$ADDR" ingest "${FILES[@]}" >"$WORK/acks" 
+  $(pin 1) "$CLIENT" --addr "$ADDR" ingest "${FILES[@]}" >"$WORK/acks" 
   t1=$(date +%s%N)
   ms=$(( (t1 - t0) / 1000000 ))
   local acked
@@ -92,7 +93,7 @@ fi
 
 # kill -9 in the middle of a --data-dir stream: every acknowledged document is there after.
 start --corpus "$WORK/empty" --data-dir "$WORK/data2"
-(pin 1 "$CLIENT" --addr "$ADDR" ingest "${FILES[@]}" >"$WORK/acks" 2>/dev/null || true) &
+($(pin 1) "$CLIENT" --addr "$ADDR" ingest "${FILES[@]}" >"$WORK/acks" 2>/dev/null || true) &
 CLIENT_PID=$!
 sleep "${KILL_AFTER:-1}"
 kill -9 "$SERVER_PID"

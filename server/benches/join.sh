@@ -26,11 +26,12 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-pin() { if [ "$PIN" = 1 ]; then taskset -c "$1" "${@:2}"; else "${@:2}"; fi; }
+# A command prefix, not a function: `taskset` execs the program, so `$!` is the server itself.
+pin() { if [ "$PIN" = 1 ]; then echo taskset -c "$1"; fi; }
 start() {
   local log=$WORK/server.log
   : >"$log"
-  pin 0 "$SERVER" --addr 127.0.0.1:0 --log-format json "$@" 2>"$log" >/dev/null &
+  $(pin 0) "$SERVER" --addr 127.0.0.1:0 --log-format json "$@" 2>"$log" >/dev/null &
   SERVER_PID=$!
   for _ in $(seq 1 1200); do
     if grep -q '"corpus loaded; serving"' "$log"; then break; fi

@@ -8,7 +8,7 @@ pg_throwaway() {
   [ -x "$PGBIN/initdb" ] || return 1
   mkdir -p "$dir"
   AS_PG=""
-  if [ "$(id -u)" = 0 ]; then chown nobody: "$dir"; AS_PG="setpriv --reuid=nobody --regid=nogroup --clear-groups"; fi
+  if [ "$(id -u)" = 0 ]; then chmod a+x "$(dirname "$dir")"; chown nobody: "$dir"; AS_PG="setpriv --reuid=nobody --regid=nogroup --clear-groups"; fi
   local port
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
   $AS_PG "$PGBIN/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 --locale=C >/dev/null

@@ -1,7 +1,7 @@
 //! `CorpusService`: ingest, read, list and delete documents.
 //!
 //! Ingest is a group commit: the documents of a stream are validated as they arrive and
-//! analysed in parallel (up to [`IN_FLIGHT`] at a time, on the analysis pool), and whatever
+//! analysed in parallel (up to 64 at a time, on the analysis pool), and whatever
 //! is analysed when the store is free goes in as one write (one log write — one `fsync` or
 //! one transaction — one index commit, one snapshot swap). Each document is answered only
 //! after its group is durable and searchable, in the order the documents came, and a bad
