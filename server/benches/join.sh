@@ -59,9 +59,19 @@ stop
 # Into the database through one replica, as clients would write it.
 mkdir -p "$WORK/empty"
 start --corpus "$WORK/empty" --store "$PGURL"
+# Folders flattened under the ids the loader gives their files (folder-stem), so that the
+# client's ids (file stems) are the same documents.
 files=()
+mkdir -p "$WORK/flat"
 for c in "${CORPUS[@]}"; do
-  if [ -d "$c" ]; then while IFS= read -r f; do files+=("$f"); done < <(find "$c" -name '*.txt' | sort); else files+=("$c"); fi
+  if [ -d "$c" ]; then
+    while IFS= read -r f; do
+      rel=${f#"$c"/}
+      link="$WORK/flat/${rel//\//-}"
+      ln -s "$(realpath "$f")" "$link"
+      files+=("$link")
+    done < <(find "$c" -name '*.txt' | sort)
+  else files+=("$c"); fi
 done
 t0=$(date +%s%N)
 "$CLIENT" --addr "$ADDR" ingest "${files[@]}" | grep -c -E ' (created|replaced)$' >"$WORK/acked" || true
