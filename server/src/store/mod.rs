@@ -654,7 +654,7 @@ impl Store {
 impl Writer {
     /// Makes `changes` durable in the log (if any) and records the versions it numbered.
     fn log_changes(&mut self, changes: &[Change<'_>]) -> Result<(), StoreError> {
-        let Some(log) = self.log.as_mut() else {
+        let Some(log) = self.log.as_mut().filter(|_| !changes.is_empty()) else {
             return Ok(());
         };
         if let Some(seq) = log.append(changes)? {

@@ -221,20 +221,25 @@ async fn analyse(store: &Store, rows: Vec<Row>) -> Result<Vec<Followed>, PgError
             .filter(|r| !store.holds(&r.id, r.seq))
             .collect();
         rows.into_par_iter()
-            .map(|r| {
+            .filter_map(|r| {
                 let doc = match r.doc {
-                    Some(json) => {
-                        let doc: Document =
-                            serde_json::from_str(&json).map_err(|source| PgError::BadRow {
+                    Some(json) => match serde_json::from_str::<Document>(&json) {
+                        Ok(doc) => Some(StoredDoc::analyze(doc)),
+                        Err(source) => {
+                            // Only Dossier writes these rows; one it cannot read is left out
+                            // (loudly) rather than stopping the replica from following.
+                            let e = PgError::BadRow {
                                 seq: r.seq,
-                                id: r.id.clone(),
+                                id: r.id,
                                 source,
-                            })?;
-                        Some(StoredDoc::analyze(doc))
-                    }
+                            };
+                            tracing::error!(error = %e, "change left out");
+                            return None;
+                        }
+                    },
                     None => None,
                 };
-                Ok(Followed {
+                Some(Followed {
                     seq: r.seq,
                     id: r.id,
                     doc,
@@ -242,7 +247,8 @@ async fn analyse(store: &Store, rows: Vec<Row>) -> Result<Vec<Followed>, PgError
             })
             .collect()
     })
-    .await?
+    .await
+    .map_err(PgError::from)
 }
 
 /// Applies followed changes off the runtime.
