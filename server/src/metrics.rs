@@ -393,6 +393,19 @@ mod tests {
     }
 
     #[test]
+    fn the_follower_state_position_and_lag_become_gauges() {
+        let text = render_follow(&FollowStatus {
+            state: FollowState::Lagging,
+            applied_seq: 42,
+            lag: Duration::from_millis(1500),
+        });
+        assert!(text.contains("# TYPE dossier_store_state gauge\ndossier_store_state 2\n"));
+        assert!(text.contains("dossier_store_applied_seq 42\n"));
+        assert!(text.contains("dossier_store_lag_seconds 1.5\n"));
+        assert!(render_follow(&FollowStatus::default()).contains("dossier_store_state 0\n"));
+    }
+
+    #[test]
     fn corpus_counts_become_gauges() {
         let counts = CorpusCounts {
             documents: 5,
