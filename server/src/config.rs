@@ -34,9 +34,19 @@ pub struct Config {
     #[arg(long = "corpus", env = "DOSSIER_CORPUS", value_delimiter = ',')]
     pub corpus: Vec<PathBuf>,
 
-    /// Keep ingested documents and deletions on disk here, so a restart loses nothing.
+    /// Keep ingested documents and deletions on disk here, so a restart loses nothing
+    /// (ignored with `--store`: the database is then the record).
     #[arg(long, env = "DOSSIER_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
+
+    /// PostgreSQL as the system of record (`postgres://user@host:port/db`): every replica
+    /// loads the corpus from it, writes through it and follows its changes.
+    #[arg(long, env = "DOSSIER_STORE")]
+    pub store: Option<String>,
+
+    /// The PostgreSQL password, read from this file (else the URL's own, if any).
+    #[arg(long, env = "DOSSIER_STORE_PASSWORD_FILE", requires = "store")]
+    pub store_password_file: Option<PathBuf>,
 
     /// Log line format.
     #[arg(long, env = "DOSSIER_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
@@ -222,6 +232,16 @@ mod tests {
         );
         assert_eq!(options.tcp_keepalive, default.tcp_keepalive);
         assert!(options.tls.is_none() && options.auth.is_none());
+    }
+
+    #[test]
+    fn a_password_file_needs_a_store() {
+        assert!(parse(&["--store-password-file", "p"]).is_err());
+        let config = parse(&["--store", "postgres://u@localhost:5433/d"]).unwrap();
+        assert_eq!(
+            config.store.as_deref(),
+            Some("postgres://u@localhost:5433/d")
+        );
     }
 
     #[test]

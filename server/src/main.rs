@@ -5,6 +5,7 @@
 
 use anyhow::Context;
 use clap::Parser;
+use dossier_server::store::postgres::{self, PgOptions};
 use dossier_server::{config::Config, corpus, metrics, rpc, shutdown, store::Store, telemetry};
 use std::time::Instant;
 
@@ -38,12 +39,29 @@ async fn main() -> anyhow::Result<()> {
         tracing::info!(addr = %listener.local_addr()?, "metrics at /metrics");
         tokio::spawn(metrics::serve(listener, metrics, store.clone()));
     }
-    let loader = tokio::task::spawn_blocking({
+    let pg = config
+        .store
+        .as_deref()
+        .map(|url| PgOptions::new(url, config.store_password_file.as_deref()))
+        .transpose()
+        .context("--store")?;
+    let files = tokio::task::spawn_blocking({
         let store = store.clone();
-        let paths = config.corpus_paths();
-        let data_dir = config.data_dir.clone();
-        move || -> anyhow::Result<()> {
-            let started = Instant::now();
+        // With PostgreSQL the database is the corpus: files only when named.
+        let paths = if config.store.is_some() && config.corpus.is_empty() {
+            Vec::new()
+        } else {
+            config.corpus_paths()
+        };
+        // The image sets a data directory by default: with a store it is not the record.
+        let data_dir = config.data_dir.clone().filter(|dir| {
+            let ignored = config.store.is_some();
+            if ignored {
+                tracing::warn!(dir = %dir.display(), "--data-dir ignored: --store is the system of record");
+            }
+            !ignored
+        });
+        move || -> anyhow::Result<(usize, usize)> {
             let loaded = corpus::load::load_paths(&paths).context("loading the corpus")?;
             // One line for all skipped records (a corpus can hold thousands), each one at debug.
             for skipped in &loaded.skipped {
@@ -63,14 +81,29 @@ async fn main() -> anyhow::Result<()> {
                     .with_context(|| format!("opening the data directory {}", dir.display()))?;
                 tracing::info!(replayed, dir = %dir.display(), "journal replayed");
             }
+            Ok((docs, loaded.skipped.len()))
+        }
+    });
+    let loader = tokio::spawn({
+        let store = store.clone();
+        async move {
+            let started = Instant::now();
+            let (docs, skipped) = files.await.context("corpus loader panicked")??;
+            if let Some(pg) = pg {
+                let cursor = postgres::open(&store, &pg)
+                    .await
+                    .context("loading from PostgreSQL")?;
+                tokio::spawn(postgres::follow(store.clone(), pg, cursor));
+            }
             store.set_ready();
             tracing::info!(
-                docs,
-                skipped = loaded.skipped.len(),
+                docs = store.snapshot().counts.documents,
+                files = docs,
+                skipped,
                 millis = started.elapsed().as_millis() as u64,
                 "corpus loaded; serving"
             );
-            Ok(())
+            anyhow::Ok(())
         }
     });
     let server = rpc::serve(listener, store, options, shutdown::signal());

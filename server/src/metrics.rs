@@ -7,7 +7,7 @@
 //! already compiles, so the feature adds no crate to the build. The RPC layer
 //! ([`crate::rpc::layers`]) records into [`Metrics`]; this module knows nothing of tonic.
 
-use crate::store::{CorpusCounts, Store};
+use crate::store::{CorpusCounts, FollowState, FollowStatus, Store};
 use http_body_util::Full;
 use hyper::body::Bytes;
 use hyper::{Method, Request, Response, StatusCode};
@@ -223,6 +223,41 @@ impl Metrics {
     }
 }
 
+/// The follower's gauges (with `--store`): its state, position and lag.
+pub fn render_follow(status: &FollowStatus) -> String {
+    let mut out = String::new();
+    let state = match status.state {
+        FollowState::Local => 0,
+        FollowState::Serving => 1,
+        FollowState::Lagging => 2,
+        FollowState::Disconnected => 3,
+    };
+    for (name, kind, help, value) in [
+        (
+            "dossier_store_state",
+            "gauge",
+            "Against the system of record: 0 local (none), 1 serving, 2 lagging, 3 disconnected.",
+            state.to_string(),
+        ),
+        (
+            "dossier_store_applied_seq",
+            "gauge",
+            "The highest change sequence number of the system of record applied here.",
+            status.applied_seq.to_string(),
+        ),
+        (
+            "dossier_store_lag_seconds",
+            "gauge",
+            "How long the oldest change known and not yet applied has waited (0: caught up).",
+            status.lag.as_secs_f64().to_string(),
+        ),
+    ] {
+        header(&mut out, name, kind, help);
+        let _ = writeln!(out, "{name} {value}");
+    }
+    out
+}
+
 fn header(out: &mut String, name: &str, kind: &str, help: &str) {
     let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
 }
@@ -283,7 +318,8 @@ fn respond<B>(request: &Request<B>, metrics: &Metrics, store: &Store) -> Respons
     };
     match (request.method(), request.uri().path()) {
         (&Method::GET | &Method::HEAD, "/metrics") => {
-            let text = metrics.render(&store.snapshot().counts, *store.ready().borrow());
+            let mut text = metrics.render(&store.snapshot().counts, *store.ready().borrow());
+            text.push_str(&render_follow(&store.follow_status().borrow()));
             reply(
                 StatusCode::OK,
                 "text/plain; version=0.0.4; charset=utf-8",
@@ -354,6 +390,19 @@ mod tests {
         metrics.call_ended();
         metrics.call_ended();
         assert_eq!(metrics.in_flight(), 0, "an unpaired end saturates at zero");
+    }
+
+    #[test]
+    fn the_follower_state_position_and_lag_become_gauges() {
+        let text = render_follow(&FollowStatus {
+            state: FollowState::Lagging,
+            applied_seq: 42,
+            lag: Duration::from_millis(1500),
+        });
+        assert!(text.contains("# TYPE dossier_store_state gauge\ndossier_store_state 2\n"));
+        assert!(text.contains("dossier_store_applied_seq 42\n"));
+        assert!(text.contains("dossier_store_lag_seconds 1.5\n"));
+        assert!(render_follow(&FollowStatus::default()).contains("dossier_store_state 0\n"));
     }
 
     #[test]

@@ -177,7 +177,7 @@ impl Drop for StopOnDrop {
 }
 
 /// Bound of every server stream's channel: the producer waits when the client reads slowly.
-const STREAM_BUFFER: usize = 32;
+pub(crate) const STREAM_BUFFER: usize = 32;
 
 /// A server stream of `T`, as every streaming adapter returns it.
 pub type ItemStream<T> = tokio_stream::wrappers::ReceiverStream<Result<T, Status>>;
@@ -209,39 +209,6 @@ where
     tokio_stream::wrappers::ReceiverStream::new(rx)
 }
 
-/// [`stream_items`] for a bidirectional call: answers each inbound message with
-/// `answer(message)`, in order, on the runtime (answers may await); an inbound error is sent
-/// on and ends the stream.
-pub fn stream_replies<Q, T, F, Fut>(
-    mut inbound: tonic::Streaming<Q>,
-    mut answer: F,
-) -> ItemStream<T>
-where
-    Q: Send + 'static,
-    T: Send + 'static,
-    F: FnMut(Q) -> Fut + Send + 'static,
-    Fut: Future<Output = T> + Send,
-{
-    let (tx, rx) = tokio::sync::mpsc::channel(STREAM_BUFFER);
-    tokio::spawn(async move {
-        use tokio_stream::StreamExt;
-        while let Some(message) = inbound.next().await {
-            let reply = match message {
-                Ok(message) => Ok(answer(message).await),
-                Err(status) => {
-                    tracing::debug!(%status, "request stream failed");
-                    Err(status)
-                }
-            };
-            let failed = reply.is_err();
-            if tx.send(reply).await.is_err() || failed {
-                break;
-            }
-        }
-    });
-    tokio_stream::wrappers::ReceiverStream::new(rx)
-}
-
 /// The names health reports on: the whole server ("") and each `dossier.v1` service.
 const SERVICE_NAMES: [&str; 5] = [
     "",
@@ -250,6 +217,38 @@ const SERVICE_NAMES: [&str; 5] = [
     <EntityServiceServer<EntityApi> as NamedService>::NAME,
     <ClaimServiceServer<ClaimApi> as NamedService>::NAME,
 ];
+
+/// The health name of the replica's standing against the system of record (`--store`):
+/// `SERVING` connected and caught up (and always without a system of record), `UNKNOWN`
+/// connected but lagging beyond the bound, `NOT_SERVING` disconnected (the replica still
+/// serves reads from its last snapshot; writes answer `UNAVAILABLE`). The lag itself is the
+/// `dossier_store_lag_seconds` gauge.
+pub const STORE_HEALTH: &str = "dossier.store";
+
+/// Keeps [`STORE_HEALTH`] in step with the follower's state.
+async fn report_store(
+    mut status: tokio::sync::watch::Receiver<crate::store::FollowStatus>,
+    health: tonic_health::server::HealthReporter,
+    draining: Arc<AtomicBool>,
+) {
+    use crate::store::FollowState;
+    loop {
+        let state = status.borrow_and_update().state;
+        // Once shutdown begins everything is NOT_SERVING, and stays so.
+        if draining.load(Ordering::SeqCst) {
+            return;
+        }
+        let serving = match state {
+            FollowState::Local | FollowState::Serving => Health::Serving,
+            FollowState::Lagging => Health::Unknown,
+            FollowState::Disconnected => Health::NotServing,
+        };
+        health.set_service_status(STORE_HEALTH, serving).await;
+        if status.changed().await.is_err() {
+            return;
+        }
+    }
+}
 
 /// The descriptor sets of every served service: reflection serves them, and the call layer
 /// reads the served method paths from them.
@@ -296,10 +295,17 @@ pub async fn serve(
             }
         }
     });
+    let draining = Arc::new(AtomicBool::new(false));
+    tokio::spawn(report_store(
+        store.follow_status(),
+        health.clone(),
+        draining.clone(),
+    ));
     let shutdown = async move {
         shutdown.await;
-        for name in SERVICE_NAMES {
-            health.set_service_status(name, Health::NotServing).await;
+        draining.store(true, Ordering::SeqCst);
+        for name in SERVICE_NAMES.iter().chain([&STORE_HEALTH]) {
+            health.set_service_status(*name, Health::NotServing).await;
         }
     };
 

@@ -42,6 +42,22 @@ pub fn invalid_argument(field: &str, description: impl Into<String>) -> Status {
     )
 }
 
+/// `UNAVAILABLE` with an `ErrorInfo` (`reason`) and a `RetryInfo` saying when to try again:
+/// nothing of the call was applied, so retrying it is safe.
+pub fn unavailable(reason: &str, message: &str, retry_after: std::time::Duration) -> Status {
+    let mut details =
+        ErrorDetails::with_error_info(reason, ERROR_DOMAIN, std::collections::HashMap::new());
+    details.set_retry_info(Some(retry_after));
+    Status::with_error_details(
+        Code::Unavailable,
+        format!(
+            "{message}; nothing was written, retry in {} ms",
+            retry_after.as_millis()
+        ),
+        details,
+    )
+}
+
 /// `INTERNAL` for a failure the caller cannot fix; the cause is logged, not sent.
 pub fn internal(context: &str, error: &dyn std::error::Error) -> Status {
     tracing::error!(error = %error, context, "internal error");
@@ -65,6 +81,10 @@ impl From<StoreError> for Status {
             StoreError::NotFound { .. } => Status::not_found(err.to_string()),
             StoreError::Invalid(e) => e.into(),
             StoreError::Persist(_) => internal("persisting a write", &err),
+            StoreError::Unavailable {
+                ref message,
+                retry_after,
+            } => unavailable("STORE_UNAVAILABLE", message, retry_after),
             StoreError::Index(e) => e.into(),
         }
     }

@@ -3,6 +3,7 @@
 //! by a crash (the only line that can be: writes are appends) is ignored on replay and
 //! truncated away.
 
+use super::log::{Change, DurableLog, LogError};
 use crate::corpus::Document;
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Seek, SeekFrom, Write};
@@ -99,6 +100,25 @@ impl Journal {
     }
 }
 
+impl DurableLog for Journal {
+    /// One line per change, one `fsync` for the group.
+    fn append(&mut self, changes: &[Change<'_>]) -> Result<Option<u64>, LogError> {
+        let mut buf = Vec::new();
+        for change in changes {
+            let entry = match *change {
+                Change::Put(d) => serde_json::to_writer(&mut buf, &Entry::Put(d)),
+                Change::Delete(id) => {
+                    serde_json::to_writer(&mut buf, &Entry::<Document>::Delete(id.into()))
+                }
+            };
+            entry.map_err(std::io::Error::other)?;
+            buf.push(b'\n');
+        }
+        self.write(&buf)?;
+        Ok(None)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -116,6 +136,9 @@ mod tests {
         };
         j.append_puts(std::iter::once(&doc)).unwrap();
         j.append_delete("b").unwrap();
+        // The durable-log interface writes the same lines, a group at a time.
+        let group = [Change::Put(&doc), Change::Delete("c")];
+        assert_eq!(DurableLog::append(&mut j, &group).unwrap(), None);
         drop(j);
         // Simulate a crash in the middle of an append.
         let mut f = OpenOptions::new()
@@ -125,8 +148,10 @@ mod tests {
         f.write_all(b"{\"put\":{\"id\":\"tor").unwrap();
         drop(f);
         let (_, entries) = Journal::open(&dir).unwrap();
-        assert_eq!(entries.len(), 2);
+        assert_eq!(entries.len(), 4);
         assert!(matches!(&entries[0], Entry::Put(d) if d.id == "a"));
         assert!(matches!(&entries[1], Entry::Delete(id) if id == "b"));
+        assert!(matches!(&entries[2], Entry::Put(d) if d.id == "a"));
+        assert!(matches!(&entries[3], Entry::Delete(id) if id == "c"));
     }
 }

@@ -8,13 +8,21 @@
 //! ([`Store::snapshot_at`]) resumes on all four as they were. [`query`] is what callers ask
 //! of a snapshot.
 //!
-//! Writers serialise on one mutex: they analyse outside it, then journal (with `--data-dir`),
-//! build the next snapshot and swap it in. A snapshot's document map is shared structure
-//! (`Arc` per document), so a write costs a map clone of pointers, not of texts.
+//! Writers serialise on one mutex: they analyse outside it, then make the write durable in
+//! the store's [`log`] (the `--data-dir` journal, or PostgreSQL with `--store`), build the
+//! next snapshot and swap it in. A snapshot's document map is shared structure (`Arc` per
+//! document), so a write costs a map clone of pointers, not of texts; a group of documents
+//! (ingest's group commit) costs one log write, one index commit and one swap.
+//!
+//! With PostgreSQL every replica also *follows* the change log ([`postgres`]): changes other
+//! replicas committed arrive through [`Store::apply_followed`], which skips what this replica
+//! already holds (its own writes, applied at once: read-your-writes).
 
 pub mod claims;
 pub mod journal;
+pub mod log;
 pub mod packed;
+pub mod postgres;
 pub mod query;
 
 pub use query::QueryError;
@@ -27,12 +35,14 @@ use crate::index::{self, DocText, DocTexts, IndexDoc, IndexError, IndexOptions, 
 use arc_swap::ArcSwap;
 use claims::ClaimSet;
 use journal::Journal;
+use log::{Change, DurableLog, LogError};
 use packed::PackedAnalysis;
 use std::borrow::Cow;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::ops::Range;
 use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
 use tokio::sync::watch;
 
 /// A document with its analysis.
@@ -211,9 +221,68 @@ pub enum StoreError {
     /// Writing the journal failed; the write was not applied.
     #[error("persisting to the data directory failed: {0}")]
     Persist(#[from] std::io::Error),
+    /// The system of record cannot be reached; the write was not applied (nor committed).
+    #[error("{message}")]
+    Unavailable {
+        /// What failed.
+        message: String,
+        /// How long the caller should wait before retrying.
+        retry_after: Duration,
+    },
     /// The search index rejected or failed the write.
     #[error(transparent)]
     Index(#[from] IndexError),
+}
+
+impl From<LogError> for StoreError {
+    fn from(err: LogError) -> Self {
+        match err {
+            LogError::Io(e) => StoreError::Persist(e),
+            LogError::Unavailable {
+                message,
+                retry_after,
+            } => StoreError::Unavailable {
+                message: format!("the system of record is unavailable: {message}"),
+                retry_after,
+            },
+        }
+    }
+}
+
+/// How this replica stands against the system of record it follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FollowState {
+    /// No system of record: the corpus is local (in memory, or `--data-dir`).
+    #[default]
+    Local,
+    /// Connected and caught up (within the lag bound).
+    Serving,
+    /// Connected, but behind the log by more than the lag bound.
+    Lagging,
+    /// The system of record cannot be reached: serving the last snapshot, writes refused.
+    Disconnected,
+}
+
+/// The follower's state, its position in the change log and its lag.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct FollowStatus {
+    /// Serving, lagging or disconnected.
+    pub state: FollowState,
+    /// The highest change sequence number applied.
+    pub applied_seq: u64,
+    /// How long the oldest change known and not yet applied has waited (zero when caught up).
+    pub lag: Duration,
+}
+
+/// One change read from the system of record, analysed, for [`Store::apply_followed`].
+#[derive(Debug)]
+pub struct Followed {
+    /// Its change sequence number.
+    pub seq: u64,
+    /// The document's id.
+    pub id: String,
+    /// The document, or `None` for a deletion (a tombstone).
+    pub doc: Option<StoredDoc>,
 }
 
 /// A cheap, clonable handle to the corpus.
@@ -228,8 +297,21 @@ struct Inner {
     recent: Mutex<VecDeque<Arc<Snapshot>>>,
     /// The full-text index, kept in step with `snapshot` by every write.
     index: SearchIndex,
-    writer: Mutex<Option<Journal>>,
+    writer: Mutex<Writer>,
     ready: watch::Sender<bool>,
+    follow: watch::Sender<FollowStatus>,
+}
+
+/// What writers hold the lock of.
+#[derive(Default)]
+struct Writer {
+    /// Where writes are made durable first; none: in memory only.
+    log: Option<Box<dyn DurableLog>>,
+    /// With a numbered log: the change sequence number of each id's version held here, so
+    /// a follower skips changes this replica already applied (its own writes, or older ones).
+    versions: HashMap<String, u64>,
+    /// The highest change sequence number applied (own writes and followed ones).
+    applied: u64,
 }
 
 impl Default for Store {
@@ -261,8 +343,9 @@ impl Store {
                 snapshot: ArcSwap::from_pointee(empty),
                 recent: Mutex::new(VecDeque::new()),
                 index,
-                writer: Mutex::new(None),
+                writer: Mutex::new(Writer::default()),
                 ready: watch::Sender::new(false),
+                follow: watch::Sender::new(FollowStatus::default()),
             }),
         }
     }
@@ -297,8 +380,92 @@ impl Store {
         let docs = Arc::new(docs);
         self.index_write(&docs, touched)?;
         self.publish(docs);
-        *writer = Some(journal);
+        writer.log = Some(Box::new(journal));
         Ok(n)
+    }
+
+    /// Makes `log` the place every later write is made durable first (PostgreSQL: see
+    /// [`postgres`]).
+    pub fn attach_log(&self, log: Box<dyn DurableLog>) {
+        self.lock_writer().log = Some(log);
+    }
+
+    /// Applies changes read from the system of record, in sequence order, skipping those
+    /// this replica already holds (an id's change at or below the version applied here);
+    /// one index commit and one snapshot swap for all. With `bulk` (the start-up load) the
+    /// index is merged into one segment afterwards, as [`Store::load`] does. Returns the
+    /// number of changes applied.
+    pub fn apply_followed(&self, changes: Vec<Followed>, bulk: bool) -> Result<usize, StoreError> {
+        let mut writer = self.lock_writer();
+        let mut map: Option<DocMap> = None;
+        let mut touched = Vec::new();
+        for change in changes {
+            writer.applied = writer.applied.max(change.seq);
+            if writer
+                .versions
+                .get(&change.id)
+                .is_some_and(|&v| v >= change.seq)
+            {
+                continue;
+            }
+            let map = map.get_or_insert_with(|| DocMap::clone(&self.snapshot().docs));
+            writer.versions.insert(change.id.clone(), change.seq);
+            match change.doc {
+                Some(doc) => {
+                    map.insert(change.id.clone(), Arc::new(doc));
+                }
+                None => {
+                    if map.remove(&change.id).is_none() {
+                        continue;
+                    }
+                }
+            }
+            touched.push(change.id);
+        }
+        let Some(map) = map else {
+            return Ok(0);
+        };
+        let n = touched.len();
+        if bulk {
+            self.inner.index.suspend_merges();
+        }
+        let map = Arc::new(map);
+        self.index_write(&map, touched)?;
+        if bulk {
+            if let Err(e) = self.inner.index.merge_segments() {
+                tracing::warn!(error = %e, "merging the index segments failed");
+            }
+        }
+        self.publish(map);
+        Ok(n)
+    }
+
+    /// Whether this replica already holds `id` at change `seq` or later (a follower
+    /// leaves such a change out before analysing it).
+    pub fn holds(&self, id: &str, seq: u64) -> bool {
+        self.lock_writer()
+            .versions
+            .get(id)
+            .is_some_and(|&v| v >= seq)
+    }
+
+    /// The highest change sequence number this replica has applied.
+    pub fn applied_seq(&self) -> u64 {
+        self.lock_writer().applied
+    }
+
+    /// Publishes the follower's status (health and the lag gauge read it).
+    pub fn set_follow_status(&self, status: FollowStatus) {
+        self.inner.follow.send_if_modified(|s| {
+            let changed = *s != status;
+            *s = status;
+            changed
+        });
+    }
+
+    /// A receiver of the follower's status.
+    pub fn follow_status(&self) -> watch::Receiver<FollowStatus> {
+        self.inner.follow.subscribe()
     }
 
     /// The search index (its writer, counters and sizes; searches run on
@@ -376,7 +543,7 @@ impl Store {
         self.inner.ready.subscribe()
     }
 
-    fn lock_writer(&self) -> std::sync::MutexGuard<'_, Option<Journal>> {
+    fn lock_writer(&self) -> std::sync::MutexGuard<'_, Writer> {
         // A panic while holding the lock cannot leave a half-applied snapshot (snapshots are
         // swapped whole), so a poisoned lock is safe to reuse.
         self.inner
@@ -386,12 +553,13 @@ impl Store {
     }
 
     /// Adds or replaces analysed documents; returns, per document, whether its id was new.
-    /// With a data directory the documents are on disk (fsynced) before this returns.
+    /// With a log the documents are durable there (fsynced, or committed) before they are
+    /// applied, all in one log write; if that fails none is applied.
     pub fn upsert(&self, docs: Vec<StoredDoc>) -> Result<Vec<bool>, StoreError> {
         let mut writer = self.lock_writer();
-        if let Some(journal) = writer.as_mut() {
-            journal.append_puts(docs.iter().map(|d| &d.doc))?;
-        }
+        let changes: Vec<Change<'_>> = docs.iter().map(|d| Change::Put(&d.doc)).collect();
+        writer.log_changes(&changes)?;
+        drop(changes);
         let mut map = DocMap::clone(&self.snapshot().docs);
         let mut touched = Vec::with_capacity(docs.len());
         let created = docs
@@ -445,9 +613,7 @@ impl Store {
                 id: id.to_string(),
             });
         }
-        if let Some(journal) = writer.as_mut() {
-            journal.append_delete(id)?;
-        }
+        writer.log_changes(&[Change::Delete(id)])?;
         let map = Arc::new(map);
         self.index_write(&map, vec![id.to_string()])?;
         self.publish(map);
@@ -482,6 +648,24 @@ impl Store {
         let mut recent = self.lock_recent();
         recent.push_back(previous);
         recent.retain(|s| index.snapshot_at(s.index.generation()).is_some());
+    }
+}
+
+impl Writer {
+    /// Makes `changes` durable in the log (if any) and records the versions it numbered.
+    fn log_changes(&mut self, changes: &[Change<'_>]) -> Result<(), StoreError> {
+        let Some(log) = self.log.as_mut().filter(|_| !changes.is_empty()) else {
+            return Ok(());
+        };
+        if let Some(seq) = log.append(changes)? {
+            // The log numbered the group's changes at most `seq`, all in one transaction
+            // under its commit-order lock: no other replica's change to these ids lies in
+            // between, so `seq` stands for each of them.
+            for change in changes {
+                self.versions.insert(change.id().to_string(), seq);
+            }
+        }
+        Ok(())
     }
 }
 
@@ -572,6 +756,75 @@ mod tests {
         assert!(again.get("b").is_err());
         assert_eq!(store.snapshot().index.num_docs(), 2);
         assert!(store.snapshot_at(before.generation + 100).is_none());
+    }
+
+    /// A log that numbers each group, like PostgreSQL, and can be made to fail.
+    struct Numbered(u64, bool);
+
+    impl DurableLog for Numbered {
+        fn append(&mut self, changes: &[Change<'_>]) -> Result<Option<u64>, LogError> {
+            if self.1 {
+                return Err(LogError::Unavailable {
+                    message: "down".into(),
+                    retry_after: Duration::from_secs(1),
+                });
+            }
+            self.0 += changes.len() as u64;
+            Ok(Some(self.0))
+        }
+    }
+
+    fn followed(seq: u64, id: &str, text: Option<&str>) -> Followed {
+        Followed {
+            seq,
+            id: id.into(),
+            doc: text.map(|t| doc(id, t)),
+        }
+    }
+
+    #[test]
+    fn a_follower_skips_its_own_and_older_versions_and_applies_tombstones() {
+        let store = Store::new();
+        store.attach_log(Box::new(Numbered(0, false)));
+        store.upsert(vec![doc("a", "Mine.")]).unwrap();
+        assert!(store.holds("a", 1) && !store.holds("a", 2));
+        // Its own write coming back from the log, and another replica's newer one.
+        let n = store
+            .apply_followed(
+                vec![
+                    followed(1, "a", Some("Mine.")),
+                    followed(2, "b", Some("Theirs.")),
+                ],
+                false,
+            )
+            .unwrap();
+        assert_eq!(n, 1);
+        assert_eq!(store.applied_seq(), 2);
+        // An older version of b, then b's tombstone.
+        assert_eq!(
+            store
+                .apply_followed(vec![followed(2, "b", Some("Old."))], false)
+                .unwrap(),
+            0
+        );
+        assert_eq!(
+            store
+                .apply_followed(vec![followed(3, "b", None)], false)
+                .unwrap(),
+            1
+        );
+        let snap = store.snapshot();
+        assert!(snap.get("a").is_ok() && snap.get("b").is_err());
+    }
+
+    #[test]
+    fn a_refused_log_write_applies_nothing_and_is_unavailable() {
+        let store = Store::new();
+        store.attach_log(Box::new(Numbered(0, true)));
+        let err = store.upsert(vec![doc("a", "One.")]).unwrap_err();
+        assert!(matches!(err, StoreError::Unavailable { .. }), "{err}");
+        assert_eq!(store.snapshot().counts.documents, 0);
+        assert_eq!(store.snapshot().generation, 0);
     }
 
     #[test]

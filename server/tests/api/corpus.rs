@@ -61,6 +61,70 @@ async fn ingest_answers_each_document_and_a_bad_one_fails_alone() {
     server.stop().await.unwrap();
 }
 
+/// A long stream goes in as group commits, and its answers stay one per document, in order:
+/// bad documents fail alone wherever they are, a repeated id is created once then replaced,
+/// and every acknowledged document is searchable when its answer arrives.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_stream_keeps_the_order_and_the_errors_of_its_answers() {
+    let server = TestServer::with_docs(vec![]).await;
+    let mut client = CorpusServiceClient::new(server.channel.clone());
+    let requests: Vec<_> = (0..300)
+        .map(|i| match i {
+            _ if i % 37 == 5 => ingest_request(&format!("g{i}"), ""),
+            _ if i % 50 == 49 => ingest_request("again", &format!("Version {i}.")),
+            _ => ingest_request(&format!("g{i}"), &format!("Groupcommit text number {i}.")),
+        })
+        .collect();
+    let mut answers = client
+        .ingest_documents(tokio_stream::iter(requests))
+        .await
+        .unwrap()
+        .into_inner();
+    let mut search =
+        dossier_api::v1::search_service_client::SearchServiceClient::new(server.channel.clone());
+    let mut seen = 0;
+    while let Some(answer) = answers.next().await {
+        let answer = answer.unwrap();
+        let i = seen;
+        seen += 1;
+        assert_eq!(answer.index, i as i64);
+        if i % 37 == 5 {
+            assert_eq!(answer.error.unwrap().field, "document.text");
+            continue;
+        }
+        assert!(answer.error.is_none(), "{answer:?}");
+        if i % 50 == 49 {
+            assert_eq!((answer.id.as_str(), answer.created), ("again", i == 49));
+            continue;
+        }
+        assert_eq!(answer.id, format!("g{i}"));
+        assert!(answer.created);
+        if i % 60 == 0 {
+            // Searchable once acknowledged.
+            let hits = search
+                .search(dossier_api::v1::SearchRequest {
+                    query: format!("\"number {i}\""),
+                    ..Default::default()
+                })
+                .await
+                .unwrap()
+                .into_inner()
+                .hits;
+            assert!(hits.iter().any(|h| h.document_id == answer.id), "{i}");
+        }
+    }
+    assert_eq!(seen, 300);
+    let bad = (0..300).filter(|i| i % 37 == 5).count();
+    let repeated = (0..300).filter(|i| i % 50 == 49 && i % 37 != 5).count();
+    let stats = client
+        .get_corpus_stats(GetCorpusStatsRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(stats.documents as usize, 300 - bad - repeated + 1);
+    server.stop().await.unwrap();
+}
+
 /// Ingesting an existing id replaces it (created = false) and the new text is served.
 #[tokio::test]
 async fn ingest_is_idempotent_by_id() {

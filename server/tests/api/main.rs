@@ -6,6 +6,8 @@ mod common;
 mod corpus;
 mod entities;
 mod operations;
+mod pg;
+mod replication;
 mod robustness;
 mod search;
 mod security;

@@ -312,7 +312,7 @@ async fn a_64_mib_request_is_resource_exhausted_and_the_server_carries_on() {
 }
 
 /// The real server binary as a child process, killed when dropped.
-struct ChildServer {
+pub(crate) struct ChildServer {
     process: std::process::Child,
     addr: SocketAddr,
 }
@@ -320,7 +320,7 @@ struct ChildServer {
 impl ChildServer {
     /// Starts `dossier-server` on port 0 over `corpus`, plus `args`, and waits until it
     /// serves (its log says so).
-    fn start(corpus: &Path, args: &[&str]) -> Self {
+    pub(crate) fn start(corpus: &Path, args: &[&str]) -> Self {
         let mut process = Command::new(env!("CARGO_BIN_EXE_dossier-server"))
             .args(["--addr", "127.0.0.1:0", "--log-format", "json", "--corpus"])
             .arg(corpus)
@@ -356,7 +356,7 @@ impl ChildServer {
         }
     }
 
-    async fn channel(&self) -> Channel {
+    pub(crate) async fn channel(&self) -> Channel {
         Endpoint::from_shared(format!("http://{}", self.addr))
             .unwrap()
             .connect()
@@ -365,7 +365,7 @@ impl ChildServer {
     }
 
     /// SIGKILL: no shutdown, no flush, nothing after the signal.
-    fn kill_9(mut self) {
+    pub(crate) fn kill_9(mut self) {
         self.process.kill().unwrap();
         self.process.wait().unwrap();
     }
