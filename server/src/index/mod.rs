@@ -63,9 +63,10 @@ pub use highlight::{HighlightOptions, Snippet};
 pub use rank::RankParams;
 pub use request::{
     FacetCounts, FacetField, Filter, Hit, SearchQuery, SearchResults, SortOrder, Syntax,
+    TotalHitsRelation, EXACT_TOTAL_HITS_UP_TO,
 };
 pub use schema::month_of;
-pub use snapshot::Snapshot;
+pub use snapshot::{Snapshot, SMALL_QUERY_POSTINGS};
 pub use stream::HitStream;
 
 use schema::Fields;

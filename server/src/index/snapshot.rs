@@ -21,9 +21,15 @@ use super::compile::Compiler;
 use super::highlight::{snippets, HighlightOptions, Matcher};
 use super::query::parse;
 use super::rank::{bm25_idf, Clause, FieldSet, RankParams, RankQuery};
-use super::request::{Filter, Hit, SearchQuery, SearchResults, SortOrder, Syntax};
+use super::request::{
+    Filter, Hit, SearchQuery, SearchResults, SortOrder, Syntax, TotalHitsRelation,
+};
 use super::stream::HitStream;
 use super::{age, bump, IndexError, Shared};
+
+/// Postings (summed document frequencies over title and text) up to which a query counts
+/// as small ([`Snapshot::is_small`]): scoring that many takes some tens of microseconds.
+pub const SMALL_QUERY_POSTINGS: u64 = 20_000;
 
 /// An immutable view of the index at one generation. Cheap to share (`Arc`), safe to search
 /// from many threads, unaffected by later writes.
@@ -126,6 +132,11 @@ impl Snapshot {
         let keep = Keep::Best(query.offset.saturating_add(query.limit));
         let (collected, matcher) = self.run(query, keep)?;
         let total_hits = collected.total;
+        let total_hits_relation = if collected.complete {
+            TotalHitsRelation::Equal
+        } else {
+            TotalHitsRelation::GreaterOrEqual
+        };
         let page = top_page(collected.matches, query.offset, query.limit);
         let hits = page
             .iter()
@@ -135,10 +146,49 @@ impl Snapshot {
         Ok(SearchResults {
             generation: self.generation,
             total_hits,
+            total_hits_relation,
             hits,
             facets: collected.facets,
             matching_ids: collected.ids,
         })
+    }
+
+    /// Whether `query` is cheap enough to answer on the caller's thread rather than handing
+    /// it to a search thread (the hand-off — a queue, two wake-ups and a thread switch —
+    /// costs a small search about as much as the search itself): a page of a few plain
+    /// words, with no prefix or fuzzy expansion, no filter or facet and no feedback, whose
+    /// terms have at most [`SMALL_QUERY_POSTINGS`] postings together. An estimate from the
+    /// term dictionary, a few microseconds; it does no search work.
+    pub fn is_small(&self, query: &SearchQuery) -> bool {
+        if query.text.len() > 200
+            || query.text.contains(['*', '~'])
+            || !query.facets.is_empty()
+            || query.with_matching_ids
+            || query.filter != Filter::default()
+            || query.offset.saturating_add(query.limit) > 100
+        {
+            return false;
+        }
+        let mut analyzer = self.shared.analyzer.clone();
+        let terms = super::analyzer::terms(&mut analyzer, &query.text);
+        let params = self.params();
+        if query.syntax == Syntax::PlainText && terms.len() >= params.prf_min_terms {
+            return false; // feedback reads and analyses the best documents
+        }
+        let fields = self.shared.fields;
+        let mut postings = 0u64;
+        for term in &terms {
+            for field in [fields.title, fields.text] {
+                match self.searcher.doc_freq(&Term::from_field_text(field, term)) {
+                    Ok(df) => postings += df,
+                    Err(_) => return false,
+                }
+            }
+            if postings > SMALL_QUERY_POSTINGS {
+                return false;
+            }
+        }
+        true
     }
 
     /// Every hit of `query` in rank order with no cap (`offset`, `limit` and facets are
@@ -233,6 +283,11 @@ impl Snapshot {
         };
         let collected = self.collect(&query, &request, Keep::Best(limit))?;
         let total_hits = collected.total;
+        let total_hits_relation = if collected.complete {
+            TotalHitsRelation::Equal
+        } else {
+            TotalHitsRelation::GreaterOrEqual
+        };
         let page = top_page(collected.matches, 0, limit);
         let hits = page
             .iter()
@@ -242,6 +297,7 @@ impl Snapshot {
         Ok(SearchResults {
             generation: self.generation,
             total_hits,
+            total_hits_relation,
             hits,
             facets: Vec::new(),
             matching_ids: None,
