@@ -556,7 +556,11 @@ impl RankWeight {
             .map(|c| self.idf[c] * spec.clauses[c].weight * (p.k1 + 1.0))
             .collect();
         let mut order: Vec<usize> = (0..n).collect();
-        order.sort_by(|&a, &b| bound[b].total_cmp(&bound[a]));
+        if cutoff.exact_up_to != u64::MAX {
+            // (Counting everything, the clauses go in query order: the scores are then
+            // bit for bit those of a full pass, whose sums run in that order.)
+            order.sort_by(|&a, &b| bound[b].total_cmp(&bound[a]));
+        }
         // `remaining[i]`: the most the clauses from `order[i]` on can add to a document.
         let mut remaining = vec![0f32; n + 1];
         for i in (0..n).rev() {
