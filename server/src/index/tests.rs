@@ -559,3 +559,25 @@ fn deep_pages_of_a_pruned_count_equal_the_exact_ranking() {
         assert_eq!(ids(&pruned), ids(&exact), "offset {offset}");
     }
 }
+
+#[test]
+fn only_plain_short_pages_count_as_small() {
+    // Proves the inline-search estimate accepts a few plain words and rejects what can
+    // be costly: expansions, many words, filters, facets, deep pages.
+    let (_, snapshot) = fixture();
+    let small = |text: &str, edit: fn(&mut SearchQuery)| {
+        let mut q = SearchQuery::new(text, Syntax::QueryLanguage);
+        edit(&mut q);
+        snapshot.is_small(&q)
+    };
+    assert!(small("oil prices", |_| {}));
+    assert!(small("U.S. oil-prices", |_| {}));
+    assert!(!small("pri*", |_| {}));
+    assert!(!small("oil~1", |_| {}));
+    assert!(!small("title:oil", |_| {}));
+    assert!(!small("one two three four five", |_| {}));
+    assert!(!small("oil", |q| q.filter.sources = vec!["wire".into()]));
+    assert!(!small("oil", |q| q.facets = vec![FacetField::Source]));
+    assert!(!small("oil", |q| q.offset = 500));
+    assert!(!small("oil", |q| q.order = SortOrder::Newest));
+}
