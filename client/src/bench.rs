@@ -201,8 +201,8 @@ async fn titles(endpoint: &Endpoint) -> anyhow::Result<Vec<String>> {
 fn distinct_queries(titles: &[String], count: usize) -> Vec<String> {
     const STOP: &[&str] = &[
         "the", "a", "an", "of", "to", "in", "on", "for", "and", "or", "at", "by", "with", "from",
-        "as", "is", "are", "be", "its", "it", "his", "her", "new", "says", "said", "over",
-        "after", "up",
+        "as", "is", "are", "be", "its", "it", "his", "her", "new", "says", "said", "over", "after",
+        "up",
     ];
     let words: Vec<Vec<String>> = titles
         .iter()
@@ -563,7 +563,9 @@ async fn measure(
         server_cpu_micros: per_call(server_start, server_end),
         client_cpu_micros: per_call(client_start, client_end),
         requests: calls.len(),
-        sent: sequence.load(Ordering::Relaxed).min(once.unwrap_or(u64::MAX)),
+        sent: sequence
+            .load(Ordering::Relaxed)
+            .min(once.unwrap_or(u64::MAX)),
         exhausted: exhausted.load(Ordering::Relaxed),
     })
 }

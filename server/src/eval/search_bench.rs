@@ -206,7 +206,10 @@ pub fn run(args: &BenchSearchArgs) -> Result<BenchSearchReport, EvalError> {
         for q in &queries {
             let mut exact = q.clone();
             exact.exact_total_hits = true;
-            let (a, b) = (snapshot.search_uncached(q)?, snapshot.search_uncached(&exact)?);
+            let (a, b) = (
+                snapshot.search_uncached(q)?,
+                snapshot.search_uncached(&exact)?,
+            );
             let page = |r: &crate::index::SearchResults| -> Vec<String> {
                 r.hits.iter().map(|h| h.id.clone()).collect()
             };

@@ -1,5 +1,8 @@
 //! One pass over a query's matches: the count, the matches a page (the best few) or a
 //! stream (all) keeps with their sort keys, facet counts and matching ids; then the page.
+//! A relevance page of a ranked query with no filter, facet or id list is collected by
+//! `RankWeight::best` instead, which may stop counting past
+//! [`EXACT_TOTAL_HITS_UP_TO`] matches (the page stays exact).
 
 use std::collections::{BinaryHeap, HashMap};
 
@@ -230,7 +233,12 @@ impl Snapshot {
 
     /// The best `k` matches of `rank` in relevance order and their count, exact up to
     /// [`EXACT_TOTAL_HITS_UP_TO`] (or always, with `exact`): see `RankWeight::best`.
-    fn collect_best(&self, rank: &RankQuery, k: usize, exact: bool) -> Result<Collected, IndexError> {
+    fn collect_best(
+        &self,
+        rank: &RankQuery,
+        k: usize,
+        exact: bool,
+    ) -> Result<Collected, IndexError> {
         let weight = rank.scored_weight(&self.searcher)?;
         let mut kept = Kept::new(Keep::Best(k));
         let mut total = 0u64;
@@ -238,7 +246,11 @@ impl Snapshot {
         for (ord, segment) in self.searcher.segment_readers().iter().enumerate() {
             let cutoff = Cutoff {
                 counted_before: total,
-                exact_up_to: if exact { u64::MAX } else { EXACT_TOTAL_HITS_UP_TO },
+                exact_up_to: if exact {
+                    u64::MAX
+                } else {
+                    EXACT_TOTAL_HITS_UP_TO
+                },
                 floor: kept.floor(),
             };
             let best = weight.best(segment, k, &cutoff)?;

@@ -125,7 +125,11 @@ impl Matcher {
     /// [`Self::find`] for ASCII text: candidates are the places where a head occurs (no
     /// folding needed, and most of the text is skipped by the finder's SIMD scan), each
     /// checked as [`Self::find_any`] checks its candidates.
-    fn find_ascii(&self, finder: &aho_corasick::AhoCorasick, text: &str) -> Vec<(Range<usize>, usize)> {
+    fn find_ascii(
+        &self,
+        finder: &aho_corasick::AhoCorasick,
+        text: &str,
+    ) -> Vec<(Range<usize>, usize)> {
         let mut out = Vec::new();
         let mut word = String::new();
         let mut resume = 0;

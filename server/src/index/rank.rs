@@ -11,7 +11,10 @@
 //! Scoring is term-at-a-time into a dense per-segment accumulator: for the corpus sizes
 //! Dossier serves (tens of thousands of articles) one pass over the postings is cheaper and
 //! simpler than document-at-a-time pruning, and the result is an exact, sorted docset that
-//! composes with tantivy's boolean queries, filters and collectors.
+//! composes with tantivy's boolean queries, filters and collectors. A relevance page of a
+//! ranked query alone takes [`RankWeight::best`] instead: the same scores, the best few
+//! kept in a heap, and once enough matches are counted the clauses scored last add only to
+//! documents already seen (`total_hits` then becomes a lower bound).
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -241,7 +244,10 @@ impl Query for RankQuery {
 impl RankQuery {
     /// The scoring weight over `searcher`'s statistics (idf, average field lengths): what
     /// [`Query::weight`] returns, as its concrete type for [`RankWeight::best`].
-    pub(super) fn scored_weight(&self, searcher: &tantivy::Searcher) -> tantivy::Result<RankWeight> {
+    pub(super) fn scored_weight(
+        &self,
+        searcher: &tantivy::Searcher,
+    ) -> tantivy::Result<RankWeight> {
         let spec = Arc::clone(&self.spec);
         let mut num_docs = 0u64;
         let mut tokens = [0u64; 2];
@@ -526,15 +532,16 @@ impl RankWeight {
         if self.spec.restrict.is_some() || !self.scoring {
             // Not a page's pass (re-ranking or unscored): no pruning.
             let scorer = self.score_into(reader, 1.0, false, scratch)?;
-            let mut docs: Vec<(DocId, Score)> = scorer
-                .docs
-                .iter()
-                .zip(&scorer.scores)
-                .filter(|(&d, _)| is_alive(d))
-                .map(|(&d, &s)| (d, s))
-                .collect();
-            let counted = docs.len() as u64;
-            keep_best(&mut docs, k);
+            let live = || {
+                scorer
+                    .docs
+                    .iter()
+                    .zip(&scorer.scores)
+                    .filter(|(&d, _)| is_alive(d))
+                    .map(|(&d, &s)| (d, s))
+            };
+            let counted = live().count() as u64;
+            let docs = best_of(live(), k);
             return Ok(SegmentBest {
                 docs,
                 counted,
@@ -572,23 +579,14 @@ impl RankWeight {
             clause_docs,
         } = scratch;
         let mut pruning = false;
-        let mut partial: Vec<f32> = Vec::new();
         for (at, &c) in order.iter().enumerate() {
             if at > 0 && !pruning && cutoff.exact_up_to != u64::MAX && k > 0 {
-                partial.clear();
-                partial.extend(
-                    touched
-                        .iter()
-                        .filter(|&&d| is_alive(d))
-                        .map(|&d| slots[d as usize].acc),
-                );
-                let counted = partial.len() as u64;
+                let live = || touched.iter().filter(|&&d| is_alive(d));
+                let counted = live().count() as u64;
                 if cutoff.counted_before.saturating_add(counted) >= cutoff.exact_up_to {
-                    let mut threshold = cutoff.floor.unwrap_or(f32::NEG_INFINITY);
-                    if partial.len() >= k {
-                        let (_, kth, _) = partial.select_nth_unstable_by(k - 1, |a, b| b.total_cmp(a));
-                        threshold = threshold.max(*kth);
-                    }
+                    let partial = live().map(|&d| slots[d as usize].acc);
+                    let kth = kth_best(partial, k).unwrap_or(f32::NEG_INFINITY);
+                    let threshold = kth.max(cutoff.floor.unwrap_or(f32::NEG_INFINITY));
                     pruning = threshold > remaining[at];
                 }
             }
@@ -613,8 +611,8 @@ impl RankWeight {
                             if pruning && slots[doc as usize].seen == 0 {
                                 continue;
                             }
-                            let v = weight * freq as f32
-                                / norm[fieldnorm.fieldnorm_id(doc) as usize];
+                            let v =
+                                weight * freq as f32 / norm[fieldnorm.fieldnorm_id(doc) as usize];
                             add_posting(slots, touched, clause_docs, mark, doc, v);
                         }
                         block.advance();
@@ -632,13 +630,18 @@ impl RankWeight {
             }
             clause_docs.clear();
         }
-        let mut docs: Vec<(DocId, Score)> = touched
-            .iter()
-            .filter(|&&d| is_alive(d))
-            .map(|&d| (d, slots[d as usize].acc))
-            .collect();
-        let counted = docs.len() as u64;
-        keep_best(&mut docs, k);
+        let live = || {
+            touched
+                .iter()
+                .filter(|&&d| is_alive(d))
+                .map(|&d| (d, slots[d as usize].acc))
+        };
+        let counted = if alive.is_some() {
+            live().count() as u64
+        } else {
+            touched.len() as u64
+        };
+        let docs = best_of(live(), k);
         Ok(SegmentBest {
             docs,
             counted,
@@ -647,14 +650,72 @@ impl RankWeight {
     }
 }
 
-/// Keeps the best `k` of `docs` (higher score first, then lower doc id), in no order.
-fn keep_best(docs: &mut Vec<(DocId, Score)>, k: usize) {
-    if docs.len() > k {
-        if k > 0 {
-            docs.select_nth_unstable_by(k - 1, |a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        }
-        docs.truncate(k);
+/// A scored document ordered so that the better one is greater: higher score, then lower
+/// doc id (the order of `collect::Match` within a segment).
+#[derive(Debug, Clone, Copy)]
+struct Ranked(Score, DocId);
+
+impl PartialEq for Ranked {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == std::cmp::Ordering::Equal
     }
+}
+
+impl Eq for Ranked {}
+
+impl PartialOrd for Ranked {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Ranked {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.total_cmp(&other.0).then(other.1.cmp(&self.1))
+    }
+}
+
+/// The best `k` of `docs`, in no order: a min-heap of `k` that most documents leave after
+/// one comparison with its worst (cheaper than selecting over all of them).
+fn best_of(docs: impl Iterator<Item = (DocId, Score)>, k: usize) -> Vec<(DocId, Score)> {
+    use std::cmp::Reverse;
+    let mut heap: std::collections::BinaryHeap<Reverse<Ranked>> =
+        std::collections::BinaryHeap::with_capacity(k.min(4096) + 1);
+    if k == 0 {
+        return Vec::new();
+    }
+    for (doc, score) in docs {
+        let r = Ranked(score, doc);
+        if heap.len() < k {
+            heap.push(Reverse(r));
+        } else if let Some(mut worst) = heap.peek_mut() {
+            if r > worst.0 {
+                *worst = Reverse(r);
+            }
+        }
+    }
+    heap.into_iter()
+        .map(|Reverse(Ranked(s, d))| (d, s))
+        .collect()
+}
+
+/// The `k`-th best of `scores`, if there are `k`.
+fn kth_best(scores: impl Iterator<Item = Score>, k: usize) -> Option<Score> {
+    let mut heap: std::collections::BinaryHeap<std::cmp::Reverse<Ranked>> =
+        std::collections::BinaryHeap::with_capacity(k.min(4096) + 1);
+    for s in scores {
+        let r = Ranked(s, 0);
+        if heap.len() < k {
+            heap.push(std::cmp::Reverse(r));
+        } else if let Some(mut worst) = heap.peek_mut() {
+            if r > worst.0 {
+                *worst = std::cmp::Reverse(r);
+            }
+        }
+    }
+    (heap.len() == k && k > 0)
+        .then(|| heap.peek().map(|r| r.0 .0))
+        .flatten()
 }
 
 thread_local! {

@@ -496,7 +496,11 @@ fn counting_fixture() -> Arc<Snapshot> {
                 10..1200 => format!("beta then a common word and filler number {i}"),
                 _ => format!("only the common word here and filler number {i}"),
             };
-            let text = if i % 50 == 0 { format!("{text} rare") } else { text };
+            let text = if i % 50 == 0 {
+                format!("{text} rare")
+            } else {
+                text
+            };
             doc(&format!("c{i:04}"), "Counting", &text, "wire", None)
         })
         .collect();
@@ -516,7 +520,10 @@ fn total_hits_is_a_lower_bound_past_the_threshold_and_the_page_stays_exact() {
     let exact = snapshot.search(&query).unwrap();
     assert_eq!(exact.total_hits, 1500);
     assert_eq!(exact.total_hits_relation, TotalHitsRelation::Equal);
-    assert_eq!(pruned.total_hits_relation, TotalHitsRelation::GreaterOrEqual);
+    assert_eq!(
+        pruned.total_hits_relation,
+        TotalHitsRelation::GreaterOrEqual
+    );
     assert!(pruned.total_hits >= EXACT_TOTAL_HITS_UP_TO && pruned.total_hits < 1500);
     let page = |r: &SearchResults| -> Vec<(String, f32)> {
         r.hits.iter().map(|h| (h.id.clone(), h.score)).collect()

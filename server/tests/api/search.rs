@@ -371,7 +371,11 @@ async fn total_hits_relation_and_exact_count_over_the_wire() {
         bounded.total_hits_relation,
         TotalHitsRelation::GreaterOrEqual as i32
     );
-    assert!((1000..1500).contains(&bounded.total_hits), "{}", bounded.total_hits);
+    assert!(
+        (1000..1500).contains(&bounded.total_hits),
+        "{}",
+        bounded.total_hits
+    );
     assert!(!bounded.next_page_token.is_empty());
     let exact = client
         .search(SearchRequest {
