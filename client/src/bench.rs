@@ -227,8 +227,9 @@ fn distinct_queries(titles: &[String], count: usize) -> Vec<String> {
         state ^= state >> 27;
         (state.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 33) as usize % n.max(1)
     };
+    // Drawn again and again without a new query: the titles are used up.
     let mut misses = 0usize;
-    while out.len() < count && misses < 64 * count.max(1) {
+    while out.len() < count && misses < 20_000 {
         let title = &words[next(words.len())];
         let n = if next(2) == 0 { 2 } else { 3 }.min(title.len());
         let mut picked: Vec<usize> = Vec::with_capacity(n);
@@ -245,6 +246,7 @@ fn distinct_queries(titles: &[String], count: usize) -> Vec<String> {
             .join(" ");
         if seen.insert(query.clone()) {
             out.push(query);
+            misses = 0;
         } else {
             misses += 1;
         }
@@ -689,4 +691,36 @@ pub(crate) async fn run(endpoint: Endpoint, args: BenchArgs, json: bool) -> anyh
         bail!("{failed} call(s) failed");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn distinct_queries_never_repeat_and_stop_when_titles_run_out() {
+        // Proves the default Search load has no repeated query, takes 2–3 title words
+        // without stopwords, is the same for the same titles, and ends short (not looping)
+        // when the titles cannot give as many distinct queries as asked.
+        let titles: Vec<String> = [
+            "Oil prices rise after the talks in Riyadh",
+            "Witkoff meets Putin in Moscow for five hours",
+            "The",
+            "Zelenskyy in Washington",
+        ]
+        .map(String::from)
+        .to_vec();
+        let queries = distinct_queries(&titles, 50);
+        assert_eq!(queries, distinct_queries(&titles, 50));
+        let unique: std::collections::HashSet<&String> = queries.iter().collect();
+        assert_eq!(unique.len(), queries.len());
+        assert!(!queries.is_empty());
+        for q in &queries {
+            let words: Vec<&str> = q.split(' ').collect();
+            assert!((2..=3).contains(&words.len()), "{q:?}");
+            assert!(!words.contains(&"the") && !words.contains(&"in"), "{q:?}");
+        }
+        // Two words ("zelenskyy washington") give two orders; the others a few dozen.
+        assert!(distinct_queries(&titles, 100_000).len() < 1_000);
+    }
 }
