@@ -5,7 +5,12 @@
 //! Health/Check gives the cost of search over the RPC floor).
 //!
 //! All workers share one call sequence, so a requests file (`--requests`) is walked in
-//! order, each request sent once before any is sent again. With `--server-pid` the report
+//! order. A run over many requests sends each at most once (the server caches requests
+//! that repeat, so a repeat would measure that cache): if the run needs more calls than
+//! there are requests it fails, unless `--allow-repeats`. `--rpc search` with neither
+//! `--request` nor `--requests` measures distinct queries by default: `--distinct` queries
+//! of 2–3 words from the titles of the served corpus (read with ListDocuments before the
+//! run), none sent twice. With `--server-pid` the report
 //! also gives the server's CPU time per call, and always this client's own: on a machine
 //! shared with other work, or with server and client pinned to cores, CPU per call says
 //! what a call costs and whether the client is the bottleneck.
@@ -60,6 +65,14 @@ pub(crate) struct BenchArgs {
     /// (distinct search queries measure the engine, not the server's result cache).
     #[arg(long)]
     pub requests: Option<std::path::PathBuf>,
+    /// `--rpc search` without `--request` or `--requests`: how many distinct queries to
+    /// build from the served corpus's titles (a run that needs more fails).
+    #[arg(long, default_value_t = 500_000)]
+    pub distinct: usize,
+    /// Let a run over many requests send them again once all were sent (repeats may be
+    /// answered from the server's result cache).
+    #[arg(long)]
+    pub allow_repeats: bool,
 }
 
 /// One RPC with its request, ready to call.
@@ -152,11 +165,100 @@ fn parse_json<M: prost::Message + Default>(json: &str, name: &str) -> anyhow::Re
     )?)
 }
 
+/// The method path of Search.
+const SEARCH: &str = "/dossier.v1.SearchService/Search";
+
+/// The titles of every document the server holds (ListDocuments, page by page).
+async fn titles(endpoint: &Endpoint) -> anyhow::Result<Vec<String>> {
+    let channel = endpoint
+        .connect()
+        .await
+        .with_context(|| format!("connecting to {}", endpoint.uri()))?;
+    let mut client = CorpusServiceClient::new(channel).max_decoding_message_size(64 << 20);
+    let mut titles = Vec::new();
+    let mut page_token = String::new();
+    loop {
+        let page = client
+            .list_documents(v1::ListDocumentsRequest {
+                page_size: 1000,
+                page_token,
+                ..Default::default()
+            })
+            .await
+            .context("listing the documents to build distinct queries from")?
+            .into_inner();
+        titles.extend(page.documents.into_iter().map(|d| d.title));
+        if page.next_page_token.is_empty() {
+            return Ok(titles);
+        }
+        page_token = page.next_page_token;
+    }
+}
+
+/// Up to `count` distinct queries of 2–3 words (3 letters or more, common words left out)
+/// drawn from `titles`, lower-cased, in a fixed pseudo-random order: the same corpus gives
+/// the same queries (as `server/benches/search-load.sh` builds them).
+fn distinct_queries(titles: &[String], count: usize) -> Vec<String> {
+    const STOP: &[&str] = &[
+        "the", "a", "an", "of", "to", "in", "on", "for", "and", "or", "at", "by", "with", "from",
+        "as", "is", "are", "be", "its", "it", "his", "her", "new", "says", "said", "over", "after",
+        "up",
+    ];
+    let words: Vec<Vec<String>> = titles
+        .iter()
+        .map(|t| {
+            t.split(|c: char| !c.is_ascii_alphabetic())
+                .filter(|w| w.len() >= 3 && !STOP.contains(&w.to_ascii_lowercase().as_str()))
+                .map(str::to_ascii_lowercase)
+                .collect::<Vec<_>>()
+        })
+        .filter(|w| w.len() >= 2)
+        .collect();
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::with_capacity(count.min(1 << 20));
+    if words.is_empty() {
+        return out;
+    }
+    // xorshift64*: deterministic, no dependency.
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let mut next = move |n: usize| {
+        state ^= state >> 12;
+        state ^= state << 25;
+        state ^= state >> 27;
+        (state.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 33) as usize % n.max(1)
+    };
+    // Drawn again and again without a new query: the titles are used up.
+    let mut misses = 0usize;
+    while out.len() < count && misses < 20_000 {
+        let title = &words[next(words.len())];
+        let n = if next(2) == 0 { 2 } else { 3 }.min(title.len());
+        let mut picked: Vec<usize> = Vec::with_capacity(n);
+        while picked.len() < n {
+            let i = next(title.len());
+            if !picked.contains(&i) {
+                picked.push(i);
+            }
+        }
+        let query = picked
+            .iter()
+            .map(|&i| title[i].as_str())
+            .collect::<Vec<_>>()
+            .join(" ");
+        if seen.insert(query.clone()) {
+            out.push(query);
+            misses = 0;
+        } else {
+            misses += 1;
+        }
+    }
+    out
+}
+
 fn call_for(rpc: &str, request: Option<&str>) -> anyhow::Result<Call> {
     let text = "Steve Witkoff, Trump’s envoy, met Vladimir Putin in Moscow for five hours on Friday. “It was a great meeting,” Witkoff said.";
     Ok(match rpc {
         "search" => unary(
-            "/dossier.v1.SearchService/Search",
+            SEARCH,
             &parse_json::<v1::SearchRequest>(
                 request.unwrap_or(r#"{"query":"Witkoff Putin","page_size":10}"#),
                 "SearchRequest",
@@ -316,6 +418,8 @@ pub(crate) struct Report {
     pub requests: usize,
     /// Calls sent, warm-up included.
     pub sent: u64,
+    /// The run stopped because every request had been sent once (no repeats allowed).
+    pub exhausted: bool,
 }
 
 fn rss_kib(pid: u32) -> Option<u64> {
@@ -353,6 +457,7 @@ async fn measure(
     endpoint: &Endpoint,
     calls: Vec<(String, Call, u32)>,
     args: &BenchArgs,
+    distinct: bool,
 ) -> anyhow::Result<Report> {
     // Cumulative weights: call `i` owns the picks in `bounds[i - 1]..bounds[i]`.
     let bounds: Arc<Vec<u64>> = Arc::new(
@@ -370,6 +475,9 @@ async fn measure(
     // before any is sent again (per-worker sequences would send the same requests from
     // every worker, one call apart, and measure the server's result cache).
     let sequence = Arc::new(AtomicU64::new(0));
+    // Distinct requests go out at most once each (unless repeats are allowed).
+    let once = (distinct && calls.len() > 1 && !args.allow_repeats).then_some(calls.len() as u64);
+    let exhausted = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let warm_until = Instant::now() + Duration::from_secs(args.warmup);
     let end = warm_until + Duration::from_secs(args.duration);
     let mut workers = Vec::new();
@@ -379,6 +487,7 @@ async fn measure(
             .await
             .with_context(|| format!("connecting to {}", endpoint.uri()))?;
         let (calls, bounds, sequence) = (calls.clone(), bounds.clone(), sequence.clone());
+        let exhausted = exhausted.clone();
         workers.push(tokio::spawn(async move {
             let mut clients = Clients {
                 raw: Grpc::new(channel.clone()).max_decoding_message_size(64 << 20),
@@ -396,6 +505,10 @@ async fn measure(
                     break;
                 }
                 let seq = sequence.fetch_add(1, Ordering::Relaxed);
+                if once.is_some_and(|n| seq >= n) {
+                    exhausted.store(true, Ordering::Relaxed);
+                    break;
+                }
                 // A single-request run or a requests file walks the calls in order; a
                 // weighted mix spreads its calls deterministically over the sequence.
                 let pick = if calls.len() == total_weight as usize {
@@ -452,7 +565,10 @@ async fn measure(
         server_cpu_micros: per_call(server_start, server_end),
         client_cpu_micros: per_call(client_start, client_end),
         requests: calls.len(),
-        sent: sequence.load(Ordering::Relaxed),
+        sent: sequence
+            .load(Ordering::Relaxed)
+            .min(once.unwrap_or(u64::MAX)),
+        exhausted: exhausted.load(Ordering::Relaxed),
     })
 }
 
@@ -510,13 +626,40 @@ pub(crate) async fn run(endpoint: Endpoint, args: BenchArgs, json: bool) -> anyh
             }
             calls
         }
+        None if args.rpc == "search" && args.request.is_none() => {
+            let titles = titles(&endpoint).await?;
+            let queries = distinct_queries(&titles, args.distinct);
+            if queries.is_empty() {
+                bail!("the served corpus has no title with two words to build queries from; pass --request");
+            }
+            queries
+                .iter()
+                .map(|q| {
+                    let request = v1::SearchRequest {
+                        query: q.clone(),
+                        page_size: 10,
+                        ..Default::default()
+                    };
+                    Ok((args.rpc.clone(), unary(SEARCH, &request), 1))
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?
+        }
         None => mix(&args.rpc, args.request.as_deref())?,
     };
-    let a = measure(&endpoint, first, &args).await?;
+    let distinct = args.requests.is_some() || (args.rpc == "search" && args.request.is_none());
+    let a = measure(&endpoint, first, &args, distinct).await?;
     print(&args.rpc, &a, json);
+    if a.exhausted {
+        bail!(
+            "all {} distinct requests were sent before the run ended, and a repeat would measure the \
+             server's result cache: give more (--distinct, a longer --requests file) or a shorter \
+             --warmup/--duration, or pass --allow-repeats",
+            a.requests
+        );
+    }
     if let Some(vs) = &args.vs {
         let second = mix(vs, args.vs_request.as_deref())?;
-        let b = measure(&endpoint, second, &args).await?;
+        let b = measure(&endpoint, second, &args, false).await?;
         print(vs, &b, json);
         let ratio = if b.qps > 0.0 { a.qps / b.qps } else { 0.0 };
         if json {
@@ -548,4 +691,36 @@ pub(crate) async fn run(endpoint: Endpoint, args: BenchArgs, json: bool) -> anyh
         bail!("{failed} call(s) failed");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn distinct_queries_never_repeat_and_stop_when_titles_run_out() {
+        // Proves the default Search load has no repeated query, takes 2–3 title words
+        // without stopwords, is the same for the same titles, and ends short (not looping)
+        // when the titles cannot give as many distinct queries as asked.
+        let titles: Vec<String> = [
+            "Oil prices rise after the talks in Riyadh",
+            "Witkoff meets Putin in Moscow for five hours",
+            "The",
+            "Zelenskyy in Washington",
+        ]
+        .map(String::from)
+        .to_vec();
+        let queries = distinct_queries(&titles, 50);
+        assert_eq!(queries, distinct_queries(&titles, 50));
+        let unique: std::collections::HashSet<&String> = queries.iter().collect();
+        assert_eq!(unique.len(), queries.len());
+        assert!(!queries.is_empty());
+        for q in &queries {
+            let words: Vec<&str> = q.split(' ').collect();
+            assert!((2..=3).contains(&words.len()), "{q:?}");
+            assert!(!words.contains(&"the") && !words.contains(&"in"), "{q:?}");
+        }
+        // Two words ("zelenskyy washington") give two orders; the others a few dozen.
+        assert!(distinct_queries(&titles, 100_000).len() < 1_000);
+    }
 }

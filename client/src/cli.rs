@@ -176,6 +176,10 @@ pub(crate) struct SearchArgs {
     /// Stream every hit (StreamSearch) instead of one page.
     #[arg(long)]
     pub stream: bool,
+    /// Count every match exactly (by default `total_hits` is exact up to 1,000 matches and
+    /// may be a lower bound beyond, shown as "1000+").
+    #[arg(long)]
+    pub exact_total_hits: bool,
 }
 
 /// `entities` subcommands.

@@ -354,6 +354,7 @@ async fn search(
         facets: a.facet,
         encoding: encoding(a.encoding),
         include_text: false,
+        exact_total_hits: a.exact_total_hits,
     };
     if a.stream {
         let mut stream = client.stream_search(request).await?.into_inner();
@@ -371,7 +372,9 @@ async fn search(
     if json {
         return output::json(&resp, "SearchResponse");
     }
-    println!("{} hits in {} µs", resp.total_hits, resp.took_micros);
+    let at_least = resp.total_hits_relation == v1::TotalHitsRelation::GreaterOrEqual as i32;
+    let plus = if at_least { "+" } else { "" };
+    println!("{}{plus} hits in {} µs", resp.total_hits, resp.took_micros);
     resp.hits.iter().for_each(output::hit);
     for f in &resp.facets {
         let values: Vec<String> = f

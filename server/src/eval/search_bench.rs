@@ -40,6 +40,15 @@ pub struct BenchSearchArgs {
     /// Cut no snippets (highlights off), to see their share.
     #[arg(long)]
     pub no_highlight: bool,
+    /// Count every match exactly (`exact_total_hits`): no pruning; the pages and the
+    /// digest are then those of a full pass.
+    #[arg(long)]
+    pub exact: bool,
+    /// Also run every query with an exact count and report the queries whose page (ids in
+    /// order) differs from the default run's (pruning must change none), and how many
+    /// counts were lower bounds.
+    #[arg(long)]
+    pub check: bool,
     /// Print this many of the slowest queries.
     #[arg(long, default_value_t = 5)]
     pub slowest: usize,
@@ -74,6 +83,10 @@ pub struct BenchSearchReport {
     pub digest: String,
     /// The slowest queries of the best pass: (wall microseconds, total hits, query text).
     pub slowest: Vec<(f64, u64, String)>,
+    /// Queries whose count was a lower bound.
+    pub lower_bounds: usize,
+    /// With `--check`: queries whose page differs from the exactly counted one.
+    pub check_mismatches: Option<usize>,
 }
 
 impl std::fmt::Display for BenchSearchReport {
@@ -94,6 +107,16 @@ impl std::fmt::Display for BenchSearchReport {
             self.cpu_micros
         )?;
         writeln!(f, "output digest {}", self.digest)?;
+        writeln!(
+            f,
+            "counts that are lower bounds (past {} matches): {} of {} queries",
+            crate::index::EXACT_TOTAL_HITS_UP_TO,
+            self.lower_bounds,
+            self.queries
+        )?;
+        if let Some(n) = self.check_mismatches {
+            writeln!(f, "check against exact counting: {n} pages differ")?;
+        }
         for (micros, hits, text) in &self.slowest {
             writeln!(f, "slow: {micros:>9.1} us  {hits:>6} hits  {text:?}")?;
         }
@@ -130,6 +153,7 @@ pub fn run(args: &BenchSearchArgs) -> Result<BenchSearchReport, EvalError> {
         let mut digest = fnv::FnvHasher::default();
         let mut wall = Vec::with_capacity(queries.len());
         let mut hits = 0;
+        let mut lower_bounds = 0;
         let cpu0 = super::bench::thread_cpu_seconds();
         let t0 = Instant::now();
         for q in &queries {
@@ -137,6 +161,9 @@ pub fn run(args: &BenchSearchArgs) -> Result<BenchSearchReport, EvalError> {
             let results = snapshot.search_uncached(q)?;
             wall.push((started.elapsed().as_secs_f64() * 1e6, results.total_hits));
             hits += results.total_hits;
+            lower_bounds += usize::from(
+                results.total_hits_relation == crate::index::TotalHitsRelation::GreaterOrEqual,
+            );
             digest.write(&results.total_hits.to_le_bytes());
             for hit in &results.hits {
                 digest.write(hit.id.as_bytes());
@@ -155,6 +182,7 @@ pub fn run(args: &BenchSearchArgs) -> Result<BenchSearchReport, EvalError> {
             cpu,
             per_query: wall,
             hits,
+            lower_bounds,
             digest: format!("{:016x}", digest.finish()),
         })
     };
@@ -170,8 +198,30 @@ pub fn run(args: &BenchSearchArgs) -> Result<BenchSearchReport, EvalError> {
         cpu,
         per_query,
         hits,
+        lower_bounds,
         digest,
     } = best;
+    let check_mismatches = if args.check {
+        let mut differ = 0;
+        for q in &queries {
+            let mut exact = q.clone();
+            exact.exact_total_hits = true;
+            let (a, b) = (
+                snapshot.search_uncached(q)?,
+                snapshot.search_uncached(&exact)?,
+            );
+            let page = |r: &crate::index::SearchResults| -> Vec<String> {
+                r.hits.iter().map(|h| h.id.clone()).collect()
+            };
+            if page(&a) != page(&b) {
+                differ += 1;
+                eprintln!("page differs: {:?}", q.text);
+            }
+        }
+        Some(differ)
+    } else {
+        None
+    };
     let mut order: Vec<usize> = (0..per_query.len()).collect();
     order.sort_by(|&a, &b| per_query[b].0.total_cmp(&per_query[a].0));
     let slowest = order
@@ -202,6 +252,8 @@ pub fn run(args: &BenchSearchArgs) -> Result<BenchSearchReport, EvalError> {
         mean_total_hits: hits as f64 / n,
         digest,
         slowest,
+        lower_bounds,
+        check_mismatches,
     })
 }
 
@@ -213,6 +265,8 @@ struct Pass {
     per_query: Vec<(f64, u64)>,
     /// Total hits over all queries.
     hits: u64,
+    /// Queries whose count was a lower bound.
+    lower_bounds: usize,
     /// See [`BenchSearchReport::digest`].
     digest: String,
 }
@@ -241,6 +295,7 @@ fn read_queries(args: &BenchSearchArgs) -> Result<Vec<SearchQuery>, EvalError> {
         if args.no_highlight {
             query.highlight = None;
         }
+        query.exact_total_hits = args.exact;
         out.push(query);
         if out.len() == args.limit {
             break;

@@ -1,12 +1,16 @@
 //! One pass over a query's matches: the count, the matches a page (the best few) or a
 //! stream (all) keeps with their sort keys, facet counts and matching ids; then the page.
+//! A relevance page of a ranked query with no filter, facet or id list is collected by
+//! `RankWeight::best` instead, which may stop counting past
+//! [`EXACT_TOTAL_HITS_UP_TO`] matches (the page stays exact).
 
 use std::collections::{BinaryHeap, HashMap};
 
 use tantivy::query::{EnableScoring, Query};
 use tantivy::{DocAddress, DocId};
 
-use super::request::{FacetCounts, FacetField, SearchQuery, SortOrder};
+use super::rank::{Cutoff, RankQuery};
+use super::request::{FacetCounts, FacetField, SearchQuery, SortOrder, EXACT_TOTAL_HITS_UP_TO};
 use super::schema::{ID, MONTH, PUBLISHED_AT, SOURCE};
 use super::{IndexError, Snapshot};
 
@@ -58,8 +62,11 @@ fn date_key(order: SortOrder, published: Option<i64>) -> i64 {
 pub(super) struct Collected {
     /// The matches kept (see [`Keep`]), in no particular order.
     pub(super) matches: Vec<Match>,
-    /// How many documents matched: `matches.len()` when all are kept.
+    /// How many documents matched: `matches.len()` when all are kept; a lower bound when
+    /// not `complete`.
     pub(super) total: u64,
+    /// Whether `total` counts every match (see [`EXACT_TOTAL_HITS_UP_TO`]).
+    pub(super) complete: bool,
     pub(super) facets: Vec<FacetCounts>,
     pub(super) ids: Option<Vec<String>>,
 }
@@ -102,6 +109,15 @@ impl Kept {
         }
     }
 
+    /// The score a match must beat to be kept, once `n` are kept.
+    fn floor(&self) -> Option<f32> {
+        match self {
+            Self::All(_) => None,
+            Self::Best(n, heap) if heap.len() >= *n => heap.peek().map(|m| m.0.score),
+            Self::Best(..) => None,
+        }
+    }
+
     fn into_vec(self) -> Vec<Match> {
         match self {
             Self::All(all) => all,
@@ -119,6 +135,17 @@ impl Snapshot {
         request: &SearchQuery,
         keep: Keep,
     ) -> Result<Collected, IndexError> {
+        // A relevance page of a ranked query alone (no filter, facet or id list): the best
+        // few, pruned, counted exactly up to the threshold.
+        if let (Keep::Best(k), Some(rank), SortOrder::Relevance, true, false) = (
+            keep,
+            query.downcast_ref::<RankQuery>(),
+            request.order,
+            request.facets.is_empty(),
+            request.with_matching_ids,
+        ) {
+            return self.collect_best(rank, k, request.exact_total_hits);
+        }
         let weight = query.weight(EnableScoring::enabled_from_searcher(&self.searcher))?;
         let mut kept = Kept::new(keep);
         let mut total = 0u64;
@@ -198,8 +225,52 @@ impl Snapshot {
         Ok(Collected {
             matches: kept.into_vec(),
             total,
+            complete: true,
             facets,
             ids,
+        })
+    }
+
+    /// The best `k` matches of `rank` in relevance order and their count, exact up to
+    /// [`EXACT_TOTAL_HITS_UP_TO`] (or always, with `exact`): see `RankWeight::best`.
+    fn collect_best(
+        &self,
+        rank: &RankQuery,
+        k: usize,
+        exact: bool,
+    ) -> Result<Collected, IndexError> {
+        let weight = rank.scored_weight(&self.searcher)?;
+        let mut kept = Kept::new(Keep::Best(k));
+        let mut total = 0u64;
+        let mut complete = true;
+        for (ord, segment) in self.searcher.segment_readers().iter().enumerate() {
+            let cutoff = Cutoff {
+                counted_before: total,
+                exact_up_to: if exact {
+                    u64::MAX
+                } else {
+                    EXACT_TOTAL_HITS_UP_TO
+                },
+                floor: kept.floor(),
+            };
+            let best = weight.best(segment, k, &cutoff)?;
+            total += best.counted;
+            complete &= best.complete;
+            for (doc, score) in best.docs {
+                kept.push(Match {
+                    date: 0,
+                    score,
+                    segment: ord as u32,
+                    doc,
+                });
+            }
+        }
+        Ok(Collected {
+            matches: kept.into_vec(),
+            total,
+            complete,
+            facets: Vec::new(),
+            ids: None,
         })
     }
 }

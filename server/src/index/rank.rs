@@ -11,7 +11,10 @@
 //! Scoring is term-at-a-time into a dense per-segment accumulator: for the corpus sizes
 //! Dossier serves (tens of thousands of articles) one pass over the postings is cheaper and
 //! simpler than document-at-a-time pruning, and the result is an exact, sorted docset that
-//! composes with tantivy's boolean queries, filters and collectors.
+//! composes with tantivy's boolean queries, filters and collectors. A relevance page of a
+//! ranked query alone takes [`RankWeight::best`] instead: the same scores, the best few
+//! kept in a heap, and once enough matches are counted the clauses scored last add only to
+//! documents already seen (`total_hits` then becomes a lower bound).
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -231,10 +234,21 @@ impl RankQuery {
 
 impl Query for RankQuery {
     fn weight(&self, enable_scoring: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
-        let spec = Arc::clone(&self.spec);
         let Some(searcher) = enable_scoring.searcher() else {
-            return Ok(Box::new(RankWeight::unscored(spec)));
+            return Ok(Box::new(RankWeight::unscored(Arc::clone(&self.spec))));
         };
+        Ok(Box::new(self.scored_weight(searcher)?))
+    }
+}
+
+impl RankQuery {
+    /// The scoring weight over `searcher`'s statistics (idf, average field lengths): what
+    /// [`Query::weight`] returns, as its concrete type for [`RankWeight::best`].
+    pub(super) fn scored_weight(
+        &self,
+        searcher: &tantivy::Searcher,
+    ) -> tantivy::Result<RankWeight> {
+        let spec = Arc::clone(&self.spec);
         let mut num_docs = 0u64;
         let mut tokens = [0u64; 2];
         let fields = [spec.fields.title, spec.fields.text];
@@ -268,12 +282,12 @@ impl Query for RankQuery {
             }
             idf.push(bm25_idf(df, num_docs));
         }
-        Ok(Box::new(RankWeight {
+        Ok(RankWeight {
             spec,
             idf,
             norms,
             scoring: true,
-        }))
+        })
     }
 }
 
@@ -302,7 +316,7 @@ fn norm_cache(b: f32, avg: f32) -> [f32; 256] {
     cache
 }
 
-struct RankWeight {
+pub(super) struct RankWeight {
     spec: Arc<Spec>,
     idf: Vec<f32>,
     norms: [Arc<[f32; 256]>; 2],
@@ -456,6 +470,252 @@ impl RankWeight {
             cursor: 0,
         })
     }
+}
+
+/// When [`RankWeight::best`] may stop counting matches.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Cutoff {
+    /// Live matches counted in earlier segments.
+    pub(super) counted_before: u64,
+    /// Counting may stop only once this many live matches are counted (`u64::MAX`: never).
+    pub(super) exact_up_to: u64,
+    /// The `k`-th best score of earlier segments, once they gave `k` matches: a document of
+    /// this segment must beat it to reach the page.
+    pub(super) floor: Option<Score>,
+}
+
+/// What [`RankWeight::best`] finds in one segment.
+#[derive(Debug, Default)]
+pub(super) struct SegmentBest {
+    /// The best `k` live matches with their scores, in no particular order.
+    pub(super) docs: Vec<(DocId, Score)>,
+    /// Live matches counted: all of them when `complete`, else a lower bound.
+    pub(super) counted: u64,
+    /// False when documents matching only the clauses scored last were neither scored
+    /// nor counted (none of them could reach the best `k`).
+    pub(super) complete: bool,
+}
+
+impl RankWeight {
+    /// The best `k` live matches of one segment and their count, term at a time with
+    /// pruning ("quit and continue", Moffat and Zobel 1996): clauses are scored in order of
+    /// their largest possible contribution (`idf · weight · (k1 + 1)`, which BM25's
+    /// saturation never reaches), and once the documents seen so far hold `k` whose partial
+    /// scores beat everything the remaining clauses could add up to — and at least
+    /// `cutoff.exact_up_to` matches are counted — the remaining clauses only add to the
+    /// documents already seen: a document first met there could not reach the top `k`. The
+    /// top `k` and their scores are exact either way; only the count stops short.
+    pub(super) fn best(
+        &self,
+        reader: &SegmentReader,
+        k: usize,
+        cutoff: &Cutoff,
+    ) -> tantivy::Result<SegmentBest> {
+        SCRATCH.with(|scratch| {
+            let mut scratch = scratch.borrow_mut();
+            scratch.prepare(reader.max_doc() as usize);
+            let result = self.best_into(reader, k, cutoff, &mut scratch);
+            scratch.clear();
+            result
+        })
+    }
+
+    fn best_into(
+        &self,
+        reader: &SegmentReader,
+        k: usize,
+        cutoff: &Cutoff,
+        scratch: &mut Scratch,
+    ) -> tantivy::Result<SegmentBest> {
+        let alive = reader.alive_bitset();
+        let is_alive = |doc: DocId| alive.is_none_or(|a| a.is_alive(doc));
+        if self.spec.restrict.is_some() || !self.scoring {
+            // Not a page's pass (re-ranking or unscored): no pruning.
+            let scorer = self.score_into(reader, 1.0, false, scratch)?;
+            let live = || {
+                scorer
+                    .docs
+                    .iter()
+                    .zip(&scorer.scores)
+                    .filter(|(&d, _)| is_alive(d))
+                    .map(|(&d, &s)| (d, s))
+            };
+            let counted = live().count() as u64;
+            let docs = best_of(live(), k);
+            return Ok(SegmentBest {
+                docs,
+                counted,
+                complete: true,
+            });
+        }
+        let spec = &self.spec;
+        let p = &spec.params;
+        let fields = [spec.fields.title, spec.fields.text];
+        let field_weights = [p.w_title, p.w_text];
+        let mut fieldnorms: [Option<FieldNormReader>; 2] = [None, None];
+        for (i, field) in fields.iter().enumerate() {
+            if spec.field_set.contains(i) {
+                fieldnorms[i] = Some(reader.get_fieldnorms_reader(*field)?);
+            }
+        }
+        let n = spec.clauses.len();
+        let bound: Vec<f32> = (0..n)
+            .map(|c| self.idf[c] * spec.clauses[c].weight * (p.k1 + 1.0))
+            .collect();
+        let mut order: Vec<usize> = (0..n).collect();
+        if cutoff.exact_up_to != u64::MAX {
+            // (Counting everything, the clauses go in query order: the scores are then
+            // bit for bit those of a full pass, whose sums run in that order.)
+            order.sort_by(|&a, &b| bound[b].total_cmp(&bound[a]));
+        }
+        // `remaining[i]`: the most the clauses from `order[i]` on can add to a document.
+        let mut remaining = vec![0f32; n + 1];
+        for i in (0..n).rev() {
+            remaining[i] = remaining[i + 1] + bound[order[i]];
+        }
+        let Scratch {
+            slots,
+            touched,
+            clause_docs,
+        } = scratch;
+        let mut pruning = false;
+        for (at, &c) in order.iter().enumerate() {
+            if at > 0 && !pruning && cutoff.exact_up_to != u64::MAX && k > 0 {
+                let live = || touched.iter().filter(|&&d| is_alive(d));
+                let counted = live().count() as u64;
+                if cutoff.counted_before.saturating_add(counted) >= cutoff.exact_up_to {
+                    let partial = live().map(|&d| slots[d as usize].acc);
+                    let kth = kth_best(partial, k).unwrap_or(f32::NEG_INFINITY);
+                    let threshold = kth.max(cutoff.floor.unwrap_or(f32::NEG_INFINITY));
+                    pruning = threshold > remaining[at];
+                }
+            }
+            let clause = &spec.clauses[c];
+            let mark = c as u32 + 1;
+            for (i, field) in fields.iter().enumerate() {
+                let Some(fieldnorm) = &fieldnorms[i] else {
+                    continue;
+                };
+                let inverted = reader.inverted_index(*field)?;
+                let norm = &self.norms[i];
+                let weight = field_weights[i];
+                for variant in &clause.variants {
+                    let term = Term::from_field_text(*field, variant);
+                    let Some(mut block) =
+                        inverted.read_block_postings(&term, IndexRecordOption::WithFreqs)?
+                    else {
+                        continue;
+                    };
+                    while !block.docs().is_empty() {
+                        for (&doc, &freq) in block.docs().iter().zip(block.freqs()) {
+                            if pruning && slots[doc as usize].seen == 0 {
+                                continue;
+                            }
+                            let v =
+                                weight * freq as f32 / norm[fieldnorm.fieldnorm_id(doc) as usize];
+                            add_posting(slots, touched, clause_docs, mark, doc, v);
+                        }
+                        block.advance();
+                    }
+                }
+            }
+            let w = self.idf[c] * clause.weight * (p.k1 + 1.0);
+            for &doc in clause_docs.iter() {
+                let slot = &mut slots[doc as usize];
+                let t = slot.tf;
+                slot.tf = 0.0;
+                if t > 0.0 {
+                    slot.acc += w * t / (p.k1 + t);
+                }
+            }
+            clause_docs.clear();
+        }
+        let live = || {
+            touched
+                .iter()
+                .filter(|&&d| is_alive(d))
+                .map(|&d| (d, slots[d as usize].acc))
+        };
+        let counted = if alive.is_some() {
+            live().count() as u64
+        } else {
+            touched.len() as u64
+        };
+        let docs = best_of(live(), k);
+        Ok(SegmentBest {
+            docs,
+            counted,
+            complete: !pruning,
+        })
+    }
+}
+
+/// A scored document ordered so that the better one is greater: higher score, then lower
+/// doc id (the order of `collect::Match` within a segment).
+#[derive(Debug, Clone, Copy)]
+struct Ranked(Score, DocId);
+
+impl PartialEq for Ranked {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == std::cmp::Ordering::Equal
+    }
+}
+
+impl Eq for Ranked {}
+
+impl PartialOrd for Ranked {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Ranked {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.total_cmp(&other.0).then(other.1.cmp(&self.1))
+    }
+}
+
+/// The best `k` of `docs`, in no order: a min-heap of `k` that most documents leave after
+/// one comparison with its worst (cheaper than selecting over all of them).
+fn best_of(docs: impl Iterator<Item = (DocId, Score)>, k: usize) -> Vec<(DocId, Score)> {
+    use std::cmp::Reverse;
+    let mut heap: std::collections::BinaryHeap<Reverse<Ranked>> =
+        std::collections::BinaryHeap::with_capacity(k.min(4096) + 1);
+    if k == 0 {
+        return Vec::new();
+    }
+    for (doc, score) in docs {
+        let r = Ranked(score, doc);
+        if heap.len() < k {
+            heap.push(Reverse(r));
+        } else if let Some(mut worst) = heap.peek_mut() {
+            if r > worst.0 {
+                *worst = Reverse(r);
+            }
+        }
+    }
+    heap.into_iter()
+        .map(|Reverse(Ranked(s, d))| (d, s))
+        .collect()
+}
+
+/// The `k`-th best of `scores`, if there are `k`.
+fn kth_best(scores: impl Iterator<Item = Score>, k: usize) -> Option<Score> {
+    let mut heap: std::collections::BinaryHeap<std::cmp::Reverse<Ranked>> =
+        std::collections::BinaryHeap::with_capacity(k.min(4096) + 1);
+    for s in scores {
+        let r = Ranked(s, 0);
+        if heap.len() < k {
+            heap.push(std::cmp::Reverse(r));
+        } else if let Some(mut worst) = heap.peek_mut() {
+            if r > worst.0 {
+                *worst = std::cmp::Reverse(r);
+            }
+        }
+    }
+    (heap.len() == k && k > 0)
+        .then(|| heap.peek().map(|r| r.0 .0))
+        .flatten()
 }
 
 thread_local! {

@@ -73,6 +73,29 @@ pub struct SearchQuery {
     pub facets: Vec<FacetField>,
     /// Return the ids of all matching documents (for facets the caller computes).
     pub with_matching_ids: bool,
+    /// Count every match exactly. Off (the default), [`SearchResults::total_hits`] is exact
+    /// up to [`EXACT_TOTAL_HITS_UP_TO`] matches and may be a lower bound beyond (see
+    /// [`TotalHitsRelation`]): a page of relevance-ranked hits then need not score every
+    /// document that cannot reach it.
+    pub exact_total_hits: bool,
+}
+
+/// Up to this many matches `total_hits` is always exact (Elasticsearch's
+/// `track_total_hits` does the same with 10,000 by default). A thousand is more than any
+/// page a person pages to (a hundred pages of ten) and tells "a few" from "very many", while
+/// past it a relevance-ranked page of 2–3 common words skips scoring most of the documents
+/// that match only their commonest word.
+pub const EXACT_TOTAL_HITS_UP_TO: u64 = 1000;
+
+/// How [`SearchResults::total_hits`] relates to the true number of matches.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum TotalHitsRelation {
+    /// The exact number of matches.
+    #[default]
+    Equal,
+    /// At least this many documents match: counting stopped past
+    /// [`EXACT_TOTAL_HITS_UP_TO`] because the rest could not change the page.
+    GreaterOrEqual,
 }
 
 impl SearchQuery {
@@ -88,6 +111,7 @@ impl SearchQuery {
             highlight: Some(HighlightOptions::default()),
             facets: Vec::new(),
             with_matching_ids: false,
+            exact_total_hits: false,
         }
     }
 
@@ -136,8 +160,10 @@ pub struct Hit {
 pub struct SearchResults {
     /// The snapshot generation the search ran on (page tokens bind to it).
     pub generation: u64,
-    /// Exact number of matching documents.
+    /// Number of matching documents: exact, or a lower bound (see `total_hits_relation`).
     pub total_hits: u64,
+    /// Whether `total_hits` is exact.
+    pub total_hits_relation: TotalHitsRelation,
     /// The requested page, in order.
     pub hits: Vec<Hit>,
     /// The facets asked for.

@@ -484,3 +484,107 @@ fn merging_segments_keeps_every_result() {
     // Nothing left to merge.
     assert_eq!(index.merge_segments().unwrap(), 0);
 }
+
+/// 1,500 documents: every one says "common", the first 1,200 also "beta" (the first ten of
+/// them many times, in short texts), and one in fifty "rare".
+fn counting_fixture() -> Arc<Snapshot> {
+    let index = SearchIndex::new_in_ram().unwrap();
+    let docs: Vec<IndexDoc> = (0..1500)
+        .map(|i| {
+            let text = match i {
+                0..10 => "beta beta beta common".to_string(),
+                10..1200 => format!("beta then a common word and filler number {i}"),
+                _ => format!("only the common word here and filler number {i}"),
+            };
+            let text = if i % 50 == 0 {
+                format!("{text} rare")
+            } else {
+                text
+            };
+            doc(&format!("c{i:04}"), "Counting", &text, "wire", None)
+        })
+        .collect();
+    index.upsert(&docs).unwrap();
+    index.commit().unwrap()
+}
+
+#[test]
+fn total_hits_is_a_lower_bound_past_the_threshold_and_the_page_stays_exact() {
+    // Proves counting stops past EXACT_TOTAL_HITS_UP_TO only when it cannot change the
+    // page: the count is then a lower bound at or above the threshold, marked
+    // GreaterOrEqual, and the hits (ids and scores) equal those of an exact count.
+    let snapshot = counting_fixture();
+    let mut query = SearchQuery::new("beta common", Syntax::QueryLanguage);
+    let pruned = snapshot.search(&query).unwrap();
+    query.exact_total_hits = true;
+    let exact = snapshot.search(&query).unwrap();
+    assert_eq!(exact.total_hits, 1500);
+    assert_eq!(exact.total_hits_relation, TotalHitsRelation::Equal);
+    assert_eq!(
+        pruned.total_hits_relation,
+        TotalHitsRelation::GreaterOrEqual
+    );
+    assert!(pruned.total_hits >= EXACT_TOTAL_HITS_UP_TO && pruned.total_hits < 1500);
+    let page = |r: &SearchResults| -> Vec<(String, f32)> {
+        r.hits.iter().map(|h| (h.id.clone(), h.score)).collect()
+    };
+    assert_eq!(page(&pruned), page(&exact));
+    assert_eq!(ids(&exact)[0], "c0001"); // c0000 is longer: it also says "rare"
+}
+
+#[test]
+fn total_hits_stays_exact_up_to_the_threshold() {
+    // Proves a query with at most EXACT_TOTAL_HITS_UP_TO matches is counted exactly, and
+    // that counting never stops while fewer than that many matches are counted.
+    let snapshot = counting_fixture();
+    let few = snapshot
+        .search(&SearchQuery::new("rare beta", Syntax::QueryLanguage))
+        .unwrap();
+    // The 30 "rare" documents are scored first, below the threshold: nothing is cut.
+    assert_eq!(few.total_hits, 1206);
+    assert_eq!(few.total_hits_relation, TotalHitsRelation::Equal);
+    let rare = snapshot
+        .search(&SearchQuery::new("rare", Syntax::QueryLanguage))
+        .unwrap();
+    assert_eq!(
+        (rare.total_hits, rare.total_hits_relation),
+        (30, TotalHitsRelation::Equal)
+    );
+}
+
+#[test]
+fn deep_pages_of_a_pruned_count_equal_the_exact_ranking() {
+    // Proves every page of a query whose count is a lower bound holds the same hits as the
+    // exactly counted ranking, also past the first page.
+    let snapshot = counting_fixture();
+    for offset in [0, 10, 90, 500] {
+        let mut query = SearchQuery::new("beta common", Syntax::QueryLanguage);
+        query.offset = offset;
+        let pruned = snapshot.search(&query).unwrap();
+        query.exact_total_hits = true;
+        let exact = snapshot.search(&query).unwrap();
+        assert_eq!(ids(&pruned), ids(&exact), "offset {offset}");
+    }
+}
+
+#[test]
+fn only_plain_short_pages_count_as_small() {
+    // Proves the inline-search estimate accepts a few plain words and rejects what can
+    // be costly: expansions, many words, filters, facets, deep pages.
+    let (_, snapshot) = fixture();
+    let small = |text: &str, edit: fn(&mut SearchQuery)| {
+        let mut q = SearchQuery::new(text, Syntax::QueryLanguage);
+        edit(&mut q);
+        snapshot.is_small(&q)
+    };
+    assert!(small("oil prices", |_| {}));
+    assert!(small("U.S. oil-prices", |_| {}));
+    assert!(!small("pri*", |_| {}));
+    assert!(!small("oil~1", |_| {}));
+    assert!(!small("title:oil", |_| {}));
+    assert!(!small("one two three four five", |_| {}));
+    assert!(!small("oil", |q| q.filter.sources = vec!["wire".into()]));
+    assert!(!small("oil", |q| q.facets = vec![FacetField::Source]));
+    assert!(!small("oil", |q| q.offset = 500));
+    assert!(!small("oil", |q| q.order = SortOrder::Newest));
+}

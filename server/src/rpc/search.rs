@@ -24,7 +24,7 @@ use super::status::{deadline_exceeded, invalid_argument};
 use super::{convert, stream_items, ItemStream};
 use crate::index::{
     FacetCounts, FacetField, Filter, HighlightOptions, Hit, IndexError, SearchQuery, SearchResults,
-    SortOrder, Syntax,
+    SortOrder, Syntax, TotalHitsRelation,
 };
 use crate::offsets::{Encoding, OffsetMap};
 use crate::store::{self, Store};
@@ -103,6 +103,12 @@ impl SearchService for SearchApi {
         if prepared.is_light() {
             // A repeated request is answered here: no search work, no thread hand-off.
             if let Some(results) = snapshot.index.cached(&prepared.query) {
+                let page = (&*snapshot, &pager, &*results);
+                return Ok(Response::new(response(&prepared, page, started)));
+            }
+            // So is a small one: the hand-off would cost about as much as the search.
+            if snapshot.index.is_small(&prepared.query) {
+                let results = run(&snapshot.index, &prepared, |s, q| s.search(q))?;
                 let page = (&*snapshot, &pager, &*results);
                 return Ok(Response::new(response(&prepared, page, started)));
             }
@@ -192,6 +198,7 @@ fn similar_response(
 ) -> SearchResponse {
     SearchResponse {
         total_hits: results.total_hits as i64,
+        total_hits_relation: relation(results.total_hits_relation) as i32,
         hits: results
             .hits
             .iter()
@@ -217,6 +224,7 @@ fn prepare(request: SearchRequest) -> Result<Prepared, Status> {
         facets,
         encoding,
         include_text,
+        exact_total_hits,
     } = request;
     let v1::SearchFilter {
         sources,
@@ -268,6 +276,7 @@ fn prepare(request: SearchRequest) -> Result<Prepared, Status> {
         highlight: highlight_options(highlight)?,
         facets: engine_facets,
         with_matching_ids: !entity_facets.is_empty(),
+        exact_total_hits,
         ..SearchQuery::new(query, Syntax::QueryLanguage)
     };
     let mut fields = vec![query.fingerprint().to_string()];
@@ -385,12 +394,17 @@ fn response(
     let SearchResults {
         generation: _,
         total_hits,
+        total_hits_relation,
         hits,
         facets,
         matching_ids,
     } = results;
     let next = prepared.query.offset + hits.len();
-    let next_page_token = if !hits.is_empty() && (next as u64) < *total_hits {
+    // A lower bound may undercount: a full page then may have more behind it.
+    let more = (next as u64) < *total_hits
+        || (*total_hits_relation == TotalHitsRelation::GreaterOrEqual
+            && hits.len() == prepared.query.limit);
+    let next_page_token = if !hits.is_empty() && more {
         pager.next_at(snapshot.generation, next)
     } else {
         String::new()
@@ -408,6 +422,7 @@ fn response(
             .map(|h| hit_message(h, prepared.encoding, prepared.include_text))
             .collect(),
         total_hits: *total_hits as i64,
+        total_hits_relation: relation(*total_hits_relation) as i32,
         next_page_token,
         facets: prepared
             .facet_order
@@ -415,6 +430,14 @@ fn response(
             .filter_map(|name| by_name.remove(name))
             .collect(),
         took_micros: started.elapsed().as_micros() as i64,
+    }
+}
+
+/// The message's form of a count's relation to the true number of matches.
+fn relation(r: TotalHitsRelation) -> v1::TotalHitsRelation {
+    match r {
+        TotalHitsRelation::Equal => v1::TotalHitsRelation::Equal,
+        TotalHitsRelation::GreaterOrEqual => v1::TotalHitsRelation::GreaterOrEqual,
     }
 }
 

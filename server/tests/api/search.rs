@@ -344,3 +344,57 @@ async fn more_like_this_excludes_the_document() {
         .unwrap_err();
     assert_eq!(missing.code(), Code::NotFound);
 }
+
+/// Past 1,000 matches a page may come with a lower bound: `total_hits_relation` says so,
+/// paging goes on, and `exact_total_hits` gives the exact count with the same hits.
+#[tokio::test]
+async fn total_hits_relation_and_exact_count_over_the_wire() {
+    use dossier_api::v1::TotalHitsRelation;
+    let docs: Vec<CorpusDocument> = (0..1500)
+        .map(|i| {
+            let text = if i < 1200 {
+                format!("Beta beta report {i} with a common ending.")
+            } else {
+                format!("Gamma report {i} with a common ending.")
+            };
+            doc(&format!("d{i:04}"), "wire", &text)
+        })
+        .collect();
+    let server = TestServer::with_docs(docs).await;
+    let mut client = SearchServiceClient::new(server.channel.clone());
+    let bounded = client
+        .search(request("beta common"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        bounded.total_hits_relation,
+        TotalHitsRelation::GreaterOrEqual as i32
+    );
+    assert!(
+        (1000..1500).contains(&bounded.total_hits),
+        "{}",
+        bounded.total_hits
+    );
+    assert!(!bounded.next_page_token.is_empty());
+    let exact = client
+        .search(SearchRequest {
+            exact_total_hits: true,
+            ..request("beta common")
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(exact.total_hits, 1500);
+    assert_eq!(exact.total_hits_relation, TotalHitsRelation::Equal as i32);
+    let ids = |r: &dossier_api::v1::SearchResponse| -> Vec<String> {
+        r.hits.iter().map(|h| h.document_id.clone()).collect()
+    };
+    assert_eq!(ids(&bounded), ids(&exact));
+    // Few matches: always exact.
+    let few = client.search(request("gamma")).await.unwrap().into_inner();
+    assert_eq!(
+        (few.total_hits, few.total_hits_relation),
+        (300, TotalHitsRelation::Equal as i32)
+    );
+}
