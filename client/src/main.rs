@@ -422,6 +422,7 @@ async fn entities(
                 .analyze_entities(v1::AnalyzeEntitiesRequest {
                     source: Some(source),
                     encoding: encoding(s.encoding),
+                    view: v1::AnalysisView::Full as i32,
                 })
                 .await?
                 .into_inner();
@@ -581,6 +582,7 @@ async fn claims(
                 .extract_claims(v1::ExtractClaimsRequest {
                     source: Some(source),
                     encoding: encoding(s.encoding),
+                    view: v1::AnalysisView::Full as i32,
                 })
                 .await?
                 .into_inner();
