@@ -64,10 +64,13 @@ def rpc(channel, pool, service, method):
     m = pool.FindServiceByName(service).FindMethodByName(method)
     request = message_factory.GetMessageClass(m.input_type)
     counted = Counted(message_factory.GetMessageClass(m.output_type))
+    # As grpcio-tools' generated stubs call it (`_registered_method=True` since grpcio 1.62:
+    # the method is registered with the channel once instead of per call).
     call = channel.unary_unary(
         f"/{service}/{method}",
         request_serializer=request.SerializeToString,
         response_deserializer=counted,
+        _registered_method=True,
     )
     return call, request, counted
 
