@@ -287,7 +287,7 @@ fn call_for(rpc: &str, request: Option<&str>) -> anyhow::Result<Call> {
                 Some(r) => parse_json(r, "AnalyzeEntitiesRequest")?,
                 None => v1::AnalyzeEntitiesRequest {
                     source: Some(v1::analyze_entities_request::Source::Text(text.into())),
-                    encoding: 0,
+                    ..Default::default()
                 },
             },
         ),
@@ -297,7 +297,7 @@ fn call_for(rpc: &str, request: Option<&str>) -> anyhow::Result<Call> {
                 Some(r) => parse_json(r, "ExtractClaimsRequest")?,
                 None => v1::ExtractClaimsRequest {
                     source: Some(v1::extract_claims_request::Source::Text(text.into())),
-                    encoding: 0,
+                    ..Default::default()
                 },
             },
         ),

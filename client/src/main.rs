@@ -425,6 +425,7 @@ async fn entities(
                 .analyze_entities(v1::AnalyzeEntitiesRequest {
                     source: Some(source),
                     encoding: encoding(s.encoding),
+                    view: v1::AnalysisView::Full as i32,
                 })
                 .await?
                 .into_inner();
@@ -584,6 +585,7 @@ async fn claims(
                 .extract_claims(v1::ExtractClaimsRequest {
                     source: Some(source),
                     encoding: encoding(s.encoding),
+                    view: v1::AnalysisView::Full as i32,
                 })
                 .await?
                 .into_inner();

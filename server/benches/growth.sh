@@ -30,7 +30,12 @@ else
     FACTORS=("${@:-1 4 16}")
     read -r -a FACTORS <<<"${FACTORS[*]}"
 fi
-cargo build -q --release -p dossier-server --bin dossier-server
+# BIN: a folder with a dossier-server to measure as it is (e.g. an older build); default: build
+# target/release. The client is always target/release/dossier.
+if [[ -z ${BIN:-} ]]; then
+    cargo build -q --release -p dossier-server --bin dossier-server
+fi
+BIN=${BIN:-target/release}
 cargo build -q --release -p dossier-client
 TMP=$(mktemp -d)
 SERVER_PID=
@@ -47,7 +52,7 @@ measure() {
     local label=$1
     shift
     local log="$TMP/server-$label.log"
-    /usr/bin/time -v -o "$TMP/time-$label.txt" target/release/dossier-server --addr "127.0.0.1:$PORT" \
+    /usr/bin/time -v -o "$TMP/time-$label.txt" "$BIN"/dossier-server --addr "127.0.0.1:$PORT" \
         "$@" --log-format json 2>"$log" &
     local time_pid=$!
     SERVER_PID=

@@ -56,6 +56,11 @@ pub struct Config {
     #[arg(long, env = "DOSSIER_MAX_MESSAGE_BYTES", default_value_t = rpc::DEFAULT_MAX_MESSAGE_BYTES)]
     pub max_message_bytes: usize,
 
+    /// Raw texts whose analyses are kept, so that AnalyzeEntities and ExtractClaims on the
+    /// same text analyse it once (0: none kept).
+    #[arg(long, env = "DOSSIER_ANALYSIS_CACHE_ENTRIES", default_value_t = crate::recent::DEFAULT_ENTRIES)]
+    pub analysis_cache_entries: usize,
+
     /// Serve TLS with this certificate chain (PEM, leaf first); needs `--tls-key`.
     #[arg(long, env = "DOSSIER_TLS_CERT", requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,
@@ -180,6 +185,7 @@ impl Config {
             http2_keepalive_timeout: secs(self.http2_keepalive_timeout_secs),
             tcp_keepalive: secs(self.tcp_keepalive_secs),
             metrics,
+            analysis_cache_entries: self.analysis_cache_entries,
         })
     }
 

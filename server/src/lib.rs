@@ -12,6 +12,8 @@
 //!   query API ([`store::query`]: what the adapters ask), and optional persistence under
 //!   `--data-dir`.
 //! - [`offsets`]: byte offsets to UTF-16 / code point offsets.
+//! - [`recent`]: the analyses of the last few raw texts, shared by AnalyzeEntities and
+//!   ExtractClaims.
 //! - [`eval`]: training and evaluation commands on the development data (`dossier-eval`).
 //! - [`rpc`]: the gRPC adapters (one per service), the one error mapping, and [`rpc::serve`].
 //! - [`config`], [`telemetry`], [`shutdown`]: what the binary needs to start and stop.
@@ -25,6 +27,7 @@ pub mod eval;
 pub mod index;
 pub mod metrics;
 pub mod offsets;
+pub mod recent;
 pub mod rpc;
 pub mod shutdown;
 pub mod store;

@@ -62,26 +62,34 @@ async fn main() -> anyhow::Result<()> {
             !ignored
         });
         move || -> anyhow::Result<(usize, usize)> {
-            let loaded = corpus::load::load_paths(&paths).context("loading the corpus")?;
+            // In batches: each is read, analysed and indexed before the next is read, so
+            // the whole corpus's raw records and transients never sit in memory at once.
+            let mut loading = store.start_load();
+            let skipped = corpus::load::load_paths_in_batches(
+                &paths,
+                corpus::load::DEFAULT_BATCH_BYTES,
+                |batch| loading.add(batch),
+            )
+            .context("loading the corpus")?;
+            let docs = loading.finish();
             // One line for all skipped records (a corpus can hold thousands), each one at debug.
-            for skipped in &loaded.skipped {
+            for skipped in &skipped {
                 tracing::debug!(%skipped, "record skipped");
             }
-            if let Some(first) = loaded.skipped.first() {
+            if let Some(first) = skipped.first() {
                 tracing::warn!(
-                    count = loaded.skipped.len(),
+                    count = skipped.len(),
                     %first,
                     "records skipped (each is logged at debug level)"
                 );
             }
-            let docs = store.load(loaded.documents);
             if let Some(dir) = &data_dir {
                 let replayed = store
                     .attach_data_dir(dir)
                     .with_context(|| format!("opening the data directory {}", dir.display()))?;
                 tracing::info!(replayed, dir = %dir.display(), "journal replayed");
             }
-            Ok((docs, loaded.skipped.len()))
+            Ok((docs, skipped.len()))
         }
     });
     let loader = tokio::spawn({

@@ -37,18 +37,20 @@ pub struct OffsetMap<'a> {
 const STRIDE: usize = 64;
 
 impl<'a> OffsetMap<'a> {
-    /// Prepares conversions for `text`.
+    /// Prepares conversions for `text`: one pass over it (none for UTF-8 or ASCII text).
     pub fn new(text: &'a str, encoding: Encoding) -> Self {
         let mut checkpoints = Vec::new();
         if encoding != Encoding::Utf8 && !text.is_ascii() {
+            checkpoints.reserve(text.len() / STRIDE + 1);
             let mut units = 0usize;
-            let mut next = 0usize;
-            for (i, c) in text.char_indices() {
-                if i >= next {
-                    checkpoints.push((i, units));
-                    next = i + STRIDE;
-                }
-                units += unit_len(c, encoding);
+            let mut at = 0usize;
+            for chunk in text.as_bytes().chunks(STRIDE) {
+                // Every checkpoint is on a character boundary: a chunk that starts inside a
+                // character is counted from the character's end.
+                let skip = chunk.iter().take_while(|&&b| is_continuation(b)).count();
+                checkpoints.push((at + skip, units + units_in(&chunk[..skip], encoding)));
+                units += units_in(chunk, encoding);
+                at += chunk.len();
             }
         }
         Self {
@@ -72,11 +74,8 @@ impl<'a> OffsetMap<'a> {
             .checkpoints
             .partition_point(|&(b, _)| b <= byte)
             .saturating_sub(1);
-        let (b0, mut units) = self.checkpoints[k];
-        for c in self.text[b0..byte].chars() {
-            units += unit_len(c, self.encoding);
-        }
-        units
+        let (b0, units) = self.checkpoints[k];
+        units + units_in(&self.text.as_bytes()[b0..byte], self.encoding)
     }
 
     /// Converts a byte range.
@@ -85,11 +84,22 @@ impl<'a> OffsetMap<'a> {
     }
 }
 
-fn unit_len(c: char, encoding: Encoding) -> usize {
+/// True for a UTF-8 continuation byte (`10xxxxxx`).
+fn is_continuation(b: u8) -> bool {
+    b & 0xC0 == 0x80
+}
+
+/// The units of `encoding` in `bytes` of UTF-8, counted by bytes (no decoding): a code
+/// point per byte that starts a character, and for UTF-16 a second unit per four-byte one.
+/// A continuation byte whose lead byte lies before `bytes` counts nothing.
+fn units_in(bytes: &[u8], encoding: Encoding) -> usize {
     match encoding {
-        Encoding::Utf8 => c.len_utf8(),
-        Encoding::Utf16 => c.len_utf16(),
-        Encoding::Utf32 => 1,
+        Encoding::Utf8 => bytes.len(),
+        Encoding::Utf32 => bytes.iter().filter(|&&b| !is_continuation(b)).count(),
+        Encoding::Utf16 => bytes
+            .iter()
+            .map(|&b| usize::from(!is_continuation(b)) + usize::from(b >= 0xF0))
+            .sum(),
     }
 }
 
@@ -99,10 +109,10 @@ mod tests {
 
     #[test]
     fn every_encoding_agrees_with_std_counts() {
-        let text = "Київ “quote” 東京 😀 end ".repeat(20);
+        let text = "Київ “quote” 東京 😀 end ".repeat(20) + &"ascii ".repeat(30) + "é😀";
         for enc in [Encoding::Utf8, Encoding::Utf16, Encoding::Utf32] {
             let map = OffsetMap::new(&text, enc);
-            for (i, _) in text.char_indices() {
+            for i in (0..=text.len()).filter(|&i| text.is_char_boundary(i)) {
                 let expected = match enc {
                     Encoding::Utf8 => i,
                     Encoding::Utf16 => text[..i].encode_utf16().count(),

@@ -41,6 +41,139 @@ pub fn load_paths(paths: &[PathBuf]) -> Result<Loaded, CorpusError> {
     Ok(loaded)
 }
 
+/// Documents handed on per batch by [`load_paths_in_batches`]: about this many bytes of
+/// input (file bytes read) per batch.
+pub const DEFAULT_BATCH_BYTES: usize = 4 << 20;
+
+/// [`load_paths`] in bounded batches: the documents of about `batch_bytes` of input at a
+/// time (pages grouped by file size, JSON lines files read a chunk of lines at a time) are
+/// parsed in parallel and handed to `on_batch`, in the order `load_paths` gives them, so a
+/// caller that analyses and indexes each batch before the next is read never holds the whole
+/// corpus's raw bytes, parsed records and transients at once. Returns the skipped records.
+/// A file that cannot be read or parsed ends the load with its error (batches before it were
+/// handed on).
+pub fn load_paths_in_batches(
+    paths: &[PathBuf],
+    batch_bytes: usize,
+    mut on_batch: impl FnMut(Vec<Document>),
+) -> Result<Vec<String>, CorpusError> {
+    let mut files = Vec::new();
+    for path in paths {
+        let source = source_name(path);
+        collect_files(path, &source, &mut files, true, "")?;
+    }
+    let batch_bytes = batch_bytes.max(1);
+    let mut skipped = Vec::new();
+    let mut emit = |part: Loaded, skipped: &mut Vec<String>| {
+        skipped.extend(part.skipped);
+        if !part.documents.is_empty() {
+            on_batch(part.documents);
+        }
+    };
+    // Pages (and whole JSON files) in groups of about `batch_bytes`, read in parallel.
+    let mut group: Vec<&(PathBuf, String, String)> = Vec::new();
+    let mut group_bytes = 0usize;
+    let flush = |group: &mut Vec<&(PathBuf, String, String)>| -> Result<Loaded, CorpusError> {
+        let results: Vec<Result<Loaded, CorpusError>> = group
+            .par_iter()
+            .map(|(path, source, prefix)| load_file(path, source, prefix))
+            .collect();
+        group.clear();
+        let mut loaded = Loaded::default();
+        for result in results {
+            let part = result?;
+            loaded.documents.extend(part.documents);
+            loaded.skipped.extend(part.skipped);
+        }
+        Ok(loaded)
+    };
+    for file in &files {
+        let (path, source, _) = file;
+        let size = std::fs::metadata(path).map_err(|e| io_err(path, e))?.len() as usize;
+        if is_json_lines(path) && size > batch_bytes {
+            if !group.is_empty() {
+                emit(flush(&mut group)?, &mut skipped);
+                group_bytes = 0;
+            }
+            stream_json_lines(path, source, batch_bytes, |part| emit(part, &mut skipped))?;
+            continue;
+        }
+        if group_bytes + size > batch_bytes && !group.is_empty() {
+            emit(flush(&mut group)?, &mut skipped);
+            group_bytes = 0;
+        }
+        group.push(file);
+        group_bytes += size;
+    }
+    if !group.is_empty() {
+        emit(flush(&mut group)?, &mut skipped);
+    }
+    Ok(skipped)
+}
+
+fn is_json_lines(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("jsonl"))
+}
+
+/// A JSON lines file a chunk of about `batch_bytes` at a time, each chunk's records parsed
+/// in parallel, as [`load_bytes`] parses the whole file (same ids, line numbers and errors).
+fn stream_json_lines(
+    path: &Path,
+    source: &str,
+    batch_bytes: usize,
+    mut on_part: impl FnMut(Loaded),
+) -> Result<(), CorpusError> {
+    use std::io::BufRead;
+    let file = std::fs::File::open(path).map_err(|e| io_err(path, e))?;
+    let mut reader = std::io::BufReader::with_capacity(1 << 16, file);
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut line_no = 0usize;
+    let mut buf = Vec::new();
+    loop {
+        let mut lines: Vec<(usize, String)> = Vec::new();
+        let mut bytes = 0usize;
+        while bytes < batch_bytes {
+            buf.clear();
+            if reader
+                .read_until(b'\n', &mut buf)
+                .map_err(|e| io_err(path, e))?
+                == 0
+            {
+                break;
+            }
+            line_no += 1;
+            // As `str::lines`: without the "\n" or "\r\n".
+            if buf.last() == Some(&b'\n') {
+                buf.pop();
+                if buf.last() == Some(&b'\r') {
+                    buf.pop();
+                }
+            }
+            let line = String::from_utf8_lossy(&buf);
+            if line.trim().is_empty() {
+                continue;
+            }
+            bytes += line.len();
+            lines.push((line_no, line.into_owned()));
+        }
+        if lines.is_empty() {
+            return Ok(());
+        }
+        let parsed: Vec<Result<Document, CorpusError>> = lines
+            .par_iter()
+            .map(|(n, l)| record(*n, serde_json::from_str(l), path, &stem, source))
+            .collect();
+        drop(lines);
+        let docs = parsed.into_iter().collect::<Result<Vec<_>, _>>()?;
+        on_part(validated(docs, path));
+    }
+}
+
 /// The default `source` of documents under `path`: the folder's name, or the file's folder.
 fn source_name(path: &Path) -> String {
     let dir = if path.is_dir() {
@@ -408,6 +541,64 @@ mod tests {
         std::fs::write(&file, "{\"id\": \"1\", \"text\": \"ok\"}\n{oops\n").unwrap();
         let err = load_paths(&[file]).unwrap_err().to_string();
         assert!(err.contains("c.jsonl:2"), "{err}");
+    }
+
+    #[test]
+    fn batches_give_what_one_load_gives_in_the_same_order() {
+        let dir = temp_dir("batches");
+        std::fs::create_dir_all(dir.join("pages")).unwrap();
+        for i in 0..5 {
+            std::fs::write(
+                dir.join("pages").join(format!("{i}.txt")),
+                format!("Title {i}\nText {i}."),
+            )
+            .unwrap();
+        }
+        let mut lines = String::new();
+        for i in 0..40 {
+            lines.push_str(&format!(
+                "{{\"id\": \"r{}\", \"text\": \"Record {i}.\"}}\r\n\n",
+                i % 30
+            ));
+        }
+        lines.push_str("{\"id\": \"empty\", \"text\": \"\"}");
+        std::fs::write(dir.join("wire.jsonl"), lines).unwrap();
+        let paths = [dir.clone()];
+        let whole = load_paths(&paths).unwrap();
+        for batch_bytes in [1, 64, 1 << 20] {
+            let mut batches = Vec::new();
+            let skipped = load_paths_in_batches(&paths, batch_bytes, |b| batches.push(b)).unwrap();
+            let docs: Vec<(String, String)> = batches
+                .iter()
+                .flatten()
+                .map(|d| (d.id.clone(), d.text.clone()))
+                .collect();
+            let expected: Vec<(String, String)> = whole
+                .documents
+                .iter()
+                .map(|d| (d.id.clone(), d.text.clone()))
+                .collect();
+            assert_eq!(docs, expected, "batch_bytes {batch_bytes}");
+            assert_eq!(skipped, whole.skipped);
+            if batch_bytes == 1 {
+                assert!(
+                    batches.len() > 10,
+                    "small batches stream: {}",
+                    batches.len()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_malformed_line_in_a_streamed_file_names_its_line() {
+        let dir = temp_dir("badstream");
+        let file = dir.join("c.jsonl");
+        std::fs::write(&file, "{\"id\": \"1\", \"text\": \"ok\"}\n\n{oops\n").unwrap();
+        let err = load_paths_in_batches(&[file], 1, |_| {})
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("c.jsonl:3"), "{err}");
     }
 
     #[test]

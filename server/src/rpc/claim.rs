@@ -2,28 +2,30 @@
 
 use super::page::Pager;
 use super::status::invalid_argument;
-use super::{blocking, cancellable, convert, stream_items, ItemStream};
-use crate::analysis;
+use super::{
+    blocking, cancellable, compressed_if, compressed_request, convert, stream_items, ItemStream,
+};
 use crate::analysis::claims::{Claim, ClaimKind, SpeakerKind};
 use crate::analysis::disputes::DisputeKind;
 use crate::analysis::quantities::Quantity;
-use crate::entities::{DocInput, Registry};
 use crate::offsets::{Encoding, OffsetMap};
+use crate::recent::{Analysed, Recent};
 use crate::store::claims::Dispute;
 use crate::store::query::{ClaimKey, ClaimQuery, CorpusClaim};
-use crate::store::{Snapshot, Store};
+use crate::store::{Snapshot, Store, StoredDoc};
 use dossier_api::v1::{
     self, claim_service_server::ClaimService, extract_claims_request::Source, ExtractClaimsRequest,
     ExtractClaimsResponse, GetClaimRequest, ListClaimsRequest, ListClaimsResponse,
     ListDisputesRequest, ListDisputesResponse,
 };
-use std::sync::atomic::AtomicBool;
 use tonic::{Request, Response, Status};
 
 /// Serves `dossier.v1.ClaimService`.
 #[derive(Clone)]
 pub struct ClaimApi {
     store: Store,
+    /// Analyses of recent raw texts, shared with the [`super::EntityApi`] of the same server.
+    recent: Recent,
 }
 
 // Debug without the fields: they hold handles, caches or tokenizer state that say nothing useful.
@@ -34,9 +36,18 @@ impl std::fmt::Debug for ClaimApi {
 }
 
 impl ClaimApi {
-    /// An adapter over `store`.
+    /// An adapter over `store` (with recent analyses of its own).
     pub fn new(store: Store) -> Self {
-        Self { store }
+        Self {
+            store,
+            recent: Recent::default(),
+        }
+    }
+
+    /// The same adapter sharing `recent` (with the entity adapter: AnalyzeEntities and
+    /// ExtractClaims on one text analyse it once).
+    pub fn with_recent(self, recent: Recent) -> Self {
+        Self { recent, ..self }
     }
 }
 
@@ -81,14 +92,14 @@ struct Resolved<'a> {
     entities: Vec<String>,
 }
 
-/// The message for one claim of a text.
+/// The message for one claim of a text; its `sentence` only when `sentence`.
 fn claim_message(
     id: String,
     doc_id: &str,
-    text: &str,
-    map: &OffsetMap<'_>,
+    (text, map): (&str, &OffsetMap<'_>),
     c: &Claim,
     resolved: Resolved<'_>,
+    sentence: bool,
 ) -> v1::Claim {
     let s = &c.speaker;
     let speaker = v1::Speaker {
@@ -115,31 +126,67 @@ fn claim_message(
             .map(|q| quantity(text, map, q))
             .collect(),
         check_worthiness: c.check_worthiness,
-        sentence: Some(convert::span(
-            text,
-            map,
-            convert::context(text, c.sentence.clone(), c.content.clone()),
-        )),
+        sentence: sentence.then(|| {
+            let context = convert::context(text, c.sentence.clone(), c.content.clone());
+            convert::span(text, map, context)
+        }),
     }
 }
 
-/// The message for a corpus claim.
-fn corpus_claim(c: CorpusClaim<'_>, encoding: Encoding) -> v1::Claim {
+/// The message for a corpus claim, with its sentence; `map` is its document's offset map
+/// when the caller has one.
+fn corpus_claim(c: CorpusClaim<'_>, encoding: Encoding, map: Option<&OffsetMap<'_>>) -> v1::Claim {
+    corpus_claim_in(c, encoding, map, true)
+}
+
+fn corpus_claim_in(
+    c: CorpusClaim<'_>,
+    encoding: Encoding,
+    map: Option<&OffsetMap<'_>>,
+    sentence: bool,
+) -> v1::Claim {
     let text = &c.document.doc.text;
-    let map = OffsetMap::new(text, encoding);
+    let own;
+    let map = match map {
+        Some(map) => map,
+        None => {
+            own = OffsetMap::new(text, encoding);
+            &own
+        }
+    };
     let resolved = Resolved {
         speaker: c.speaker,
         entities: c.entities.iter().map(|e| e.id.clone()).collect(),
     };
-    claim_message(c.id, &c.document.doc.id, text, &map, &c.claim, resolved)
+    claim_message(
+        c.id,
+        &c.document.doc.id,
+        (text, map),
+        &c.claim,
+        resolved,
+        sentence,
+    )
 }
 
-/// The messages for the claims `keys` of `snapshot`.
-fn claim_messages(snapshot: &Snapshot, keys: &[ClaimKey], encoding: Encoding) -> Vec<v1::Claim> {
-    keys.iter()
-        .filter_map(|&k| snapshot.corpus_claim(k))
-        .map(|c| corpus_claim(c, encoding))
-        .collect()
+/// The messages for the claims `keys` of `snapshot`, their sentences when `sentences`:
+/// each document's text is scanned for offsets once, not once per claim.
+fn claim_messages(
+    snapshot: &Snapshot,
+    keys: &[ClaimKey],
+    encoding: Encoding,
+    sentences: bool,
+) -> Vec<v1::Claim> {
+    let mut out = Vec::with_capacity(keys.len());
+    let mut current: Option<(&StoredDoc, OffsetMap<'_>)> = None;
+    for c in keys.iter().filter_map(|&k| snapshot.corpus_claim(k)) {
+        let doc = c.document;
+        if current.as_ref().is_none_or(|(d, _)| !std::ptr::eq(*d, doc)) {
+            current = Some((doc, OffsetMap::new(&doc.doc.text, encoding)));
+        }
+        let map = current.as_ref().map(|(_, m)| m);
+        out.push(corpus_claim_in(c, encoding, map, sentences));
+    }
+    out
 }
 
 /// The message for a dispute, its sides' offsets in `encoding`.
@@ -155,7 +202,7 @@ fn dispute_message(snapshot: &Snapshot, d: &Dispute, encoding: Encoding) -> v1::
             .sides
             .iter()
             .filter_map(|s| {
-                let claim = corpus_claim(snapshot.dispute_claim(s)?, encoding);
+                let claim = corpus_claim(snapshot.dispute_claim(s)?, encoding, None);
                 let value = claim.quantities.get(s.quantity).cloned();
                 Some(v1::DisputeSide {
                     claim: Some(claim),
@@ -228,20 +275,31 @@ impl ClaimService for ClaimApi {
         &self,
         request: Request<ExtractClaimsRequest>,
     ) -> Result<Response<ExtractClaimsResponse>, Status> {
-        let ExtractClaimsRequest { source, encoding } = request.into_inner();
-        let encoding = convert::encoding(encoding);
+        let compress = compressed_request(&request);
+        let ExtractClaimsRequest {
+            source,
+            encoding,
+            view,
+        } = request.into_inner();
+        let (encoding, full) = (convert::encoding(encoding), convert::full_view(view)?);
         let claims = match source {
             Some(Source::Text(text)) => {
-                cancellable(move |stop| extract_from_text(&text, encoding, stop)).await?
+                let recent = self.recent.clone();
+                cancellable(move |stop| {
+                    let analysed = recent.analyse(text, stop)?;
+                    Some(claims_of_text(&analysed, encoding, full))
+                })
+                .await?
             }
             Some(Source::DocumentId(id)) => {
                 let snapshot = self.store.snapshot();
                 let keys = snapshot.claims_of_document(&id)?;
-                blocking(move || claim_messages(&snapshot, &keys, encoding)).await?
+                blocking(move || claim_messages(&snapshot, &keys, encoding, full)).await?
             }
             None => return Err(invalid_argument("source", "give text or document_id")),
         };
-        Ok(Response::new(ExtractClaimsResponse { claims }))
+        let response = Response::new(ExtractClaimsResponse { claims });
+        Ok(compressed_if(compress, response))
     }
 
     async fn list_claims(
@@ -258,7 +316,7 @@ impl ClaimService for ClaimApi {
             let picked = snapshot.query_claims(&query)?;
             let (range, next_page_token) = pager.window(picked.len());
             Ok(Response::new(ListClaimsResponse {
-                claims: claim_messages(&snapshot, &picked[range], encoding),
+                claims: claim_messages(&snapshot, &picked[range], encoding, true),
                 next_page_token,
                 total_size: picked.len() as i64,
             }))
@@ -280,7 +338,7 @@ impl ClaimService for ClaimApi {
         })
         .await??;
         Ok(Response::new(stream_items(picked, move |k| {
-            Some(Ok(corpus_claim(snapshot.corpus_claim(k)?, encoding)))
+            Some(Ok(corpus_claim(snapshot.corpus_claim(k)?, encoding, None)))
         })))
     }
 
@@ -294,6 +352,7 @@ impl ClaimService for ClaimApi {
         Ok(Response::new(corpus_claim(
             claim,
             convert::encoding(encoding),
+            None,
         )))
     }
 
@@ -323,14 +382,12 @@ impl ClaimService for ClaimApi {
     }
 }
 
-/// ExtractClaims on raw text: analyse, resolve speakers within the text; `None` once
-/// `stop` is set.
-fn extract_from_text(text: &str, encoding: Encoding, stop: &AtomicBool) -> Option<Vec<v1::Claim>> {
-    let a = analysis::analyze_unless_stopped(text, None, stop)?;
-    let reg = Registry::build([DocInput::of("", text, &a)]);
+/// ExtractClaims on raw text: its claims with speakers resolved within the text, their
+/// sentences only when `sentences`.
+fn claims_of_text(analysed: &Analysed, encoding: Encoding, sentences: bool) -> Vec<v1::Claim> {
+    let (text, a, reg) = (&*analysed.text, &analysed.analysis, &analysed.registry);
     let map = OffsetMap::new(text, encoding);
-    let claims = a
-        .claims
+    a.claims
         .iter()
         .enumerate()
         .map(|(i, c)| {
@@ -343,18 +400,11 @@ fn extract_from_text(text: &str, encoding: Encoding, stop: &AtomicBool) -> Optio
                 .into_iter()
                 .filter_map(|e| Some(reg.entities.get(e)?.id.clone()))
                 .collect();
-            claim_message(
-                format!("c{i}"),
-                "",
-                text,
-                &map,
-                c,
-                Resolved {
-                    speaker: speaker.and_then(|e| reg.entities.get(e)),
-                    entities,
-                },
-            )
+            let resolved = Resolved {
+                speaker: speaker.and_then(|e| reg.entities.get(e)),
+                entities,
+            };
+            claim_message(format!("c{i}"), "", (text, &map), c, resolved, sentences)
         })
-        .collect();
-    Some(claims)
+        .collect()
 }

@@ -16,6 +16,19 @@ pub fn encoding(value: i32) -> Encoding {
     }
 }
 
+/// Whether a request's `AnalysisView` asks for everything (FULL) rather than the default
+/// BASIC (no sentence contexts); an unknown value is `INVALID_ARGUMENT` on `view`.
+pub fn full_view(value: i32) -> Result<bool, tonic::Status> {
+    match v1::AnalysisView::try_from(value) {
+        Ok(v1::AnalysisView::Unspecified | v1::AnalysisView::Basic) => Ok(false),
+        Ok(v1::AnalysisView::Full) => Ok(true),
+        Err(_) => Err(super::status::invalid_argument(
+            "view",
+            "unknown view (BASIC or FULL)",
+        )),
+    }
+}
+
 /// Bytes of context kept on each side of a mention or claim in its `sentence` span.
 /// Sentences are usually far shorter; but text without sentence punctuation is one
 /// "sentence" however long it is, and copying it into every mention made a response grow

@@ -2,10 +2,13 @@
 
 use super::page::{self, Pager};
 use super::status::invalid_argument;
-use super::{blocking, cancellable, convert, stream_items, ItemStream};
-use crate::analysis::{self, EntityType, MentionKind};
-use crate::entities::{self, DocInput, MentionRef, Registry, Window};
+use super::{
+    blocking, cancellable, compressed_if, compressed_request, convert, stream_items, ItemStream,
+};
+use crate::analysis::{EntityType, MentionKind};
+use crate::entities::{self, DocInput, MentionRef, Window};
 use crate::offsets::{Encoding, OffsetMap};
+use crate::recent::{Analysed, Recent};
 use crate::store::query::{self, EntityQuery, RelatedEntity};
 use crate::store::{QueryError, Snapshot, Store};
 use dossier_api::v1::{
@@ -14,8 +17,6 @@ use dossier_api::v1::{
     ListEntitiesRequest, ListEntitiesResponse, ListRelatedEntitiesRequest,
     ListRelatedEntitiesResponse, StreamMentionsRequest,
 };
-use std::collections::HashMap;
-use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use tonic::{Request, Response, Status};
 
@@ -23,6 +24,8 @@ use tonic::{Request, Response, Status};
 #[derive(Clone)]
 pub struct EntityApi {
     store: Store,
+    /// Analyses of recent raw texts, shared with the [`super::ClaimApi`] of the same server.
+    recent: Recent,
 }
 
 // Debug without the fields: they hold handles, caches or tokenizer state that say nothing useful.
@@ -33,9 +36,18 @@ impl std::fmt::Debug for EntityApi {
 }
 
 impl EntityApi {
-    /// An adapter over `store`.
+    /// An adapter over `store` (with recent analyses of its own).
     pub fn new(store: Store) -> Self {
-        Self { store }
+        Self {
+            store,
+            recent: Recent::default(),
+        }
+    }
+
+    /// The same adapter sharing `recent` (with the claim adapter: AnalyzeEntities and
+    /// ExtractClaims on one text analyse it once).
+    pub fn with_recent(self, recent: Recent) -> Self {
+        Self { recent, ..self }
     }
 }
 
@@ -116,38 +128,77 @@ impl DocTexts for OneText<'_> {
     }
 }
 
-/// The message for an entity; with mentions (optionally of one document only), each with
-/// its sentence, offsets in `encoding`.
-fn entity_message(
-    texts: &dyn DocTexts,
-    e: &entities::Entity,
-    mentions_of: Option<Option<u32>>,
+/// Builds mention messages for one response: mentions come in document order, so it keeps
+/// the current document decoded with its offset map, and each document is decoded and its
+/// text scanned for offsets once per response (not once per entity or per mention).
+struct Mentions<'a> {
+    texts: &'a dyn DocTexts,
     encoding: Encoding,
-    salience: Option<f32>,
-) -> v1::Entity {
-    let mut mentions = Vec::new();
-    if let Some(only_doc) = mentions_of {
-        let mut maps: HashMap<u32, OffsetMap<'_>> = HashMap::new();
-        // Mentions come in document order: each document is decoded once.
-        let mut current: Option<(u32, DocInput<'_>)> = None;
-        for r in &e.mentions {
-            if only_doc.is_some_and(|d| d != r.doc) {
-                continue;
-            }
-            if current.as_ref().is_none_or(|(doc, _)| *doc != r.doc) {
-                current = texts.doc(r.doc).map(|d| (r.doc, d));
-            }
-            let Some((_, d)) = &current else { continue };
-            mentions.push(mention_message(
-                &mut maps,
-                d,
-                r.doc,
-                r.mention as usize,
-                &e.id,
-                encoding,
-            ));
+    /// Fill each mention's `sentence` (view FULL, GetEntity, StreamMentions).
+    sentences: bool,
+    current: Option<(u32, DocInput<'a>, OffsetMap<'a>)>,
+}
+
+impl<'a> Mentions<'a> {
+    fn new(texts: &'a dyn DocTexts, encoding: Encoding, sentences: bool) -> Self {
+        Self {
+            texts,
+            encoding,
+            sentences,
+            current: None,
         }
     }
+
+    /// The message for mention `r` of entity `entity_id`; `None` if its document is gone.
+    fn message(&mut self, r: MentionRef, entity_id: &str) -> Option<v1::Mention> {
+        if self.current.as_ref().is_none_or(|(doc, ..)| *doc != r.doc) {
+            let encoding = self.encoding;
+            self.current = self.texts.doc(r.doc).map(|d| {
+                let map = OffsetMap::new(d.text, encoding);
+                (r.doc, d, map)
+            });
+        }
+        let (_, d, map) = self.current.as_ref()?;
+        let m = d.mentions.get(r.mention as usize)?;
+        let sentence = self.sentences.then(|| {
+            // Sentences are in text order: the first ending after the mention's start holds it.
+            let sentence = d
+                .sentences
+                .get(d.sentences.partition_point(|s| s.end <= m.start))
+                .filter(|s| s.start <= m.start)
+                .cloned()
+                .unwrap_or(m.start..m.end);
+            let sentence = convert::context(d.text, sentence, m.start..m.end);
+            convert::span(d.text, map, sentence)
+        });
+        Some(v1::Mention {
+            document_id: d.id.to_string(),
+            span: Some(convert::span(d.text, map, m.start..m.end)),
+            r#type: entity_type(m.entity_type) as i32,
+            kind: mention_kind(m.kind) as i32,
+            confidence: m.confidence,
+            sentence,
+            entity_id: entity_id.to_string(),
+        })
+    }
+}
+
+/// The message for an entity; with `mentions`, its mentions (of one document only when
+/// the document index is given).
+fn entity_message(
+    e: &entities::Entity,
+    mentions: Option<(&mut Mentions<'_>, Option<u32>)>,
+    salience: Option<f32>,
+) -> v1::Entity {
+    let mentions = match mentions {
+        Some((made, only_doc)) => e
+            .mentions
+            .iter()
+            .filter(|r| only_doc.is_none_or(|d| d == r.doc))
+            .filter_map(|&r| made.message(r, &e.id))
+            .collect(),
+        None => Vec::new(),
+    };
     v1::Entity {
         id: e.id.clone(),
         name: e.name.clone(),
@@ -161,37 +212,6 @@ fn entity_message(
             .metadata()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect(),
-    }
-}
-
-fn mention_message<'a>(
-    maps: &mut HashMap<u32, OffsetMap<'a>>,
-    d: &DocInput<'a>,
-    doc: u32,
-    mention: usize,
-    entity_id: &str,
-    encoding: Encoding,
-) -> v1::Mention {
-    let map = maps
-        .entry(doc)
-        .or_insert_with(|| OffsetMap::new(d.text, encoding));
-    let m = &d.mentions[mention];
-    // Sentences are in text order: the first ending after the mention's start holds it.
-    let sentence = d
-        .sentences
-        .get(d.sentences.partition_point(|s| s.end <= m.start))
-        .filter(|s| s.start <= m.start)
-        .cloned()
-        .unwrap_or(m.start..m.end);
-    let sentence = convert::context(d.text, sentence, m.start..m.end);
-    v1::Mention {
-        document_id: d.id.to_string(),
-        span: Some(convert::span(d.text, map, m.start..m.end)),
-        r#type: entity_type(m.entity_type) as i32,
-        kind: mention_kind(m.kind) as i32,
-        confidence: m.confidence,
-        sentence: Some(convert::span(d.text, map, sentence)),
-        entity_id: entity_id.to_string(),
     }
 }
 
@@ -242,13 +262,9 @@ fn window(window: i32) -> Result<Window, Status> {
 }
 
 /// The message for a related entity, evidence offsets in `encoding`.
-fn related_message(
-    snapshot: &Snapshot,
-    r: &RelatedEntity<'_>,
-    encoding: Encoding,
-) -> v1::RelatedEntity {
+fn related_message(r: &RelatedEntity<'_>, encoding: Encoding) -> v1::RelatedEntity {
     v1::RelatedEntity {
-        entity: Some(entity_message(snapshot, r.entity, None, encoding, None)),
+        entity: Some(entity_message(r.entity, None, None)),
         count: r.count as i32,
         score: r.npmi,
         evidence: r
@@ -270,20 +286,16 @@ fn related_message(
 }
 
 /// The messages for an entity's mentions in one document (`refs`, all of document `doc`),
-/// offsets in `encoding`: the document is decoded once.
+/// offsets in `encoding`, each with its sentence: the document is decoded once.
 fn document_mentions(
     snapshot: &Snapshot,
-    doc: u32,
     refs: &[MentionRef],
     entity_id: &str,
     encoding: Encoding,
 ) -> Vec<v1::Mention> {
-    let Some(d) = snapshot.doc(doc) else {
-        return Vec::new();
-    };
-    let mut maps = HashMap::new();
+    let mut made = Mentions::new(snapshot, encoding, true);
     refs.iter()
-        .map(|r| mention_message(&mut maps, &d, doc, r.mention as usize, entity_id, encoding))
+        .filter_map(|&r| made.message(r, entity_id))
         .collect()
 }
 
@@ -296,19 +308,30 @@ impl EntityService for EntityApi {
         &self,
         request: Request<AnalyzeEntitiesRequest>,
     ) -> Result<Response<AnalyzeEntitiesResponse>, Status> {
-        let AnalyzeEntitiesRequest { source, encoding } = request.into_inner();
-        let encoding = convert::encoding(encoding);
+        let compress = compressed_request(&request);
+        let AnalyzeEntitiesRequest {
+            source,
+            encoding,
+            view,
+        } = request.into_inner();
+        let (encoding, full) = (convert::encoding(encoding), convert::full_view(view)?);
         let entities = match source {
             Some(Source::Text(text)) => {
-                cancellable(move |stop| analyze_text(&text, encoding, stop)).await?
+                let recent = self.recent.clone();
+                cancellable(move |stop| {
+                    let analysed = recent.analyse(text, stop)?;
+                    Some(analyze_text(&analysed, encoding, full))
+                })
+                .await?
             }
             Some(Source::DocumentId(id)) => {
                 let snapshot = self.store.snapshot();
-                blocking(move || analyze_stored(&snapshot, &id, encoding)).await??
+                blocking(move || analyze_stored(&snapshot, &id, encoding, full)).await??
             }
             None => return Err(invalid_argument("source", "give text or document_id")),
         };
-        Ok(Response::new(AnalyzeEntitiesResponse { entities }))
+        let response = Response::new(AnalyzeEntitiesResponse { entities });
+        Ok(compressed_if(compress, response))
     }
 
     async fn list_entities(
@@ -325,7 +348,7 @@ impl EntityService for EntityApi {
             let (range, next_page_token) = pager.window(picked.len());
             let entities = picked
                 .slice(range)
-                .map(|e| entity_message(&*snapshot, e, None, Encoding::Utf8, None))
+                .map(|e| entity_message(e, None, None))
                 .collect();
             Ok(Response::new(ListEntitiesResponse {
                 entities,
@@ -349,13 +372,7 @@ impl EntityService for EntityApi {
         .await??;
         Ok(Response::new(stream_items(0..picked.len(), move |k| {
             let entity = picked.get(k)?;
-            Some(Ok(entity_message(
-                &*snapshot,
-                entity,
-                None,
-                Encoding::Utf8,
-                None,
-            )))
+            Some(Ok(entity_message(entity, None, None)))
         })))
     }
 
@@ -368,7 +385,8 @@ impl EntityService for EntityApi {
         let snapshot = self.store.snapshot();
         blocking(move || {
             let entity = snapshot.entity(&id)?;
-            let message = entity_message(&*snapshot, entity, Some(None), encoding, None);
+            let mut made = Mentions::new(&*snapshot, encoding, true);
+            let message = entity_message(entity, Some((&mut made, None)), None);
             Ok(Response::new(message))
         })
         .await?
@@ -392,7 +410,7 @@ impl EntityService for EntityApi {
             .map(<[MentionRef]>::to_vec)
             .collect();
         Ok(Response::new(stream_items(by_doc, move |refs| {
-            document_mentions(&snapshot, refs[0].doc, &refs, &entity_id, encoding)
+            document_mentions(&snapshot, &refs, &entity_id, encoding)
                 .into_iter()
                 .map(Ok)
         })))
@@ -416,7 +434,7 @@ impl EntityService for EntityApi {
             let related = related
                 .iter()
                 .take(size)
-                .map(|r| related_message(&snapshot, r, encoding))
+                .map(|r| related_message(r, encoding))
                 .collect();
             Ok(Response::new(ListRelatedEntitiesResponse { related }))
         })
@@ -424,26 +442,20 @@ impl EntityService for EntityApi {
     }
 }
 
-/// AnalyzeEntities on raw text: analyse, resolve within the text, most salient first;
-/// `None` once `stop` is set.
-fn analyze_text(text: &str, encoding: Encoding, stop: &AtomicBool) -> Option<Vec<v1::Entity>> {
-    let a = analysis::analyze_unless_stopped(text, None, stop)?;
-    let input = DocInput::of("", text, &a);
-    let reg = Registry::build([input.clone()]);
-    let texts = OneText(input);
+/// AnalyzeEntities on raw text: its entities resolved within the text, most salient first,
+/// mentions' sentences only when `sentences`.
+fn analyze_text(analysed: &Analysed, encoding: Encoding, sentences: bool) -> Vec<v1::Entity> {
+    let reg = &analysed.registry;
+    let texts = OneText(analysed.doc_input());
+    let mut made = Mentions::new(&texts, encoding, sentences);
     let mut out: Vec<v1::Entity> = reg
         .entities
         .iter()
         .enumerate()
-        .map(|(i, e)| entity_message(&texts, e, Some(None), encoding, reg.salience_in(i, 0)))
+        .map(|(i, e)| entity_message(e, Some((&mut made, None)), reg.salience_in(i, 0)))
         .collect();
-    out.sort_by(|a, b| {
-        b.salience
-            .unwrap_or(0.0)
-            .total_cmp(&a.salience.unwrap_or(0.0))
-            .then(a.id.cmp(&b.id))
-    });
-    Some(out)
+    by_salience(&mut out);
+    out
 }
 
 /// AnalyzeEntities on a stored document: its corpus entities (corpus ids), with the
@@ -452,18 +464,25 @@ fn analyze_stored(
     snapshot: &Arc<Snapshot>,
     id: &str,
     encoding: Encoding,
+    sentences: bool,
 ) -> Result<Vec<v1::Entity>, QueryError> {
     let found = snapshot.document_entities(id)?;
+    let mut made = Mentions::new(&**snapshot, encoding, sentences);
     let mut out: Vec<v1::Entity> = found
         .entities
         .iter()
-        .map(|d| entity_message(&**snapshot, d.entity, Some(found.doc), encoding, d.salience))
+        .map(|d| entity_message(d.entity, Some((&mut made, found.doc)), d.salience))
         .collect();
-    out.sort_by(|a, b| {
+    by_salience(&mut out);
+    Ok(out)
+}
+
+/// Most salient first, ties by id.
+fn by_salience(entities: &mut [v1::Entity]) {
+    entities.sort_by(|a, b| {
         b.salience
             .unwrap_or(0.0)
             .total_cmp(&a.salience.unwrap_or(0.0))
             .then(a.id.cmp(&b.id))
     });
-    Ok(out)
 }

@@ -576,31 +576,28 @@ impl Store {
     }
 
     /// Loads documents at start-up: analyses them in parallel and adds them (later duplicates
-    /// of an id win). Not journaled: the corpus files are their own record.
+    /// of an id win). Not journaled: the corpus files are their own record. A large corpus
+    /// is better fed in batches ([`Store::start_load`]).
     pub fn load(&self, docs: Vec<Document>) -> usize {
-        use rayon::prelude::*;
-        let analysed: Vec<StoredDoc> = docs.into_par_iter().map(StoredDoc::analyze).collect();
-        let _writer = self.lock_writer();
+        let mut loading = self.start_load();
+        loading.add(docs);
+        loading.finish()
+    }
+
+    /// Starts a bulk load at start-up, fed in batches ([`Loading::add`]) and published at
+    /// once by [`Loading::finish`]: each batch is analysed (in parallel) and handed to the
+    /// index's writer before the next is read, so the whole corpus's raw documents and
+    /// analysis transients never sit in memory together. Not journaled: the corpus files are
+    /// their own record. Writers wait until the load is finished.
+    pub fn start_load(&self) -> Loading<'_> {
+        let writer = self.lock_writer();
         self.inner.index.suspend_merges();
-        let mut map = DocMap::clone(&self.snapshot().docs);
-        let mut touched = Vec::with_capacity(analysed.len());
-        for d in analysed {
-            touched.push(d.doc.id.clone());
-            map.insert(d.doc.id.clone(), Arc::new(d));
+        Loading {
+            store: self,
+            _writer: writer,
+            docs: DocMap::clone(&self.snapshot().docs),
+            failed: false,
         }
-        let map = Arc::new(map);
-        if let Err(e) = self.index_write(&map, touched) {
-            tracing::error!(error = %e, "indexing the loaded corpus failed");
-        }
-        // One segment: each query pays per segment.
-        match self.inner.index.merge_segments() {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(segments = n, "index segments merged into one"),
-            Err(e) => tracing::warn!(error = %e, "merging the index segments failed"),
-        }
-        let n = map.len();
-        self.publish(map);
-        n
     }
 
     /// Removes a document.
@@ -666,6 +663,73 @@ impl Writer {
             }
         }
         Ok(())
+    }
+}
+
+/// A bulk load in progress ([`Store::start_load`]); holds the store's writer lock.
+pub struct Loading<'a> {
+    store: &'a Store,
+    _writer: std::sync::MutexGuard<'a, Writer>,
+    /// Every document so far (later duplicates of an id replace earlier ones).
+    docs: DocMap,
+    /// The index refused a batch: the rest is still stored (and listed), the error logged.
+    failed: bool,
+}
+
+impl std::fmt::Debug for Loading<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Loading")
+            .field("docs", &self.docs.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Loading<'_> {
+    /// Analyses `docs` in parallel and hands them to the index writer (not yet committed:
+    /// nothing is visible before [`Loading::finish`]).
+    pub fn add(&mut self, docs: Vec<Document>) {
+        use rayon::prelude::*;
+        let analysed: Vec<StoredDoc> = docs.into_par_iter().map(StoredDoc::analyze).collect();
+        let index = &self.store.inner.index;
+        for chunk in analysed.chunks(INDEX_BATCH) {
+            let batch: Vec<IndexDoc> = chunk.iter().map(index_doc).collect();
+            if let Err(e) = index.upsert(&batch) {
+                if !self.failed {
+                    tracing::error!(error = %e, "indexing the loaded corpus failed");
+                }
+                self.failed = true;
+            }
+        }
+        for d in analysed {
+            self.docs.insert(d.doc.id.clone(), Arc::new(d));
+        }
+    }
+
+    /// Commits the index, merges it into one segment and publishes every loaded document
+    /// as one new generation; returns the number of documents the store holds.
+    pub fn finish(self) -> usize {
+        let Self {
+            store,
+            docs,
+            failed,
+            ..
+        } = self;
+        let docs = Arc::new(docs);
+        let index = &store.inner.index;
+        if let Err(e) = index.commit_with(Some(Arc::new(Texts(Arc::clone(&docs))))) {
+            if !failed {
+                tracing::error!(error = %e, "indexing the loaded corpus failed");
+            }
+        }
+        // One segment: each query pays per segment.
+        match index.merge_segments() {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(segments = n, "index segments merged into one"),
+            Err(e) => tracing::warn!(error = %e, "merging the index segments failed"),
+        }
+        let n = docs.len();
+        store.publish(docs);
+        n
     }
 }
 

@@ -3,8 +3,9 @@
 use crate::common::{seeds, TestServer};
 use dossier_api::v1::{
     claim_service_client::ClaimServiceClient, entity_service_client::EntityServiceClient,
-    extract_claims_request::Source, ClaimKind, EncodingType, EntityType, ExtractClaimsRequest,
-    GetClaimRequest, GetEntityRequest, ListClaimsRequest, ListDisputesRequest, SpeakerKind,
+    extract_claims_request::Source, AnalysisView, ClaimKind, EncodingType, EntityType,
+    ExtractClaimsRequest, GetClaimRequest, GetEntityRequest, ListClaimsRequest,
+    ListDisputesRequest, SpeakerKind,
 };
 use tokio_stream::StreamExt;
 use tonic::Code;
@@ -439,6 +440,7 @@ async fn extract_claims_from_text() {
         .extract_claims(ExtractClaimsRequest {
             source: Some(Source::Text(text.into())),
             encoding: EncodingType::Utf16 as i32,
+            view: AnalysisView::Full as i32,
         })
         .await
         .unwrap()
@@ -452,6 +454,32 @@ async fn extract_claims_from_text() {
         String::from_utf16(&units[speaker.begin as usize..speaker.end as usize]).unwrap(),
         "Trump"
     );
+    for c in &claims {
+        let (sentence, content) = (c.sentence.as_ref().unwrap(), c.content.as_ref().unwrap());
+        assert!(
+            sentence.begin <= content.begin && content.end <= sentence.end,
+            "{c:?}"
+        );
+    }
+    // The default view (BASIC) is the same claims without their sentences.
+    let basic = client
+        .extract_claims(ExtractClaimsRequest {
+            source: Some(Source::Text(text.into())),
+            encoding: EncodingType::Utf16 as i32,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .claims;
+    assert_eq!(basic.len(), claims.len());
+    for (b, f) in basic.iter().zip(&claims) {
+        assert!(b.sentence.is_none());
+        assert_eq!(
+            (&b.content, &b.speaker, &b.quantities),
+            (&f.content, &f.speaker, &f.quantities)
+        );
+    }
     let over = claims
         .iter()
         .flat_map(|c| &c.quantities)
@@ -465,7 +493,7 @@ async fn extract_claims_from_text() {
         client
             .extract_claims(ExtractClaimsRequest {
                 source: None,
-                encoding: 0
+                ..Default::default()
             })
             .await
             .unwrap_err()

@@ -2,7 +2,7 @@
 
 use crate::common::seeds;
 use dossier_api::v1::{
-    analyze_entities_request::Source, entity_service_client::EntityServiceClient,
+    analyze_entities_request::Source, entity_service_client::EntityServiceClient, AnalysisView,
     AnalyzeEntitiesRequest, EncodingType, EntityType, GetEntityRequest, ListEntitiesRequest,
     ListRelatedEntitiesRequest, StreamMentionsRequest,
 };
@@ -120,6 +120,7 @@ async fn analyze_entities_offsets_follow_the_encoding() {
         .analyze_entities(AnalyzeEntitiesRequest {
             source: Some(Source::Text(text.into())),
             encoding: EncodingType::Utf32 as i32,
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -144,7 +145,7 @@ async fn analyze_entities_offsets_follow_the_encoding() {
     let bad = client
         .analyze_entities(AnalyzeEntitiesRequest {
             source: None,
-            encoding: 0,
+            ..Default::default()
         })
         .await
         .unwrap_err();
@@ -189,6 +190,60 @@ async fn analyze_entities_offsets_follow_the_encoding() {
         .unwrap()
         .text
         .contains(&m.span.as_ref().unwrap().text)));
+}
+
+/// AnalyzeEntities sends mention sentences only with view FULL (BASIC, the default, keeps the
+/// answer near the text's size), for raw text and stored documents; an unknown view is
+/// INVALID_ARGUMENT on `view`.
+#[tokio::test]
+async fn analyze_entities_sends_sentences_only_in_the_full_view() {
+    let server = seeds().await;
+    let mut client = EntityServiceClient::new(server.channel.clone());
+    let text = "Steve Witkoff met Vladimir Putin in Moscow on Friday. Putin said little.";
+    for source in [
+        Source::Text(text.into()),
+        Source::DocumentId("002_92e74acb2171691d".into()),
+    ] {
+        let ask = |view: AnalysisView| AnalyzeEntitiesRequest {
+            source: Some(source.clone()),
+            view: view as i32,
+            ..Default::default()
+        };
+        let mentions = |r: dossier_api::v1::AnalyzeEntitiesResponse| -> Vec<_> {
+            r.entities.into_iter().flat_map(|e| e.mentions).collect()
+        };
+        let basic = mentions(
+            client
+                .analyze_entities(ask(AnalysisView::Unspecified))
+                .await
+                .unwrap()
+                .into_inner(),
+        );
+        let full = mentions(
+            client
+                .analyze_entities(ask(AnalysisView::Full))
+                .await
+                .unwrap()
+                .into_inner(),
+        );
+        assert!(!basic.is_empty() && basic.len() == full.len(), "{source:?}");
+        assert!(basic
+            .iter()
+            .all(|m| m.sentence.is_none() && m.span.is_some()));
+        for m in &full {
+            let (sentence, span) = (m.sentence.as_ref().unwrap(), m.span.as_ref().unwrap());
+            assert!(sentence.begin <= span.begin && span.end <= sentence.end);
+            assert!(sentence.text.contains(&span.text), "{m:?}");
+        }
+    }
+    let mut bad = AnalyzeEntitiesRequest {
+        source: Some(Source::Text(text.into())),
+        ..Default::default()
+    };
+    bad.view = 99;
+    let err = client.analyze_entities(bad).await.unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    assert!(err.message().contains("view"), "{err:?}");
 }
 
 /// Entity lists page without repeats and report the total.

@@ -34,14 +34,14 @@ use tonic_types::StatusExt;
 fn analyze(text: String) -> AnalyzeEntitiesRequest {
     AnalyzeEntitiesRequest {
         source: Some(analyze_entities_request::Source::Text(text)),
-        encoding: 0,
+        ..Default::default()
     }
 }
 
 fn extract(text: String) -> ExtractClaimsRequest {
     ExtractClaimsRequest {
         source: Some(extract_claims_request::Source::Text(text)),
-        encoding: 0,
+        ..Default::default()
     }
 }
 

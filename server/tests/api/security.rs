@@ -321,7 +321,7 @@ async fn an_oversize_request_is_resource_exhausted() {
     let mut entities = EntityServiceClient::new(plaintext(server.addr));
     let analyze = |text: String| AnalyzeEntitiesRequest {
         source: Some(Source::Text(text)),
-        encoding: 0,
+        ..Default::default()
     };
     let too_big = entities
         .analyze_entities(analyze("Talks in Istanbul. ".repeat(100)))
