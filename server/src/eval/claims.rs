@@ -812,9 +812,7 @@ pub fn run_checkworthy(
 ) -> Result<String, EvalError> {
     let clef = read_clef(clef_path)?;
     let cb = read_claimbuster(cb_path)?;
-    let mut debates: Vec<&str> = clef.iter().map(|x| x.debate.as_str()).collect();
-    debates.sort();
-    debates.dedup();
+    let debates = debate_names(&clef);
     let mut out = String::new();
     let mut aps = Vec::new();
     for held in &debates {
@@ -837,6 +835,28 @@ pub fn run_checkworthy(
         aps.len()
     );
     Ok(out)
+}
+
+/// The debates of `clef`, sorted, each once.
+fn debate_names(clef: &[Labelled]) -> Vec<&str> {
+    let mut debates: Vec<&str> = clef.iter().map(|x| x.debate.as_str()).collect();
+    debates.sort();
+    debates.dedup();
+    debates
+}
+
+/// Fold `f` of `folds` over `debates`: every `folds`-th debate from the `f`-th held out,
+/// the rest to train on.
+fn grouped_fold<'a>(debates: &[&'a str], folds: usize, f: usize) -> (Vec<&'a str>, Vec<&'a str>) {
+    let (mut held, mut train) = (Vec::new(), Vec::new());
+    for (i, &d) in debates.iter().enumerate() {
+        if i % folds == f {
+            held.push(d);
+        } else {
+            train.push(d);
+        }
+    }
+    (held, train)
 }
 
 /// The settings the nested cross-validation chooses among: ClaimBuster's weight and the
@@ -908,17 +928,7 @@ fn calibrate(
 ) -> (f32, f32) {
     let (mut z, mut y) = (Vec::new(), Vec::new());
     for f in 0..INNER_FOLDS.min(debates.len()) {
-        let held: Vec<&str> = debates
-            .iter()
-            .copied()
-            .skip(f)
-            .step_by(INNER_FOLDS)
-            .collect();
-        let train: Vec<&str> = debates
-            .iter()
-            .copied()
-            .filter(|d| !held.contains(d))
-            .collect();
+        let (held, train) = grouped_fold(debates, INNER_FOLDS, f);
         let exclude: std::collections::HashSet<String> = clef
             .iter()
             .filter(|x| held.contains(&x.debate.as_str()))
@@ -947,12 +957,7 @@ fn grouped_cv_map(
 ) -> f64 {
     let mut aps = Vec::new();
     for f in 0..folds {
-        let held: Vec<&str> = debates.iter().copied().skip(f).step_by(folds).collect();
-        let train: Vec<&str> = debates
-            .iter()
-            .copied()
-            .filter(|d| !held.contains(d))
-            .collect();
+        let (held, train) = grouped_fold(debates, folds, f);
         for run in train_and_score(clef, cb, &train, &held, settings, false) {
             aps.push(average_precision(&run.scores, &run.labels));
         }
@@ -994,9 +999,7 @@ pub fn run_checkworthy_nested(
     use rayon::prelude::*;
     let clef = read_clef(clef_path)?;
     let cb = read_claimbuster(cb_path)?;
-    let mut debates: Vec<&str> = clef.iter().map(|x| x.debate.as_str()).collect();
-    debates.sort();
-    debates.dedup();
+    let debates = debate_names(&clef);
     let grid = cw_grid(base);
     let outer: Vec<(CwSettings, f64, DebateRun)> = debates
         .par_iter()
@@ -1064,9 +1067,7 @@ pub fn train_checkworthy(
 ) -> Result<String, EvalError> {
     let clef = read_clef(clef_path)?;
     let cb = read_claimbuster(cb_path)?;
-    let mut debates: Vec<&str> = clef.iter().map(|x| x.debate.as_str()).collect();
-    debates.sort();
-    debates.dedup();
+    let debates = debate_names(&clef);
     let ex = examples(
         &clef,
         &cb,

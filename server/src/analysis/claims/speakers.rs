@@ -798,17 +798,29 @@ impl<'m> Resolver<'m> {
         if !doc.is(head, ROLE | TITLE) || role_named {
             return None;
         }
+        let description = doc.text[doc.bytes(&role)].to_string();
+        Some(self.named_by_run(doc, src.start, run, span, description))
+    }
+
+    /// The named speaker whose name is the tokens `run` of a source starting at `at`.
+    fn named_by_run(
+        &mut self,
+        doc: &Doc<'_>,
+        at: usize,
+        run: Range<usize>,
+        span: &Option<Range<usize>>,
+        description: String,
+    ) -> Speaker {
         let name = self.expand(&join_words(doc, run.clone()));
         let mention = self.mention_at(doc, &run);
-        self.seen
-            .push(Seen::named(src.start, name.clone(), mention));
-        Some(Speaker {
+        self.seen.push(Seen::named(at, name.clone(), mention));
+        Speaker {
             span: span.clone(),
             kind: SpeakerKind::Named,
             name,
-            description: doc.text[doc.bytes(&role)].to_string(),
+            description,
             mention,
-        })
+        }
     }
 
     /// "Trump, never shy of grand comparisons": the name before the apposition, which
@@ -823,8 +835,6 @@ impl<'m> Resolver<'m> {
         let c = (src.start + 1..src_end).find(|&i| doc.is(i, COMMA))?;
         let first = src.start..head_end_in(doc, src, c);
         let run = last_name_run(doc, first.clone()).filter(|r| r.end == first.end)?;
-        let name = self.expand(&join_words(doc, run.clone()));
-        let mention = self.mention_at(doc, &run);
         let description = if c + 1 < src.end {
             doc.text[doc.bytes(&(c + 1..src.end))]
                 .trim_matches(|ch: char| ch == ',' || ch.is_whitespace())
@@ -832,15 +842,7 @@ impl<'m> Resolver<'m> {
         } else {
             String::new()
         };
-        self.seen
-            .push(Seen::named(src.start, name.clone(), mention));
-        Some(Speaker {
-            span: span.clone(),
-            kind: SpeakerKind::Named,
-            name,
-            description,
-            mention,
-        })
+        Some(self.named_by_run(doc, src.start, run, span, description))
     }
 
     /// An anonymous source described by a role with head noun `head` ("a senior
