@@ -15,20 +15,7 @@ cd "$(dirname "$0")/../.."
 . server/benches/pg-throwaway.sh
 BBC=${1:-../shared/data/news/bbc}
 N=${2:-2000}
-PIN=${PIN:-1}
-cargo build --release -q -p dossier-server -p dossier-client
-SERVER=$PWD/target/release/dossier-server
-CLIENT=$PWD/target/release/dossier
-WORK=$(mktemp -d /tmp/dossier-ingest-bench.XXXXXX)
-PGPID=""
-cleanup() {
-  [ -n "${SERVER_PID:-}" ] && kill -9 "$SERVER_PID" 2>/dev/null || true
-  if [ -n "$PGPID" ]; then pg_throwaway_stop "$WORK/pg"; fi
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-# A command prefix, not a function: `taskset` execs the program, so `$!` is the server itself.
-pin() { if [ "$PIN" = 1 ]; then echo taskset -c "$1"; fi; }
+bench_setup ingest
 
 # The first N articles, flat, named as the loader names them (folder-stem).
 mkdir -p "$WORK/corpus" "$WORK/empty"

@@ -14,20 +14,7 @@ cd "$(dirname "$0")/../.."
 . server/benches/pg-throwaway.sh
 if [ $# -gt 0 ]; then CORPUS=("$@"); else
   CORPUS=(../shared/data/news/bbc ../shared/data/news/reuters21578/reuters21578_flat.jsonl); fi
-PIN=${PIN:-1}
-cargo build --release -q -p dossier-server -p dossier-client
-SERVER=$PWD/target/release/dossier-server
-CLIENT=$PWD/target/release/dossier
-WORK=$(mktemp -d /tmp/dossier-join-bench.XXXXXX)
-PGPID=""
-cleanup() {
-  [ -n "${SERVER_PID:-}" ] && kill -9 "$SERVER_PID" 2>/dev/null || true
-  if [ -n "$PGPID" ]; then pg_throwaway_stop "$WORK/pg"; fi
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-# A command prefix, not a function: `taskset` execs the program, so `$!` is the server itself.
-pin() { if [ "$PIN" = 1 ]; then echo taskset -c "$1"; fi; }
+bench_setup join
 start() {
   local log=$WORK/server.log
   : >"$log"

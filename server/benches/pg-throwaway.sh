@@ -18,3 +18,23 @@ pg_throwaway() {
 pg_throwaway_stop() {
   $AS_PG "$PGBIN/pg_ctl" -D "$1/data" -m immediate -w stop >/dev/null 2>&1 || true
 }
+
+# `bench_setup NAME`: what the PostgreSQL benches share. Builds the release binaries, sets
+# SERVER, CLIENT, PIN (default 1), a work folder WORK removed at exit (with the server of
+# SERVER_PID killed and the throwaway PostgreSQL stopped when PGPID is set), and `pin CORE`.
+bench_setup() {
+  PIN=${PIN:-1}
+  cargo build --release -q -p dossier-server -p dossier-client
+  SERVER=$PWD/target/release/dossier-server
+  CLIENT=$PWD/target/release/dossier
+  WORK=$(mktemp -d "/tmp/dossier-$1-bench.XXXXXX")
+  PGPID=""
+  trap bench_cleanup EXIT
+}
+bench_cleanup() {
+  [ -n "${SERVER_PID:-}" ] && kill -9 "$SERVER_PID" 2>/dev/null || true
+  if [ -n "$PGPID" ]; then pg_throwaway_stop "$WORK/pg"; fi
+  rm -rf "$WORK"
+}
+# A command prefix, not a function: `taskset` execs the program, so `$!` is the server itself.
+pin() { if [ "$PIN" = 1 ]; then echo taskset -c "$1"; fi; }

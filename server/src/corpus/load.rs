@@ -23,11 +23,22 @@ pub struct Loaded {
 /// error. A page's id is its file stem, prefixed by its subfolders below the folder named
 /// (`business/001.txt` → `business-001`), so equal file names in sibling folders stay apart.
 pub fn load_paths(paths: &[PathBuf]) -> Result<Loaded, CorpusError> {
+    let files = files_under(paths)?;
+    load_files(&files.iter().collect::<Vec<_>>())
+}
+
+/// Every supported file under `paths`, with its source name and id prefix, in load order.
+fn files_under(paths: &[PathBuf]) -> Result<Vec<(PathBuf, String, String)>, CorpusError> {
     let mut files = Vec::new();
     for path in paths {
         let source = source_name(path);
         collect_files(path, &source, &mut files, true, "")?;
     }
+    Ok(files)
+}
+
+/// Reads and parses `files` in parallel; their documents in the order given.
+fn load_files(files: &[&(PathBuf, String, String)]) -> Result<Loaded, CorpusError> {
     let results: Vec<Result<Loaded, CorpusError>> = files
         .par_iter()
         .map(|(path, source, prefix)| load_file(path, source, prefix))
@@ -57,11 +68,7 @@ pub fn load_paths_in_batches(
     batch_bytes: usize,
     mut on_batch: impl FnMut(Vec<Document>),
 ) -> Result<Vec<String>, CorpusError> {
-    let mut files = Vec::new();
-    for path in paths {
-        let source = source_name(path);
-        collect_files(path, &source, &mut files, true, "")?;
-    }
+    let files = files_under(paths)?;
     let batch_bytes = batch_bytes.max(1);
     let mut skipped = Vec::new();
     let mut emit = |part: Loaded, skipped: &mut Vec<String>| {
@@ -74,18 +81,9 @@ pub fn load_paths_in_batches(
     let mut group: Vec<&(PathBuf, String, String)> = Vec::new();
     let mut group_bytes = 0usize;
     let flush = |group: &mut Vec<&(PathBuf, String, String)>| -> Result<Loaded, CorpusError> {
-        let results: Vec<Result<Loaded, CorpusError>> = group
-            .par_iter()
-            .map(|(path, source, prefix)| load_file(path, source, prefix))
-            .collect();
+        let loaded = load_files(group);
         group.clear();
-        let mut loaded = Loaded::default();
-        for result in results {
-            let part = result?;
-            loaded.documents.extend(part.documents);
-            loaded.skipped.extend(part.skipped);
-        }
-        Ok(loaded)
+        loaded
     };
     for file in &files {
         let (path, source, _) = file;

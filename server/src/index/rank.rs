@@ -343,12 +343,8 @@ impl RankWeight {
         boost: Score,
         sorted: bool,
     ) -> tantivy::Result<RankScorer> {
-        SCRATCH.with(|scratch| {
-            let mut scratch = scratch.borrow_mut();
-            scratch.prepare(reader.max_doc() as usize);
-            let result = self.score_into(reader, boost, sorted, &mut scratch);
-            scratch.clear();
-            result
+        with_scratch(reader, |scratch| {
+            self.score_into(reader, boost, sorted, scratch)
         })
     }
 
@@ -511,13 +507,7 @@ impl RankWeight {
         k: usize,
         cutoff: &Cutoff,
     ) -> tantivy::Result<SegmentBest> {
-        SCRATCH.with(|scratch| {
-            let mut scratch = scratch.borrow_mut();
-            scratch.prepare(reader.max_doc() as usize);
-            let result = self.best_into(reader, k, cutoff, &mut scratch);
-            scratch.clear();
-            result
-        })
+        with_scratch(reader, |scratch| self.best_into(reader, k, cutoff, scratch))
     }
 
     fn best_into(
@@ -721,6 +711,17 @@ fn kth_best(scores: impl Iterator<Item = Score>, k: usize) -> Option<Score> {
 thread_local! {
     /// Per-thread scoring buffers, reused across segments and queries.
     static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+/// Runs `f` with this thread's scratch buffers sized for `reader`, reset after.
+fn with_scratch<T>(reader: &SegmentReader, f: impl FnOnce(&mut Scratch) -> T) -> T {
+    SCRATCH.with(|scratch| {
+        let mut scratch = scratch.borrow_mut();
+        scratch.prepare(reader.max_doc() as usize);
+        let result = f(&mut scratch);
+        scratch.clear();
+        result
+    })
 }
 
 /// Dense per-document buffers for term-at-a-time scoring.
